@@ -1,0 +1,213 @@
+/*
+ * buf.c - bounded growable buffer. Growth doubles up to `max`; the sticky error means builders check once.
+ */
+#include "base/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void buf_init(struct buf *b, size_t max) {
+    memset(b, 0, sizeof(*b));
+    b->max = max;
+}
+
+void buf_free(struct buf *b) {
+    free(b->data);
+    size_t max = b->max;
+    memset(b, 0, sizeof(*b));
+    b->max = max;
+}
+
+void buf_wipe_free(struct buf *b) {
+    if (b->data) {
+        explicit_bzero(b->data, b->cap);
+    }
+    buf_free(b);
+}
+
+void buf_reset(struct buf *b) {
+    b->len = 0;
+    b->err = ERR_OK;
+    if (b->data) {
+        b->data[0] = '\0';
+    }
+}
+
+static int s_reserve(struct buf *b, size_t extra) {
+    if (b->err != ERR_OK) {
+        return -1;
+    }
+    if (extra > b->max - b->len || b->len + extra < b->len) {
+        b->err = ERR_LIMIT;
+        return -1;
+    }
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap) {
+        return 0;
+    }
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need) {
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    }
+    if (cap > b->max + 1) {
+        cap = b->max + 1;
+    }
+    char *p = realloc(b->data, cap);
+    if (p == NULL) {
+        b->err = ERR_NOMEM;
+        return -1;
+    }
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+void buf_append(struct buf *b, const void *p, size_t n) {
+    if (s_reserve(b, n) != 0) {
+        return;
+    }
+    if (n) {
+        memcpy(b->data + b->len, p, n);
+    }
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void buf_append_span(struct buf *b, struct span s) {
+    buf_append(b, s.p, s.n);
+}
+
+void buf_append_cstr(struct buf *b, const char *s) {
+    buf_append(b, s, strlen(s));
+}
+
+void buf_append_char(struct buf *b, char c) {
+    buf_append(b, &c, 1);
+}
+
+void buf_vappendf(struct buf *b, const char *fmt, va_list ap) {
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0) {
+        if (b->err == ERR_OK) {
+            b->err = ERR_INVALID;
+        }
+        return;
+    }
+    if (s_reserve(b, (size_t) n) != 0) {
+        return;
+    }
+    vsnprintf(b->data + b->len, (size_t) n + 1, fmt, ap);
+    b->len += (size_t) n;
+}
+
+void buf_appendf(struct buf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vappendf(b, fmt, ap);
+    va_end(ap);
+}
+
+void buf_truncate(struct buf *b, size_t n) {
+    if (n < b->len) {
+        b->len = n;
+        b->data[n] = '\0';
+    }
+}
+
+enum err buf_status(const struct buf *b) {
+    return b->err;
+}
+
+const char *buf_cstr(const struct buf *b) {
+    return b->data ? b->data : "";
+}
+
+struct span buf_span(const struct buf *b) {
+    return (struct span){ b->data ? b->data : "", b->len };
+}
+
+/* Length of a valid UTF-8 sequence starting at p (max n bytes), or 0 if invalid. */
+static size_t s_utf8_len(const unsigned char *p, size_t n) {
+    unsigned char c = p[0];
+    size_t len;
+    unsigned int cp;
+    if (c < 0x80) {
+        return 1;
+    } else if ((c & 0xe0) == 0xc0) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n) {
+        return 0;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    /* Overlong forms, surrogates and values past U+10FFFF are invalid. */
+    if (
+      (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+      (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+    return len;
+}
+
+void buf_append_json_string(struct buf *b, struct span s) {
+    static const char hex[] = "0123456789abcdef";
+    buf_append_char(b, '"');
+    const unsigned char *p = (const unsigned char *) s.p;
+    size_t i = 0;
+    while (i < s.n) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\') {
+            char esc[2] = { '\\', (char) c };
+            buf_append(b, esc, 2);
+            i++;
+        } else if (c < 0x20) {
+            switch (c) {
+                case '\n':
+                    buf_append(b, "\\n", 2);
+                    break;
+                case '\r':
+                    buf_append(b, "\\r", 2);
+                    break;
+                case '\t':
+                    buf_append(b, "\\t", 2);
+                    break;
+                default: {
+                    char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+                    buf_append(b, esc, 6);
+                }
+            }
+            i++;
+        } else if (c < 0x80) {
+            buf_append_char(b, (char) c);
+            i++;
+        } else {
+            size_t len = s_utf8_len(p + i, s.n - i);
+            if (len == 0) {
+                buf_append(b, "\xef\xbf\xbd", 3);
+                i++;
+            } else {
+                buf_append(b, p + i, len);
+                i += len;
+            }
+        }
+    }
+    buf_append_char(b, '"');
+}

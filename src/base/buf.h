@@ -1,0 +1,57 @@
+/*
+ * buf.h - a growable byte buffer that must be given a maximum (after curl's dynbuf).
+ *
+ * Appends never fail loudly: the first failure (over `max`, or out of memory) makes the error sticky, later
+ * appends are ignored, and the builder checks buf_status() once at the end. The content is always kept
+ * NUL-terminated (the terminator is not counted in len), so buf_cstr() is free.
+ */
+#ifndef SV_BASE_BUF_H
+#define SV_BASE_BUF_H
+
+#include "base/err.h"
+#include "base/span.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct buf {
+    char *data;   /* heap, NUL-terminated when non-NULL */
+    size_t len;   /* bytes used, excluding the terminator */
+    size_t cap;   /* bytes allocated */
+    size_t max;   /* len may never exceed this */
+    enum err err; /* sticky: first failure */
+};
+
+/* Common maximums, named so every buffer has a reason for its limit. */
+#define BUF_MAX_SMALL ((size_t) 4 * 1024)
+#define BUF_MAX_REQUEST ((size_t) 1024 * 1024)
+#define BUF_MAX_RESPONSE ((size_t) 64 * 1024 * 1024)
+
+void buf_init(struct buf *b, size_t max);
+void buf_free(struct buf *b);
+/* Empties the buffer and clears the sticky error, keeping the allocation. */
+void buf_reset(struct buf *b);
+
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_append_span(struct buf *b, struct span s);
+void buf_append_cstr(struct buf *b, const char *s);
+void buf_append_char(struct buf *b, char c);
+void buf_appendf(struct buf *b, const char *fmt, ...) SV_PRINTF(2, 3);
+void buf_vappendf(struct buf *b, const char *fmt, va_list ap);
+/* Shrinks len to n (n <= len). */
+void buf_truncate(struct buf *b, size_t n);
+
+enum err buf_status(const struct buf *b) SV_MUST_CHECK;
+/* Always a valid C string ("" when empty). */
+const char *buf_cstr(const struct buf *b);
+struct span buf_span(const struct buf *b);
+/* Overwrites the content with zeros (for buffers that held secrets), then frees. */
+void buf_wipe_free(struct buf *b);
+
+/*
+ * Appends s as a JSON string literal, quotes included (RFC 8259 §7): '"', '\\' and control characters escaped,
+ * bytes >= 0x80 copied as they are (the input is expected to be UTF-8; invalid sequences are replaced with
+ * U+FFFD so the output is always valid JSON). Lives here, not in codec/, because the logger needs it.
+ */
+void buf_append_json_string(struct buf *b, struct span s);
+#endif
