@@ -1,0 +1,112 @@
+/*
+ * report.h - the cycle report: the one source of truth for what a cycle did.
+ *
+ * Every action of the cycle (a snapshot created, copied, deleted; an item skipped or deferred; a failure) is
+ * recorded here once, as it happens. Every count anyone prints — the final `cycle.done` log line, the SNS
+ * summary, the CloudWatch metrics, the DynamoDB audit items — is derived from these records by the functions
+ * below, never counted separately, so the four can never disagree (issue 5, item 4).
+ *
+ * Strings in records are copied into the report's arena; callers may pass views into scratch memory.
+ */
+#ifndef SV_BACKUP_REPORT_H
+#define SV_BACKUP_REPORT_H
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/rand.h"
+#include "base/span.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum report_action {
+    REPORT_CREATED = 0, /* a source snapshot was created */
+    REPORT_COPIED,      /* a cross-region copy was started, or an S3 object was copied */
+    REPORT_DELETED,     /* a snapshot past retention was deleted */
+    REPORT_SKIPPED,     /* deliberately not acted on (not due, pending, copy limit, unrouted key, in use...) */
+    REPORT_FAILED,      /* an action that should have happened failed */
+    REPORT__ACTIONS
+};
+
+enum report_job { REPORT_JOB_EBS = 0, REPORT_JOB_S3, REPORT_JOB_REPORTING, REPORT__JOBS };
+
+struct report_item {
+    enum report_action action;
+    enum report_job job;
+    int64_t ts_ms;
+    /* Each may be NULL when it does not apply. */
+    const char *region;
+    const char *instance_id;
+    const char *volume_id;
+    const char *snapshot_id;
+    const char *source_snapshot_id; /* copies: the source snapshot */
+    const char *device;             /* created: the volume's device name */
+    const char *bucket;             /* S3: destination bucket */
+    const char *key;                /* S3: object key */
+    uint64_t bytes;                 /* S3: bytes copied */
+    const char *reason;             /* skipped/deleted: why (human readable) */
+    const char *aws_code;           /* failed: the AWS error code, or an error class ("timeout") */
+    const char *message;            /* failed: the error message */
+};
+
+/* Counts derived from the items plus the "seen" figures that are not actions. */
+struct report_counts {
+    uint64_t instances_seen;
+    uint64_t snapshots_created;
+    uint64_t snapshots_copied;
+    uint64_t snapshots_deleted;
+    uint64_t skipped;  /* EBS skips (not due, pending, deferred, in use, ...) */
+    uint64_t failures; /* every REPORT_FAILED, all jobs */
+    uint64_t s3_objects_seen;
+    uint64_t s3_objects_copied;
+    uint64_t s3_bytes_copied;
+    uint64_t s3_unchanged;
+    uint64_t s3_skipped;
+    uint64_t s3_failed;
+};
+
+#define REPORT_MAX_REGIONS 4
+#define REPORT_REGION_LEN 32
+
+struct report_region_counts {
+    char region[REPORT_REGION_LEN];
+    uint64_t created, copied, deleted, skipped, failed;
+};
+
+struct report {
+    struct arena *arena;
+    char run_id[RAND_UUID_LEN + 1];
+    int64_t start_ms; /* wall clock at cycle start (or SMARTVAULT_NOW) */
+    int64_t end_ms;
+    int64_t wall_ms; /* monotonic duration */
+    bool dry_run;
+    struct report_item *items;
+    size_t nitems;
+    size_t cap;
+    /* Seen figures, set by the jobs. */
+    uint64_t instances_seen;
+    uint64_t s3_objects_seen;
+    uint64_t s3_unchanged;
+    bool s3_ran;
+    bool ebs_ran;
+};
+
+void report_init(struct report *r, struct arena *arena, int64_t start_ms);
+void report_free(struct report *r);
+
+/* Records one action; strings are copied. Returns the stored record. */
+const struct report_item *report_add(struct report *r, const struct report_item *item);
+
+struct report_counts report_counts(const struct report *r);
+/* Per-region counts of EBS actions, in first-seen order; returns how many regions. */
+size_t report_region_counts(const struct report *r, struct report_region_counts *out, size_t max);
+
+/* True when some action failed: the exit code is 1. */
+bool report_has_failures(const struct report *r);
+
+/* Appends the counts as JSON object members (no braces): "instances_seen":3,"snapshots_created":... */
+void report_counts_json(const struct report_counts *c, struct buf *out);
+
+const char *report_action_name(enum report_action a);
+
+#endif
