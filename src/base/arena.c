@@ -75,6 +75,19 @@ void *arena_alloc_array(struct arena *a, size_t count, size_t sz) {
     return arena_alloc(a, count * sz);
 }
 
+void *arena_grow_array(struct arena *a, void *old, size_t n, size_t *cap, size_t sz) {
+    if (n < *cap) {
+        return old;
+    }
+    size_t ncap = *cap ? *cap * 2 : 16;
+    void *p = arena_alloc_array(a, ncap, sz);
+    if (n) {
+        memcpy(p, old, n * sz);
+    }
+    *cap = ncap;
+    return p;
+}
+
 char *arena_strndup(struct arena *a, const char *s, size_t n) {
     char *p = arena_alloc(a, n + 1);
     if (n) {

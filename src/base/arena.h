@@ -45,6 +45,12 @@ struct span arena_span_dup(struct arena *a, struct span s);
 /* printf into the arena. */
 char *arena_printf(struct arena *a, const char *fmt, ...) SV_PRINTF(2, 3);
 
+/*
+ * Grows an arena array to hold at least n + 1 elements of size sz: returns `old` when there is room, else a
+ * copy with doubled capacity (*cap updated). The old copy stays in the arena until it is freed or rewound.
+ */
+void *arena_grow_array(struct arena *a, void *old, size_t n, size_t *cap, size_t sz);
+
 struct arena_mark arena_mark(const struct arena *a);
 void arena_rewind(struct arena *a, struct arena_mark m);
 
