@@ -8,6 +8,8 @@
  */
 #include "aws/endpoint.h"
 
+#include "codec/uri.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,71 +97,40 @@ static bool s_is_ipv6_char(char c) {
     return (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || (c >= '0' && c <= '9') || c == ':' || c == '.';
 }
 
-/* Splits "host[:port]" (host possibly "[v6]") and checks both parts. */
-static enum err s_parse_authority(struct span auth, struct endpoint *out) {
-    struct span host = auth;
-    struct span port = SPAN_NULL;
-    bool has_port = false;
-    if (auth.n > 0 && auth.p[0] == '[') {
-        long close = span_index(auth, ']');
-        ENSURE(close > 1, ERR_CONFIG, "IPv6 host without a closing ']'");
-        host = span_sub(auth, 0, (size_t) close + 1);
-        for (size_t i = 1; i + 1 < host.n; i++) {
-            ENSURE(s_is_ipv6_char(host.p[i]), ERR_CONFIG, "bad character in IPv6 host");
-        }
-        struct span rest = span_sub(auth, (size_t) close + 1, auth.n - (size_t) close - 1);
-        if (rest.n > 0) {
-            ENSURE(rest.p[0] == ':', ERR_CONFIG, "unexpected text after the IPv6 host");
-            port = span_sub(rest, 1, rest.n - 1);
-            has_port = true;
-        }
-    } else {
-        long colon = span_index(auth, ':');
-        if (colon >= 0) {
-            host = span_sub(auth, 0, (size_t) colon);
-            port = span_sub(auth, (size_t) colon + 1, auth.n - (size_t) colon - 1);
-            has_port = true;
-        }
-        for (size_t i = 0; i < host.n; i++) {
-            ENSURE(s_is_host_char(host.p[i]), ERR_CONFIG, "bad character in host");
+/* Host names, IPv4 literals and bracketed IPv6 literals only: no percent-encoding, no zone ids. */
+static bool s_host_is_valid(struct span host) {
+    bool v6 = host.n >= 2 && host.p[0] == '[' && host.p[host.n - 1] == ']';
+    for (size_t i = v6 ? 1 : 0; i < (v6 ? host.n - 1 : host.n); i++) {
+        if (!(v6 ? s_is_ipv6_char(host.p[i]) : s_is_host_char(host.p[i]))) {
+            return false;
         }
     }
-    ENSURE(host.n > 0, ERR_CONFIG, "URL without a host");
-    ENSURE(host.n <= ENDPOINT_MAX_HOST, ERR_LIMIT, "host longer than %d bytes", ENDPOINT_MAX_HOST);
-    TRY(span_copy_cstr(host, out->host, sizeof(out->host)));
-    out->port = 0;
-    if (has_port) {
-        uint64_t p = 0;
-        ENSURE(span_to_u64(port, 65535, &p) == ERR_OK && p > 0, ERR_CONFIG, "port must be a number in 1..65535");
-        /* A default port is left out of the Host header, as curl sends it and SigV4 signs it. */
-        if (p != (out->https ? 443u : 80u)) {
-            out->port = (uint16_t) p;
-        }
-    }
-    return ERR_OK;
+    return true;
 }
 
 enum err endpoint_parse_url(struct span url, struct endpoint *out) {
-    for (size_t i = 0; i < url.n; i++) {
-        unsigned char c = (unsigned char) url.p[i];
-        ENSURE(c > 0x20 && c != 0x7f, ERR_CONFIG, "URL contains a space or control character");
-        ENSURE(c != '?' && c != '#', ERR_CONFIG, "URL must not carry a query or fragment");
+    struct uri_parts u;
+    enum err e = uri_split(url, &u);
+    ENSURE(e != ERR_LIMIT, ERR_LIMIT, "URL longer than %zu bytes", URI_MAX_URL_BYTES);
+    ENSURE(e == ERR_OK, ERR_CONFIG, "malformed URL (%s)", e == ERR_INVALID ? "user information" : "syntax");
+    ENSURE(span_index(url, '?') < 0 && span_index(url, '#') < 0, ERR_CONFIG, "URL must not carry a query or fragment");
+    out->https = span_eq_nocase(u.scheme, SPAN_LIT("https"));
+    ENSURE(out->https || span_eq_nocase(u.scheme, SPAN_LIT("http")), ERR_CONFIG, "URL scheme must be http or https");
+    ENSURE(s_host_is_valid(u.host), ERR_CONFIG, "bad character in URL host");
+    ENSURE(u.host.n <= ENDPOINT_MAX_HOST, ERR_LIMIT, "host longer than %d bytes", ENDPOINT_MAX_HOST);
+    /* DNS names are case-insensitive; lower case keeps the URL, the Host header and the signature in step. */
+    for (size_t i = 0; i < u.host.n; i++) {
+        char c = u.host.p[i];
+        out->host[i] = (c >= 'A' && c <= 'Z') ? (char) (c - 'A' + 'a') : c;
     }
-    struct span rest;
-    if (url.n >= 8 && span_eq_nocase(span_sub(url, 0, 8), SPAN_LIT("https://"))) {
-        out->https = true;
-        rest = span_sub(url, 8, url.n - 8);
-    } else if (url.n >= 7 && span_eq_nocase(span_sub(url, 0, 7), SPAN_LIT("http://"))) {
-        out->https = false;
-        rest = span_sub(url, 7, url.n - 7);
-    } else {
-        FAIL(ERR_CONFIG, "URL must start with http:// or https://");
+    out->host[u.host.n] = '\0';
+    out->port = 0;
+    uint64_t port = 0;
+    /* uri_split has checked the range. A default port is left out, as curl sends Host and SigV4 signs it. */
+    if (u.port.n > 0 && span_to_u64(u.port, 65535, &port) == ERR_OK && port != (out->https ? 443u : 80u)) {
+        out->port = (uint16_t) port;
     }
-    long slash = span_index(rest, '/');
-    struct span auth = slash < 0 ? rest : span_sub(rest, 0, (size_t) slash);
-    struct span path = slash < 0 ? SPAN_NULL : span_sub(rest, (size_t) slash, rest.n - (size_t) slash);
-    ENSURE(span_index(auth, '@') < 0, ERR_CONFIG, "URL must not carry user information");
-    TRY(s_parse_authority(auth, out));
+    struct span path = u.path;
     while (path.n > 0 && path.p[path.n - 1] == '/') {
         path.n--;
     }

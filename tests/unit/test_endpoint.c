@@ -322,6 +322,12 @@ static const struct resolve_case s_resolve_cases[] = {
       "us-east-1",
       NULL,
       "http://[::1]:5000 host=[::1]:5000 sign=us-east-1/ec2 src=AWS_ENDPOINT_URL" },
+    { "host is lower-cased",
+      { { "AWS_ENDPOINT_URL=http://LocalHost:5000" } },
+      ENDPOINT_EC2,
+      "us-east-1",
+      NULL,
+      "http://localhost:5000 host=localhost:5000 sign=us-east-1/ec2 src=AWS_ENDPOINT_URL" },
     /* Refusals. */
     { "bad region", { { NULL } }, ENDPOINT_EC2, "us-east-1.evil.com", NULL, "error:invalid" },
     { "missing region", { { NULL } }, ENDPOINT_EC2, NULL, NULL, "error:invalid" },
