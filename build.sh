@@ -425,13 +425,13 @@ cmd_integration() {
     cmd_release
     SMARTVAULT_MOTO_PYTHONPATH=$(tests/tools/moto.sh)
     export SMARTVAULT_MOTO_PYTHONPATH
-    /usr/bin/python3 -m pytest -c tests/integration/pytest.ini tests/integration "$@"
+    /usr/bin/python3 -m pytest -c tests/pytest.ini tests/integration "$@"
 }
 test_step_integration() { cmd_integration; }
 
 cmd_image() {
     install_pkgs "${PKGS_IMAGE[@]}" python3-pytest
-    /usr/bin/python3 -m pytest -c tests/integration/pytest.ini tests/image "$@"
+    /usr/bin/python3 -m pytest -c tests/pytest.ini tests/image "$@"
 }
 test_step_image() { cmd_image; }
 

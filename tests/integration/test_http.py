@@ -1,0 +1,129 @@
+"""The HTTP layer from outside, through `smartvault debug http URL` (libcurl + BearSSL, static).
+
+Contract of the debug command: `status=<code>` on the first line of stdout, then the body; exit 0 on any HTTP
+response; exit 3 on a transport or TLS failure, with an error line on stderr (naming "tls" or "certificate" when
+verification failed).
+
+HTTPS tests use https://localhost:PORT: BearSSL checks host names against DNS names only (libcurl refuses
+host verification of a bare IP address with BearSSL), and the server listens on 127.0.0.1 only.
+"""
+
+import http.server
+import ssl
+import subprocess
+import threading
+
+import pytest
+
+BODY = b"hello over tls\n"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        status = 200 if self.path == "/" else 404
+        body = BODY if status == 200 else b"no such thing\n"
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def _openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _make_ca(d, name):
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2", "-subj", f"/CN=SmartVault {name}",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+    return d / f"{name}.pem"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """A test CA, a server certificate it signed for localhost, and an unrelated second CA."""
+    d = tmp_path_factory.mktemp("pki")
+    ca = _make_ca(d, "test-ca")
+    other = _make_ca(d, "other-ca")
+    (d / "server.ext").write_text(
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost", cwd=d)
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", "test-ca.pem", "-CAkey", "test-ca.key",
+             "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext", cwd=d)
+    return {"ca": ca, "other_ca": other, "cert": d / "server.pem", "key": d / "server.key"}
+
+
+@pytest.fixture(scope="module")
+def https_url(pki):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(str(pki["cert"]), str(pki["key"]))
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://localhost:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+def _status(proc):
+    first = proc.stdout.split("\n", 1)[0]
+    assert first.startswith("status="), proc.stdout
+    return int(first[len("status="):])
+
+
+def test_plain_http_get_to_moto(moto, run_smartvault):
+    proc = run_smartvault(["debug", "http", moto.url + "/moto-api/data.json"])
+    assert proc.returncode == 0, proc.stderr
+    assert _status(proc) == 200
+    assert proc.stdout.split("\n", 1)[1].lstrip().startswith("{")
+
+
+def test_http_error_status_is_still_a_response(moto, run_smartvault):
+    proc = run_smartvault(["debug", "http", moto.url + "/moto-api/no-such-page"])
+    assert proc.returncode == 0, proc.stderr
+    assert _status(proc) == 404
+
+
+def test_connection_refused_is_a_transport_failure(run_smartvault):
+    from conftest import free_port
+
+    proc = run_smartvault(["debug", "http", f"http://127.0.0.1:{free_port()}/"])
+    assert proc.returncode == 3, proc.stdout
+    assert proc.stderr.strip(), "a transport failure must say what happened on stderr"
+
+
+def test_https_with_aws_ca_bundle(https_url, pki, run_smartvault):
+    proc = run_smartvault(["debug", "http", https_url + "/"], extra_env={"AWS_CA_BUNDLE": str(pki["ca"])})
+    assert proc.returncode == 0, proc.stderr
+    assert _status(proc) == 200
+    assert proc.stdout.split("\n", 1)[1] == BODY.decode()
+
+
+def test_https_with_ssl_cert_file(https_url, pki, run_smartvault):
+    proc = run_smartvault(["debug", "http", https_url + "/"], extra_env={"SSL_CERT_FILE": str(pki["ca"])})
+    assert proc.returncode == 0, proc.stderr
+    assert _status(proc) == 200
+
+
+def test_https_embedded_bundle_rejects_unknown_ca(https_url, run_smartvault):
+    proc = run_smartvault(["debug", "http", https_url + "/"])
+    assert proc.returncode == 3, proc.stdout
+    assert proc.stdout == ""
+    err = proc.stderr.lower()
+    assert "tls" in err or "certificate" in err, proc.stderr
+
+
+def test_https_wrong_ca_bundle_is_rejected(https_url, pki, run_smartvault):
+    proc = run_smartvault(["debug", "http", https_url + "/"], extra_env={"AWS_CA_BUNDLE": str(pki["other_ca"])})
+    assert proc.returncode == 3, proc.stdout
+    err = proc.stderr.lower()
+    assert "tls" in err or "certificate" in err, proc.stderr
