@@ -7,12 +7,37 @@
  */
 #include "net/ratelimit.h"
 
-#include <math.h>
+/*
+ * Two small numeric helpers instead of <math.h>: the glibc sanitizer build links without libm, and these are
+ * the only two functions the port needs.
+ */
+
+/* floor() for the values used here (times and rates, far below 2^52 in magnitude). */
+static double s_floor(double x) {
+    double t = (double) (int64_t) x;
+    return t > x ? t - 1.0 : t;
+}
+
+/* Real cube root by Newton's method (x >= 0 here: a rate times a positive constant), to the last bit or two. */
+static double s_cbrt(double x) {
+    if (!(x > 0)) {
+        return 0;
+    }
+    double y = x > 1 ? x : 1.0; /* a start above the root: from there Newton's steps decrease monotonically */
+    for (int i = 0; i < 200; i++) {
+        double next = (2.0 * y + x / (y * y)) / 3.0;
+        if (next >= y) {
+            break;
+        }
+        y = next;
+    }
+    return y;
+}
 
 void ratelimit_cubic_init(struct ratelimit_cubic *c, double starting_max_rate, double start) {
     c->w_max = starting_max_rate;
     /* K = ∛(W_max × (1 − β) / C): the time for the curve to climb back to W_max. */
-    c->k = cbrt((c->w_max * (1.0 - RATELIMIT_BETA)) / RATELIMIT_SCALE);
+    c->k = s_cbrt((c->w_max * (1.0 - RATELIMIT_BETA)) / RATELIMIT_SCALE);
     c->last_fail = start;
 }
 
@@ -68,13 +93,13 @@ double ratelimit_bucket_acquire(struct ratelimit_bucket *b, double amount, doubl
 
 void ratelimit_clocker_init(struct ratelimit_clocker *k, double now) {
     k->measured_rate = 0;
-    k->last_bucket = floor(now); /* botocore: math.floor(clock.current_time()), whole seconds */
+    k->last_bucket = s_floor(now); /* botocore: math.floor(clock.current_time()), whole seconds */
     k->count = 0;
 }
 
 double ratelimit_clocker_record(struct ratelimit_clocker *k, double now) {
     const double scale = 1.0 / RATELIMIT_BUCKET_RANGE;
-    double bucket = floor(now * scale) / scale;
+    double bucket = s_floor(now * scale) / scale;
     k->count += 1;
     if (bucket > k->last_bucket) {
         double current_rate = k->count / (bucket - k->last_bucket);

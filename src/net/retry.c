@@ -133,6 +133,8 @@ const char *retry_stop_name(enum retry_stop s) {
             return "max_attempts";
         case RETRY_STOP_QUOTA:
             return "quota";
+        case RETRY_STOP_DEADLINE:
+            return "deadline";
     }
     return "?";
 }
@@ -298,6 +300,12 @@ void retry_after_attempt(
             p->counters.max_attempts++;
             break;
         case RETRY_STOP_NOT_RETRYABLE:
+        case RETRY_STOP_DEADLINE:
             break;
     }
+}
+
+void retry_abandon(struct retry_policy *p, struct retry_state *st) {
+    s_quota_release(p, st->last_cost);
+    st->last_cost = 0;
 }

@@ -92,7 +92,8 @@ enum retry_stop {
     RETRY_STOP_SUCCESS,
     RETRY_STOP_NOT_RETRYABLE,
     RETRY_STOP_MAX_ATTEMPTS,
-    RETRY_STOP_QUOTA, /* the retry quota could not pay for another attempt */
+    RETRY_STOP_QUOTA,    /* the retry quota could not pay for another attempt */
+    RETRY_STOP_DEADLINE, /* the caller's overall deadline passed first (set by net/batch, never by retry_decide) */
 };
 
 /* What the model says about an error code, when the caller knows it (botocore ModeledRetryErrorDetector). */
@@ -216,5 +217,11 @@ void retry_after_attempt(
   const struct retry_input *in,
   int64_t now_ms,
   struct retry_decision *out);
+
+/*
+ * The retry that retry_after_attempt() decided will not be made after all (the caller's deadline passed before
+ * its delay ran out): gives its quota cost back, so abandoned retries do not drain the bucket.
+ */
+void retry_abandon(struct retry_policy *p, struct retry_state *st);
 
 #endif

@@ -1,0 +1,394 @@
+/*
+ * batch.c - the batch executor: bounded concurrency, retries, scheduled backoff and rate limiting for many
+ * independent requests, on one thread, over the http client's asynchronous interface (or a test transport).
+ *
+ * The loop, until the queue is empty and no request is open:
+ *   1. open queued requests while a slot is free;
+ *   2. for each open request whose wait is over: ask the retry policy (the adaptive limiter may answer "wait
+ *      N ms": reschedule), then prepare() and submit the attempt;
+ *   3. wait for transfers (at most until the earliest scheduled request is due), or sleep if none is on the
+ *      wire; for each finished transfer: classify(), retry_after_attempt(), then either schedule the retry
+ *      after its delay or complete() the request and free its slot.
+ *
+ * What it does not do: build, sign or parse requests (callbacks), decide about retries (net/retry), touch
+ * libcurl (net/http).
+ */
+#include "net/batch.h"
+
+#include "base/time.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define S_POLL_BATCH 64 /* completions taken from the transport per poll */
+
+enum s_state {
+    S_WAITING,   /* open, next attempt due at due_ms */
+    S_IN_FLIGHT, /* open, attempt on the wire */
+};
+
+struct batch_item {
+    const struct batch_ops *ops;
+    void *user;
+    struct retry_policy *policy;
+    struct retry_state rs;
+    struct http_response resp;
+    enum s_state state;
+    int64_t due_ms;
+    int64_t started_ms;
+    int64_t deadline_ms; /* INT64_MAX when none */
+    struct batch_item_result res;
+};
+
+struct batch {
+    struct batch_options opt;
+    struct batch_transport http; /* the default transport, over `client` */
+    const struct batch_transport *tr;
+    struct http_client *client;
+    struct batch_item **queue; /* not yet opened: queue[qhead..qlen) */
+    size_t qhead, qlen, qcap;
+    struct batch_item **slots; /* open requests; NULL = free slot */
+    size_t open;
+    size_t on_wire;
+    bool running;
+    struct batch_stats stats;
+};
+
+/* ---- the default transport: net/http and the monotonic clock ---- */
+
+static enum err s_http_submit(void *ctx, const struct http_request *req, struct http_response *resp, void *user) {
+    return http_submit(ctx, req, resp, user);
+}
+
+static size_t s_http_poll(void *ctx, int64_t timeout_ms, struct http_completion *out, size_t max) {
+    return http_poll(ctx, timeout_ms, out, max);
+}
+
+static int64_t s_http_now(void *ctx) {
+    (void) ctx;
+    return time_mono_ms();
+}
+
+static void s_http_sleep(void *ctx, int64_t ms) {
+    (void) ctx;
+    struct timespec ts = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+enum err batch_new(struct http_client *client, const struct batch_options *opt, struct batch **out) {
+    ENSURE(opt->policy != NULL, ERR_INVALID, "batch needs a default retry policy");
+    ENSURE(client != NULL || opt->transport != NULL, ERR_INVALID, "batch needs an http client or a transport");
+    ENSURE(opt->max_in_flight <= BATCH_MAX_IN_FLIGHT, ERR_LIMIT, "batch concurrency above %d", BATCH_MAX_IN_FLIGHT);
+    struct batch *b = calloc(1, sizeof(*b));
+    if (b == NULL) {
+        FATAL("out of memory");
+    }
+    b->opt = *opt;
+    if (b->opt.max_in_flight == 0) {
+        b->opt.max_in_flight = BATCH_DEFAULT_IN_FLIGHT;
+    }
+    b->client = client;
+    b->http = (struct batch_transport){ client, s_http_submit, s_http_poll, s_http_now, s_http_sleep };
+    b->tr = opt->transport != NULL ? opt->transport : &b->http;
+    b->slots = calloc(b->opt.max_in_flight, sizeof(*b->slots));
+    if (b->slots == NULL) {
+        FATAL("out of memory");
+    }
+    *out = b;
+    return ERR_OK;
+}
+
+static void s_item_free(struct batch_item *it) {
+    http_response_free(&it->resp);
+    free(it);
+}
+
+void batch_free(struct batch *b) {
+    if (b == NULL) {
+        return;
+    }
+    for (size_t i = b->qhead; i < b->qlen; i++) {
+        s_item_free(b->queue[i]);
+    }
+    /* Open requests exist only inside batch_run(), which always finishes them. */
+    free(b->queue);
+    free(b->slots);
+    free(b);
+}
+
+const struct batch_stats *batch_stats(const struct batch *b) {
+    return &b->stats;
+}
+
+enum err batch_add(struct batch *b, const struct batch_ops *ops, void *user, struct retry_policy *policy) {
+    ENSURE(ops != NULL && ops->prepare != NULL && ops->complete != NULL, ERR_INVALID, "batch_add: missing ops");
+    if (b->qhead > 0 && b->qlen == b->qcap) {
+        memmove(b->queue, b->queue + b->qhead, (b->qlen - b->qhead) * sizeof(*b->queue));
+        b->qlen -= b->qhead;
+        b->qhead = 0;
+    }
+    ENSURE(b->qlen < BATCH_MAX_ITEMS, ERR_LIMIT, "more than %d queued requests", BATCH_MAX_ITEMS);
+    if (b->qlen == b->qcap) {
+        size_t cap = b->qcap ? b->qcap * 2 : 16;
+        struct batch_item **q = realloc(b->queue, cap * sizeof(*q));
+        if (q == NULL) {
+            FATAL("out of memory");
+        }
+        b->queue = q;
+        b->qcap = cap;
+    }
+    struct batch_item *it = calloc(1, sizeof(*it));
+    if (it == NULL) {
+        FATAL("out of memory");
+    }
+    it->ops = ops;
+    it->user = user;
+    it->policy = policy != NULL ? policy : b->opt.policy;
+    retry_state_init(&it->rs);
+    http_response_init(&it->resp);
+    b->queue[b->qlen++] = it;
+    return ERR_OK;
+}
+
+static void s_release_slot(struct batch *b, struct batch_item *it) {
+    for (size_t i = 0; i < b->opt.max_in_flight; i++) {
+        if (b->slots[i] == it) {
+            b->slots[i] = NULL;
+            b->open--;
+            return;
+        }
+    }
+}
+
+/* The request is over: report it once, then forget it. */
+static void s_finish(struct batch *b, struct batch_item *it, enum err final, int64_t now) {
+    s_release_slot(b, it);
+    it->res.attempts = it->rs.attempt;
+    it->res.retries = it->rs.attempt > 0 ? it->rs.attempt - 1 : 0;
+    it->res.wall_ms = now - it->started_ms;
+    b->stats.items++;
+    if (final == ERR_OK) {
+        b->stats.succeeded++;
+    }
+    it->ops->complete(it->user, final, &it->resp, &it->res);
+    s_item_free(it);
+}
+
+/* The error a request ends with, from its last attempt. */
+static enum err s_final_error(enum retry_class cls, const struct retry_input *in) {
+    if (cls == RETRY_CLASS_SUCCESS) {
+        return ERR_OK;
+    }
+    if (in->transport != ERR_OK) {
+        return in->transport;
+    }
+    return in->aws_code.n > 0 ? ERR_AWS : ERR_HTTP;
+}
+
+/* An attempt has ended (transport result `transport`, response in it->resp): decide what comes next. */
+static void s_attempt_done(struct batch *b, struct batch_item *it, enum err transport, int64_t now) {
+    struct retry_input in = {
+        .attempt = it->rs.attempt,
+        .transport = transport,
+        .status = transport == ERR_OK ? it->resp.status : 0,
+    };
+    if (it->ops->classify != NULL) {
+        it->ops->classify(it->user, transport, &it->resp, &in);
+    }
+    in.attempt = it->rs.attempt; /* not the callback's to change */
+    in.transport = transport;
+    struct retry_decision d;
+    retry_after_attempt(it->policy, &it->rs, &in, now, &d);
+    size_t code_n = in.aws_code.n < BATCH_MAX_AWS_CODE ? in.aws_code.n : BATCH_MAX_AWS_CODE;
+    if (code_n > 0) {
+        memcpy(it->res.aws_code, in.aws_code.p, code_n);
+    }
+    it->res.aws_code[code_n] = '\0';
+    it->res.last_class = d.cls;
+    it->res.stop = d.stop;
+    it->res.transport = transport;
+    it->res.status = in.status;
+    if (d.cls == RETRY_CLASS_THROTTLING) {
+        b->stats.throttles++;
+    }
+    if (!d.retry) {
+        s_finish(b, it, s_final_error(d.cls, &in), now);
+        return;
+    }
+    if (now + d.delay_ms >= it->deadline_ms) {
+        retry_abandon(it->policy, &it->rs);
+        it->res.stop = RETRY_STOP_DEADLINE;
+        s_finish(b, it, ERR_TIMEOUT, now);
+        return;
+    }
+    it->state = S_WAITING;
+    it->due_ms = now + d.delay_ms;
+}
+
+/* Sends the next attempt of a request whose turn it is. */
+static void s_send(struct batch *b, struct batch_item *it, int64_t now) {
+    struct http_request req = { 0 };
+    enum err e = it->ops->prepare(it->user, it->rs.attempt, &req);
+    if (e != ERR_OK) {
+        it->res.last_class = RETRY_CLASS_NOT_RETRYABLE;
+        it->res.stop = RETRY_STOP_NOT_RETRYABLE;
+        s_finish(b, it, e, now);
+        return;
+    }
+    if (req.timeout_ms <= 0 && b->opt.attempt_timeout_ms > 0) {
+        req.timeout_ms = b->opt.attempt_timeout_ms;
+    }
+    if (it->deadline_ms != INT64_MAX) {
+        int64_t left = it->deadline_ms - now;
+        if (req.timeout_ms <= 0 || req.timeout_ms > left) {
+            req.timeout_ms = left > 0 ? left : 1;
+        }
+    }
+    b->stats.attempts++;
+    if (it->rs.attempt > 1) {
+        b->stats.retries++;
+    }
+    e = b->tr->submit(b->tr->ctx, &req, &it->resp, it);
+    if (e != ERR_OK) {
+        /* Could not even start (a header over its maximum): an attempt that failed below HTTP. */
+        s_attempt_done(b, it, e, now);
+        return;
+    }
+    it->state = S_IN_FLIGHT;
+    b->on_wire++;
+    if (b->on_wire > b->stats.peak_in_flight) {
+        b->stats.peak_in_flight = b->on_wire;
+    }
+}
+
+/* Opens queued requests into free slots. */
+static void s_open(struct batch *b, int64_t now) {
+    for (size_t i = 0; i < b->opt.max_in_flight && b->qhead < b->qlen; i++) {
+        if (b->slots[i] != NULL) {
+            continue;
+        }
+        struct batch_item *it = b->queue[b->qhead++];
+        it->state = S_WAITING;
+        it->due_ms = now;
+        it->started_ms = now;
+        it->deadline_ms = b->opt.item_deadline_ms > 0 ? now + b->opt.item_deadline_ms : INT64_MAX;
+        b->slots[i] = it;
+        b->open++;
+    }
+    if (b->qhead == b->qlen) {
+        b->qhead = b->qlen = 0;
+    }
+}
+
+/* Starts every waiting request that is due; returns the earliest time a still-waiting one is due. */
+static int64_t s_start_due(struct batch *b) {
+    int64_t next = INT64_MAX;
+    for (size_t i = 0; i < b->opt.max_in_flight; i++) {
+        struct batch_item *it = b->slots[i];
+        if (it == NULL || it->state != S_WAITING) {
+            continue;
+        }
+        int64_t now = b->tr->now_ms(b->tr->ctx);
+        if (now >= it->deadline_ms) {
+            retry_abandon(it->policy, &it->rs); /* the retry it was waiting for will not be made */
+            it->res.stop = RETRY_STOP_DEADLINE;
+            s_finish(b, it, ERR_TIMEOUT, now);
+            continue;
+        }
+        if (it->due_ms <= now) {
+            int64_t wait = retry_before_attempt(it->policy, &it->rs, now);
+            if (wait > 0) {
+                b->stats.limiter_waits++;
+                it->due_ms = now + wait;
+            } else {
+                s_send(b, it, now);
+            }
+        }
+        /* s_send may have finished the request (and complete() may have reused the slot for nothing yet). */
+        if (b->slots[i] == it && it->state == S_WAITING) {
+            int64_t due = it->due_ms < it->deadline_ms ? it->due_ms : it->deadline_ms;
+            next = due < next ? due : next;
+        }
+    }
+    return next;
+}
+
+enum err batch_run(struct batch *b) {
+    ENSURE(!b->running, ERR_INVALID, "batch_run called from a batch callback");
+    b->running = true;
+    int64_t t0 = b->tr->now_ms(b->tr->ctx);
+    struct http_completion done[S_POLL_BATCH];
+    for (;;) {
+        s_open(b, b->tr->now_ms(b->tr->ctx));
+        int64_t next = s_start_due(b);
+        if (b->open == 0) {
+            if (b->qhead == b->qlen) {
+                break;
+            }
+            continue; /* requests were finished and more are queued (or were added by complete()) */
+        }
+        int64_t now = b->tr->now_ms(b->tr->ctx);
+        int64_t wait = next == INT64_MAX ? -1 : (next > now ? next - now : 0);
+        if (b->on_wire == 0) {
+            if (wait > 0) {
+                b->tr->sleep_ms(b->tr->ctx, wait);
+            }
+            continue;
+        }
+        size_t n = b->tr->poll(b->tr->ctx, wait, done, S_POLL_BATCH);
+        now = b->tr->now_ms(b->tr->ctx);
+        for (size_t i = 0; i < n; i++) {
+            struct batch_item *it = done[i].user;
+            b->on_wire--;
+            s_attempt_done(b, it, done[i].result, now);
+        }
+    }
+    b->stats.wall_ms += b->tr->now_ms(b->tr->ctx) - t0;
+    b->running = false;
+    return ERR_OK;
+}
+
+/* batch_run_one: the caller's ops wrapped so the final error can be returned. */
+struct s_one {
+    const struct batch_ops *ops;
+    void *user;
+    enum err final;
+};
+
+static enum err s_one_prepare(void *user, uint32_t attempt, struct http_request *out) {
+    struct s_one *o = user;
+    return o->ops->prepare(o->user, attempt, out);
+}
+
+static void s_one_classify(void *user, enum err transport, const struct http_response *resp, struct retry_input *in) {
+    struct s_one *o = user;
+    if (o->ops->classify != NULL) {
+        o->ops->classify(o->user, transport, resp, in);
+    }
+}
+
+static void s_one_complete(void *user, enum err final, struct http_response *resp, const struct batch_item_result *r) {
+    struct s_one *o = user;
+    o->final = final;
+    o->ops->complete(o->user, final, resp, r);
+}
+
+static const struct batch_ops s_one_ops = { s_one_prepare, s_one_classify, s_one_complete };
+
+enum err
+batch_run_one(struct http_client *client, struct retry_policy *policy, const struct batch_ops *ops, void *user) {
+    struct batch_options opt = { .max_in_flight = 1, .policy = policy };
+    struct batch *b = NULL;
+    TRY(batch_new(client, &opt, &b));
+    struct s_one one = { ops, user, ERR_CANCELLED };
+    enum err e = batch_add(b, &s_one_ops, &one, NULL);
+    if (e == ERR_OK) {
+        e = batch_run(b);
+    }
+    batch_free(b);
+    TRY(e);
+    return one.final;
+}

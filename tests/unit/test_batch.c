@@ -1,0 +1,577 @@
+/*
+ * test_batch.c - net/batch over a scripted fake transport and a fake clock: no sockets, no sleeping, every
+ * time exact. Each job's script says, attempt by attempt, what the "server" answers and after how long.
+ */
+#include "harness.h"
+
+#include "net/batch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define MAX_JOBS 64
+#define MAX_WIRE 64
+
+struct reply {
+    int64_t latency_ms;
+    enum err transport; /* ERR_OK: an HTTP response */
+    long status;
+    const char *code; /* written as the body; the test's classify() reads it back as the AWS code */
+};
+
+struct job {
+    const struct reply *replies;
+    size_t nreplies;
+    uint32_t prepared[16]; /* attempt numbers given to prepare() */
+    size_t nprepared;
+    int64_t timeout_seen[16]; /* req.timeout_ms of each attempt */
+    enum err prepare_err;
+    int completes;
+    enum err final;
+    struct batch_item_result res;
+    int64_t done_at;
+    int chain_left; /* pagination: complete() adds the next page while > 0 */
+    struct batch *b;
+    char url[32];
+};
+
+struct wire {
+    bool used;
+    struct http_response *resp;
+    void *user;
+    int64_t done_at;
+    enum err result;
+    long status;
+    const char *code;
+};
+
+static struct {
+    int64_t now;
+    struct wire wire[MAX_WIRE];
+    size_t on_wire, peak;
+    struct job jobs[MAX_JOBS];
+    size_t njobs;
+    int64_t slept_ms;
+} s_fake;
+
+static void s_reset(void) {
+    memset(&s_fake, 0, sizeof(s_fake));
+    s_fake.now = 1000000;
+}
+
+static struct job *s_job(const struct reply *replies, size_t n) {
+    struct job *j = &s_fake.jobs[s_fake.njobs];
+    snprintf(j->url, sizeof(j->url), "fake://job/%zu", s_fake.njobs);
+    s_fake.njobs++;
+    j->replies = replies;
+    j->nreplies = n;
+    return j;
+}
+
+static enum err s_submit(void *ctx, const struct http_request *req, struct http_response *resp, void *user) {
+    (void) ctx;
+    size_t id = (size_t) strtoul(req->url + strlen("fake://job/"), NULL, 10);
+    struct job *j = &s_fake.jobs[id];
+    const struct reply *r = &j->replies[j->nprepared - 1 < j->nreplies ? j->nprepared - 1 : j->nreplies - 1];
+    j->timeout_seen[j->nprepared - 1] = req->timeout_ms;
+    for (size_t i = 0; i < MAX_WIRE; i++) {
+        struct wire *w = &s_fake.wire[i];
+        if (!w->used) {
+            *w = (struct wire){ true, resp, user, s_fake.now + r->latency_ms, r->transport, r->status, r->code };
+            /* The attempt's deadline, as libcurl's CURLOPT_TIMEOUT_MS would enforce it. */
+            if (req->timeout_ms > 0 && r->latency_ms >= req->timeout_ms) {
+                w->done_at = s_fake.now + req->timeout_ms;
+                w->result = ERR_TIMEOUT;
+            }
+            s_fake.on_wire++;
+            s_fake.peak = s_fake.on_wire > s_fake.peak ? s_fake.on_wire : s_fake.peak;
+            buf_reset(&resp->body);
+            resp->status = 0;
+            return ERR_OK;
+        }
+    }
+    return ERR_LIMIT;
+}
+
+static size_t s_poll(void *ctx, int64_t timeout_ms, struct http_completion *out, size_t max) {
+    (void) ctx;
+    int64_t first = INT64_MAX;
+    for (size_t i = 0; i < MAX_WIRE; i++) {
+        if (s_fake.wire[i].used && s_fake.wire[i].done_at < first) {
+            first = s_fake.wire[i].done_at;
+        }
+    }
+    if (first == INT64_MAX) {
+        return 0;
+    }
+    if (timeout_ms >= 0 && first > s_fake.now + timeout_ms) {
+        s_fake.now += timeout_ms;
+        return 0;
+    }
+    if (first > s_fake.now) {
+        s_fake.now = first;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < MAX_WIRE && n < max; i++) {
+        struct wire *w = &s_fake.wire[i];
+        if (w->used && w->done_at <= s_fake.now) {
+            w->used = false;
+            s_fake.on_wire--;
+            if (w->result == ERR_OK) {
+                w->resp->status = w->status;
+                if (w->code != NULL) {
+                    buf_append_cstr(&w->resp->body, w->code);
+                }
+            }
+            out[n++] = (struct http_completion){ w->user, w->resp, w->result };
+        }
+    }
+    return n;
+}
+
+static int64_t s_now(void *ctx) {
+    (void) ctx;
+    return s_fake.now;
+}
+
+static void s_sleep(void *ctx, int64_t ms) {
+    (void) ctx;
+    s_fake.now += ms;
+    s_fake.slept_ms += ms;
+}
+
+static const struct batch_transport s_transport = { NULL, s_submit, s_poll, s_now, s_sleep };
+
+/* ---- the caller's side ---- */
+
+static enum err s_prepare(void *user, uint32_t attempt, struct http_request *out) {
+    struct job *j = user;
+    j->prepared[j->nprepared++] = attempt;
+    if (j->prepare_err != ERR_OK) {
+        return j->prepare_err;
+    }
+    out->method = "POST";
+    out->url = j->url;
+    return ERR_OK;
+}
+
+static void s_classify(void *user, enum err transport, const struct http_response *resp, struct retry_input *in) {
+    (void) user;
+    if (transport == ERR_OK && resp->body.len > 0) {
+        in->aws_code = buf_span(&resp->body);
+    }
+}
+
+static const struct batch_ops s_ops;
+
+static void s_complete(void *user, enum err final, struct http_response *resp, const struct batch_item_result *res) {
+    (void) resp;
+    struct job *j = user;
+    j->completes++;
+    j->final = final;
+    j->res = *res;
+    j->done_at = s_fake.now;
+    if (j->chain_left > 0) {
+        struct job *next = s_job(j->replies, j->nreplies);
+        next->chain_left = j->chain_left - 1;
+        next->b = j->b;
+        if (batch_add(j->b, &s_ops, next, NULL) != ERR_OK) {
+            j->final = ERR_INVALID;
+        }
+    }
+}
+
+static const struct batch_ops s_ops = { s_prepare, s_classify, s_complete };
+
+static double s_jitter_value = 0.5;
+static double s_jitter(void *ctx) {
+    (void) ctx;
+    return s_jitter_value;
+}
+
+static void s_policy(struct retry_policy *p, enum retry_mode mode, uint32_t max_attempts) {
+    struct retry_config cfg = { .mode = mode, .max_attempts = max_attempts, .jitter = s_jitter };
+    retry_policy_init(p, &cfg, s_fake.now);
+}
+
+static struct batch *s_batch(struct retry_policy *p, size_t in_flight, int64_t item_deadline_ms) {
+    struct batch_options opt = {
+        .max_in_flight = in_flight, .policy = p, .item_deadline_ms = item_deadline_ms, .transport = &s_transport
+    };
+    struct batch *b = NULL;
+    if (batch_new(NULL, &opt, &b) != ERR_OK) {
+        return NULL;
+    }
+    return b;
+}
+
+static const struct reply s_ok[] = { { 100, ERR_OK, 200, NULL } };
+
+/* ---- tests ---- */
+
+TEST(batch_all_succeed_with_bounded_concurrency) {
+    s_reset();
+    s_jitter_value = 0.5;
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct batch *b = s_batch(&p, 4, 0);
+    REQUIRE(b != NULL);
+    for (int i = 0; i < 10; i++) {
+        REQUIRE_OK(batch_add(b, &s_ops, s_job(s_ok, 1), NULL));
+    }
+    REQUIRE_OK(batch_run(b));
+    const struct batch_stats *st = batch_stats(b);
+    CHECK_INT(st->items, 10);
+    CHECK_INT(st->succeeded, 10);
+    CHECK_INT(st->attempts, 10);
+    CHECK_INT(st->retries, 0);
+    CHECK_INT(st->peak_in_flight, 4);
+    CHECK_INT(s_fake.peak, 4);
+    CHECK_INT(st->wall_ms, 300); /* 10 requests of 100 ms, 4 at a time: 3 rounds */
+    for (size_t i = 0; i < 10; i++) {
+        CHECK_INT(s_fake.jobs[i].completes, 1);
+        CHECK_INT(s_fake.jobs[i].final, ERR_OK);
+        CHECK_INT(s_fake.jobs[i].res.attempts, 1);
+        CHECK_INT(s_fake.jobs[i].res.stop, RETRY_STOP_SUCCESS);
+    }
+    CHECK_INT(p.quota, 500);
+    batch_free(b);
+}
+
+TEST(batch_throttled_then_success_within_max_attempts) {
+    s_reset();
+    s_jitter_value = 0.5;
+    static const struct reply r[] = {
+        { 10, ERR_OK, 400, "Throttling" },
+        { 10, ERR_OK, 503, "SlowDown" },
+        { 10, ERR_OK, 200, NULL },
+    };
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct batch *b = s_batch(&p, 1, 0);
+    struct job *j = s_job(r, COUNT(r));
+    REQUIRE_OK(batch_add(b, &s_ops, j, NULL));
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(j->final, ERR_OK);
+    CHECK_INT(j->res.attempts, 3);
+    CHECK_INT(j->res.retries, 2);
+    CHECK_INT(j->nprepared, 3);
+    CHECK_INT(j->prepared[0], 1);
+    CHECK_INT(j->prepared[1], 2);
+    CHECK_INT(j->prepared[2], 3);
+    /* 10 + 250 (0.5 × 500) + 10 + 500 (0.5 × 1000) + 10 */
+    CHECK_INT(j->res.wall_ms, 780);
+    CHECK_INT(batch_stats(b)->throttles, 2);
+    CHECK_INT(s_fake.slept_ms, 750); /* nothing else on the wire: the loop slept through the backoff */
+    CHECK_INT(p.quota, 495);         /* 2 × 5 taken, the last 5 given back */
+    batch_free(b);
+}
+
+TEST(batch_backoff_does_not_block_other_requests) {
+    s_reset();
+    s_jitter_value = 0.8;
+    static const struct reply slow[] = { { 10, ERR_OK, 400, "ThrottlingException" }, { 10, ERR_OK, 200, NULL } };
+    static const struct reply fast[] = { { 50, ERR_OK, 200, NULL } };
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct batch *b = s_batch(&p, 2, 0);
+    struct job *a = s_job(slow, COUNT(slow));
+    REQUIRE_OK(batch_add(b, &s_ops, a, NULL));
+    struct job *others[5];
+    for (size_t i = 0; i < COUNT(others); i++) {
+        others[i] = s_job(fast, COUNT(fast));
+        REQUIRE_OK(batch_add(b, &s_ops, others[i], NULL));
+    }
+    int64_t t0 = s_fake.now;
+    REQUIRE_OK(batch_run(b));
+    /* a: 10 ms, then waits 400 ms (0.8 × 500); meanwhile the other slot runs the five 50 ms requests. */
+    CHECK_INT(a->done_at - t0, 420);
+    for (size_t i = 0; i < COUNT(others); i++) {
+        CHECK_INT(others[i]->done_at - t0, 50 * (int64_t) (i + 1));
+    }
+    CHECK_INT(s_fake.slept_ms, 410 - 250); /* only once the others are done does the loop sleep */
+    CHECK_INT(batch_stats(b)->wall_ms, 420);
+    batch_free(b);
+}
+
+TEST(batch_not_retryable_is_one_attempt) {
+    s_reset();
+    static const struct reply denied[] = { { 10, ERR_OK, 403, "AccessDenied" } };
+    static const struct reply invalid[] = { { 10, ERR_OK, 400, "ValidationError" } };
+    static const struct reply plain404[] = { { 10, ERR_OK, 404, NULL } };
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct batch *b = s_batch(&p, 3, 0);
+    struct job *j1 = s_job(denied, 1), *j2 = s_job(invalid, 1), *j3 = s_job(plain404, 1);
+    REQUIRE_OK(batch_add(b, &s_ops, j1, NULL));
+    REQUIRE_OK(batch_add(b, &s_ops, j2, NULL));
+    REQUIRE_OK(batch_add(b, &s_ops, j3, NULL));
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(j1->final, ERR_AWS);
+    CHECK_STR(j1->res.aws_code, "AccessDenied");
+    CHECK_INT(j1->res.attempts, 1);
+    CHECK_INT(j1->res.stop, RETRY_STOP_NOT_RETRYABLE);
+    CHECK_INT(j2->final, ERR_AWS);
+    CHECK_INT(j2->res.attempts, 1);
+    CHECK_INT(j3->final, ERR_HTTP);
+    CHECK_INT(j3->res.status, 404);
+    CHECK_INT(j3->res.attempts, 1);
+    CHECK_INT(batch_stats(b)->attempts, 3);
+    batch_free(b);
+}
+
+TEST(batch_max_attempts_then_last_error) {
+    s_reset();
+    s_jitter_value = 0.5;
+    static const struct reply r[] = { { 10, ERR_OK, 503, NULL } };
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct batch *b = s_batch(&p, 1, 0);
+    struct job *j = s_job(r, 1);
+    REQUIRE_OK(batch_add(b, &s_ops, j, NULL));
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(j->final, ERR_HTTP);
+    CHECK_INT(j->res.attempts, 3);
+    CHECK_INT(j->res.stop, RETRY_STOP_MAX_ATTEMPTS);
+    CHECK_INT(j->res.last_class, RETRY_CLASS_TRANSIENT);
+    CHECK_INT(j->res.wall_ms, 10 + 50 + 10 + 100 + 10);
+    CHECK_INT(p.counters.max_attempts, 1);
+    batch_free(b);
+}
+
+TEST(batch_transport_errors_retried_and_reported) {
+    s_reset();
+    s_jitter_value = 0.5;
+    static const struct reply reset[] = { { 5, ERR_NET, 0, NULL }, { 5, ERR_NET, 0, NULL }, { 5, ERR_NET, 0, NULL } };
+    static const struct reply tls[] = { { 5, ERR_TLS, 0, NULL }, { 5, ERR_OK, 200, NULL } };
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct batch *b = s_batch(&p, 2, 0);
+    struct job *j1 = s_job(reset, COUNT(reset)), *j2 = s_job(tls, COUNT(tls));
+    REQUIRE_OK(batch_add(b, &s_ops, j1, NULL));
+    REQUIRE_OK(batch_add(b, &s_ops, j2, NULL));
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(j1->final, ERR_NET);
+    CHECK_INT(j1->res.attempts, 3);
+    CHECK_INT(j1->res.transport, ERR_NET);
+    CHECK_INT(j1->res.status, 0);
+    CHECK_INT(j2->final, ERR_OK);
+    CHECK_INT(j2->res.attempts, 2);
+    batch_free(b);
+}
+
+TEST(batch_attempt_timeout_is_timeout_class_and_costs_ten) {
+    s_reset();
+    s_jitter_value = 0.5;
+    static const struct reply r[] = { { 5000, ERR_OK, 200, NULL }, { 10, ERR_OK, 200, NULL } };
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct batch_options opt = {
+        .max_in_flight = 1, .policy = &p, .attempt_timeout_ms = 1000, .transport = &s_transport
+    };
+    struct batch *b = NULL;
+    REQUIRE_OK(batch_new(NULL, &opt, &b));
+    struct job *j = s_job(r, COUNT(r));
+    REQUIRE_OK(batch_add(b, &s_ops, j, NULL));
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(j->timeout_seen[0], 1000);
+    CHECK_INT(j->final, ERR_OK);
+    CHECK_INT(j->res.attempts, 2);
+    CHECK_INT(p.counters.timeouts, 1);
+    CHECK_INT(p.quota, 500); /* 10 taken, 10 given back on success */
+    CHECK_INT(j->res.wall_ms, 1000 + 50 + 10);
+    batch_free(b);
+}
+
+TEST(batch_item_deadline_cuts_attempt_and_stops_retries) {
+    s_reset();
+    s_jitter_value = 0.9;
+    static const struct reply r[] = { { 300, ERR_OK, 400, "Throttling" }, { 10000, ERR_OK, 200, NULL } };
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 5);
+    struct batch *b = s_batch(&p, 1, 1000);
+    struct job *j = s_job(r, COUNT(r));
+    REQUIRE_OK(batch_add(b, &s_ops, j, NULL));
+    REQUIRE_OK(batch_run(b));
+    /* attempt 1: 300 ms, throttled; waits 450 ms; attempt 2 gets the 250 ms left and times out. */
+    CHECK_INT(j->timeout_seen[0], 1000);
+    CHECK_INT(j->timeout_seen[1], 250);
+    CHECK_INT(j->final, ERR_TIMEOUT);
+    CHECK_INT(j->res.stop, RETRY_STOP_DEADLINE);
+    CHECK_INT(j->res.attempts, 2);
+    CHECK_INT(j->res.wall_ms, 1000);
+    CHECK_INT(p.quota, 495); /* the first retry was made (5); the abandoned second one (10) came back */
+    batch_free(b);
+}
+
+TEST(batch_deadline_stops_long_backoff_early) {
+    s_reset();
+    s_jitter_value = 0.99;
+    static const struct reply r[] = { { 10, ERR_OK, 503, "SlowDown" } };
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct batch *b = s_batch(&p, 1, 200);
+    struct job *j = s_job(r, 1);
+    REQUIRE_OK(batch_add(b, &s_ops, j, NULL));
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(j->final, ERR_TIMEOUT);
+    CHECK_INT(j->res.attempts, 1);
+    CHECK_INT(j->res.last_class, RETRY_CLASS_THROTTLING);
+    CHECK_STR(j->res.aws_code, "SlowDown");
+    CHECK_INT(j->res.wall_ms, 10); /* gives up at once instead of waiting 495 ms past the deadline */
+    CHECK_INT(p.quota, 500);
+    batch_free(b);
+}
+
+TEST(batch_prepare_failure_ends_request) {
+    s_reset();
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct batch *b = s_batch(&p, 2, 0);
+    struct job *bad = s_job(s_ok, 1), *good = s_job(s_ok, 1);
+    bad->prepare_err = ERR_CREDS;
+    REQUIRE_OK(batch_add(b, &s_ops, bad, NULL));
+    REQUIRE_OK(batch_add(b, &s_ops, good, NULL));
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(bad->final, ERR_CREDS);
+    CHECK_INT(bad->completes, 1);
+    CHECK_INT(good->final, ERR_OK);
+    CHECK_INT(batch_stats(b)->attempts, 1);
+    batch_free(b);
+}
+
+TEST(batch_complete_may_add_pages) {
+    s_reset();
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct batch *b = s_batch(&p, 2, 0);
+    struct job *first = s_job(s_ok, 1);
+    first->chain_left = 4;
+    first->b = b;
+    REQUIRE_OK(batch_add(b, &s_ops, first, NULL));
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(s_fake.njobs, 5);
+    for (size_t i = 0; i < s_fake.njobs; i++) {
+        CHECK_INT(s_fake.jobs[i].completes, 1);
+        CHECK_INT(s_fake.jobs[i].final, ERR_OK);
+    }
+    CHECK_INT(batch_stats(b)->items, 5);
+    CHECK_INT(batch_stats(b)->wall_ms, 500);
+    batch_free(b);
+}
+
+TEST(batch_adaptive_limiter_spaces_attempts_after_throttling) {
+    s_reset();
+    s_jitter_value = 0.0; /* no backoff: only the limiter can make anything wait */
+    static const struct reply thr[] = { { 10, ERR_OK, 400, "Throttling" }, { 10, ERR_OK, 200, NULL } };
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_ADAPTIVE, 3);
+    struct batch *b = s_batch(&p, 8, 0);
+    REQUIRE_OK(batch_add(b, &s_ops, s_job(thr, COUNT(thr)), NULL));
+    for (int i = 0; i < 20; i++) {
+        REQUIRE_OK(batch_add(b, &s_ops, s_job(s_ok, 1), NULL));
+    }
+    REQUIRE_OK(batch_run(b));
+    CHECK(p.limiter.enabled);
+    CHECK(batch_stats(b)->limiter_waits > 0);
+    CHECK_INT(batch_stats(b)->limiter_waits, p.counters.limiter_waits);
+    CHECK_INT(batch_stats(b)->succeeded, 21);
+    /* The bucket holds at most max(1, rate) tokens and refills at >= 0.5/s: 20 requests after the throttle
+     * cannot all go at once. */
+    CHECK(batch_stats(b)->wall_ms > 1000);
+    batch_free(b);
+}
+
+TEST(batch_standard_mode_never_limits) {
+    s_reset();
+    s_jitter_value = 0.0;
+    static const struct reply thr[] = { { 10, ERR_OK, 400, "Throttling" }, { 10, ERR_OK, 200, NULL } };
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct batch *b = s_batch(&p, 8, 0);
+    REQUIRE_OK(batch_add(b, &s_ops, s_job(thr, COUNT(thr)), NULL));
+    for (int i = 0; i < 20; i++) {
+        REQUIRE_OK(batch_add(b, &s_ops, s_job(s_ok, 1), NULL));
+    }
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(batch_stats(b)->limiter_waits, 0);
+    CHECK_INT(batch_stats(b)->wall_ms, 300);
+    batch_free(b);
+}
+
+TEST(batch_per_item_policy) {
+    s_reset();
+    s_jitter_value = 0.5;
+    static const struct reply r[] = { { 10, ERR_OK, 500, NULL } };
+    struct retry_policy p3, p1;
+    s_policy(&p3, RETRY_MODE_STANDARD, 3);
+    s_policy(&p1, RETRY_MODE_STANDARD, 1);
+    struct batch *b = s_batch(&p3, 2, 0);
+    struct job *a = s_job(r, 1), *c = s_job(r, 1);
+    REQUIRE_OK(batch_add(b, &s_ops, a, NULL));
+    REQUIRE_OK(batch_add(b, &s_ops, c, &p1));
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(a->res.attempts, 3);
+    CHECK_INT(c->res.attempts, 1);
+    CHECK_INT(p3.counters.attempts, 3);
+    CHECK_INT(p1.counters.attempts, 1);
+    batch_free(b);
+}
+
+TEST(batch_options_validated) {
+    s_reset();
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct batch *b = NULL;
+    struct batch_options opt = { .max_in_flight = BATCH_MAX_IN_FLIGHT + 1, .policy = &p, .transport = &s_transport };
+    CHECK_INT(batch_new(NULL, &opt, &b), ERR_LIMIT);
+    opt.max_in_flight = 1;
+    opt.policy = NULL;
+    CHECK_INT(batch_new(NULL, &opt, &b), ERR_INVALID);
+    opt.policy = &p;
+    opt.transport = NULL;
+    CHECK_INT(batch_new(NULL, &opt, &b), ERR_INVALID);
+    opt.transport = &s_transport;
+    REQUIRE_OK(batch_new(NULL, &opt, &b));
+    struct batch_ops no_complete = { s_prepare, NULL, NULL };
+    CHECK_INT(batch_add(b, &no_complete, NULL, NULL), ERR_INVALID);
+    REQUIRE_OK(batch_add(b, &s_ops, s_job(s_ok, 1), NULL));
+    batch_free(b); /* a queued request never run is dropped without leaking */
+}
+
+TEST(batch_empty_run_and_rerun) {
+    s_reset();
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct batch *b = s_batch(&p, 2, 0);
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(batch_stats(b)->items, 0);
+    REQUIRE_OK(batch_add(b, &s_ops, s_job(s_ok, 1), NULL));
+    REQUIRE_OK(batch_run(b));
+    REQUIRE_OK(batch_add(b, &s_ops, s_job(s_ok, 1), NULL));
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(batch_stats(b)->items, 2);
+    CHECK_INT(batch_stats(b)->wall_ms, 200);
+    batch_free(b);
+}
+
+TEST(batch_many_items_queue_compaction) {
+    s_reset();
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct batch *b = s_batch(&p, 8, 0);
+    static const struct reply fast[] = { { 1, ERR_OK, 200, NULL } };
+    /* A chain that keeps adding while the queue is being consumed exercises the move-to-front path. */
+    for (int i = 0; i < 40; i++) {
+        struct job *j = s_job(fast, 1);
+        j->b = b;
+        j->chain_left = i < 20 ? 1 : 0;
+        REQUIRE_OK(batch_add(b, &s_ops, j, NULL));
+    }
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(s_fake.njobs, 60);
+    CHECK_INT(batch_stats(b)->items, 60);
+    CHECK_INT(batch_stats(b)->succeeded, 60);
+    batch_free(b);
+}
