@@ -368,6 +368,7 @@ s_decide(struct retention_decision *d, const struct snap *s, const struct retent
     d->age_s = now_s - s->start_time_s;
     d->action = RETENTION_KEEP;
     const char *origin = d->override_used ? " (instance retention tag)" : "";
+    const char *origin_inner = d->override_used ? ", instance retention tag" : "";
     char age[48];
     s_format_age(d->age_s, d->retention_days, age, sizeof(age));
 
@@ -392,7 +393,12 @@ s_decide(struct retention_decision *d, const struct snap *s, const struct retent
     } else if (d->age_s <= (int64_t) d->retention_days * RETENTION_DAY_S) {
         d->reason = RETENTION_KEPT_WITHIN;
         snprintf(
-          d->why, sizeof(d->why), "kept: within retention (%s old <= %" PRIu32 "%s)", age, d->retention_days, origin);
+          d->why,
+          sizeof(d->why),
+          "kept: within retention (%s old <= %" PRIu32 "%s)",
+          age,
+          d->retention_days,
+          origin_inner);
     } else if (d->volume_rank < p->min_keep) {
         d->reason = RETENTION_KEPT_MIN_KEEP;
         int vn = (int) (s->volume_id.n < RETENTION_VOLUME_PRINT_MAX ? s->volume_id.n : RETENTION_VOLUME_PRINT_MAX);

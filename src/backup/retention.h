@@ -66,7 +66,7 @@
 #include <stdint.h>
 
 /* Named maximums. */
-#define SNAP_MAX_COUNT ((size_t) 1000000)        /* snapshots in one plan: 10x the default EBS quota per region */
+#define SNAP_MAX_COUNT ((size_t) 250000) /* snapshots in one plan: 2.5x the default EBS quota (100,000 per region) */
 #define SNAP_TIME_MAX_S ((int64_t) 253402300799) /* 9999-12-31T23:59:59Z; times are in [0, SNAP_TIME_MAX_S] */
 #define RETENTION_MAX_DAYS 36500u                /* 100 years */
 #define RETENTION_MAX_MIN_KEEP 10000u
