@@ -5,10 +5,17 @@
  * TLS connection (keep-alive). Requests are driven by the multi interface on the caller's thread; libcurl's
  * threaded resolver is its only other thread and never calls back into our code.
  *
+ * Each submitted request is a `struct http_xfer` (easy handle, header list, response, user pointer) on the
+ * client's `active` list. s_drive() runs curl_multi_perform and moves finished transfers, already accounted
+ * and classified and with their easy handle released to the pool, onto the `done` queue; http_poll() and
+ * http_perform() take them from there. So a connection goes back to the pool the moment its transfer ends,
+ * whoever is waiting.
+ *
  * What this module does not do: signing, retries, AWS error parsing. Those are in aws/ and net/retry.
  */
 #include "net/http.h"
 
+#include "base/time.h"
 #include "version.h"
 
 #include <curl/curl.h>
@@ -20,19 +27,29 @@
 extern const unsigned char smartvault_ca_bundle[];
 extern const unsigned long smartvault_ca_bundle_len;
 
+/* One transfer, from http_submit() until it is handed back. */
+struct http_xfer {
+    CURL *easy;            /* NULL once finished */
+    struct curl_slist *hl; /* request headers, freed when finished */
+    struct http_response *resp;
+    void *user;
+    bool over_limit; /* a write callback refused data over a named maximum */
+    bool https;
+    bool done;
+    enum err result;
+    char what[48];                 /* "METHOD host" for the error message */
+    struct http_xfer *prev, *next; /* on the client's active list, or (next only) its done queue */
+};
+
 struct http_client {
     CURLM *multi;
     CURLSH *share;
     struct http_client_options opt;
     struct http_stats stats;
     char user_agent[64];
-};
-
-/* Per-transfer state handed to the write callbacks. */
-struct http_xfer {
-    struct http_response *resp;
-    bool over_limit;
-    bool https;
+    struct http_xfer *active;                /* doubly linked, in flight */
+    struct http_xfer *done_head, *done_tail; /* finished, not handed back yet (FIFO) */
+    size_t in_flight;                        /* active + done */
 };
 
 static bool s_global_ready;
@@ -56,6 +73,12 @@ enum err http_client_new(const struct http_client_options *opt, struct http_clie
     if (c->opt.max_host_connections <= 0) {
         c->opt.max_host_connections = 16;
     }
+    if (c->opt.low_speed_time_ms <= 0) {
+        c->opt.low_speed_time_ms = 30000;
+    }
+    if (c->opt.low_speed_limit_bps <= 0) {
+        c->opt.low_speed_limit_bps = 1;
+    }
     snprintf(
       c->user_agent, sizeof(c->user_agent), "%s", opt->user_agent ? opt->user_agent : "smartvault/" SMARTVAULT_VERSION);
     c->multi = curl_multi_init();
@@ -71,9 +94,30 @@ enum err http_client_new(const struct http_client_options *opt, struct http_clie
     return ERR_OK;
 }
 
+static void s_xfer_release(struct http_client *c, struct http_xfer *x) {
+    if (x->easy != NULL) {
+        curl_multi_remove_handle(c->multi, x->easy);
+        curl_easy_cleanup(x->easy);
+        x->easy = NULL;
+    }
+    curl_slist_free_all(x->hl);
+    x->hl = NULL;
+}
+
 void http_client_free(struct http_client *c) {
     if (c == NULL) {
         return;
+    }
+    while (c->active != NULL) {
+        struct http_xfer *x = c->active;
+        c->active = x->next;
+        s_xfer_release(c, x);
+        free(x);
+    }
+    while (c->done_head != NULL) {
+        struct http_xfer *x = c->done_head;
+        c->done_head = x->next;
+        free(x);
     }
     curl_multi_cleanup(c->multi);
     curl_share_cleanup(c->share);
@@ -186,6 +230,9 @@ static enum err s_setup(
     curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) c->opt.connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) (req->timeout_ms > 0 ? req->timeout_ms : c->opt.timeout_ms));
+    long low_speed_s = (long) ((c->opt.low_speed_time_ms + 999) / 1000);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, c->opt.low_speed_limit_bps);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, low_speed_s);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -256,48 +303,188 @@ static void s_account(struct http_client *c, CURL *e, const struct http_xfer *x)
     x->resp->duration_ms = (int64_t) (total_us / 1000);
 }
 
-enum err http_perform(struct http_client *c, const struct http_request *req, struct http_response *resp) {
-    struct http_xfer x = { resp, false, false };
+/* "GET example.com" (bounded), for error messages: the query string may be long and is never needed. */
+static void s_describe(const struct http_request *req, char *out, size_t cap) {
+    struct span url = span_from_cstr(req->url);
+    struct span scheme, rest = url;
+    if (span_split(url, ':', &scheme, &rest) && span_starts_with(rest, SPAN_LIT("//"))) {
+        rest = span_sub(rest, 2, rest.n - 2);
+    }
+    long slash = span_index(rest, '/');
+    if (slash >= 0) {
+        rest.n = (size_t) slash;
+    }
+    snprintf(out, cap, "%s %.*s", req->method ? req->method : "GET", SPAN_FMT(rest));
+}
+
+enum err http_submit(struct http_client *c, const struct http_request *req, struct http_response *resp, void *user) {
     resp->status = 0;
     resp->error[0] = '\0';
+    resp->duration_ms = 0;
     buf_reset(&resp->headers);
     buf_reset(&resp->body);
-    CURL *e = NULL;
-    struct curl_slist *hl = NULL;
-    TRY(s_setup(c, req, &x, &e, &hl));
-    curl_multi_add_handle(c->multi, e);
-    CURLcode rc = CURLE_OK;
-    bool done = false;
-    while (!done) {
-        int running = 0;
-        CURLMcode mc = curl_multi_perform(c->multi, &running);
-        if (mc != CURLM_OK) {
-            rc = CURLE_FAILED_INIT;
-            break;
+    struct http_xfer *x = calloc(1, sizeof(*x));
+    if (x == NULL) {
+        FATAL("out of memory");
+    }
+    x->resp = resp;
+    x->user = user;
+    s_describe(req, x->what, sizeof(x->what));
+    enum err e = s_setup(c, req, x, &x->easy, &x->hl);
+    if (e != ERR_OK) {
+        free(x);
+        return e;
+    }
+    CURLMcode mc = curl_multi_add_handle(c->multi, x->easy);
+    if (mc != CURLM_OK) {
+        s_xfer_release(c, x);
+        free(x);
+        FAIL(ERR_NET, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+    }
+    x->next = c->active;
+    if (c->active != NULL) {
+        c->active->prev = x;
+    }
+    c->active = x;
+    c->in_flight++;
+    return ERR_OK;
+}
+
+/* Moves a finished transfer from the active list to the done queue, releasing its handle to the pool. */
+static void s_finish(struct http_client *c, struct http_xfer *x, CURLcode rc) {
+    s_account(c, x->easy, x);
+    s_xfer_release(c, x);
+    x->result = s_classify(rc, x);
+    if (x->result != ERR_OK) {
+        if (x->resp->error[0] == '\0') {
+            snprintf(x->resp->error, sizeof(x->resp->error), "%s", curl_easy_strerror(rc));
         }
-        int queued = 0;
-        CURLMsg *msg;
-        while ((msg = curl_multi_info_read(c->multi, &queued)) != NULL) {
-            if (msg->msg == CURLMSG_DONE && msg->easy_handle == e) {
-                rc = msg->data.result;
-                done = true;
-            }
+        x->resp->status = 0;
+    }
+    x->done = true;
+    if (x->prev != NULL) {
+        x->prev->next = x->next;
+    } else {
+        c->active = x->next;
+    }
+    if (x->next != NULL) {
+        x->next->prev = x->prev;
+    }
+    x->prev = NULL;
+    x->next = NULL;
+    if (c->done_tail != NULL) {
+        c->done_tail->next = x;
+    } else {
+        c->done_head = x;
+    }
+    c->done_tail = x;
+}
+
+/* One round: let libcurl move every transfer along, then collect those that finished. */
+static void s_drive(struct http_client *c) {
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(c->multi, &running);
+    if (mc == CURLM_OUT_OF_MEMORY) {
+        FATAL("out of memory");
+    }
+    if (mc != CURLM_OK) {
+        /* The multi handle itself is broken: fail everything in flight rather than spin. */
+        while (c->active != NULL) {
+            snprintf(c->active->resp->error, sizeof(c->active->resp->error), "%s", curl_multi_strerror(mc));
+            s_finish(c, c->active, CURLE_FAILED_INIT);
         }
-        if (!done) {
-            curl_multi_poll(c->multi, NULL, 0, 1000, NULL);
+        return;
+    }
+    int queued = 0;
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(c->multi, &queued)) != NULL) {
+        if (msg->msg != CURLMSG_DONE) {
+            continue;
+        }
+        struct http_xfer *x = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &x);
+        CURLcode rc = msg->data.result;
+        if (x != NULL && !x->done) {
+            s_finish(c, x, rc);
         }
     }
-    s_account(c, e, &x);
-    curl_multi_remove_handle(c->multi, e);
-    curl_easy_cleanup(e);
-    curl_slist_free_all(hl);
-    enum err err = s_classify(rc, &x);
-    if (err != ERR_OK) {
-        if (resp->error[0] == '\0') {
-            snprintf(resp->error, sizeof(resp->error), "%s", curl_easy_strerror(rc));
+}
+
+/* Waits for activity on the pool's sockets or libcurl's next timer, at most wait_ms. */
+static void s_wait(struct http_client *c, int64_t wait_ms) {
+    if (wait_ms <= 0) {
+        return;
+    }
+    int max = wait_ms > 1000 ? 1000 : (int) wait_ms;
+    curl_multi_poll(c->multi, NULL, 0, max, NULL);
+}
+
+static void s_unlink_done(struct http_client *c, struct http_xfer *x) {
+    struct http_xfer *prev = NULL;
+    for (struct http_xfer *it = c->done_head; it != NULL; prev = it, it = it->next) {
+        if (it == x) {
+            if (prev != NULL) {
+                prev->next = it->next;
+            } else {
+                c->done_head = it->next;
+            }
+            if (c->done_tail == it) {
+                c->done_tail = prev;
+            }
+            break;
         }
-        resp->status = 0;
-        FAIL(err, "%s %s: %s", req->method ? req->method : "GET", "request", resp->error);
+    }
+    c->in_flight--;
+}
+
+size_t http_poll(struct http_client *c, int64_t timeout_ms, struct http_completion *out, size_t max) {
+    int64_t deadline = timeout_ms >= 0 ? time_mono_ms() + timeout_ms : INT64_MAX;
+    for (;;) {
+        if (c->active != NULL) {
+            s_drive(c);
+        }
+        if (c->done_head != NULL || c->active == NULL) {
+            break;
+        }
+        int64_t now = time_mono_ms();
+        if (now >= deadline) {
+            break;
+        }
+        s_wait(c, deadline - now);
+    }
+    size_t n = 0;
+    while (n < max && c->done_head != NULL) {
+        struct http_xfer *x = c->done_head;
+        s_unlink_done(c, x);
+        out[n].user = x->user;
+        out[n].resp = x->resp;
+        out[n].result = x->result;
+        n++;
+        free(x);
+    }
+    return n;
+}
+
+size_t http_in_flight(const struct http_client *c) {
+    return c->in_flight;
+}
+
+enum err http_perform(struct http_client *c, const struct http_request *req, struct http_response *resp) {
+    TRY(http_submit(c, req, resp, NULL));
+    struct http_xfer *x = c->active; /* http_submit puts the new transfer at the head */
+    while (!x->done) {
+        s_drive(c);
+        if (!x->done) {
+            s_wait(c, 1000);
+        }
+    }
+    s_unlink_done(c, x);
+    enum err err = x->result;
+    char what[sizeof(x->what)];
+    memcpy(what, x->what, sizeof(what));
+    free(x);
+    if (err != ERR_OK) {
+        FAIL(err, "%s: %s", what, resp->error);
     }
     return ERR_OK;
 }

@@ -9,6 +9,17 @@
  * that file replaces the embedded bundle. Verification of peer and host name cannot be turned off.
  *
  * Proxies come from the environment as libcurl reads them (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, lower-case too).
+ *
+ * Two ways to run requests, over the same pool and on the caller's thread (DESIGN.md §6):
+ *   - http_perform(): one request, blocking until it completes.
+ *   - http_submit() + http_poll(): many transfers in flight at once; http_poll() drives them all and hands back
+ *     those that completed. net/batch builds bounded concurrency, retries and backoff on top of this.
+ * Both may be mixed: completions of submitted transfers that arrive while http_perform() waits are kept for
+ * the next http_poll().
+ *
+ * Nothing hangs: every transfer has a whole-transfer deadline (the request's timeout_ms or the client's
+ * default), a connect deadline, and a low-speed guard that fails a transfer whose data has stalled (fewer than
+ * low_speed_limit_bps bytes per second over low_speed_time_ms), all reported as ERR_TIMEOUT.
  */
 #ifndef SV_NET_HTTP_H
 #define SV_NET_HTTP_H
@@ -52,6 +63,8 @@ struct http_client_options {
     const char *ca_file;        /* NULL = embedded bundle */
     long max_host_connections;  /* 0 = 16 */
     const char *user_agent;     /* NULL = "smartvault/<version>" */
+    int64_t low_speed_time_ms;  /* 0 = 30000; rounded up to whole seconds (libcurl's unit) */
+    long low_speed_limit_bps;   /* 0 = 1: "no byte at all for low_speed_time_ms" */
 };
 
 struct http_stats {
@@ -65,6 +78,7 @@ struct http_stats {
 struct http_client;
 
 enum err http_client_new(const struct http_client_options *opt, struct http_client **out) SV_MUST_CHECK;
+/* Abandons transfers still in flight (their responses keep what had arrived), then frees the client. */
 void http_client_free(struct http_client *c);
 const struct http_stats *http_client_stats(const struct http_client *c);
 
@@ -79,6 +93,32 @@ struct span http_response_header(const struct http_response *r, const char *name
  * ERR_NET for other transport failures, ERR_LIMIT when the response exceeded a maximum.
  */
 enum err http_perform(struct http_client *c, const struct http_request *req, struct http_response *resp) SV_MUST_CHECK;
+
+/* A finished transfer, as returned by http_poll(). */
+struct http_completion {
+    void *user;                 /* as given to http_submit() */
+    struct http_response *resp; /* as given to http_submit(), now complete */
+    enum err result;            /* what http_perform() would have returned for it */
+};
+
+/*
+ * Starts a transfer without waiting. The client copies the method, URL and headers before returning; the body
+ * (req->body) is NOT copied and must stay valid and unchanged until the transfer is returned by http_poll().
+ * resp is reset here and written while the transfer runs: the caller must not touch it before then.
+ * ERR_LIMIT (too many or too long headers) if the request cannot be started; it is then not in flight.
+ */
+enum err http_submit(struct http_client *c, const struct http_request *req, struct http_response *resp, void *user)
+  SV_MUST_CHECK;
+
+/*
+ * Drives every transfer in flight. Returns as soon as at least one transfer has completed (then up to `max`
+ * completions are written to out), when timeout_ms has passed (0 = just do what can be done now; < 0 = no
+ * limit but the transfers' own deadlines), or at once when nothing is in flight. Returns the number written.
+ */
+size_t http_poll(struct http_client *c, int64_t timeout_ms, struct http_completion *out, size_t max);
+
+/* Transfers submitted and not yet returned by http_poll(). */
+size_t http_in_flight(const struct http_client *c);
 
 /* "libcurl/8.14.1 BearSSL" — for --version. */
 const char *http_library_version(void);
