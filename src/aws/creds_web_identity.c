@@ -1,0 +1,263 @@
+/*
+ * creds_web_identity.c - credentials from STS AssumeRoleWithWebIdentity (EKS IRSA, and any OIDC token file).
+ *
+ * What it does (AWS_CLIENT_SPEC_NOTES.md §4): when AWS_WEB_IDENTITY_TOKEN_FILE is set, reads the token file
+ * (again on every fetch: "kubelet rotates the token ... so re-read the file on each refresh"), and POSTs
+ * `Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=…&RoleSessionName=…&WebIdentityToken=…` to the
+ * STS endpoint of the configured region (endpoint.c: AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL apply). The
+ * operation is unsigned ("authtype: none"), so no credentials are needed to get credentials. The session name
+ * is AWS_ROLE_SESSION_NAME, else "smartvault-<unix seconds>" (botocore uses "botocore-session-<seconds>").
+ * IDPCommunicationError and InvalidIdentityToken are retried (botocore `retries/special.py`; aws-c-auth also
+ * retries the second), as are throttling, 5xx and transport errors: 3 attempts in all.
+ *
+ * What it does not do: profile-based web identity (no profile files), DurationSeconds (STS's default hour is
+ * what the SDKs use), or role chaining.
+ */
+#include "aws/creds_provider.h"
+
+#include "aws/error.h"
+#include "base/buf.h"
+#include "base/time.h"
+#include "codec/uri.h"
+#include "codec/xml.h"
+#include "net/http.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CREDS_STS_TIMEOUT_MS 10000
+#define CREDS_STS_ATTEMPTS 3
+/* Sleep before retry n is n times this: 0.5 s, then 1 s. */
+#define CREDS_STS_RETRY_SLEEP_MS 500
+/* IAM: role ARNs are at most 2048 characters; session names 2..64 of [\w+=,.@-]. */
+#define CREDS_MAX_ROLE_ARN 2048
+#define CREDS_MIN_SESSION_NAME 2
+#define CREDS_MAX_SESSION_NAME 64
+/* The form body: the token percent-encoded (at most 3x) plus the other fields. */
+#define CREDS_STS_MAX_BODY ((size_t) 3 * SECRET_MAX + 3 * CREDS_MAX_ROLE_ARN + 1024)
+
+struct creds_web_identity {
+    struct creds_provider base;
+    struct secret token; /* the token file's content during a fetch; wiped after */
+};
+
+static bool s_configured(struct creds_provider *p, struct creds_why *why) {
+    if (endpoint_env_get(p->ctx->env, "AWS_WEB_IDENTITY_TOKEN_FILE") != NULL) {
+        return true;
+    }
+    creds_why_set(why, "not configured");
+    return false;
+}
+
+static bool s_session_name_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '+' ||
+           c == '=' || c == ',' || c == '.' || c == '@' || c == '-';
+}
+
+static enum err s_session_name(
+  const struct endpoint_env *env,
+  int64_t now_s,
+  char out[CREDS_MAX_SESSION_NAME + 1],
+  struct creds_why *why) {
+    const char *name = endpoint_env_get(env, "AWS_ROLE_SESSION_NAME");
+    if (name == NULL) {
+        snprintf(out, CREDS_MAX_SESSION_NAME + 1, "smartvault-%" PRId64, now_s);
+        return ERR_OK;
+    }
+    size_t n = strlen(name);
+    bool ok = n >= CREDS_MIN_SESSION_NAME && n <= CREDS_MAX_SESSION_NAME;
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = s_session_name_char(name[i]);
+    }
+    if (!ok) {
+        CREDS_FAIL(why, ERR_CONFIG, "AWS_ROLE_SESSION_NAME must be 2..64 characters of letters, digits and +=,.@_-");
+    }
+    memcpy(out, name, n + 1);
+    return ERR_OK;
+}
+
+static bool s_retryable(enum err e, const struct http_response *resp, const struct aws_error *ae) {
+    if (e == ERR_TIMEOUT || e == ERR_NET) {
+        return true;
+    }
+    if (e != ERR_OK) {
+        return false;
+    }
+    static const char *const codes[] = { "IDPCommunicationError", "InvalidIdentityToken", "Throttling" };
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        if (strcmp(ae->code, codes[i]) == 0) {
+            return true;
+        }
+    }
+    return resp->status >= 500 || resp->status == 429;
+}
+
+/* The account id is the fifth field of the assumed-role ARN: arn:aws:sts::123456789012:assumed-role/... */
+static void s_account_from_arn(struct span arn, char out[CREDS_MAX_ACCOUNT_ID + 1]) {
+    struct span field = arn;
+    for (int i = 0; i < 4; i++) {
+        struct span head;
+        if (!span_split(field, ':', &head, &field)) {
+            return;
+        }
+    }
+    struct span account, rest;
+    if (span_split(field, ':', &account, &rest) && account.n == CREDS_MAX_ACCOUNT_ID) {
+        memcpy(out, account.p, account.n);
+        out[account.n] = '\0';
+    }
+}
+
+/* notes §4: "AssumeRoleWithWebIdentityResponse/AssumeRoleWithWebIdentityResult/Credentials/ ... SessionToken". */
+static enum err s_parse(struct span body, struct arena *scratch, struct creds *out, struct creds_why *why) {
+    struct arena_mark mark = arena_mark(scratch);
+    const struct xml_node *root = NULL;
+    if (xml_parse(scratch, body, NULL, &root) != ERR_OK) {
+        arena_rewind(scratch, mark);
+        CREDS_FAIL(why, ERR_PARSE, "STS answer is not XML");
+    }
+    const struct xml_node *result = xml_child(root, "AssumeRoleWithWebIdentityResult");
+    const struct xml_node *c = xml_child(result, "Credentials");
+    struct span key = xml_child_text(c, "AccessKeyId");
+    struct span secret = xml_child_text(c, "SecretAccessKey");
+    struct span token = xml_child_text(c, "SessionToken");
+    struct span exp = xml_child_text(c, "Expiration");
+    enum err e = ERR_OK;
+    if (c == NULL || key.n == 0 || secret.n == 0 || token.n == 0 || exp.n == 0) {
+        e = creds_why_fail(why, ERR_PARSE, __FILE__, __LINE__, "STS answer lacks Credentials fields");
+    } else if (
+      span_copy_cstr(key, out->access_key_id, sizeof(out->access_key_id)) != ERR_OK ||
+      secret_set(&out->secret_access_key, secret) != ERR_OK || secret_set(&out->session_token, token) != ERR_OK) {
+        e = creds_why_fail(why, ERR_PARSE, __FILE__, __LINE__, "STS credentials exceed their maximum lengths");
+    } else if (time_parse_rfc3339(exp, &out->expiration_s) != ERR_OK) {
+        e = creds_why_fail(why, ERR_PARSE, __FILE__, __LINE__, "STS Expiration is not an RFC 3339 time");
+    } else {
+        s_account_from_arn(xml_path_text(result, "AssumedRoleUser/Arn"), out->account_id);
+    }
+    creds_scrub(secret);
+    creds_scrub(token);
+    arena_rewind(scratch, mark);
+    return e;
+}
+
+/* The form body of notes §4; it holds the token, so the caller wipes it. */
+static enum err s_body(struct buf *b, const char *role, const char *session, const struct secret *token) {
+    uri_form_add(b, SPAN_LIT("Action"), SPAN_LIT("AssumeRoleWithWebIdentity"));
+    uri_form_add(b, SPAN_LIT("Version"), SPAN_LIT("2011-06-15"));
+    uri_form_add(b, SPAN_LIT("RoleArn"), span_from_cstr(role));
+    uri_form_add(b, SPAN_LIT("RoleSessionName"), span_from_cstr(session));
+    uri_form_add(b, SPAN_LIT("WebIdentityToken"), secret_span(token));
+    return buf_status(b);
+}
+
+static enum err s_call(
+  struct creds_provider *p,
+  const struct endpoint *ep,
+  struct span body,
+  struct creds *out,
+  struct creds_why *why) {
+    char url[ENDPOINT_MAX_URL + 2];
+    snprintf(url, sizeof(url), "%s/", ep->base_url);
+    static const struct http_header headers[] = {
+        { "Content-Type", "application/x-www-form-urlencoded; charset=utf-8" },
+    };
+    struct http_request req = {
+        .method = "POST",
+        .url = url,
+        .headers = headers,
+        .nheaders = 1,
+        .body = body,
+        .timeout_ms = CREDS_STS_TIMEOUT_MS,
+    };
+    struct http_response resp;
+    http_response_init(&resp);
+    struct aws_error ae;
+    enum err e = ERR_OK;
+    for (int attempt = 1;; attempt++) {
+        memset(&ae, 0, sizeof(ae));
+        e = http_perform(p->ctx->http, &req, &resp);
+        if (e == ERR_OK && resp.status != 200) {
+            struct aws_error_response er = {
+                .http_status = (int) resp.status,
+                .body = buf_span(&resp.body),
+                .amzn_request_id = http_response_header(&resp, "x-amzn-RequestId"),
+            };
+            /* Only the code is wanted; the error class aws_error_parse returns is decided below. */
+            enum err ignored = aws_error_parse(p->ctx->scratch, &er, &ae);
+            (void) ignored;
+        }
+        if (attempt >= CREDS_STS_ATTEMPTS || !s_retryable(e, &resp, &ae)) {
+            break;
+        }
+        p->ctx->sleep_ms((int64_t) attempt * CREDS_STS_RETRY_SLEEP_MS);
+    }
+    if (e != ERR_OK) {
+        e = creds_why_http(why, e, &resp, ep->host_header);
+    } else if (resp.status != 200) {
+        e = creds_why_fail(
+          why,
+          aws_error_is_auth(aws_error_code(&ae)) ? ERR_AUTH : ERR_AWS,
+          __FILE__,
+          __LINE__,
+          "%s: HTTP %ld %s",
+          ep->host_header,
+          resp.status,
+          ae.code);
+    } else {
+        e = s_parse(buf_span(&resp.body), p->ctx->scratch, out, why);
+    }
+    buf_wipe_free(&resp.body);
+    http_response_free(&resp);
+    return e;
+}
+
+static enum err s_fetch(struct creds_provider *p, int64_t now_s, struct creds *out, struct creds_why *why) {
+    struct creds_web_identity *self = (struct creds_web_identity *) p;
+    const struct endpoint_env *env = p->ctx->env;
+    const char *file = endpoint_env_get(env, "AWS_WEB_IDENTITY_TOKEN_FILE");
+    const char *role = endpoint_env_get(env, "AWS_ROLE_ARN");
+    /* botocore: a token file without a role ARN is InvalidConfigError, not a reason to try the next link. */
+    if (role == NULL) {
+        CREDS_FAIL(why, ERR_CONFIG, "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not");
+    }
+    if (strncmp(role, "arn:", 4) != 0 || strlen(role) > CREDS_MAX_ROLE_ARN) {
+        CREDS_FAIL(why, ERR_CONFIG, "AWS_ROLE_ARN is not a role ARN");
+    }
+    char session[CREDS_MAX_SESSION_NAME + 1];
+    TRY(s_session_name(env, now_s, session, why));
+    struct endpoint ep;
+    if (endpoint_resolve(env, ENDPOINT_STS, p->ctx->region, NULL, &ep) != ERR_OK) {
+        CREDS_FAIL(why, ERR_CONFIG, "STS endpoint: %s", err_last()->msg);
+    }
+    TRY(creds_read_token_file(file, true, &self->token, why));
+    struct buf body;
+    buf_init(&body, CREDS_STS_MAX_BODY);
+    enum err e = s_body(&body, role, session, &self->token);
+    secret_wipe(&self->token);
+    if (e != ERR_OK) {
+        e = creds_why_fail(why, e, __FILE__, __LINE__, "STS request body over %zu bytes", CREDS_STS_MAX_BODY);
+    } else {
+        e = s_call(p, &ep, buf_span(&body), out, why);
+    }
+    buf_wipe_free(&body);
+    return e;
+}
+
+static void s_destroy(struct creds_provider *p) {
+    struct creds_web_identity *self = (struct creds_web_identity *) p;
+    secret_wipe(&self->token);
+    free(self);
+}
+
+static const struct creds_provider_vtable s_vtable = { s_configured, s_fetch, s_destroy };
+
+struct creds_provider *creds_web_identity_new(const struct creds_provider_ctx *ctx) {
+    struct creds_web_identity *self = calloc(1, sizeof(*self));
+    if (self == NULL) {
+        FATAL("out of memory");
+    }
+    self->base = (struct creds_provider){ "web_identity", "web identity", &s_vtable, ctx };
+    return &self->base;
+}
