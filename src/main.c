@@ -9,6 +9,8 @@
  *
  * Developer subcommands live under `smartvault debug ...`; they exist to test the layers below from outside.
  */
+#include "aws/creds.h"
+#include "aws/endpoint.h"
 #include "aws/sigv4.h"
 #include "base/buf.h"
 #include "base/err.h"
@@ -43,6 +45,9 @@ static const char s_usage[] =
   "  debug batch --url URL [--count N] [--concurrency C] ...   N unsigned requests through the batch\n"
   "                      executor (retries per AWS_RETRY_MODE, AWS_MAX_ATTEMPTS); prints a JSON summary\n"
   "  debug sign [FILE]   SigV4-sign a raw HTTP request (test suite .req format); see debug sign --help\n"
+  "  debug creds [--now S] [--twice] [--advance S]   resolve the credentials chain; prints the provider, the\n"
+  "                      key id's last 4 characters, token presence, expiration; --twice asks again S later\n"
+  "  debug endpoint SERVICE [--region R] [--bucket B]   the resolved URL, Host, signing name and region\n"
   "\n"
   "environment:\n"
   "  AWS_CA_BUNDLE       PEM file of CA certificates that replaces the embedded Mozilla bundle\n"
@@ -369,15 +374,119 @@ done:
     return code;
 }
 
+/* Prints what a request layer would sign with, never a secret: the key id is cut to its last 4 characters. */
+static void s_print_creds(const struct creds *c) {
+    char key[CREDS_REDACTED_KEY_ID_LEN + 1], exp[TIME_ISO8601_LEN + 1] = "none";
+    creds_redact_key_id(c->access_key_id, key);
+    if (c->expiration_s != CREDS_NO_EXPIRY) {
+        time_format_iso8601(c->expiration_s, exp);
+    }
+    printf(
+      "provider=%s\naccess_key_id=%s\nsession_token=%s\nexpiration=%s\n",
+      c->provider,
+      key,
+      c->session_token.set ? "present" : "absent",
+      exp);
+}
+
+/* debug creds: the chain once (or twice, `--advance` seconds apart, to see a refresh); exit 3 without creds. */
+static int s_debug_creds(int argc, char **argv) {
+    int64_t now_s = time_wall_ms() / 1000, advance_s = 0;
+    bool twice = false;
+    for (int i = 0; i < argc; i++) {
+        bool has_value = i + 1 < argc;
+        if (strcmp(argv[i], "--twice") == 0) {
+            twice = true;
+        } else if (
+          strcmp(argv[i], "--now") == 0 && has_value &&
+          span_to_i64(span_from_cstr(argv[++i]), 0, INT64_MAX / 2, &now_s) == ERR_OK) {
+        } else if (
+          strcmp(argv[i], "--advance") == 0 && has_value &&
+          span_to_i64(span_from_cstr(argv[++i]), 0, INT64_MAX / 4, &advance_s) == ERR_OK) {
+        } else {
+            fprintf(stderr, "smartvault: usage: smartvault debug creds [--now S] [--twice] [--advance S]\n");
+            return EXIT_USAGE;
+        }
+    }
+    const char *region = getenv("AWS_REGION") ? getenv("AWS_REGION") : getenv("AWS_DEFAULT_REGION");
+    struct http_client_options hopt = { .ca_file = s_ca_file() };
+    struct http_client *http = NULL;
+    struct creds_chain *chain = NULL;
+    if (http_client_new(&hopt, &http) != ERR_OK) {
+        fprintf(stderr, "smartvault: cannot start the HTTP client: %s\n", err_last()->msg);
+        return EXIT_CANNOT_START;
+    }
+    struct creds_chain_options copt = { .http = http, .region = region };
+    const struct creds *c = NULL;
+    enum err e = creds_chain_new(&copt, &chain);
+    for (int round = 0; e == ERR_OK && round < (twice ? 2 : 1); round++) {
+        if (round == 1) {
+            now_s += advance_s;
+            printf("advanced=%lld\n", (long long) advance_s);
+        }
+        e = creds_get(chain, now_s, &c);
+        if (e == ERR_OK) {
+            s_print_creds(c);
+        }
+    }
+    int code = EXIT_OK;
+    if (e == ERR_OK) {
+        printf("fetches=%llu\n", (unsigned long long) creds_chain_fetch_count(chain));
+    } else {
+        bool config = e == ERR_CONFIG || e == ERR_INVALID;
+        fprintf(
+          stderr,
+          "smartvault: %s: %s\n",
+          config ? "credentials configuration" : "no credentials",
+          chain != NULL ? creds_chain_failure(chain) : err_last()->msg);
+        code = config ? EXIT_USAGE : EXIT_CANNOT_START;
+    }
+    creds_chain_free(chain);
+    http_client_free(http);
+    return code;
+}
+
+/* debug endpoint: endpoint resolution from outside (tests); exit 2 for anything it refuses. */
+static int s_debug_endpoint(int argc, char **argv) {
+    enum endpoint_service svc;
+    const char *region = getenv("AWS_REGION") ? getenv("AWS_REGION") : getenv("AWS_DEFAULT_REGION");
+    const char *bucket = NULL;
+    bool ok = argc >= 1 && endpoint_service_parse(span_from_cstr(argv[0]), &svc);
+    for (int i = 1; ok && i < argc; i++) {
+        ok = i + 1 < argc && (strcmp(argv[i], "--region") == 0 || strcmp(argv[i], "--bucket") == 0);
+        if (ok) {
+            *(argv[i][2] == 'r' ? &region : &bucket) = argv[i + 1];
+            i++;
+        }
+    }
+    if (!ok) {
+        fprintf(stderr, "smartvault: usage: smartvault debug endpoint SERVICE [--region R] [--bucket B]\n");
+        return EXIT_USAGE;
+    }
+    struct endpoint ep;
+    if (endpoint_resolve(&endpoint_env_process, svc, region, bucket, &ep) != ERR_OK) {
+        fprintf(stderr, "smartvault: endpoint: %s\n", err_last()->msg);
+        return EXIT_USAGE;
+    }
+    printf(
+      "url=%s\nhost=%s\nsigning_name=%s\nsigning_region=%s\nsource=%s\npath_style=%s\n",
+      ep.base_url,
+      ep.host_header,
+      ep.signing_name,
+      ep.signing_region,
+      ep.source,
+      ep.s3_path_style ? "yes" : "no");
+    return EXIT_OK;
+}
+
 struct command {
     const char *name;
     int (*fn)(int argc, char **argv);
 };
 
 static const struct command s_debug_commands[] = {
-    { "http", s_debug_http },
-    { "batch", s_debug_batch },
-    { "sign", s_debug_sign },
+    { "http", s_debug_http },   { "batch", s_debug_batch },       { "sign", s_debug_sign },
+    { "creds", s_debug_creds }, { "endpoint", s_debug_endpoint },
 };
 
 static int s_debug(int argc, char **argv) {
