@@ -1,0 +1,345 @@
+/*
+ * cfg.h - the environment and command-line flags turned into one validated, immutable `struct cfg`.
+ *
+ * 12-factor: every setting is an environment variable; a flag overrides the variable it names. The input is
+ * injected (an envp-like array or a getenv-like callback, and argv), so nothing here reads the real process
+ * environment and tests never touch it. cfg_parse either fills a complete `struct cfg` or fails with
+ * ERR_CONFIG and ONE message line that names the variable (or flag) and says what is wrong:
+ *
+ *   RETENTION_DAYS: must be a whole number of days between 1 and 36500, got "7d"
+ *
+ * Nothing else happens on error: no log line, no network call; main.c prints the line and exits 2.
+ *
+ * Rules that hold for every variable:
+ *   - Precedence: a flag (a dedicated one such as --retention-days, or `--set VAR=VALUE`) beats any environment
+ *     variable; among environment variables the canonical name beats its aliases (SOURCE_REGION, then
+ *     AWS_REGION, then AWS_DEFAULT_REGION; S3_SOURCE_BUCKET, then SRC_BUCKET). When a flag is given twice the
+ *     last one wins.
+ *   - Values are trimmed of surrounding spaces, tabs, CR and LF (ConfigMaps and .env files add them). An empty
+ *     value means "unset"; an empty flag value (`--dest-region=`) unsets what the environment set.
+ *   - If a name appears twice in envp the first one counts, as getenv does.
+ *   - The first bad value, in the order of enum cfg_var, is the one reported.
+ *   - Credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, container tokens) are NOT
+ *     parsed or copied here: only whether they are set is recorded, for `smartvault config`. The credentials
+ *     chain reads them itself. They cannot be given with --set (argv is visible to every local user).
+ *
+ * Consumers take `const struct cfg *`; after cfg_parse nothing writes to it. Layers below cfg that need one of
+ * these settings (endpoints, CA bundle, retries, metadata) must be handed the value from here rather than call
+ * getenv, or a flag would not reach them.
+ */
+#ifndef SV_CFG_CFG_H
+#define SV_CFG_CFG_H
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/span.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Named maximums. */
+#define CFG_VALUE_MAX 8192     /* longest accepted value of one variable or flag, in bytes */
+#define CFG_ERROR_MAX 512      /* the one error line, NUL included */
+#define CFG_ROUTES_MAX 64      /* S3 routes after merging S3_ROUTES and the seed-004 aliases */
+#define CFG_PREFIX_MAX 1024    /* an S3 key prefix (S3 keys are at most 1024 bytes) */
+#define CFG_REGION_MAX 32      /* "us-isob-east-1" is 14; leave room */
+#define CFG_TAG_KEY_MAX 128    /* EC2 tag key limit */
+#define CFG_TAG_VALUE_MAX 256  /* EC2 tag value limit */
+#define CFG_NAMESPACE_MAX 255  /* CloudWatch namespace limit */
+#define CFG_TAG_KEYS_MAX 2     /* the default backup tag matches two keys */
+#define CFG_FLAG_ARGS_MAX 1024 /* argv entries considered */
+
+#define CFG_DAYS_MAX 36500             /* RETENTION_DAYS, DEST_RETENTION_DAYS, AUDIT_TTL_DAYS: 100 years */
+#define CFG_KEEP_MAX 1000              /* MIN_KEEP, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY */
+#define CFG_MIN_INTERVAL_MAX_S 7776000 /* 90 days */
+#define CFG_WAIT_MAX_S 7200            /* WAIT_FOR_COMPLETION: 2 hours, a scheduled task must end */
+#define CFG_CONCURRENCY_MAX 256
+#define CFG_COPY_LIMIT_MAX 100
+#define CFG_MAX_ATTEMPTS_MAX 20
+#define CFG_MIB ((uint64_t) 1024 * 1024)
+#define CFG_GIB ((uint64_t) 1024 * 1024 * 1024)
+#define CFG_S3_PART_MIN (5 * CFG_MIB) /* S3 UploadPartCopy: parts are 5 MiB to 5 GiB */
+#define CFG_S3_COPY_MAX (5 * CFG_GIB) /* CopyObject copies at most 5 GiB; larger objects need multipart */
+
+/* Defaults. */
+#define CFG_DEFAULT_RETENTION_DAYS 7
+#define CFG_DEFAULT_MIN_KEEP 1
+#define CFG_DEFAULT_MIN_INTERVAL_S 1800
+#define CFG_DEFAULT_MAX_CONCURRENCY 16
+#define CFG_DEFAULT_COPY_LIMIT 20 /* the default EC2 quota of concurrent snapshot copies per destination region */
+#define CFG_DEFAULT_METRIC_NAMESPACE "SmartVault"
+#define CFG_DEFAULT_AUDIT_TTL_DAYS 365
+#define CFG_DEFAULT_S3_STORAGE_CLASS "STANDARD"
+#define CFG_DEFAULT_S3_MULTIPART_THRESHOLD (64 * CFG_MIB)
+#define CFG_DEFAULT_S3_PART_SIZE (64 * CFG_MIB)
+#define CFG_DEFAULT_MAX_ATTEMPTS 3        /* standard and adaptive retry modes, as the SDKs */
+#define CFG_DEFAULT_MAX_ATTEMPTS_LEGACY 5 /* legacy retry mode, as the SDKs */
+
+/*
+ * Every variable cfg knows, in the order they are validated and printed. Aliases and the variables that are only
+ * reported (credentials, proxies) are listed too, so `--help` and the README can be checked against this list.
+ */
+enum cfg_var {
+    /* EBS job */
+    CFG_VAR_SOURCE_REGION = 0,
+    CFG_VAR_AWS_REGION,         /* alias of SOURCE_REGION */
+    CFG_VAR_AWS_DEFAULT_REGION, /* alias of SOURCE_REGION */
+    CFG_VAR_DEST_REGION,
+    CFG_VAR_EBS_BACKUP,
+    CFG_VAR_BACKUP_TAG,
+    CFG_VAR_RETENTION_DAYS,
+    CFG_VAR_DEST_RETENTION_DAYS,
+    CFG_VAR_MIN_KEEP,
+    CFG_VAR_KEEP_DAILY,
+    CFG_VAR_KEEP_WEEKLY,
+    CFG_VAR_KEEP_MONTHLY,
+    CFG_VAR_MIN_INTERVAL,
+    CFG_VAR_KMS_KEY_ID,
+    CFG_VAR_WAIT_FOR_COMPLETION,
+    CFG_VAR_MAX_CONCURRENCY,
+    CFG_VAR_COPY_LIMIT,
+    /* cycle */
+    CFG_VAR_DRY_RUN,
+    CFG_VAR_SMARTVAULT_NOW,
+    CFG_VAR_LOG_FORMAT,
+    CFG_VAR_LOG_LEVEL,
+    /* reporting */
+    CFG_VAR_SNS_TOPIC_ARN,
+    CFG_VAR_METRIC_NAMESPACE,
+    CFG_VAR_METRICS_MODE,
+    CFG_VAR_DYNAMODB_TABLE,
+    CFG_VAR_AUDIT_TTL_DAYS,
+    /* S3 job */
+    CFG_VAR_S3_SOURCE_BUCKET,
+    CFG_VAR_SRC_BUCKET, /* alias of S3_SOURCE_BUCKET (seed 004) */
+    CFG_VAR_S3_ROUTES,
+    CFG_VAR_DOC_DEST,   /* documents/=X, merged into S3_ROUTES (seed 004) */
+    CFG_VAR_PHOTO_DEST, /* photos/=X */
+    CFG_VAR_DB_DEST,    /* database/=X */
+    CFG_VAR_S3_DEST_PREFIX,
+    CFG_VAR_S3_STORAGE_CLASS,
+    CFG_VAR_S3_SSE,
+    CFG_VAR_S3_SSE_KMS_KEY_ID,
+    CFG_VAR_S3_MULTIPART_THRESHOLD,
+    CFG_VAR_S3_PART_SIZE,
+    /* AWS SDK settings validated here */
+    CFG_VAR_AWS_MAX_ATTEMPTS,
+    CFG_VAR_AWS_RETRY_MODE,
+    CFG_VAR_AWS_ENDPOINT_URL,
+    CFG_VAR_AWS_ENDPOINT_URL_EC2,
+    CFG_VAR_AWS_ENDPOINT_URL_S3,
+    CFG_VAR_AWS_ENDPOINT_URL_SNS,
+    CFG_VAR_AWS_ENDPOINT_URL_CLOUDWATCH,
+    CFG_VAR_AWS_ENDPOINT_URL_DYNAMODB,
+    CFG_VAR_AWS_ENDPOINT_URL_STS,
+    CFG_VAR_AWS_IGNORE_CONFIGURED_ENDPOINT_URLS,
+    CFG_VAR_AWS_CA_BUNDLE,
+    CFG_VAR_SSL_CERT_FILE, /* alias of AWS_CA_BUNDLE (AWS_CA_BUNDLE wins) */
+    CFG_VAR_AWS_EC2_METADATA_DISABLED,
+    /* read by the credentials chain and libcurl, only reported here */
+    CFG_VAR_AWS_ACCESS_KEY_ID,
+    CFG_VAR_AWS_SECRET_ACCESS_KEY,
+    CFG_VAR_AWS_SESSION_TOKEN,
+    CFG_VAR_AWS_ROLE_ARN,
+    CFG_VAR_AWS_ROLE_SESSION_NAME,
+    CFG_VAR_AWS_WEB_IDENTITY_TOKEN_FILE,
+    CFG_VAR_AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
+    CFG_VAR_AWS_CONTAINER_CREDENTIALS_FULL_URI,
+    CFG_VAR_AWS_CONTAINER_AUTHORIZATION_TOKEN,
+    CFG_VAR_AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,
+    CFG_VAR_HTTPS_PROXY,
+    CFG_VAR_HTTP_PROXY,
+    CFG_VAR_NO_PROXY,
+    CFG_VAR__COUNT
+};
+
+enum cfg_var_kind {
+    CFG_KIND_SETTING = 0, /* parsed and validated here */
+    CFG_KIND_ALIAS,       /* another name for (or a contribution to) `alias_of` */
+    CFG_KIND_SHOWN,       /* read elsewhere; `smartvault config` shows the value (a path, a role ARN) */
+    CFG_KIND_SECRET,      /* read elsewhere; `smartvault config` shows only "(set)" */
+};
+
+struct cfg_var_info {
+    const char *name;       /* "RETENTION_DAYS" */
+    enum cfg_var_kind kind; /* */
+    enum cfg_var alias_of;  /* CFG_KIND_ALIAS only */
+    const char *flag;       /* the dedicated flag ("--retention-days"), or NULL (use --set) */
+};
+
+/* The static description of one variable; `v` must be < CFG_VAR__COUNT. */
+const struct cfg_var_info *cfg_var_info(enum cfg_var v);
+
+/* Where a value came from. */
+enum cfg_origin {
+    CFG_ORIGIN_UNSET = 0, /* not given, and no default: the setting is off (or resolved later, see regions) */
+    CFG_ORIGIN_DEFAULT,
+    CFG_ORIGIN_ENV,
+    CFG_ORIGIN_FLAG,
+};
+
+struct cfg_source {
+    enum cfg_origin origin;
+    enum cfg_var from; /* the name actually read: the variable itself or one of its aliases */
+    const char *flag;  /* CFG_ORIGIN_FLAG: the flag as written ("--retention-days", "--set") */
+    const char *shown; /* CFG_KIND_SHOWN variables only: the value, for cfg_print; never set for secrets */
+};
+
+enum cfg_metrics_mode {
+    CFG_METRICS_API = 0, /* PutMetricData (default) */
+    CFG_METRICS_EMF,     /* CloudWatch embedded metric format lines in the log, no API call */
+    CFG_METRICS_BOTH,
+    CFG_METRICS_OFF,
+};
+
+enum cfg_retry_mode { CFG_RETRY_STANDARD = 0, CFG_RETRY_ADAPTIVE, CFG_RETRY_LEGACY };
+
+enum cfg_s3_sse { CFG_S3_SSE_AES256 = 0, CFG_S3_SSE_KMS };
+
+/* Services with their own AWS_ENDPOINT_URL_<SERVICE> override. */
+enum cfg_service {
+    CFG_SVC_EC2 = 0,
+    CFG_SVC_S3,
+    CFG_SVC_SNS,
+    CFG_SVC_CLOUDWATCH,
+    CFG_SVC_DYNAMODB,
+    CFG_SVC_STS,
+    CFG_SVC__COUNT
+};
+
+/*
+ * Which instances are backed up. The default (BACKUP_TAG unset) is stated explicitly: keys "Backup" and
+ * "backup", value "true". Keys match exactly (EC2 tag keys are case-sensitive); the value always matches
+ * case-insensitively ("True", "TRUE"), so discovery filters by tag key and compares values itself.
+ */
+struct cfg_backup_tag {
+    const char *keys[CFG_TAG_KEYS_MAX];
+    size_t nkeys;
+    const char *value;
+    bool is_default;
+};
+
+/* One S3 route: source keys starting with `prefix` are copied to `bucket`. An empty prefix matches every key. */
+struct cfg_route {
+    const char *prefix;
+    const char *bucket;
+    enum cfg_var from; /* S3_ROUTES, DOC_DEST, PHOTO_DEST or DB_DEST */
+};
+
+struct cfg {
+    /* --- EBS job --- */
+    const char *source_region; /* NULL: not configured; the AWS layer resolves it (IMDS) or fails with exit 3 */
+    const char *dest_region;   /* NULL: no cross-region copy. Differs from source_region when both are known;
+                                * when source_region is resolved later the cycle must repeat that check. */
+    bool ebs_backup;           /* EBS_BACKUP, default true; false runs only the S3 job */
+    struct cfg_backup_tag backup_tag;
+    uint32_t retention_days;      /* default 7, 1..36500 */
+    uint32_t dest_retention_days; /* default retention_days */
+    uint32_t min_keep;            /* default 1, 0..1000; 0 (only ever explicit) lets a volume's last snapshot expire */
+    bool gfs;                     /* any of KEEP_DAILY/WEEKLY/MONTHLY set: the grandfather-father-son policy applies */
+    uint32_t keep_daily;          /* 0..1000, 0 when unset */
+    uint32_t keep_weekly;
+    uint32_t keep_monthly;
+    int64_t min_interval_s;        /* default 1800, 0..90 days: an instance is due when its newest snapshot is older */
+    const char *kms_key_id;        /* NULL: copies keep the source's encryption (or the region default) */
+    const char *kms_key_region;    /* the region of a key/alias ARN, else NULL */
+    int64_t wait_for_completion_s; /* default 0 = do not wait for pending snapshots, at most 2h */
+    uint32_t max_concurrency;      /* default 16, 1..256: requests in flight */
+    uint32_t copy_limit;           /* default 20, 1..100: snapshot copies in flight per destination region */
+
+    /* --- the cycle --- */
+    bool dry_run;
+    bool now_set;               /* SMARTVAULT_NOW given */
+    int64_t now_ms;             /* SMARTVAULT_NOW as Unix milliseconds (meaningful when now_set) */
+    enum log_format log_format; /* default json */
+    enum log_level log_level;   /* default info */
+
+    /* --- reporting --- */
+    const char *sns_topic_arn;    /* NULL: no SNS summary */
+    const char *sns_topic_region; /* the topic's region, from its ARN */
+    const char *metric_namespace; /* default "SmartVault" */
+    enum cfg_metrics_mode metrics_mode;
+    const char *dynamodb_table;        /* NULL: no audit items. A table name or a table ARN, as given */
+    const char *dynamodb_table_region; /* the region of a table ARN, else NULL (= source region) */
+    uint32_t audit_ttl_days;           /* default 365 */
+
+    /* --- S3 job: runs when s3_enabled (a source bucket and at least one route) --- */
+    bool s3_enabled;
+    const char *s3_source_bucket;
+    const struct cfg_route *s3_routes; /* in the order defined (S3_ROUTES, then DOC/PHOTO/DB_DEST); unique prefixes */
+    size_t s3_nroutes;
+    const char *s3_dest_prefix;            /* "" when unset; the destination key is s3_dest_prefix + the source key */
+    const char *s3_storage_class;          /* default "STANDARD"; upper case */
+    enum cfg_s3_sse s3_sse;                /* default AES256 */
+    const char *s3_sse_kms_key_id;         /* set exactly when s3_sse is CFG_S3_SSE_KMS */
+    uint64_t s3_multipart_threshold_bytes; /* default 64 MiB, 5 MiB..5 GiB: objects this large use multipart copy */
+    uint64_t s3_part_size_bytes;           /* default 64 MiB, 5 MiB..5 GiB */
+
+    /* --- AWS SDK settings --- */
+    uint32_t aws_max_attempts; /* default 3 (5 in legacy mode), 1..20; attempts including the first */
+    enum cfg_retry_mode aws_retry_mode;
+    const char *endpoint_url;                          /* AWS_ENDPOINT_URL, or NULL */
+    const char *service_endpoint_urls[CFG_SVC__COUNT]; /* AWS_ENDPOINT_URL_<SERVICE>, or NULL */
+    bool ignore_configured_endpoint_urls;              /* AWS_IGNORE_CONFIGURED_ENDPOINT_URLS */
+    const char *ca_bundle;                             /* a readable regular file, or NULL (embedded bundle) */
+    bool ec2_metadata_disabled;                        /* AWS_EC2_METADATA_DISABLED */
+
+    /* --- provenance, for cfg_print and tests: indexed by the canonical variable (never by an alias) --- */
+    struct cfg_source src[CFG_VAR__COUNT];
+};
+
+/*
+ * The injected input. Exactly one of `envp` and `getenv_fn` is used (envp when non-NULL); both NULL means an
+ * empty environment. `argv` holds the flags only (after the subcommand), `argc` entries, not NULL-terminated.
+ */
+struct cfg_input {
+    const char *const *envp; /* "NAME=value" strings, NULL-terminated, as environ */
+    const char *(*getenv_fn)(void *ctx, const char *name);
+    void *getenv_ctx;
+    int argc;
+    const char *const *argv;
+};
+
+/* The one error line: "<VARIABLE or --flag>: <what is wrong>[, got "<value>"][ (from --flag)]", no newline. */
+struct cfg_error {
+    enum cfg_var var; /* the variable the line names, or CFG_VAR__COUNT when it is about a flag itself */
+    char line[CFG_ERROR_MAX];
+};
+
+/*
+ * Parses and validates everything. On ERR_OK *out is complete; strings and the route table live in `arena`
+ * (which must outlive *out). On ERR_CONFIG, err->line holds the one message and *out must not be used. No
+ * other error is returned (out of memory is fatal in the arena). The only side effect is checking that the CA
+ * bundle file (AWS_CA_BUNDLE / SSL_CERT_FILE) can be opened for reading.
+ */
+enum err cfg_parse(struct cfg *out, struct arena *arena, const struct cfg_input *in, struct cfg_error *err)
+  SV_MUST_CHECK;
+
+/*
+ * The route for a source key: the route whose prefix is the longest prefix of `key`, or NULL when no route
+ * matches (the object is not backed up). Pure.
+ */
+const struct cfg_route *cfg_s3_route(const struct cfg *c, struct span key);
+
+/* The endpoint URL for a service: AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL, else NULL (the AWS default);
+ * always NULL when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true. */
+const char *cfg_endpoint_url(const struct cfg *c, enum cfg_service svc);
+
+/* The partition of a valid region name ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", ...). */
+const char *cfg_region_partition(struct span region);
+
+/*
+ * Appends the effective configuration, one line per setting in enum cfg_var order (aliases are folded into
+ * their setting):
+ *
+ *   NAME=value  (source: env|flag --x|default|unset|alias AWS_REGION|...)
+ *
+ * Unset settings print an empty value. Credential and proxy variables print "(set)" or nothing: their values
+ * are never copied into struct cfg, so they cannot be printed. The caller checks buf_status().
+ */
+void cfg_print(const struct cfg *c, struct buf *out);
+
+#endif
