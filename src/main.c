@@ -12,6 +12,7 @@
 #include "aws/creds.h"
 #include "aws/endpoint.h"
 #include "aws/sigv4.h"
+#include "aws/stack.h"
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -48,6 +49,8 @@ static const char s_usage[] =
   "  debug creds [--now S] [--twice] [--advance S]   resolve the credentials chain; prints the provider, the\n"
   "                      key id's last 4 characters, token presence, expiration; --twice asks again S later\n"
   "  debug endpoint SERVICE [--region R] [--bucket B]   the resolved URL, Host, signing name and region\n"
+    "  debug call SERVICE OPERATION [args]  one signed AWS call (Query: key=value ...; s3: METHOD /bucket/key\n"
+    "                      [query=Q] [body=TEXT|@FILE] [header=N:V]; dynamodb: OPERATION '{json}')\n"
   "\n"
   "environment:\n"
   "  AWS_CA_BUNDLE       PEM file of CA certificates that replaces the embedded Mozilla bundle\n"
@@ -447,6 +450,26 @@ static int s_debug_creds(int argc, char **argv) {
 }
 
 /* debug endpoint: endpoint resolution from outside (tests); exit 2 for anything it refuses. */
+/* debug call: one signed AWS call through the whole stack (aws/stack.h). */
+static int s_debug_call(int argc, char **argv) {
+    enum err e = aws_debug_call(argc, argv);
+    switch (e) {
+        case ERR_OK:
+            return EXIT_OK;
+        case ERR_INVALID:
+        case ERR_CONFIG:
+            fprintf(stderr, "smartvault: %s\n", err_last()->msg);
+            return EXIT_USAGE;
+        case ERR_AWS:
+        case ERR_AUTH:
+        case ERR_HTTP:
+            return EXIT_PARTIAL;
+        default:
+            fprintf(stderr, "smartvault: %s: %s\n", err_name(e), err_last()->msg);
+            return EXIT_CANNOT_START;
+    }
+}
+
 static int s_debug_endpoint(int argc, char **argv) {
     enum endpoint_service svc;
     const char *region = getenv("AWS_REGION") ? getenv("AWS_REGION") : getenv("AWS_DEFAULT_REGION");
@@ -486,7 +509,7 @@ struct command {
 
 static const struct command s_debug_commands[] = {
     { "http", s_debug_http },   { "batch", s_debug_batch },       { "sign", s_debug_sign },
-    { "creds", s_debug_creds }, { "endpoint", s_debug_endpoint },
+    { "creds", s_debug_creds }, { "endpoint", s_debug_endpoint }, { "call", s_debug_call },
 };
 
 static int s_debug(int argc, char **argv) {

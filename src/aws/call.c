@@ -1,0 +1,530 @@
+/*
+ * call.c - one code path for every AWS call: endpoint, credentials, signing per attempt, the batch executor,
+ * error documents, clock-skew correction, and counting calls by operation.
+ *
+ * What it does not do: build service-specific parameters or parse successful responses (svc/), decide retries
+ * (net/retry, through net/batch), or choose what to do about a failure (the caller).
+ *
+ * Memory: a request's signing state (struct aws_request_state: endpoint, encoded body, signed headers) is
+ * allocated when its first attempt is prepared and freed when it completes, so only the requests in flight
+ * hold one, however many are queued.
+ */
+#include "aws/call.h"
+
+#include "aws/sigv4.h"
+#include "base/log.h"
+#include "base/rand.h"
+#include "base/time.h"
+#include "codec/uri.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The clock-skew rule of the JS SDK (notes §7): correct only when the corrected clock is off by >= 5 minutes. */
+#define AWS_SKEW_THRESHOLD_MS ((int64_t) 300 * 1000)
+/* Signed headers of one attempt: Host, Content-Type, X-Amz-Target, two amz-sdk-*, and the caller's. */
+#define AWS_MAX_SIGNED_HEADERS (AWS_MAX_EXTRA_HEADERS + 6)
+#define AWS_MAX_SEND_HEADERS (AWS_MAX_SIGNED_HEADERS + SIGV4_MAX_OUT_HEADERS)
+
+struct aws_client {
+    struct aws_client_options opt;
+    int64_t skew_offset_ms;
+    struct aws_op_stat ops[AWS_MAX_OPS];
+    size_t nops;
+    struct arena scratch; /* error documents are parsed here and rewound at once */
+};
+
+struct aws_request_state {
+    struct endpoint ep;
+    struct buf body;  /* encoded Query body (the request's own body is used for REST/JSON) */
+    struct buf path;  /* path as sent: prefix + encoded key */
+    struct buf url;   /* base + path + query */
+    struct buf store; /* NUL-terminated copies of header names and values for libcurl */
+    char invocation_id[RAND_UUID_LEN + 1];
+    char sdk_request[64];
+    struct sigv4_output sig;
+    struct http_header send[AWS_MAX_SEND_HEADERS];
+    struct aws_error error;
+    bool has_error;
+    bool skew_corrected;
+};
+
+static int64_t s_wall_ms(const struct aws_client *c) {
+    return c->opt.wall_ms ? c->opt.wall_ms() : time_wall_ms();
+}
+
+int64_t aws_client_now_s(const struct aws_client *c) {
+    int64_t ms = s_wall_ms(c) + c->skew_offset_ms;
+    return ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+}
+
+int64_t aws_client_skew_offset_ms(const struct aws_client *c) {
+    return c->skew_offset_ms;
+}
+
+const char *aws_query_api_version(enum endpoint_service s) {
+    switch (s) {
+        case ENDPOINT_EC2:
+            return "2016-11-15";
+        case ENDPOINT_SNS:
+            return "2010-03-31";
+        case ENDPOINT_CLOUDWATCH:
+            return "2010-08-01";
+        case ENDPOINT_STS:
+            return "2011-06-15";
+        default:
+            return NULL;
+    }
+}
+
+enum err aws_client_new(const struct aws_client_options *opt, struct aws_client **out) {
+    ENSURE(opt->http != NULL && opt->creds != NULL && opt->retry != NULL, ERR_INVALID, "aws_client_new: missing part");
+    struct aws_client *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        FATAL("out of memory");
+    }
+    c->opt = *opt;
+    if (c->opt.env == NULL) {
+        c->opt.env = &endpoint_env_process;
+    }
+    arena_init(&c->scratch, 0);
+    *out = c;
+    return ERR_OK;
+}
+
+void aws_client_free(struct aws_client *c) {
+    if (c == NULL) {
+        return;
+    }
+    arena_free(&c->scratch);
+    free(c);
+}
+
+const struct aws_op_stat *aws_client_ops(const struct aws_client *c, size_t *n) {
+    *n = c->nops;
+    return c->ops;
+}
+
+static struct aws_op_stat *s_op(struct aws_client *c, const char *name) {
+    for (size_t i = 0; i < c->nops; i++) {
+        if (strcmp(c->ops[i].name, name) == 0) {
+            return &c->ops[i];
+        }
+    }
+    if (c->nops == AWS_MAX_OPS) {
+        return &c->ops[AWS_MAX_OPS - 1]; /* counted with the last; more distinct operations is a bug */
+    }
+    struct aws_op_stat *o = &c->ops[c->nops++];
+    snprintf(o->name, sizeof(o->name), "%s", name);
+    return o;
+}
+
+void aws_request_free(struct aws_request *r) {
+    buf_free(&r->body_out);
+    buf_free(&r->headers_out);
+}
+
+static void s_state_free(struct aws_request_state *st) {
+    if (st == NULL) {
+        return;
+    }
+    buf_free(&st->body);
+    buf_free(&st->path);
+    buf_free(&st->url);
+    buf_wipe_free(&st->store);
+    sigv4_output_free(&st->sig);
+    free(st);
+}
+
+static bool s_is_query(enum endpoint_service s) {
+    return aws_query_api_version(s) != NULL;
+}
+
+/* First attempt: resolve the endpoint and encode what does not change between attempts. */
+static enum err s_state_new(struct aws_client *c, struct aws_request *r, struct aws_request_state **out) {
+    struct aws_request_state *st = calloc(1, sizeof(*st));
+    if (st == NULL) {
+        FATAL("out of memory");
+    }
+    buf_init(&st->body, BUF_MAX_REQUEST);
+    buf_init(&st->path, URI_MAX_URL_BYTES);
+    buf_init(&st->url, URI_MAX_URL_BYTES + URI_MAX_QUERY_BYTES);
+    buf_init(&st->store, BUF_MAX_REQUEST);
+    sigv4_output_init(&st->sig);
+    rand_uuid4(st->invocation_id);
+    *out = st;
+    enum err e = endpoint_resolve(c->opt.env, r->service, r->region, r->bucket, &st->ep);
+    if (e != ERR_OK) {
+        return e;
+    }
+    if (s_is_query(r->service)) {
+        uri_form_add(&st->body, SPAN_LIT("Action"), span_from_cstr(r->operation));
+        uri_form_add(&st->body, SPAN_LIT("Version"), span_from_cstr(aws_query_api_version(r->service)));
+        for (size_t i = 0; r->params && i < r->params->n; i++) {
+            uri_form_add(&st->body, r->params->items[i].name, r->params->items[i].value);
+        }
+        ENSURE(buf_status(&st->body) == ERR_OK, ERR_LIMIT, "%s: request body too large", r->operation);
+    }
+    buf_append_cstr(&st->path, st->ep.path_prefix);
+    if (r->service == ENDPOINT_S3 && r->key.n > 0) {
+        buf_append_char(&st->path, '/');
+        uri_encode_path(&st->path, r->key);
+    }
+    if (st->path.len == 0) {
+        buf_append_char(&st->path, '/');
+    }
+    buf_append_cstr(&st->url, st->ep.base_url);
+    buf_append_span(&st->url, span_sub(buf_span(&st->path), strlen(st->ep.path_prefix), st->path.len));
+    if (r->query.n) {
+        buf_append_char(&st->url, '?');
+        buf_append_span(&st->url, r->query);
+    }
+    ENSURE(
+      buf_status(&st->path) == ERR_OK && buf_status(&st->url) == ERR_OK, ERR_LIMIT, "%s: URL too long", r->operation);
+    return ERR_OK;
+}
+
+/* Appends a NUL-terminated copy to the store; returns its offset. */
+static size_t s_store(struct buf *store, struct span s) {
+    size_t off = store->len;
+    buf_append_span(store, s);
+    buf_append_char(store, '\0');
+    return off;
+}
+
+static enum err s_prepare(void *user, uint32_t attempt, struct http_request *out) {
+    struct aws_request *r = user;
+    struct aws_client *c = r->client;
+    if (r->state == NULL) {
+        enum err e = s_state_new(c, r, &r->state);
+        TRY(e);
+    }
+    struct aws_request_state *st = r->state;
+    int64_t now_s = aws_client_now_s(c);
+    const struct creds *cr = NULL;
+    TRY(creds_get(c->opt.creds, now_s, &cr));
+
+    bool query = s_is_query(r->service);
+    bool json = r->service == ENDPOINT_DYNAMODB;
+    struct span body = query ? buf_span(&st->body) : r->body;
+    snprintf(
+      st->sdk_request,
+      sizeof(st->sdk_request),
+      "attempt=%u; max=%u",
+      attempt,
+      c->opt.retry->cfg.max_attempts ? c->opt.retry->cfg.max_attempts : RETRY_DEFAULT_MAX_ATTEMPTS);
+
+    struct sigv4_header hs[AWS_MAX_SIGNED_HEADERS];
+    size_t nh = 0;
+    hs[nh++] = (struct sigv4_header){ SPAN_LIT("Host"), span_from_cstr(st->ep.host_header) };
+    if (query) {
+        hs[nh++] = (struct sigv4_header){ SPAN_LIT("Content-Type"),
+                                          SPAN_LIT("application/x-www-form-urlencoded; charset=utf-8") };
+    } else if (json) {
+        hs[nh++] = (struct sigv4_header){ SPAN_LIT("Content-Type"), SPAN_LIT("application/x-amz-json-1.0") };
+        hs[nh++] = (struct sigv4_header){ SPAN_LIT("X-Amz-Target"), span_from_cstr(r->target) };
+    }
+    hs[nh++] = (struct sigv4_header){ SPAN_LIT("amz-sdk-invocation-id"), span_from_cstr(st->invocation_id) };
+    hs[nh++] = (struct sigv4_header){ SPAN_LIT("amz-sdk-request"), span_from_cstr(st->sdk_request) };
+    for (size_t i = 0; i < r->nheaders; i++) {
+        hs[nh++] = (struct sigv4_header){ span_from_cstr(r->headers[i].name), span_from_cstr(r->headers[i].value) };
+    }
+
+    sigv4_output_free(&st->sig);
+    sigv4_output_init(&st->sig);
+    struct sigv4_credentials sc = { span_from_cstr(cr->access_key_id),
+                                    secret_span(&cr->secret_access_key),
+                                    secret_span(&cr->session_token) };
+    const char *method = query || json ? "POST" : (r->method ? r->method : "GET");
+    struct sigv4_request sr = {
+        .method = span_from_cstr(method),
+        .path = buf_span(&st->path),
+        .query = r->query,
+        .headers = hs,
+        .header_count = nh,
+        .payload = body,
+    };
+    struct sigv4_options so = {
+        .region = span_from_cstr(st->ep.signing_region),
+        .service = span_from_cstr(st->ep.signing_name),
+        .time_unix_s = now_s,
+        .s3 = r->service == ENDPOINT_S3,
+    };
+    TRY(sigv4_sign(&sr, &sc, &so, &st->sig));
+
+    /* libcurl wants C strings: copy every header into the store, then point at the copies. */
+    buf_wipe_free(&st->store);
+    buf_init(&st->store, BUF_MAX_REQUEST);
+    size_t offs[AWS_MAX_SEND_HEADERS][2];
+    size_t ns = 0;
+    for (size_t i = 0; i < nh; i++) {
+        if (span_eq_nocase(hs[i].name, SPAN_LIT("Host"))) {
+            continue; /* libcurl writes Host from the URL; it is the same host_header */
+        }
+        offs[ns][0] = s_store(&st->store, hs[i].name);
+        offs[ns][1] = s_store(&st->store, hs[i].value);
+        ns++;
+    }
+    for (size_t i = 0; i < st->sig.header_count; i++) {
+        offs[ns][0] = s_store(&st->store, st->sig.headers[i].name);
+        offs[ns][1] = s_store(&st->store, st->sig.headers[i].value);
+        ns++;
+    }
+    ENSURE(buf_status(&st->store) == ERR_OK, ERR_LIMIT, "%s: request headers too large", r->operation);
+    for (size_t i = 0; i < ns; i++) {
+        st->send[i] = (struct http_header){ st->store.data + offs[i][0], st->store.data + offs[i][1] };
+    }
+    *out = (struct http_request){
+        .method = method,
+        .url = buf_cstr(&st->url),
+        .headers = st->send,
+        .nheaders = ns,
+        .body = body,
+    };
+    return ERR_OK;
+}
+
+/* S3 answers some operations with 200 and an <Error> document (CopyObject, UploadPartCopy, Complete...). */
+static bool s_error_in_200(const struct aws_request *r, const struct http_response *resp) {
+    if (!r->error_in_200 || resp->status != 200) {
+        return false;
+    }
+    struct span b = span_trim(buf_span(&resp->body));
+    /* Skip an XML declaration if any, then look at the root element's name. */
+    if (span_starts_with(b, SPAN_LIT("<?xml"))) {
+        long end = span_index(b, '>');
+        b = end < 0 ? SPAN_NULL : span_trim(span_sub(b, (size_t) end + 1, b.n));
+    }
+    return span_starts_with(b, SPAN_LIT("<Error>")) || span_starts_with(b, SPAN_LIT("<Error "));
+}
+
+static void s_classify(void *user, enum err transport, const struct http_response *resp, struct retry_input *in) {
+    struct aws_request *r = user;
+    struct aws_request_state *st = r->state;
+    struct aws_client *c = r->client;
+    st->has_error = false;
+    if (transport != ERR_OK) {
+        return;
+    }
+    bool in_200 = s_error_in_200(r, resp);
+    if (resp->status < 300 && !in_200) {
+        return;
+    }
+    struct aws_error_response er = {
+        .http_status = in_200 ? 500 : (int) resp->status,
+        .body = buf_span(&resp->body),
+        .amzn_request_id = http_response_header(resp, "x-amzn-RequestId"),
+        .amz_request_id = http_response_header(resp, "x-amz-request-id"),
+        .amzn_error_type = http_response_header(resp, "x-amzn-ErrorType"),
+    };
+    struct arena_mark m = arena_mark(&c->scratch);
+    enum err e = aws_error_parse(&c->scratch, &er, &st->error);
+    arena_rewind(&c->scratch, m);
+    if (e != ERR_OK) {
+        return; /* no usable document: decided from the status alone */
+    }
+    st->has_error = true;
+    if (in_200) {
+        in->status = 500; /* "200 with an error body" is a server-side failure: retried like a 500 */
+    }
+    in->aws_code = aws_error_code(&st->error);
+    if (retry_is_clock_skew_code(in->aws_code) && !st->skew_corrected) {
+        int64_t server_s = 0;
+        bool have = st->error.has_server_time;
+        if (have) {
+            server_s = st->error.server_time_s;
+        } else {
+            have = time_parse_http_date(http_response_header(resp, "Date"), &server_s) == ERR_OK;
+        }
+        int64_t ours_ms = s_wall_ms(c) + c->skew_offset_ms;
+        int64_t diff_ms = server_s * 1000 - ours_ms;
+        if (have && (diff_ms >= AWS_SKEW_THRESHOLD_MS || diff_ms <= -AWS_SKEW_THRESHOLD_MS)) {
+            c->skew_offset_ms = server_s * 1000 - s_wall_ms(c);
+            st->skew_corrected = true;
+            in->skew_corrected = true;
+            LOG(
+              LOG_WARN,
+              "aws.clock_skew_corrected",
+              LF_S("operation", r->operation),
+              LF_I("offset_ms", c->skew_offset_ms),
+              LF_S("aws_code", st->error.code));
+        }
+    }
+}
+
+static void s_complete(void *user, enum err final, struct http_response *resp, const struct batch_item_result *res) {
+    struct aws_request *r = user;
+    struct aws_request_state *st = r->state; /* NULL when the first prepare failed before allocating it */
+    struct aws_client *c = r->client;
+    r->status = resp->status;
+    r->attempts = res->attempts;
+    r->wall_ms = res->wall_ms;
+    /* Keep the body and headers: swap the buffers out of the executor's response, which it frees next. */
+    buf_free(&r->body_out);
+    buf_free(&r->headers_out);
+    r->body_out = resp->body;
+    r->headers_out = resp->headers;
+    buf_init(&resp->body, HTTP_MAX_RESPONSE_BODY);
+    buf_init(&resp->headers, HTTP_MAX_RESPONSE_HEADERS);
+    bool has_error = st != NULL && st->has_error;
+    if (has_error) {
+        r->error = st->error;
+    }
+    if (final == ERR_AWS && has_error && aws_error_is_auth(aws_error_code(&st->error))) {
+        final = ERR_AUTH;
+    } else if (final == ERR_HTTP && (resp->status == 401 || resp->status == 403)) {
+        final = ERR_AUTH;
+    }
+    r->result = final;
+    struct aws_op_stat *op = s_op(c, r->operation);
+    op->calls++;
+    op->attempts += res->attempts;
+    if (final != ERR_OK) {
+        op->failures++;
+        LOG(
+          LOG_DEBUG,
+          "aws.call_failed",
+          LF_S("operation", r->operation),
+          LF_S("region", r->region),
+          LF_S("error", err_name(final)),
+          LF_S("aws_code", has_error ? st->error.code : ""),
+          LF_I("status", resp->status),
+          LF_U("attempts", res->attempts),
+          LF_S("stop", retry_stop_name(res->stop)));
+    }
+    s_state_free(st);
+    r->state = NULL;
+    if (r->on_done) {
+        r->on_done(r);
+    }
+}
+
+static const struct batch_ops s_ops = { s_prepare, s_classify, s_complete };
+
+/* Resets the outputs; the signing state is made by the first prepare. */
+static void s_arm(struct aws_client *c, struct aws_request *r) {
+    r->result = ERR_CANCELLED;
+    r->status = 0;
+    r->attempts = 0;
+    memset(&r->error, 0, sizeof(r->error));
+    buf_init(&r->body_out, HTTP_MAX_RESPONSE_BODY);
+    buf_init(&r->headers_out, HTTP_MAX_RESPONSE_HEADERS);
+    r->client = c;
+    r->state = NULL;
+}
+
+enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) {
+    if (n == 0) {
+        return ERR_OK;
+    }
+    struct batch_options bo = { .max_in_flight = c->opt.max_in_flight, .policy = c->opt.retry };
+    struct batch *b = NULL;
+    TRY(batch_new(c->opt.http, &bo, &b));
+    for (size_t i = 0; i < n; i++) {
+        s_arm(c, reqs[i]);
+        enum err e = batch_add(b, &s_ops, reqs[i], NULL);
+        if (e != ERR_OK) {
+            batch_free(b);
+            return e;
+        }
+    }
+    enum err e = batch_run(b);
+    batch_free(b);
+    /* A request the batch never ran (it cannot happen unless batch_run failed) keeps ERR_CANCELLED. */
+    for (size_t i = 0; i < n; i++) {
+        if (reqs[i]->state != NULL) {
+            s_state_free(reqs[i]->state);
+            reqs[i]->state = NULL;
+        }
+    }
+    return e;
+}
+
+enum err aws_run_one(struct aws_client *c, struct aws_request *r) {
+    struct aws_request *one[1] = { r };
+    TRY(aws_run(c, one, 1));
+    return r->result;
+}
+
+enum err aws_response_xml(const struct aws_request *r, struct arena *arena, const struct xml_node **root) {
+    return xml_parse(arena, buf_span(&r->body_out), NULL, root);
+}
+
+enum err aws_response_json(const struct aws_request *r, struct arena *arena, const struct json_value **root) {
+    return json_parse(arena, buf_span(&r->body_out), NULL, root);
+}
+
+struct span aws_response_header(const struct aws_request *r, const char *name) {
+    struct http_response tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.headers = r->headers_out;
+    return http_response_header(&tmp, name);
+}
+
+const char *aws_client_account_id(struct aws_client *c) {
+    const struct creds *cr = NULL;
+    if (creds_get(c->opt.creds, aws_client_now_s(c), &cr) != ERR_OK) {
+        return "";
+    }
+    return cr->account_id;
+}
+
+enum err aws_presign_query_url(
+  struct aws_client *c,
+  enum endpoint_service service,
+  const char *region,
+  const char *operation,
+  const struct query_params *params,
+  uint32_t expires_s,
+  struct buf *out) {
+    const char *version = aws_query_api_version(service);
+    ENSURE(version != NULL, ERR_INVALID, "presign: %s is not a Query service", operation);
+    struct endpoint ep;
+    TRY(endpoint_resolve(c->opt.env, service, region, NULL, &ep));
+    int64_t now_s = aws_client_now_s(c);
+    const struct creds *cr = NULL;
+    TRY(creds_get(c->opt.creds, now_s, &cr));
+    struct buf q;
+    buf_init(&q, URI_MAX_QUERY_BYTES);
+    uri_form_add(&q, SPAN_LIT("Action"), span_from_cstr(operation));
+    uri_form_add(&q, SPAN_LIT("Version"), span_from_cstr(version));
+    for (size_t i = 0; params && i < params->n; i++) {
+        uri_form_add(&q, params->items[i].name, params->items[i].value);
+    }
+    if (buf_status(&q) != ERR_OK) {
+        buf_free(&q);
+        FAIL(ERR_LIMIT, "presign: query too long");
+    }
+    struct sigv4_header hs[1] = { { SPAN_LIT("Host"), span_from_cstr(ep.host_header) } };
+    struct buf path;
+    buf_init(&path, URI_MAX_URL_BYTES);
+    buf_append_cstr(&path, ep.path_prefix);
+    buf_append_char(&path, '/');
+    struct sigv4_request sr = {
+        .method = SPAN_LIT("GET"), .path = buf_span(&path), .query = buf_span(&q), .headers = hs, .header_count = 1
+    };
+    struct sigv4_credentials sc = { span_from_cstr(cr->access_key_id),
+                                    secret_span(&cr->secret_access_key),
+                                    secret_span(&cr->session_token) };
+    struct sigv4_options so = {
+        .region = span_from_cstr(ep.signing_region),
+        .service = span_from_cstr(ep.signing_name),
+        .time_unix_s = now_s,
+        .presign_expires_s = expires_s,
+    };
+    struct sigv4_output sig;
+    sigv4_output_init(&sig);
+    enum err e = sigv4_sign(&sr, &sc, &so, &sig);
+    if (e == ERR_OK) {
+        buf_append_cstr(out, ep.base_url);
+        buf_append_char(out, '/');
+        buf_append_char(out, '?');
+        buf_append_span(out, buf_span(&sig.query));
+        e = buf_status(out);
+    }
+    sigv4_output_free(&sig);
+    buf_free(&path);
+    buf_free(&q);
+    return e;
+}

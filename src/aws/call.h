@@ -1,0 +1,150 @@
+/*
+ * call.h - the AWS request layer: every service call goes through here.
+ *
+ * A caller (svc/, backup/) fills a struct aws_request — which service, region and operation, and the
+ * protocol-specific input — and runs one or many of them. For each attempt this layer resolves the endpoint
+ * (aws/endpoint), gets fresh credentials (aws/creds), signs with the attempt's own time (aws/sigv4), and hands
+ * the request to the batch executor (net/batch), which applies the retry policy (net/retry) with bounded
+ * concurrency on one thread. Error responses become a typed struct aws_error (aws/error).
+ *
+ * Protocols (by service): EC2, SNS, CloudWatch and STS use Query (form-encoded POST, XML response); S3 uses
+ * REST-XML (method + path + query + headers); DynamoDB uses JSON 1.0 (POST with X-Amz-Target).
+ *
+ * Results per request: `result` is ERR_OK for a success; ERR_AUTH when AWS rejected the credentials or the
+ * signature, or denied the action; ERR_AWS for any other AWS error (error.code says which); ERR_HTTP for an error
+ * status without an error document; ERR_NET/ERR_TIMEOUT/ERR_TLS for transport failures; ERR_CREDS/ERR_CONFIG
+ * when no credentials could be had. The response body is kept in `body` until aws_request_free.
+ *
+ * Clock skew (AWS_CLIENT_SPEC_NOTES.md §7): on a clock-skew error code whose reply carries a server time
+ * (the Date header, or S3's ServerTime) at least 5 minutes away from our corrected clock, the client's offset
+ * is set to server - local and the attempt is retried once with the corrected time; later requests sign with it.
+ *
+ * Every request carries amz-sdk-invocation-id (one UUID per request, the same on each attempt) and
+ * amz-sdk-request: attempt=N; max=M, both signed, as the SDKs do.
+ */
+#ifndef SV_AWS_CALL_H
+#define SV_AWS_CALL_H
+
+#include "aws/creds.h"
+#include "aws/endpoint.h"
+#include "aws/error.h"
+#include "aws/query.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "codec/json.h"
+#include "codec/xml.h"
+#include "net/batch.h"
+#include "net/http.h"
+#include "net/retry.h"
+
+#include <stdint.h>
+
+/* Distinct operation names counted per client (SmartVault uses about 20). */
+#define AWS_MAX_OPS 48
+#define AWS_OP_NAME_MAX 47
+/* Caller-supplied headers on one request (S3 copy headers, metadata, SSE...). */
+#define AWS_MAX_EXTRA_HEADERS 24
+
+struct aws_client_options {
+    const struct endpoint_env *env; /* NULL = the process environment */
+    struct http_client *http;       /* required; not owned */
+    struct creds_chain *creds;      /* required; not owned */
+    struct retry_policy *retry;     /* required; not owned: one quota per client, as in the SDKs */
+    size_t max_in_flight;           /* 0 = BATCH_DEFAULT_IN_FLIGHT */
+    int64_t (*wall_ms)(void);       /* the signing clock; NULL = time_wall_ms. Tests pin it. */
+};
+
+struct aws_op_stat {
+    char name[AWS_OP_NAME_MAX + 1];
+    uint64_t calls;    /* requests made (not attempts) */
+    uint64_t attempts; /* attempts sent */
+    uint64_t failures; /* requests that ended in an error */
+};
+
+struct aws_client;
+
+struct aws_header {
+    const char *name;
+    const char *value;
+};
+
+struct aws_request_state; /* per-request internals, alive only while the request is in flight */
+
+struct aws_request {
+    /* --- input --- */
+    enum endpoint_service service;
+    const char *region;
+    const char *operation; /* "DescribeInstances", "CopyObject", "BatchWriteItem" ... */
+    /* Query protocol: the parameters besides Action and Version. */
+    const struct query_params *params;
+    /* REST-XML (S3): method, bucket (NULL for none), key (raw, unencoded), query (already encoded, no '?'). */
+    const char *method;
+    const char *bucket;
+    struct span key;
+    struct span query;
+    /* REST-XML and JSON: the body; JSON: the X-Amz-Target header ("DynamoDB_20120810.BatchWriteItem"). */
+    struct span body;
+    const char *target;
+    /* Extra headers to send and sign (S3: x-amz-copy-source, x-amz-metadata-directive, Content-Type...). */
+    struct aws_header headers[AWS_MAX_EXTRA_HEADERS];
+    size_t nheaders;
+    /* S3 operations that can answer 200 with an <Error> document (CopyObject, UploadPartCopy, Complete...). */
+    bool error_in_200;
+    void *user;
+    /* Optional: called once when the request is over, e.g. to parse and free the body at once. */
+    void (*on_done)(struct aws_request *r);
+
+    /* --- output --- */
+    enum err result;
+    long status;
+    struct aws_error error; /* valid when result is ERR_AWS or ERR_AUTH */
+    struct buf body_out;    /* the last response's body */
+    struct buf headers_out; /* the last response's raw headers */
+    uint32_t attempts;
+    int64_t wall_ms;
+
+    struct aws_client *client;       /* internal: set by aws_run */
+    struct aws_request_state *state; /* internal: alive while the request is in flight */
+};
+
+enum err aws_client_new(const struct aws_client_options *opt, struct aws_client **out) SV_MUST_CHECK;
+void aws_client_free(struct aws_client *c);
+
+/* Runs every request to completion, max_in_flight at a time. Results are per request; returns ERR_OK. */
+enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) SV_MUST_CHECK;
+/* One request; returns its result. */
+enum err aws_run_one(struct aws_client *c, struct aws_request *r) SV_MUST_CHECK;
+/* Frees the response buffers of a finished request (it may then be reused). */
+void aws_request_free(struct aws_request *r);
+
+/* Parses the response body as XML / JSON into `arena`. */
+enum err aws_response_xml(const struct aws_request *r, struct arena *arena, const struct xml_node **root) SV_MUST_CHECK;
+enum err aws_response_json(const struct aws_request *r, struct arena *arena, const struct json_value **root)
+  SV_MUST_CHECK;
+/* A response header (case-insensitive), trimmed; empty if absent. */
+struct span aws_response_header(const struct aws_request *r, const char *name);
+
+/*
+ * A presigned Query-protocol GET URL (used for EC2 CopySnapshot's PresignedUrl: the CopySnapshot action with its
+ * parameters, presigned for the source region, botocore handlers.inject_presigned_url_ec2). Written to `out`.
+ */
+enum err aws_presign_query_url(
+  struct aws_client *c,
+  enum endpoint_service service,
+  const char *region,
+  const char *operation,
+  const struct query_params *params,
+  uint32_t expires_s,
+  struct buf *out) SV_MUST_CHECK;
+
+/* The corrected clock (wall + skew offset), in seconds. */
+int64_t aws_client_now_s(const struct aws_client *c);
+int64_t aws_client_skew_offset_ms(const struct aws_client *c);
+const struct aws_op_stat *aws_client_ops(const struct aws_client *c, size_t *n);
+/* The account id of the credentials, if the provider said (else ""). */
+const char *aws_client_account_id(struct aws_client *c);
+
+/* The API version of a Query-protocol service ("2016-11-15" for EC2); NULL for others. */
+const char *aws_query_api_version(enum endpoint_service s);
+
+#endif

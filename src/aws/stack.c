@@ -1,0 +1,187 @@
+/*
+ * stack.c - opening and closing the AWS client stack, and the `debug call` developer command built on it.
+ */
+#include "aws/stack.h"
+
+#include "base/log.h"
+#include "base/time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum err aws_stack_options_from_env(const struct endpoint_env *env, struct aws_stack_options *opt) {
+    const char *mode = endpoint_env_get(env, "AWS_RETRY_MODE");
+    if (mode && *mode && retry_mode_parse(span_from_cstr(mode), &opt->retry_mode) != ERR_OK) {
+        FAIL(ERR_CONFIG, "AWS_RETRY_MODE: must be standard, adaptive or legacy, got \"%s\"", mode);
+    }
+    const char *attempts = endpoint_env_get(env, "AWS_MAX_ATTEMPTS");
+    if (attempts && *attempts && retry_max_attempts_parse(span_from_cstr(attempts), &opt->max_attempts) != ERR_OK) {
+        FAIL(
+          ERR_CONFIG,
+          "AWS_MAX_ATTEMPTS: must be a whole number from 1 to %d, got \"%s\"",
+          RETRY_MAX_ATTEMPTS_LIMIT,
+          attempts);
+    }
+    if (opt->ca_file == NULL) {
+        const char *ca = endpoint_env_get(env, "AWS_CA_BUNDLE");
+        if (ca == NULL || *ca == '\0') {
+            ca = endpoint_env_get(env, "SSL_CERT_FILE");
+        }
+        opt->ca_file = (ca && *ca) ? ca : NULL;
+    }
+    return ERR_OK;
+}
+
+enum err aws_stack_open(const struct aws_stack_options *opt, struct aws_stack *out) {
+    memset(out, 0, sizeof(*out));
+    struct http_client_options ho = { .ca_file = opt->ca_file,
+                                      .max_host_connections = (long) (opt->max_in_flight ? opt->max_in_flight : 16) };
+    TRY(http_client_new(&ho, &out->http));
+    struct retry_config rc = { .mode = opt->retry_mode, .max_attempts = opt->max_attempts };
+    retry_policy_init(&out->retry, &rc, time_mono_ms());
+    struct creds_chain_options co = { .env = opt->env, .http = out->http, .region = opt->region };
+    enum err e = creds_chain_new(&co, &out->creds);
+    if (e == ERR_OK) {
+        struct aws_client_options ao = {
+            .env = opt->env,
+            .http = out->http,
+            .creds = out->creds,
+            .retry = &out->retry,
+            .max_in_flight = opt->max_in_flight,
+        };
+        e = aws_client_new(&ao, &out->client);
+    }
+    if (e != ERR_OK) {
+        aws_stack_close(out);
+    }
+    return e;
+}
+
+void aws_stack_close(struct aws_stack *s) {
+    aws_client_free(s->client);
+    creds_chain_free(s->creds);
+    http_client_free(s->http);
+    memset(s, 0, sizeof(*s));
+}
+
+/* ---- debug call ---- */
+
+static enum err s_read_file(const char *path, struct buf *out) {
+    FILE *f = fopen(path, "rb");
+    ENSURE(f != NULL, ERR_IO, "cannot open %s", path);
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        buf_append(out, chunk, n);
+    }
+    fclose(f);
+    return buf_status(out);
+}
+
+static void s_print_result(const struct aws_request *r) {
+    if (r->result == ERR_OK) {
+        printf("status=%ld\n", r->status);
+        fwrite(buf_cstr(&r->body_out), 1, r->body_out.len, stdout);
+        if (r->body_out.len && r->body_out.data[r->body_out.len - 1] != '\n') {
+            putchar('\n');
+        }
+        return;
+    }
+    printf(
+      "error=%s code=%s status=%ld request_id=%s attempts=%u\n",
+      err_name(r->result),
+      r->error.code[0] ? r->error.code : "-",
+      r->status,
+      r->error.request_id[0] ? r->error.request_id : "-",
+      r->attempts);
+    if (r->error.message[0]) {
+        printf("message=%s\n", r->error.message);
+    }
+}
+
+enum err aws_debug_call(int argc, char **argv) {
+    ENSURE(argc >= 2, ERR_INVALID, "usage: smartvault debug call SERVICE OPERATION [args...]");
+    enum endpoint_service svc;
+    ENSURE(
+      endpoint_service_parse(span_from_cstr(argv[0]), &svc), ERR_INVALID, "debug call: unknown service '%s'", argv[0]);
+    const char *region = getenv("AWS_REGION");
+    if (region == NULL || *region == '\0') {
+        region = getenv("AWS_DEFAULT_REGION");
+    }
+    ENSURE(region != NULL && *region != '\0', ERR_CONFIG, "AWS_REGION: not set");
+    struct aws_stack_options so = { .region = region };
+    TRY(aws_stack_options_from_env(&endpoint_env_process, &so));
+    struct aws_stack st;
+    TRY(aws_stack_open(&so, &st));
+
+    struct arena arena;
+    arena_init(&arena, 0);
+    struct query_params q;
+    query_init(&q, &arena);
+    struct buf body;
+    buf_init(&body, BUF_MAX_REQUEST);
+    struct aws_request r = { .service = svc, .region = region, .operation = argv[1] };
+    enum err e = ERR_OK;
+    if (aws_query_api_version(svc) != NULL) {
+        for (int i = 2; i < argc; i++) {
+            struct span k, v;
+            if (!span_split(span_from_cstr(argv[i]), '=', &k, &v)) {
+                e = err_raise(ERR_INVALID, __FILE__, __LINE__, "debug call: expected key=value, got '%s'", argv[i]);
+                break;
+            }
+            query_add(&q, arena_span_cstr(&arena, k), v);
+        }
+        r.params = &q;
+    } else if (svc == ENDPOINT_DYNAMODB) {
+        r.target = arena_printf(&arena, "DynamoDB_20120810.%s", argv[1]);
+        r.body = span_from_cstr(argc > 2 ? argv[2] : "{}");
+    } else if (svc == ENDPOINT_S3) {
+        /* debug call s3 METHOD /bucket[/key] [query=..] [body=..|@file] [header=Name:Value] */
+        r.method = argv[1];
+        r.operation = arena_printf(&arena, "S3.%s", argv[1]);
+        struct span path = argc > 2 ? span_from_cstr(argv[2]) : SPAN_LIT("/");
+        if (span_starts_with(path, SPAN_LIT("/"))) {
+            path = span_sub(path, 1, path.n);
+        }
+        struct span bucket, key;
+        span_split(path, '/', &bucket, &key);
+        r.bucket = bucket.n ? arena_span_cstr(&arena, bucket) : NULL;
+        r.key = key;
+        for (int i = 3; i < argc && e == ERR_OK; i++) {
+            struct span a = span_from_cstr(argv[i]), k, v;
+            span_split(a, '=', &k, &v);
+            if (span_eq_cstr(k, "query")) {
+                r.query = v;
+            } else if (span_eq_cstr(k, "body")) {
+                if (span_starts_with(v, SPAN_LIT("@"))) {
+                    e = s_read_file(arena_span_cstr(&arena, span_sub(v, 1, v.n)), &body);
+                    r.body = buf_span(&body);
+                } else {
+                    r.body = v;
+                }
+            } else if (span_eq_cstr(k, "header") && r.nheaders < AWS_MAX_EXTRA_HEADERS) {
+                struct span hn, hv;
+                span_split(v, ':', &hn, &hv);
+                r.headers[r.nheaders].name = arena_span_cstr(&arena, span_trim(hn));
+                r.headers[r.nheaders].value = arena_span_cstr(&arena, span_trim(hv));
+                r.nheaders++;
+            } else {
+                e = err_raise(ERR_INVALID, __FILE__, __LINE__, "debug call: unknown s3 argument '%s'", argv[i]);
+            }
+        }
+    }
+    if (e == ERR_OK) {
+        e = aws_run_one(st.client, &r);
+        if (e != ERR_CREDS && e != ERR_CONFIG) {
+            s_print_result(&r);
+        } else {
+            fprintf(stderr, "smartvault: %s\n", creds_chain_failure(st.creds));
+        }
+    }
+    aws_request_free(&r);
+    buf_free(&body);
+    arena_free(&arena);
+    aws_stack_close(&st);
+    return e;
+}

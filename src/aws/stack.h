@@ -1,0 +1,51 @@
+/*
+ * stack.h - everything one needs to call AWS, built in one place: the HTTP client (one connection pool per
+ * cycle), the retry policy (one quota per client), the credentials chain and the request layer.
+ *
+ * The cycle and the developer commands open one stack and close it at the end; closing wipes the secrets.
+ */
+#ifndef SV_AWS_STACK_H
+#define SV_AWS_STACK_H
+
+#include "aws/call.h"
+#include "aws/creds.h"
+#include "aws/endpoint.h"
+#include "net/http.h"
+#include "net/retry.h"
+
+struct aws_stack_options {
+    const struct endpoint_env *env; /* NULL = the process environment */
+    const char *region;             /* the home region (STS for web identity); may be NULL */
+    const char *ca_file;            /* NULL = the embedded CA bundle */
+    enum retry_mode retry_mode;
+    uint32_t max_attempts; /* 0 = default */
+    size_t max_in_flight;  /* 0 = default */
+};
+
+struct aws_stack {
+    struct http_client *http;
+    struct retry_policy retry;
+    struct creds_chain *creds;
+    struct aws_client *client;
+};
+
+enum err aws_stack_open(const struct aws_stack_options *opt, struct aws_stack *out) SV_MUST_CHECK;
+void aws_stack_close(struct aws_stack *s);
+
+/*
+ * Reads AWS_RETRY_MODE, AWS_MAX_ATTEMPTS, AWS_CA_BUNDLE / SSL_CERT_FILE from env into opt (the fields not set
+ * by the caller). ERR_CONFIG with a one-line message naming the variable for a bad value.
+ */
+enum err aws_stack_options_from_env(const struct endpoint_env *env, struct aws_stack_options *opt) SV_MUST_CHECK;
+
+/*
+ * `smartvault debug call SERVICE OPERATION [args]` — one signed call through the whole stack, for tests:
+ *   Query services (ec2, sns, cloudwatch, sts):  key=value ...           (the Query parameters)
+ *   s3:        METHOD /bucket[/key] [query=STRING] [body=TEXT|@FILE] [header=Name:Value ...]
+ *   dynamodb:  OPERATION '{json}'
+ * Prints `status=<code>` then the body, or `error=<class> code=<aws code> status=<n> request_id=<id>` and the
+ * message on failure. Returns the request's result (main.c chooses the exit code).
+ */
+enum err aws_debug_call(int argc, char **argv) SV_MUST_CHECK;
+
+#endif
