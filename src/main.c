@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/span.h"
 #include "base/time.h"
+#include "cfg/cfg.h"
 #include "net/batch.h"
 #include "net/http.h"
 #include "net/retry.h"
@@ -29,6 +30,9 @@
 
 enum exit_code { EXIT_OK = 0, EXIT_PARTIAL = 1, EXIT_USAGE = 2, EXIT_CANNOT_START = 3 };
 
+/* POSIX: the application declares it. cfg reads the environment only through this array, handed to it. */
+extern char **environ;
+
 static const char s_usage[] =
   "usage: smartvault [command] [options]\n"
   "\n"
@@ -36,8 +40,9 @@ static const char s_usage[] =
   "3 could not start).\n"
   "\n"
   "commands:\n"
-  "  run                 run one backup cycle (the default)\n"
-  "  config              print the effective configuration, secrets redacted\n"
+  "  run [options]       run one backup cycle (the default; `smartvault --dry-run` is `run --dry-run`)\n"
+  "  config [options]    print the effective configuration, one NAME=value  (source: ...) per line,\n"
+  "                      credentials shown only as (set); exit 2 with one line naming a bad variable\n"
   "  --version, version  print the versions of SmartVault, libcurl and BearSSL\n"
   "  --help, help        print this help\n"
   "\n"
@@ -49,13 +54,99 @@ static const char s_usage[] =
   "  debug creds [--now S] [--twice] [--advance S]   resolve the credentials chain; prints the provider, the\n"
   "                      key id's last 4 characters, token presence, expiration; --twice asks again S later\n"
   "  debug endpoint SERVICE [--region R] [--bucket B]   the resolved URL, Host, signing name and region\n"
-    "  debug call SERVICE OPERATION [args]  one signed AWS call (Query: key=value ...; s3: METHOD /bucket/key\n"
-    "                      [query=Q] [body=TEXT|@FILE] [header=N:V]; dynamodb: OPERATION '{json}')\n"
+  "  debug cfg-vars      every environment variable the configuration knows, one per line\n"
+  "  debug call SERVICE OPERATION [args]  one signed AWS call (Query: key=value ...; s3: METHOD /bucket/key\n"
+  "                      [query=Q] [body=TEXT|@FILE] [header=N:V]; dynamodb: OPERATION '{json}')\n"
   "\n"
-  "environment:\n"
-  "  AWS_CA_BUNDLE       PEM file of CA certificates that replaces the embedded Mozilla bundle\n"
-  "  SSL_CERT_FILE       same as AWS_CA_BUNDLE (AWS_CA_BUNDLE wins when both are set)\n"
-  "  HTTPS_PROXY, HTTP_PROXY, NO_PROXY   proxies, as libcurl reads them\n";
+  "options (run, config): flags override the environment variable of the same meaning\n"
+  "  --source-region R  --dest-region R  --retention-days N  --min-keep N  --backup-tag K=V\n"
+  "  --dry-run[=false]  --now TIME  --log-format F  --log-level L\n"
+  "  --set VAR=VALUE     set any variable below for this run (not credentials: argv is visible to all)\n"
+  "  (--name=value also works; an empty value unsets the variable)\n";
+
+/*
+ * Every variable the configuration knows (cfg/cfg.h, `smartvault debug cfg-vars`), with its default; the
+ * integration tests check that none is missing. In chunks: ISO C only promises 4095-byte string literals.
+ */
+static const char *const s_usage_env[] = {
+    "\n"
+    "environment (12-factor; values are trimmed, an empty value means unset):\n"
+    " EBS snapshots\n"
+    "  SOURCE_REGION       region to back up (--source-region); default AWS_REGION, then\n"
+    "                      AWS_DEFAULT_REGION, then the instance metadata service\n"
+    "  AWS_REGION, AWS_DEFAULT_REGION   used for SOURCE_REGION when it is not set, as the AWS SDKs do\n"
+    "  DEST_REGION         region snapshots are copied to for disaster recovery (--dest-region);\n"
+    "                      must differ from SOURCE_REGION; default: no copies\n"
+    "  EBS_BACKUP          true|false: run the EBS snapshot job (default true; false = only the S3 job)\n"
+    "  BACKUP_TAG          Key=Value on the instances to back up (--backup-tag); default: key Backup or\n"
+    "                      backup with value true (the value matches in any case)\n"
+    "  RETENTION_DAYS      days snapshots are kept, 1-36500 (--retention-days; default 7)\n"
+    "  DEST_RETENTION_DAYS days copies in DEST_REGION are kept, 1-36500 (default RETENTION_DAYS)\n"
+    "  MIN_KEEP            newest completed snapshots always kept per volume, however old, 0-1000\n"
+    "                      (--min-keep; default 1; 0 lets the last snapshot of a volume expire)\n"
+    "  KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY   grandfather-father-son: also keep one snapshot per day,\n"
+    "                      week, month for the last N of each, 0-1000 (default unset: not used)\n"
+    "  MIN_INTERVAL        an instance is due when its newest snapshot is older than this: 90s, 30m,\n"
+    "                      2h30m, 1d or whole seconds, up to 90d (default 30m)\n"
+    "  KMS_KEY_ID          KMS key for the copies, in DEST_REGION: key id, alias/NAME or key/alias ARN\n"
+    "                      (default: the source snapshot's encryption)\n"
+    "  WAIT_FOR_COMPLETION how long to wait for pending snapshots so they are copied in this run, up to\n"
+    "                      2h (default 0s: a later run copies them)\n"
+    "  MAX_CONCURRENCY     AWS requests in flight, 1-256 (default 16)\n"
+    "  COPY_LIMIT          snapshot copies in flight per destination region, 1-100 (default 20, the\n"
+    "                      default EC2 quota; raise it only with the quota)\n",
+    " run\n"
+    "  DRY_RUN             true|false|1|0|yes|no: plan and print, change nothing (--dry-run; default false)\n"
+    "  SMARTVAULT_NOW      RFC 3339 time used as now, for what-if planning (--now; default the clock)\n"
+    "  LOG_FORMAT          json|text (--log-format; default json)\n"
+    "  LOG_LEVEL           debug|info|warn|error (--log-level; default info)\n"
+    " reporting\n"
+    "  SNS_TOPIC_ARN       topic for the run summary, arn:aws:sns:REGION:ACCOUNT:NAME (default: none)\n"
+    "  METRIC_NAMESPACE    CloudWatch namespace, not AWS/... (default SmartVault)\n"
+    "  METRICS_MODE        api|emf|both|off: PutMetricData, embedded-metric log lines, both or none\n"
+    "                      (default api)\n"
+    "  DYNAMODB_TABLE      audit table, name or ARN (default: none)\n"
+    "  AUDIT_TTL_DAYS      days before an audit item expires (DynamoDB TTL), 1-36500 (default 365)\n",
+    " S3 folder backup (runs when a source bucket and at least one route are set)\n"
+    "  S3_SOURCE_BUCKET    the bucket to back up (default: none, no S3 job)\n"
+    "  SRC_BUCKET          seed 004's name for S3_SOURCE_BUCKET\n"
+    "  S3_ROUTES           prefix=bucket[,prefix=bucket...]: the longest matching prefix picks the backup\n"
+    "                      bucket; keys that match no prefix are not copied; an empty prefix matches all\n"
+    "  DOC_DEST, PHOTO_DEST, DB_DEST   seed 004's routes documents/=, photos/=, database/= (merged with\n"
+    "                      S3_ROUTES; the same prefix to two buckets is an error)\n"
+    "  S3_DEST_PREFIX      prefix added to keys in the backup buckets (default none)\n"
+    "  S3_STORAGE_CLASS    STANDARD|STANDARD_IA|ONEZONE_IA|INTELLIGENT_TIERING|GLACIER|GLACIER_IR|\n"
+    "                      DEEP_ARCHIVE (default STANDARD)\n"
+    "  S3_SSE              AES256|aws:kms: encryption of the copies (default AES256)\n"
+    "  S3_SSE_KMS_KEY_ID   KMS key for S3_SSE=aws:kms (required with it, refused without it)\n"
+    "  S3_MULTIPART_THRESHOLD   objects this large are copied in parts: bytes or KiB/MiB/GiB, 5MiB-5GiB\n"
+    "                      (default 64MiB)\n"
+    "  S3_PART_SIZE        part size of multipart copies, 5MiB-5GiB (default 64MiB)\n",
+    " AWS SDK settings\n"
+    "  AWS_MAX_ATTEMPTS    attempts per request including the first, 1-20 (default 3; 5 in legacy mode)\n"
+    "  AWS_RETRY_MODE      standard|adaptive|legacy (default standard)\n"
+    "  AWS_ENDPOINT_URL    http(s)://host[:port][/path] used for every service (default: AWS)\n"
+    "  AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_SNS, AWS_ENDPOINT_URL_CLOUDWATCH,\n"
+    "  AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_STS   one service's endpoint, over AWS_ENDPOINT_URL\n"
+    "  AWS_IGNORE_CONFIGURED_ENDPOINT_URLS   true: ignore the endpoint variables above (default false)\n"
+    "  AWS_CA_BUNDLE       PEM file of CA certificates that replaces the embedded Mozilla bundle\n"
+    "  SSL_CERT_FILE       same as AWS_CA_BUNDLE (AWS_CA_BUNDLE wins when both are set)\n"
+    "  AWS_EC2_METADATA_DISABLED   true: never ask the instance metadata service (default false)\n"
+    " credentials (read by the credentials chain; `config` shows secrets only as (set))\n"
+    "  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN   static or temporary keys\n"
+    "  AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_SESSION_NAME   web identity (EKS IRSA)\n"
+    "  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, AWS_CONTAINER_CREDENTIALS_FULL_URI,\n"
+    "  AWS_CONTAINER_AUTHORIZATION_TOKEN, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE   ECS task role,\n"
+    "                      EKS Pod Identity\n"
+    "  HTTPS_PROXY, HTTP_PROXY, NO_PROXY   proxies, as libcurl reads them\n",
+};
+
+static void s_print_usage(void) {
+    fputs(s_usage, stdout);
+    for (size_t i = 0; i < sizeof(s_usage_env) / sizeof(s_usage_env[0]); i++) {
+        fputs(s_usage_env[i], stdout);
+    }
+}
 
 static int s_version(void) {
     printf("smartvault %s\n%s\nBearSSL %s\n", SMARTVAULT_VERSION, http_library_version(), SMARTVAULT_BEARSSL_VERSION);
@@ -502,14 +593,102 @@ static int s_debug_endpoint(int argc, char **argv) {
     return EXIT_OK;
 }
 
+/* debug cfg-vars: the names cfg knows, so tests (and the README check) can compare them with --help. */
+static int s_debug_cfg_vars(int argc, char **argv) {
+    (void) argv;
+    if (argc != 0) {
+        fprintf(stderr, "smartvault: usage: smartvault debug cfg-vars\n");
+        return EXIT_USAGE;
+    }
+    for (size_t i = 0; i < CFG_VAR__COUNT; i++) {
+        printf("%s\n", cfg_var_info((enum cfg_var) i)->name);
+    }
+    return EXIT_OK;
+}
+
+/*
+ * The configuration from the process environment and the flags after the command. On a bad value: the one line
+ * naming the variable on stderr, nothing else, and false (the caller exits 2 before any network call).
+ */
+static bool s_load_cfg(int argc, char **argv, struct arena *a, struct cfg *c) {
+    struct cfg_input in = { .envp = (const char *const *) environ, .argc = argc, .argv = (const char *const *) argv };
+    struct cfg_error err;
+    if (cfg_parse(c, a, &in, &err) != ERR_OK) {
+        fprintf(stderr, "smartvault: %s\n", err.line);
+        return false;
+    }
+    return true;
+}
+
+/* `--help` anywhere among a command's flags prints the usage (rather than "unknown flag"). */
+static bool s_wants_help(int argc, char **argv) {
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* config: print the effective configuration; exit 0, or 2 with the one error line. */
+static int s_config(int argc, char **argv) {
+    if (s_wants_help(argc, argv)) {
+        s_print_usage();
+        return EXIT_OK;
+    }
+    struct arena a;
+    arena_init(&a, 0);
+    struct cfg c;
+    int code = EXIT_USAGE;
+    if (s_load_cfg(argc, argv, &a, &c)) {
+        struct buf out;
+        buf_init(&out, BUF_MAX_REQUEST);
+        cfg_print(&c, &out);
+        if (buf_status(&out) == ERR_OK) {
+            fwrite(buf_cstr(&out), 1, out.len, stdout);
+            code = EXIT_OK;
+        } else {
+            fprintf(stderr, "smartvault: config: the configuration does not fit the output buffer\n");
+        }
+        buf_free(&out);
+    }
+    arena_free(&a);
+    return code;
+}
+
+/* run: validate everything first (exit 2, nothing done, on any bad value), then the cycle. */
+static int s_run(int argc, char **argv) {
+    if (s_wants_help(argc, argv)) {
+        s_print_usage();
+        return EXIT_OK;
+    }
+    struct arena a;
+    arena_init(&a, 0);
+    struct cfg c;
+    if (!s_load_cfg(argc, argv, &a, &c)) {
+        arena_free(&a);
+        return EXIT_USAGE;
+    }
+    struct log_config lc = { c.log_format, c.log_level, NULL };
+    log_configure(&lc);
+    /*
+     * TODO(lead): run the cycle here with `&c` (validated, immutable; strings live in `a`) and map its outcome to
+     * EXIT_OK / EXIT_PARTIAL / EXIT_CANNOT_START. Until then a valid configuration ends here.
+     */
+    fprintf(stderr, "smartvault: the backup cycle is not built yet (see README.md)\n");
+    arena_free(&a);
+    return EXIT_USAGE;
+}
+
 struct command {
     const char *name;
     int (*fn)(int argc, char **argv);
 };
 
 static const struct command s_debug_commands[] = {
-    { "http", s_debug_http },   { "batch", s_debug_batch },       { "sign", s_debug_sign },
-    { "creds", s_debug_creds }, { "endpoint", s_debug_endpoint }, { "call", s_debug_call },
+    { "cfg-vars", s_debug_cfg_vars }, { "http", s_debug_http },   { "batch", s_debug_batch },
+    { "sign", s_debug_sign },         { "creds", s_debug_creds }, { "endpoint", s_debug_endpoint },
+    { "call", s_debug_call },
 };
 
 static int s_debug(int argc, char **argv) {
@@ -532,15 +711,23 @@ int main(int argc, char **argv) {
         return s_version();
     }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(s_usage, stdout);
+        s_print_usage();
         return EXIT_OK;
     }
     if (strcmp(cmd, "debug") == 0) {
         return s_debug(argc - 2, argv + 2);
     }
+    if (argc <= 1) {
+        return s_run(0, argv + argc);
+    }
     if (strcmp(cmd, "run") == 0) {
-        fprintf(stderr, "smartvault: the backup cycle is not built yet (see README.md)\n");
-        return EXIT_USAGE;
+        return s_run(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "config") == 0) {
+        return s_config(argc - 2, argv + 2);
+    }
+    if (cmd[0] == '-' && cmd[1] == '-') {
+        return s_run(argc - 1, argv + 1); /* flags without a command: `smartvault --dry-run` */
     }
     fprintf(stderr, "smartvault: unknown command '%s'; see smartvault --help\n", cmd);
     return EXIT_USAGE;
