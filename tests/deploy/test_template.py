@@ -352,7 +352,7 @@ def test_roles_trust_only_their_service_in_this_account(t):
         assert st["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}, name
     exe = resources["ExecutionRole"]["Policies"][0]["PolicyDocument"]["Statement"]
     logs = [st for st in exe if st["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]]
-    assert logs and logs[0]["Resource"] == "<LogGroup.Arn>"
+    assert logs and logs[0]["Resource"] == "arn:aws:logs:us-east-1:123456789012:log-group:<LogGroup>:*"
 
 
 def test_alarms(t):
@@ -472,5 +472,7 @@ def test_schedule_json_agrees_with_template(t):
     je, te = j["Target"]["EcsParameters"], copy.deepcopy(s["Target"]["EcsParameters"])
     for k in ("TaskCount", "LaunchType", "PlatformVersion"):
         assert je[k] == te[k], k
-    assert je["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+    # The Scheduler API spells it awsvpcConfiguration; CloudFormation's property is AwsvpcConfiguration.
+    assert je["NetworkConfiguration"]["awsvpcConfiguration"]["AssignPublicIp"] == \
+        te["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"]
     assert "DeadLetterConfig" in j["Target"]
