@@ -476,3 +476,57 @@ def test_schedule_json_agrees_with_template(t):
     assert je["NetworkConfiguration"]["awsvpcConfiguration"]["AssignPublicIp"] == \
         te["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"]
     assert "DeadLetterConfig" in j["Target"]
+
+
+def eventbridge_match(pattern, event):
+    """The subset of EventBridge pattern matching the SmartVault rule uses: exact values, anything-but, $or, and
+    arrays in the event (a field matches when any element does). moto 5.1.1 ignores anything-but and $or."""
+    missing = object()
+
+    def value_matches(filters, value):
+        values = value if isinstance(value, list) else [value]
+        for f in filters:
+            for v in values:
+                if v is missing:
+                    continue
+                if isinstance(f, dict) and "anything-but" in f:
+                    if v not in as_list(f["anything-but"]):
+                        return True
+                elif not isinstance(f, dict) and v == f:
+                    return True
+        return False
+
+    for key, want in pattern.items():
+        if key == "$or":
+            if not any(eventbridge_match(p, event) for p in want):
+                return False
+            continue
+        got = event.get(key, missing) if isinstance(event, dict) else missing
+        if isinstance(want, dict):
+            items = got if isinstance(got, list) else [got]
+            if not any(isinstance(i, dict) and eventbridge_match(want, i) for i in items):
+                return False
+        elif not value_matches(want, got):
+            return False
+    return True
+
+
+def test_task_failure_pattern_matches_failed_cycles_only(t):
+    resources, _ = evaluate_all(t, REQUIRED)
+    pattern = resources["TaskFailedRule"]["EventPattern"]
+
+    def event(**detail):
+        base = {"clusterArn": "<Cluster.Arn>", "lastStatus": "STOPPED", "taskArn": "arn:task/1"}
+        return {"source": "aws.ecs", "detail-type": "ECS Task State Change", "detail": dict(base, **detail)}
+
+    for code in (1, 2, 3, 137):
+        assert eventbridge_match(pattern, event(containers=[{"name": "smartvault", "exitCode": code}])), code
+    assert eventbridge_match(pattern, event(stopCode="TaskFailedToStart", containers=[{"name": "smartvault"}]))
+    assert not eventbridge_match(pattern, event(stopCode="EssentialContainerExited",
+                                                containers=[{"name": "smartvault", "exitCode": 0}]))
+    running = event(containers=[{"name": "smartvault", "exitCode": 1}])
+    running["detail"]["lastStatus"] = "RUNNING"
+    assert not eventbridge_match(pattern, running)
+    other = event(containers=[{"name": "smartvault", "exitCode": 1}])
+    other["detail"]["clusterArn"] = "arn:aws:ecs:us-east-1:123456789012:cluster/other"
+    assert not eventbridge_match(pattern, other)
