@@ -441,6 +441,9 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops SYNs when many clients connect at once (the kernel then
+    # retransmits after 1 s, which looks like a stalled client).
+    request_queue_size = 128
 
     def handle_error(self, request, client_address):
         pass  # a client that went away is not an error of the proxy
