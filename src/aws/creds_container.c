@@ -92,6 +92,9 @@ static enum err s_url(
   struct creds_why *why) {
     const char *rel = endpoint_env_get(env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     const char *full = endpoint_env_get(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    if (rel != NULL && rel[0] != '/') {
+        CREDS_FAIL(why, ERR_CONFIG, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must be a path starting with '/'");
+    }
     int n = rel != NULL ? snprintf(url, CREDS_CONTAINER_MAX_URL + 1, "%s%s", CREDS_CONTAINER_ECS_HOST, rel)
                         : snprintf(url, CREDS_CONTAINER_MAX_URL + 1, "%s", full);
     if (n < 0 || n > CREDS_CONTAINER_MAX_URL) {
@@ -99,9 +102,6 @@ static enum err s_url(
     }
     struct endpoint ep;
     TRY(creds_container_check_url(span_from_cstr(url), &ep, why));
-    if (rel != NULL && strcmp(ep.host, "169.254.170.2") != 0) {
-        CREDS_FAIL(why, ERR_CONFIG, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must be a path starting with '/'");
-    }
     char port[8] = "";
     if (ep.port != 0) {
         snprintf(port, sizeof(port), ":%u", (unsigned) ep.port);
