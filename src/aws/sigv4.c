@@ -664,6 +664,7 @@ static const char s_debug_usage[] =
 struct s_debug_args {
     const char *access_key, *secret, *token, *region, *service, *time, *payload_hash, *print, *file, *request;
     const char *scheme;
+    size_t request_len; /* --request may hold NUL bytes when it comes from a batch line */
     bool s3, batch, help, presign_set;
     uint32_t presign_expires_s;
 };
@@ -679,7 +680,8 @@ s_flag_value(int argc, char **argv, int *i, const char *flag, const char *inline
     return ERR_OK;
 }
 
-static enum err s_debug_parse(struct s_debug_args *a, int argc, char **argv) {
+/* Parses arguments over `a`. lens[i] is the length of argv[i] (batch lines may carry NUL bytes), or lens is NULL. */
+static enum err s_debug_parse(struct s_debug_args *a, int argc, char **argv, const size_t *lens) {
     static const struct {
         const char *flag;
         size_t offset;
@@ -717,6 +719,10 @@ static enum err s_debug_parse(struct s_debug_args *a, int argc, char **argv) {
                 const char **slot = (const char **) (void *) ((char *) a + value_flags[f].offset);
                 TRY(s_flag_value(argc, argv, &i, value_flags[f].flag, inline_value, slot));
                 matched = true;
+                if (strcmp(name, "--request") == 0) {
+                    size_t whole = lens ? lens[i] : strlen(argv[i]);
+                    a->request_len = inline_value ? whole - name_len - 1 : whole;
+                }
             }
         }
         if (matched) {
@@ -827,7 +833,7 @@ static enum err s_read_all(FILE *f, struct buf *out) {
 static enum err s_read_request(const struct s_debug_args *a, FILE *in, struct buf *raw) {
     if (a->request != NULL) {
         ENSURE(a->file == NULL, ERR_INVALID, "--request: give the request either inline or as a file, not both");
-        buf_append_cstr(raw, a->request);
+        buf_append(raw, a->request, a->request_len);
         return buf_status(raw);
     }
     ENSURE(a->file != NULL, ERR_INVALID, "no request: give FILE, '-' or --request TEXT");
@@ -945,7 +951,7 @@ static void s_json_field(struct buf *j, const char *key, struct span value) {
 }
 
 /* Splits a batch line into percent-decoded, NUL-terminated arguments stored in `store`. */
-static enum err s_batch_args(struct span line, struct buf *store, char **argv, int *argc) {
+static enum err s_batch_args(struct span line, struct buf *store, char **argv, size_t *lens, int *argc) {
     size_t offsets[S_DEBUG_MAX_ARGS];
     int n = 0;
     struct span rest = line;
@@ -959,6 +965,7 @@ static enum err s_batch_args(struct span line, struct buf *store, char **argv, i
         ENSURE(n < S_DEBUG_MAX_ARGS, ERR_LIMIT, "batch line has more than %d arguments", S_DEBUG_MAX_ARGS);
         offsets[n++] = store->len;
         ENSURE(uri_decode(store, tok) == ERR_OK, ERR_INVALID, "batch line: argument %d is not percent-encoded", n);
+        lens[n - 1] = store->len - offsets[n - 1];
         buf_append_char(store, '\0');
     }
     TRY(buf_status(store));
@@ -974,6 +981,7 @@ static void s_batch_case(const struct s_debug_args *base, struct span line, FILE
     struct buf store, raw, url, json;
     struct sigv4_output out;
     char *argv[S_DEBUG_MAX_ARGS];
+    size_t lens[S_DEBUG_MAX_ARGS];
     int argc = 0;
     enum s_print print;
     buf_init(&store, S_DEBUG_MAX_LINE_BYTES);
@@ -984,9 +992,9 @@ static void s_batch_case(const struct s_debug_args *base, struct span line, FILE
     a.file = NULL;
     a.request = NULL;
     err_clear();
-    enum err e = s_batch_args(line, &store, argv, &argc);
+    enum err e = s_batch_args(line, &store, argv, lens, &argc);
     if (e == ERR_OK) {
-        e = s_debug_parse(&a, argc, argv);
+        e = s_debug_parse(&a, argc, argv, lens);
     }
     if (e == ERR_OK) {
         e = s_debug_check(&a, &print);
@@ -1052,7 +1060,7 @@ static enum err s_debug_batch(const struct s_debug_args *base, FILE *in, FILE *f
 
 enum err sigv4_debug_command(int argc, char **argv, FILE *in, FILE *out) {
     struct s_debug_args a = { 0 };
-    TRY(s_debug_parse(&a, argc, argv));
+    TRY(s_debug_parse(&a, argc, argv, NULL));
     if (a.help) {
         fputs(s_debug_usage, out);
         return ERR_OK;
