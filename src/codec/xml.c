@@ -334,14 +334,18 @@ static enum err s_read_cdata(struct s_parser *ps) {
         XML_FAIL_AT(ps, ERR_PARSE, "unterminated CDATA section");
     }
     size_t end = ps->pos - 3;
-    for (size_t i = start; i < end; i++) {
-        if (ps->p[i] == '\r') {
-            buf_append_char(&ps->scratch, '\n');
-            if (i + 1 < end && ps->p[i + 1] == '\n') {
-                i++;
-            }
-        } else {
-            buf_append_char(&ps->scratch, ps->p[i]);
+    size_t i = start;
+    while (i < end) {
+        const char *cr = memchr(ps->p + i, '\r', end - i);
+        size_t run = cr ? (size_t) (cr - ps->p) : end;
+        buf_append(&ps->scratch, ps->p + i, run - i);
+        if (run == end) {
+            break;
+        }
+        buf_append_char(&ps->scratch, '\n');
+        i = run + 1;
+        if (i < end && ps->p[i] == '\n') {
+            i++;
         }
     }
     return ERR_OK;
