@@ -132,7 +132,9 @@ static enum err s_from_xml(const struct aws_error_response *resp, const struct x
     struct span request_id = SPAN_NULL;
     if (root && span_eq_cstr(root->name, "ErrorResponse")) {
         out->shape = AWS_ERROR_SHAPE_QUERY;
-        s_fill_from_error_element(out, xml_child(root, "Error"));
+        /* moto (and some older endpoints) nest it as ErrorResponse/Errors/Error: read either. */
+        const struct xml_node *error = xml_child(root, "Error");
+        s_fill_from_error_element(out, error ? error : xml_path(root, "Errors/Error"));
         request_id = xml_child_text(root, "RequestId");
     } else if (root && span_eq_cstr(root->name, "Response") && xml_child(root, "Errors")) {
         out->shape = AWS_ERROR_SHAPE_EC2;

@@ -4,6 +4,7 @@
  * AWS reports errors in four document shapes (plus none at all):
  *
  *   Query (STS, SNS, CloudWatch)   <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>
+ *                                  (moto writes <ErrorResponse><Errors><Error>...; both are read)
  *   EC2                            <Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/></Response>
  *   S3 REST-XML                    <Error><Code/><Message/><RequestId/><HostId/>...</Error>
  *   JSON 1.0 (DynamoDB)            {"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException",

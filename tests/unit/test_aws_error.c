@@ -53,6 +53,20 @@ TEST(aws_error_parse_table) {
           "Rate exceeded",
           "body-id",
           false },
+        /* Query as moto (and some older endpoints) write it: ErrorResponse/Errors/Error. */
+        { 403,
+          "",
+          "",
+          "",
+          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse>\n  <Errors>\n    <Error>\n"
+          "      <Code>SignatureDoesNotMatch</Code>\n      <Message><![CDATA[no match]]></Message>\n"
+          "    </Error>\n  </Errors>\n  <RequestId>RID1</RequestId>\n</ErrorResponse>",
+          ERR_AUTH,
+          AWS_ERROR_SHAPE_QUERY,
+          "SignatureDoesNotMatch",
+          "no match",
+          "RID1",
+          false },
         /* EC2. */
         { 400,
           "",
