@@ -449,7 +449,7 @@ json_parse(struct arena *arena, struct span doc, const struct json_limits *limit
     struct s_parser ps = {
         .arena = arena,
         .p = doc.p ? doc.p : "",
-        .n = doc.n,
+        .n = doc.p ? doc.n : 0, /* a NULL span is empty, whatever its length says */
         .lim = {
             .max_doc_bytes = s_limit(want->max_doc_bytes, JSON_MAX_DOC_BYTES, JSON_MAX_DOC_BYTES),
             .max_depth = s_limit(want->max_depth, JSON_MAX_DEPTH_DEFAULT, JSON_MAX_DEPTH_CEILING),

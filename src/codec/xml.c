@@ -626,7 +626,7 @@ xml_parse(struct arena *arena, struct span doc, const struct xml_limits *limits,
     struct s_parser ps = {
         .arena = arena,
         .p = doc.p ? doc.p : "",
-        .n = doc.n,
+        .n = doc.p ? doc.n : 0, /* a NULL span is empty, whatever its length says */
         .lim = {
             .max_doc_bytes = s_limit(want->max_doc_bytes, XML_MAX_DOC_BYTES, XML_MAX_DOC_BYTES),
             .max_depth = s_limit(want->max_depth, XML_MAX_DEPTH_DEFAULT, XML_MAX_DEPTH_CEILING),
