@@ -14,9 +14,9 @@
  *   }
  *   arena_rewind(arena, m);
  *
- * What it accepts: one UTF-8 document (an optional byte order mark, an optional XML declaration - after
- * whitespace too, which S3 sends ahead of a slow CopyObject's body - comments and
- * processing instructions anywhere they are allowed, one root element). Element and attribute names are kept as
+ * What it accepts: one UTF-8 document (an optional byte order mark, an optional XML declaration - also after
+ * whitespace, which S3 sends ahead of a slow CopyObject's body - comments and processing instructions anywhere
+ * they are allowed, one root element). Element and attribute names are kept as
  * their local part (the namespace prefix before ':' is dropped, and xmlns / xmlns:* attributes are not kept):
  * AWS documents use one default namespace, and matching on local names is what every SDK does. Text is decoded:
  * the five predefined entities (&lt; &gt; &amp; &quot; &apos;), decimal and hexadecimal character references
