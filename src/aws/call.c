@@ -141,6 +141,29 @@ static bool s_is_query(enum endpoint_service s) {
     return aws_query_api_version(s) != NULL;
 }
 
+/*
+ * One key=value of a Query POST body, encoded as botocore does (urllib's urlencode: quote_plus, so a space is
+ * '+'). AWS hashes the body bytes as sent, so '%20' would verify too; but emulators (moto) re-encode the parsed
+ * form before hashing, and being byte-identical to botocore keeps every verifier happy. Query strings (presigned
+ * URLs) keep '%20': there '+' would be read as a literal plus.
+ */
+static void s_form_body_add(struct buf *out, struct span key, struct span value) {
+    if (out->len > 0) {
+        buf_append_char(out, '&');
+    }
+    uri_encode(out, key);
+    buf_append_char(out, '=');
+    struct span rest = value, piece;
+    bool more = true;
+    while (more) {
+        more = span_split(rest, ' ', &piece, &rest);
+        uri_encode(out, piece);
+        if (more) {
+            buf_append_char(out, '+');
+        }
+    }
+}
+
 /* First attempt: resolve the endpoint and encode what does not change between attempts. */
 static enum err s_state_new(struct aws_client *c, struct aws_request *r, struct aws_request_state **out) {
     struct aws_request_state *st = calloc(1, sizeof(*st));
@@ -159,10 +182,10 @@ static enum err s_state_new(struct aws_client *c, struct aws_request *r, struct 
         return e;
     }
     if (s_is_query(r->service)) {
-        uri_form_add(&st->body, SPAN_LIT("Action"), span_from_cstr(r->operation));
-        uri_form_add(&st->body, SPAN_LIT("Version"), span_from_cstr(aws_query_api_version(r->service)));
+        s_form_body_add(&st->body, SPAN_LIT("Action"), span_from_cstr(r->operation));
+        s_form_body_add(&st->body, SPAN_LIT("Version"), span_from_cstr(aws_query_api_version(r->service)));
         for (size_t i = 0; r->params && i < r->params->n; i++) {
-            uri_form_add(&st->body, r->params->items[i].name, r->params->items[i].value);
+            s_form_body_add(&st->body, r->params->items[i].name, r->params->items[i].value);
         }
         ENSURE(buf_status(&st->body) == ERR_OK, ERR_LIMIT, "%s: request body too large", r->operation);
     }
@@ -319,12 +342,16 @@ static void s_classify(void *user, enum err transport, const struct http_respons
         .amzn_error_type = http_response_header(resp, "x-amzn-ErrorType"),
     };
     struct arena_mark m = arena_mark(&c->scratch);
+    /* ERR_AUTH / ERR_AWS: a document with a code; ERR_HTTP: a code derived from the status; ERR_OK: not an error. */
     enum err e = aws_error_parse(&c->scratch, &er, &st->error);
     arena_rewind(&c->scratch, m);
-    if (e != ERR_OK) {
-        return; /* no usable document: decided from the status alone */
+    if (e == ERR_OK) {
+        return;
     }
     st->has_error = true;
+    if (st->error.code_from_status) {
+        return; /* no AWS code: the retry policy decides from the status alone */
+    }
     if (in_200) {
         in->status = 500; /* "200 with an error body" is a server-side failure: retried like a 500 */
     }

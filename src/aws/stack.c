@@ -98,6 +98,10 @@ static void s_print_result(const struct aws_request *r) {
     if (r->error.message[0]) {
         printf("message=%s\n", r->error.message);
     }
+    /* The raw error document, for the developer reading it (error bodies carry no credentials). */
+    if (r->body_out.len) {
+        fprintf(stderr, "%.*s\n", (int) (r->body_out.len > 2000 ? 2000 : r->body_out.len), buf_cstr(&r->body_out));
+    }
 }
 
 enum err aws_debug_call(int argc, char **argv) {
