@@ -11,6 +11,7 @@
  */
 #include "aws/creds.h"
 #include "aws/endpoint.h"
+#include "aws/imds.h"
 #include "aws/sigv4.h"
 #include "aws/stack.h"
 #include "base/buf.h"
@@ -576,6 +577,20 @@ static int s_debug_endpoint(int argc, char **argv) {
     if (!ok) {
         fprintf(stderr, "smartvault: usage: smartvault debug endpoint SERVICE [--region R] [--bucket B]\n");
         return EXIT_USAGE;
+    }
+    /* No region configured: ask instance metadata, as a task on EC2 would. */
+    char imds_region[REGION_MAX + 1];
+    struct http_client_options hopt = { .ca_file = s_ca_file() };
+    struct http_client *http = NULL;
+    if (region == NULL && http_client_new(&hopt, &http) == ERR_OK) {
+        enum err e = imds_discover_region(&endpoint_env_process, http, time_wall_ms() / 1000, imds_region);
+        http_client_free(http);
+        if (e != ERR_OK) {
+            fprintf(stderr, "smartvault: no region: %s\n", err_last()->msg);
+            return e == ERR_CONFIG ? EXIT_USAGE : EXIT_CANNOT_START;
+        }
+        region = imds_region;
+        printf("region_source=imds\n");
     }
     struct endpoint ep;
     if (endpoint_resolve(&endpoint_env_process, svc, region, bucket, &ep) != ERR_OK) {

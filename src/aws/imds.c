@@ -185,3 +185,16 @@ enum err imds_get_region(struct imds_client *c, int64_t now_s, char out[REGION_M
     http_response_free(&resp);
     return e;
 }
+
+enum err imds_discover_region(
+  const struct endpoint_env *env,
+  struct http_client *http,
+  int64_t now_s,
+  char out[REGION_MAX + 1]) {
+    ENSURE(!imds_disabled(env), ERR_CONFIG, "no region set, and AWS_EC2_METADATA_DISABLED forbids asking IMDS");
+    struct imds_client *c = NULL;
+    TRY(imds_client_new(env, http, &c));
+    enum err e = imds_get_region(c, now_s, out);
+    imds_client_free(c);
+    return e;
+}

@@ -67,4 +67,15 @@ enum err imds_get(struct imds_client *c, int64_t now_s, const char *path, struct
  */
 enum err imds_get_region(struct imds_client *c, int64_t now_s, char out[REGION_MAX + 1]) SV_MUST_CHECK;
 
+/*
+ * Region discovery for when no region is configured: a client for `env`'s IMDS settings, imds_get_region, and
+ * the client freed again. ERR_CONFIG when AWS_EC2_METADATA_DISABLED=true or the IMDS settings are bad; the
+ * errors of imds_get_region otherwise (not on EC2: ERR_NET or ERR_TIMEOUT within IMDS_TIMEOUT_MS).
+ */
+enum err imds_discover_region(
+  const struct endpoint_env *env,
+  struct http_client *http,
+  int64_t now_s,
+  char out[REGION_MAX + 1]) SV_MUST_CHECK;
+
 #endif

@@ -301,6 +301,15 @@ def test_web_identity_retries_idp_errors(creds_run, tmp_path):
     assert len(sts.requests) == 3
 
 
+def test_container_relative_uri_wins_over_full_uri(creds_run):
+    """RELATIVE_URI goes to the ECS agent at 169.254.170.2 (whatever answers there); FULL_URI is not used."""
+    with FakeContainer() as ecs:
+        r = creds_run({"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/task-1",
+                       "AWS_CONTAINER_CREDENTIALS_FULL_URI": ecs.url + ecs.path})
+    assert ecs.requests == []
+    assert r.rc == 0 or "container: http://169.254.170.2" in r.stderr, r.stderr
+
+
 def test_container_configured_means_imds_is_not_tried(creds_run):
     with FakeContainer(fail_status=500) as ecs, FakeIMDS() as imds:
         r = creds_run({"AWS_CONTAINER_CREDENTIALS_FULL_URI": ecs.url + ecs.path,
@@ -493,5 +502,25 @@ def test_debug_endpoint_refusals(smartvault):
     assert rc == 2 and "AWS_ENDPOINT_URL_KMS" in err
     rc, _, err = _endpoint(smartvault, {"AWS_REGION": "us-east-1"}, "lambda")
     assert rc == 2
-    rc, _, err = _endpoint(smartvault, {}, "ec2")
-    assert rc == 2 and "region" in err
+    rc, _, err = _endpoint(smartvault, {"AWS_EC2_METADATA_DISABLED": "true"}, "ec2")
+    assert rc == 2 and err.startswith("smartvault: no region: ") and "AWS_EC2_METADATA_DISABLED" in err
+    rc, _, err = _endpoint(smartvault, {"AWS_EC2_METADATA_SERVICE_ENDPOINT": closed_port_url()}, "ec2")
+    assert rc == 3 and err.startswith("smartvault: no region: ")
+
+
+@pytest.mark.parametrize("mode", ["v2", "v1"])
+def test_region_from_imds_when_none_is_set(smartvault, mode):
+    with FakeIMDS(mode=mode, region="ap-southeast-2") as imds:
+        rc, out, err = _endpoint(smartvault, {"AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url}, "ec2")
+    assert rc == 0, err
+    assert out["region_source"] == "imds"
+    assert out["url"] == "https://ec2.ap-southeast-2.amazonaws.com" and out["signing_region"] == "ap-southeast-2"
+    gets = [q for q in imds.requests if q.method == "GET"]
+    assert [q.path for q in gets] == ["/latest/meta-data/placement/region"]
+    assert all(("x-aws-ec2-metadata-token" in q.headers) == (mode == "v2") for q in gets)
+
+
+def test_region_from_imds_is_validated(smartvault):
+    with FakeIMDS(region="us-east-1.evil.example") as imds:
+        rc, _, err = _endpoint(smartvault, {"AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url}, "s3")
+    assert rc == 3 and "not a region name" in err
