@@ -820,6 +820,33 @@ static bool s_oracle_gfs(const struct prop_history *h, size_t i, int kind, uint3
     return true;
 }
 
+/*
+ * Exactness: the planner deletes a snapshot if and only if no rule keeps it. The safety checks below catch
+ * deleting too much; this catches keeping too much (a GFS window one period too wide, a rank off by one...),
+ * which silently costs money and breaks the operator's expectations.
+ */
+static bool s_oracle_keeps(const struct prop_history *h, size_t i) {
+    const struct snap *s = &h->s[i];
+    uint32_t days = s->retention_days_override >= 1 && s->retention_days_override <= RETENTION_MAX_DAYS
+                      ? s->retention_days_override
+                      : h->pol.retention_days;
+    int64_t age = h->now - s->start_time_s;
+    if (
+      !s->has_marker || s->hold || (s->state != SNAP_COMPLETED && s->state != SNAP_ERROR) || age < 0 ||
+      !s_known_vol(s->volume_id) || age <= (int64_t) days * DAY) {
+        return true;
+    }
+    if (!s_oracle_rankable(s)) {
+        return false;
+    }
+    uint32_t newer = 0;
+    for (size_t j = 0; j < h->n; j++) {
+        newer += j != i && s_oracle_rankable(&h->s[j]) && s_same_group(&h->s[j], s) && s_newer(&h->s[j], s);
+    }
+    return newer < h->pol.min_keep || s_oracle_gfs(h, i, 0, h->pol.keep_daily) ||
+           s_oracle_gfs(h, i, 1, h->pol.keep_weekly) || s_oracle_gfs(h, i, 2, h->pol.keep_monthly);
+}
+
 /* Every rule of the contract, for one plan. Returns false (and notes why) at the first violation. */
 static bool s_prop_check(const struct prop_history *h, const struct retention_decision *d) {
     for (size_t i = 0; i < h->n; i++) {
@@ -832,6 +859,10 @@ static bool s_prop_check(const struct prop_history *h, const struct retention_de
         bool del = d[i].action == RETENTION_DELETE;
         if (del != (d[i].reason == RETENTION_DELETE_EXPIRED || d[i].reason == RETENTION_DELETE_ERROR)) {
             harness_note("S-: %s action/reason disagree", id);
+            return false;
+        }
+        if (!del && !s_oracle_keeps(h, i)) {
+            harness_note("exactness: %s kept but no rule keeps it (%s)", id, d[i].why);
             return false;
         }
         if (!del) {
