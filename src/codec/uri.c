@@ -301,9 +301,10 @@ static enum err s_encode_params(struct span query, struct buf *scratch, struct s
         TRY(uri_reencode(scratch, raw[i].value));
         enc[i].value_len = scratch->len - enc[i].value_off;
     }
+    const char *base = buf_cstr(scratch); /* never NULL, even when every name and value is empty */
     for (size_t i = 0; i < *n; i++) {
-        sorted[i].key = (struct span){ scratch->data + enc[i].key_off, enc[i].key_len };
-        sorted[i].value = (struct span){ scratch->data + enc[i].value_off, enc[i].value_len };
+        sorted[i].key = (struct span){ base + enc[i].key_off, enc[i].key_len };
+        sorted[i].value = (struct span){ base + enc[i].value_off, enc[i].value_len };
     }
     return ERR_OK;
 }

@@ -284,6 +284,8 @@ TEST(uri_canonical_query_table) {
         { "b&a=", ERR_OK, "a=&b=" },
         { "a=1&&b=2&", ERR_OK, "a=1&b=2" },
         { "=x&a=1", ERR_OK, "=x&a=1" },
+        { "=", ERR_OK, "=" }, /* found by fuzz_uri: nothing to copy at all */
+        { "&=&", ERR_OK, "=" },
         /* Sorted by the encoded name (bytewise), then the encoded value. */
         { "a-b=1&a=2", ERR_OK, "a=2&a-b=1" },
         { "a=1&~=1&_=1&A=1&0=1&.=1&-=1", ERR_OK, "-=1&.=1&0=1&A=1&_=1&a=1&~=1" },
