@@ -28,7 +28,9 @@
  *                                      call: parse or copy what is needed. complete() may call batch_add()
  *                                      (pagination chains: the next page joins the running batch).
  *
- * Scheduling. At most max_in_flight requests are "open" at once; an open request keeps its slot through its
+ * Scheduling. At most max_in_flight requests are "open" at once (keep it at or below the http client's
+ * max_host_connections when all go to one host, or libcurl queues the excess and their attempt deadlines run
+ * while they wait for a connection); an open request keeps its slot through its
  * retries and backoff waits (like a worker thread in the SDKs' transfer managers), so under throttling the
  * batch does not open more requests, while the other open requests' transfers proceed during one's wait.
  * Requests open in the order they were added. Before every attempt the request's retry policy is asked

@@ -20,6 +20,11 @@
  * Nothing hangs: every transfer has a whole-transfer deadline (the request's timeout_ms or the client's
  * default), a connect deadline, and a low-speed guard that fails a transfer whose data has stalled (fewer than
  * low_speed_limit_bps bytes per second over low_speed_time_ms), all reported as ERR_TIMEOUT.
+ *
+ * One thing happens below this interface: when a kept-alive connection turns out to have been closed by the
+ * server before any byte of the answer arrived, libcurl sends the request again once on a new connection (it
+ * cannot tell that from an idle-timeout close). Such a resend is not an attempt of net/retry; a fault-injecting
+ * proxy may therefore count one request more than the attempts reported.
  */
 #ifndef SV_NET_HTTP_H
 #define SV_NET_HTTP_H

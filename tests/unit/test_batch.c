@@ -1,13 +1,20 @@
 /*
  * test_batch.c - net/batch over a scripted fake transport and a fake clock: no sockets, no sleeping, every
  * time exact. Each job's script says, attempt by attempt, what the "server" answers and after how long.
+ *
+ * The last tests drive net/http's asynchronous interface itself over loopback sockets that refuse or never
+ * answer (no server needed): completion, errors, deadlines, and freeing a client with transfers in flight.
  */
 #include "harness.h"
 
 #include "net/batch.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_JOBS 64
@@ -574,4 +581,166 @@ TEST(batch_many_items_queue_compaction) {
     CHECK_INT(batch_stats(b)->items, 60);
     CHECK_INT(batch_stats(b)->succeeded, 60);
     batch_free(b);
+}
+
+/* ---- the same over the real http client (loopback only, no server needed) ---- */
+
+/* A loopback TCP port: listening (connections are accepted by the kernel but never answered) or not. */
+static int s_loopback(bool listening, char *url, size_t cap) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(a);
+    if (fd < 0 || bind(fd, (struct sockaddr *) &a, sizeof(a)) != 0 || getsockname(fd, (struct sockaddr *) &a, &len)) {
+        return -1;
+    }
+    if (listening && listen(fd, 8) != 0) {
+        return -1;
+    }
+    snprintf(url, cap, "http://127.0.0.1:%u/", (unsigned) ntohs(a.sin_port));
+    return fd;
+}
+
+static struct http_client *s_client(void) {
+    struct http_client_options opt = { .timeout_ms = 5000 };
+    struct http_client *c = NULL;
+    return http_client_new(&opt, &c) == ERR_OK ? c : NULL;
+}
+
+TEST(http_poll_without_transfers_returns_at_once) {
+    struct http_client *c = s_client();
+    REQUIRE(c != NULL);
+    struct http_completion done[4];
+    CHECK_INT(http_poll(c, -1, done, 4), 0);
+    CHECK_INT(http_in_flight(c), 0);
+    http_client_free(c);
+}
+
+TEST(http_submit_refused_port_completes_with_net_error) {
+    char url[64];
+    int fd = s_loopback(false, url, sizeof(url));
+    REQUIRE(fd >= 0);
+    struct http_client *c = s_client();
+    REQUIRE(c != NULL);
+    struct http_response resp;
+    http_response_init(&resp);
+    struct http_request req = { .method = "GET", .url = url };
+    int marker = 0;
+    REQUIRE_OK(http_submit(c, &req, &resp, &marker));
+    CHECK_INT(http_in_flight(c), 1);
+    struct http_completion done[4];
+    size_t n = http_poll(c, -1, done, 4);
+    REQUIRE(n == 1);
+    CHECK(done[0].user == &marker);
+    CHECK(done[0].resp == &resp);
+    CHECK_INT(done[0].result, ERR_NET);
+    CHECK_INT(resp.status, 0);
+    CHECK(resp.error[0] != '\0');
+    CHECK_INT(http_in_flight(c), 0);
+    CHECK_INT(http_client_stats(c)->requests, 1);
+    http_response_free(&resp);
+    http_client_free(c);
+    close(fd);
+}
+
+TEST(http_submit_rejects_too_many_headers) {
+    struct http_client *c = s_client();
+    REQUIRE(c != NULL);
+    static struct http_header many[HTTP_MAX_REQUEST_HEADERS + 1];
+    for (size_t i = 0; i < COUNT(many); i++) {
+        many[i] = (struct http_header){ "X-A", "b" };
+    }
+    struct http_request req = {
+        .method = "GET", .url = "http://127.0.0.1:9/", .headers = many, .nheaders = COUNT(many)
+    };
+    struct http_response resp;
+    http_response_init(&resp);
+    CHECK_INT(http_submit(c, &req, &resp, NULL), ERR_LIMIT);
+    CHECK_INT(http_in_flight(c), 0);
+    http_response_free(&resp);
+    http_client_free(c);
+}
+
+TEST(http_perform_keeps_other_completions_for_poll) {
+    char silent[64], refused[64];
+    int lfd = s_loopback(true, silent, sizeof(silent));
+    int rfd = s_loopback(false, refused, sizeof(refused));
+    REQUIRE(lfd >= 0 && rfd >= 0);
+    struct http_client *c = s_client();
+    REQUIRE(c != NULL);
+    struct http_response a, b;
+    http_response_init(&a);
+    http_response_init(&b);
+    struct http_request slow = { .method = "GET", .url = silent, .timeout_ms = 300 };
+    REQUIRE_OK(http_submit(c, &slow, &a, &a));
+    struct http_request now = { .method = "GET", .url = refused };
+    CHECK_INT(http_perform(c, &now, &b), ERR_NET);
+    CHECK_INT(http_in_flight(c), 1); /* the submitted one is still there, not lost by http_perform */
+    struct http_completion done[4];
+    size_t n = http_poll(c, -1, done, 4);
+    REQUIRE(n == 1);
+    CHECK(done[0].user == &a);
+    CHECK_INT(done[0].result, ERR_TIMEOUT); /* the server accepted and never answered: the deadline ended it */
+    http_response_free(&a);
+    http_response_free(&b);
+    http_client_free(c);
+    close(lfd);
+    close(rfd);
+}
+
+TEST(http_client_free_abandons_transfers_in_flight) {
+    char silent[64];
+    int lfd = s_loopback(true, silent, sizeof(silent));
+    REQUIRE(lfd >= 0);
+    struct http_client *c = s_client();
+    REQUIRE(c != NULL);
+    struct http_response r[3];
+    struct http_request req = { .method = "POST", .url = silent, .body = SPAN_LIT("x=1") };
+    for (size_t i = 0; i < COUNT(r); i++) {
+        http_response_init(&r[i]);
+        REQUIRE_OK(http_submit(c, &req, &r[i], NULL));
+    }
+    struct http_completion done[4];
+    CHECK_INT(http_poll(c, 0, done, 4), 0);
+    CHECK_INT(http_in_flight(c), 3);
+    http_client_free(c); /* no leak, no crash (checked under ASan) */
+    for (size_t i = 0; i < COUNT(r); i++) {
+        http_response_free(&r[i]);
+    }
+    close(lfd);
+}
+
+static enum err s_real_prepare(void *user, uint32_t attempt, struct http_request *out) {
+    (void) attempt;
+    out->method = "GET";
+    out->url = user;
+    return ERR_OK;
+}
+
+static int s_real_completes;
+static void s_real_complete(void *user, enum err final, struct http_response *resp, const struct batch_item_result *r) {
+    (void) user;
+    (void) resp;
+    s_real_completes++;
+    CHECK_INT(final, ERR_NET);
+    CHECK_INT(r->attempts, 1);
+    CHECK_INT(r->last_class, RETRY_CLASS_TRANSIENT);
+    CHECK_INT(r->stop, RETRY_STOP_MAX_ATTEMPTS);
+}
+
+TEST(batch_run_one_over_http) {
+    char url[64];
+    int fd = s_loopback(false, url, sizeof(url));
+    REQUIRE(fd >= 0);
+    struct http_client *c = s_client();
+    REQUIRE(c != NULL);
+    struct retry_config cfg = { .mode = RETRY_MODE_STANDARD, .max_attempts = 1 };
+    struct retry_policy p;
+    retry_policy_init(&p, &cfg, 0);
+    static const struct batch_ops ops = { s_real_prepare, NULL, s_real_complete };
+    s_real_completes = 0;
+    CHECK_INT(batch_run_one(c, &p, &ops, url), ERR_NET);
+    CHECK_INT(s_real_completes, 1);
+    CHECK_INT(p.counters.attempts, 1);
+    http_client_free(c);
+    close(fd);
 }
