@@ -34,6 +34,9 @@
 #define CREDS_SCRATCH_MAX ((size_t) 4 * 1024 * 1024)
 /* Largest credentials document accepted (IMDS and ECS send about 1.5 KiB). */
 #define CREDS_MAX_DOCUMENT ((size_t) 64 * 1024)
+/* A credentials document is one flat object of about ten members. */
+#define CREDS_JSON_MAX_DEPTH 4
+#define CREDS_JSON_MAX_NODES 256
 /* How much of an error code from a remote document is quoted in a reason. */
 #define CREDS_MAX_QUOTED 64
 
@@ -226,7 +229,11 @@ static enum err s_parse_doc(const struct json_value *doc, struct creds *out, str
 
 enum err creds_parse_json(struct span body, struct arena *scratch, struct creds *out, struct creds_why *why) {
     struct arena_mark mark = arena_mark(scratch);
-    const struct json_limits limits = { .max_doc_bytes = CREDS_MAX_DOCUMENT, .max_depth = 4, .max_nodes = 256 };
+    const struct json_limits limits = {
+        .max_doc_bytes = CREDS_MAX_DOCUMENT,
+        .max_depth = CREDS_JSON_MAX_DEPTH,
+        .max_nodes = CREDS_JSON_MAX_NODES,
+    };
     const struct json_value *doc = NULL;
     enum err e = json_parse(scratch, body, &limits, &doc);
     if (e != ERR_OK) {

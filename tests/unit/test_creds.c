@@ -266,6 +266,15 @@ TEST(creds_parse_json_limits) {
         CHECK_INT(creds_parse_json(span_from_cstr(doc), &a, c, &why), extra ? ERR_PARSE : ERR_OK);
         key[CREDS_MAX_ACCESS_KEY_ID + extra] = 'K';
     }
+    /* Nesting and size beyond what a credentials document needs are refused (CREDS_JSON_MAX_DEPTH is 4). */
+    CHECK_INT(creds_parse_json(SPAN_LIT("{\"a\":{\"b\":{\"c\":{\"d\":{}}}}}"), &a, c, &why), ERR_PARSE);
+    CHECK(strstr(why.text, "limit") != NULL);
+    size_t huge = (size_t) 64 * 1024 + 64;
+    char *hugedoc = malloc(huge);
+    memset(hugedoc, ' ', huge);
+    memcpy(hugedoc, "{\"AccessKeyId\":\"K\"}", 19);
+    CHECK_INT(creds_parse_json((struct span){ hugedoc, huge }, &a, c, &why), ERR_PARSE);
+    free(hugedoc);
     /* A secret over SECRET_MAX is refused, not cut. */
     size_t big = SECRET_MAX + 200;
     char *bigdoc = malloc(big);
