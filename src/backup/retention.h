@@ -39,6 +39,8 @@
  *  S9  Decisions are a function of the set of snapshots: permuting the input permutes the output and
  *      changes nothing else (snapshot ids must be unique - ERR_INVALID otherwise).
  *  S10 Idempotent: planning again over the kept snapshots with the same now and policy deletes nothing.
+ *  And no more than that: a snapshot that none of S1-S8 keeps IS deleted (the property test checks "deleted
+ *  if and only if no rule keeps it", so keeping too much - silent cost - is caught as well).
  *
  * Volumes: a source snapshot's volume is its own VolumeId attribute. A copy's own VolumeId attribute is a
  * placeholder (vol-ffffffff), so for copies in the DR region the CALLER passes the copy's `VolumeId` TAG
