@@ -24,18 +24,20 @@
  *                                        ERR_NET, ERR_TIMEOUT, ERR_TLS, ERR_LIMIT   the transport's error
  *                                        ERR_TIMEOUT  also when the request's deadline passed (res->stop says)
  *                                        anything prepare() returned
+ *                                      (finer errors such as ERR_AUTH are the caller's to derive from
+ *                                      res->aws_code).
  *                                      resp holds the last attempt's response and is valid only during the
  *                                      call: parse or copy what is needed. complete() may call batch_add()
  *                                      (pagination chains: the next page joins the running batch).
  *
- * Scheduling. At most max_in_flight requests are "open" at once (keep it at or below the http client's
- * max_host_connections when all go to one host, or libcurl queues the excess and their attempt deadlines run
- * while they wait for a connection); an open request keeps its slot through its
+ * Scheduling. At most max_in_flight requests are "open" at once. An open request keeps its slot through its
  * retries and backoff waits (like a worker thread in the SDKs' transfer managers), so under throttling the
- * batch does not open more requests, while the other open requests' transfers proceed during one's wait.
- * Requests open in the order they were added. Before every attempt the request's retry policy is asked
+ * batch opens no more requests, while the other open requests' transfers proceed during one's wait. Requests
+ * open in the order they were added. Before every attempt the request's retry policy is asked
  * (retry_before_attempt: the adaptive limiter may make it wait, scheduled, not slept). The whole batch sleeps
- * only when nothing is in flight and every open request is waiting.
+ * only when nothing is on the wire and every open request is waiting. Keep max_in_flight at or below the http
+ * client's max_host_connections when all requests go to one host: libcurl would queue the excess, and their
+ * attempt deadlines would run while they wait for a connection.
  *
  * Deadlines. Each attempt has one (CURLOPT_TIMEOUT_MS: the request's timeout_ms, else the batch's
  * attempt_timeout_ms, else the client's default). With item_deadline_ms set, each request also has an overall

@@ -194,7 +194,11 @@ void retry_decide(
   double jitter,
   struct retry_decision *out);
 
-/* cfg NULL = defaults (standard, 3 attempts, kernel jitter). now_ms: any monotonic origin (limiter time). */
+/*
+ * cfg NULL = defaults (standard, 3 attempts, kernel jitter). One policy per client (service, region): its quota
+ * and limiter are shared by every request of that client. now_ms must come from the clock later passed to
+ * retry_before_attempt/retry_after_attempt (net/batch uses time_mono_ms).
+ */
 void retry_policy_init(struct retry_policy *p, const struct retry_config *cfg, int64_t now_ms);
 void retry_state_init(struct retry_state *s);
 
