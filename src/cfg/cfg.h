@@ -18,7 +18,8 @@
  *   - Values are trimmed of surrounding spaces, tabs, CR and LF (ConfigMaps and .env files add them). An empty
  *     value means "unset"; an empty flag value (`--dest-region=`) unsets what the environment set.
  *   - If a name appears twice in envp the first one counts, as getenv does.
- *   - The first bad value, in the order of enum cfg_var, is the one reported.
+ *   - Values are checked in the order of enum cfg_var and the first bad one is reported; a rule that relates
+ *     several variables (DEST_REGION vs the source region, S3 source vs routes) is checked once they are parsed.
  *   - Credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, container tokens) are NOT
  *     parsed or copied here: only whether they are set is recorded, for `smartvault config`. The credentials
  *     chain reads them itself. They cannot be given with --set (argv is visible to every local user).
@@ -164,10 +165,10 @@ enum cfg_var_kind {
 };
 
 struct cfg_var_info {
-    const char *name;       /* "RETENTION_DAYS" */
-    enum cfg_var_kind kind; /* */
-    enum cfg_var alias_of;  /* CFG_KIND_ALIAS only */
-    const char *flag;       /* the dedicated flag ("--retention-days"), or NULL (use --set) */
+    const char *name; /* "RETENTION_DAYS" */
+    enum cfg_var_kind kind;
+    enum cfg_var alias_of; /* CFG_KIND_ALIAS only */
+    const char *flag;      /* the dedicated flag ("--retention-days"), or NULL (use --set) */
 };
 
 /* The static description of one variable; `v` must be < CFG_VAR__COUNT. */
