@@ -174,7 +174,10 @@ static bool s_is_scope_token(struct span s) {
     return true;
 }
 
-/* RFC 9110 token characters, minus nothing: ':' ';' ',' and whitespace are excluded by the grammar. */
+/*
+ * An RFC 9110 token: visible ASCII except separators. This also keeps ';' (the SignedHeaders separator), ':' and
+ * whitespace out of a name, which would otherwise make two different header sets sign alike.
+ */
 static bool s_is_header_name(struct span s) {
     if (s.n == 0 || s.n > SIGV4_MAX_HEADER_NAME_BYTES) {
         return false;
@@ -557,15 +560,11 @@ enum err sigv4_sign(
   const struct sigv4_credentials *creds,
   const struct sigv4_options *opt,
   struct sigv4_output *out) {
-    struct s_scratch *s = malloc(sizeof(*s));
-    if (s == NULL) {
-        FATAL("out of memory for the SigV4 scratch state");
-    }
-    s_scratch_init(s);
-    enum err e = s_sign(req, creds, opt, out, s);
+    struct s_scratch s;
+    s_scratch_init(&s);
+    enum err e = s_sign(req, creds, opt, out, &s);
     /* The one cleanup block: derived keys, HMAC output and every buffer that held the token are wiped. */
-    s_scratch_free(s);
-    free(s);
+    s_scratch_free(&s);
     if (e != ERR_OK) {
         out->header_count = 0;
     }
@@ -864,41 +863,34 @@ s_debug_sign_one(const struct s_debug_args *a, FILE *in, struct buf *raw, struct
       "--time: expected YYYYMMDDTHHMMSSZ, got '%s'",
       a->time);
     TRY(s_read_request(a, in, raw));
-    struct sigv4_raw_request *r = malloc(sizeof(*r));
-    if (r == NULL) {
-        FATAL("out of memory");
+    struct sigv4_raw_request r;
+    TRY(sigv4_raw_request_parse(buf_span(raw), &r));
+    struct sigv4_request req = {
+        .method = r.method,
+        .path = r.path,
+        .query = r.query,
+        .headers = r.headers,
+        .header_count = r.header_count,
+        .payload = r.body,
+        .payload_hash = span_from_cstr(a->payload_hash),
+    };
+    TRY(sigv4_sign(&req, &creds, &opt, out));
+    if (opt.presign_expires_s == 0) {
+        return ERR_OK;
     }
-    enum err e = sigv4_raw_request_parse(buf_span(raw), r);
-    if (e == ERR_OK) {
-        struct sigv4_request req = {
-            .method = r->method,
-            .path = r->path,
-            .query = r->query,
-            .headers = r->headers,
-            .header_count = r->header_count,
-            .payload = r->body,
-            .payload_hash = span_from_cstr(a->payload_hash),
-        };
-        e = sigv4_sign(&req, &creds, &opt, out);
-        if (e == ERR_OK && opt.presign_expires_s > 0) {
-            struct span host = SPAN_NULL;
-            for (size_t i = 0; i < r->header_count; i++) {
-                if (span_eq_nocase(r->headers[i].name, SPAN_LIT("host"))) {
-                    host = span_trim(r->headers[i].value);
-                    break;
-                }
-            }
-            buf_append_cstr(url, a->scheme ? a->scheme : "https");
-            buf_append_cstr(url, "://");
-            buf_append_span(url, host);
-            buf_append_span(url, r->path.n ? r->path : SPAN_LIT("/"));
-            buf_append_char(url, '?');
-            buf_append_span(url, buf_span(&out->query));
-            e = buf_status(url);
+    struct span host = SPAN_NULL;
+    for (size_t i = 0; i < r.header_count && host.p == NULL; i++) {
+        if (span_eq_nocase(r.headers[i].name, SPAN_LIT("host"))) {
+            host = span_trim(r.headers[i].value);
         }
     }
-    free(r);
-    return e;
+    buf_append_cstr(url, a->scheme ? a->scheme : "https");
+    buf_append_cstr(url, "://");
+    buf_append_span(url, host);
+    buf_append_span(url, r.path.n ? r.path : SPAN_LIT("/"));
+    buf_append_char(url, '?');
+    buf_append_span(url, buf_span(&out->query));
+    return buf_status(url);
 }
 
 static void s_print_headers(FILE *f, const struct sigv4_output *out) {
