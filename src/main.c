@@ -14,6 +14,8 @@
 #include "aws/imds.h"
 #include "aws/sigv4.h"
 #include "aws/stack.h"
+#include "backup/cycle.h"
+#include "backup/report.h"
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -686,13 +688,19 @@ static int s_run(int argc, char **argv) {
     }
     struct log_config lc = { c.log_format, c.log_level, NULL };
     log_configure(&lc);
-    /*
-     * TODO(lead): run the cycle here with `&c` (validated, immutable; strings live in `a`) and map its outcome to
-     * EXIT_OK / EXIT_PARTIAL / EXIT_CANNOT_START. Until then a valid configuration ends here.
-     */
-    fprintf(stderr, "smartvault: the backup cycle is not built yet (see README.md)\n");
+    struct report report;
+    enum cycle_outcome outcome = cycle_run(&c, &report, &a);
+    report_free(&report);
     arena_free(&a);
-    return EXIT_USAGE;
+    switch (outcome) {
+        case CYCLE_OK:
+            return EXIT_OK;
+        case CYCLE_PARTIAL:
+            return EXIT_PARTIAL;
+        case CYCLE_CANNOT_START:
+            return EXIT_CANNOT_START;
+    }
+    return EXIT_CANNOT_START;
 }
 
 struct command {

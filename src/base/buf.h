@@ -37,7 +37,7 @@ void buf_append_span(struct buf *b, struct span s);
 void buf_append_cstr(struct buf *b, const char *s);
 void buf_append_char(struct buf *b, char c);
 void buf_appendf(struct buf *b, const char *fmt, ...) SV_PRINTF(2, 3);
-void buf_vappendf(struct buf *b, const char *fmt, va_list ap);
+void buf_vappendf(struct buf *b, const char *fmt, va_list ap) SV_PRINTF(2, 0);
 /* Shrinks len to n (n <= len). */
 void buf_truncate(struct buf *b, size_t n);
 

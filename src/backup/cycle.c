@@ -1,0 +1,194 @@
+/*
+ * cycle.c - one backup cycle from a validated configuration: resolve the region, open the AWS stack, run the
+ * jobs, report, and log the one `cycle.done` line with every count.
+ *
+ * The outcome (ok, partial, could not start) is a fact the cycle states; main.c maps it to the exit code.
+ */
+#include "backup/cycle.h"
+
+#include "aws/imds.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "version.h"
+
+#include <string.h>
+#include <sys/resource.h>
+
+/* EC2 listings: the largest page the API allows (tests lower it with EC2_PAGE_SIZE to prove pagination). */
+#define CYCLE_DEFAULT_PAGE_SIZE 1000
+
+static enum retry_mode s_retry_mode(enum cfg_retry_mode m) {
+    switch (m) {
+        case CFG_RETRY_ADAPTIVE:
+            return RETRY_MODE_ADAPTIVE;
+        case CFG_RETRY_LEGACY:
+            return RETRY_MODE_LEGACY;
+        default:
+            return RETRY_MODE_STANDARD;
+    }
+}
+
+const char *cycle_outcome_name(enum cycle_outcome o) {
+    switch (o) {
+        case CYCLE_OK:
+            return "ok";
+        case CYCLE_PARTIAL:
+            return "partial";
+        case CYCLE_CANNOT_START:
+            return "could_not_start";
+    }
+    return "unknown";
+}
+
+static long s_peak_rss_kb(void) {
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
+}
+
+/* The final line: every count of the report, API calls by operation, retries, time and memory. */
+static void
+s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcome outcome, int64_t wall_ms) {
+    struct report_counts c = report_counts(cy->report);
+    struct buf counts;
+    buf_init(&counts, 4096);
+    buf_append_char(&counts, '{');
+    report_counts_json(&c, &counts);
+    buf_append_char(&counts, '}');
+    struct buf calls;
+    buf_init(&calls, 8192);
+    buf_append_char(&calls, '{');
+    uint64_t total = 0;
+    if (st->client) {
+        size_t n = 0;
+        const struct aws_op_stat *ops = aws_client_ops(st->client, &n);
+        for (size_t i = 0; i < n; i++) {
+            buf_appendf(&calls, "%s\"%s\":%llu", i ? "," : "", ops[i].name, (unsigned long long) ops[i].calls);
+            total += ops[i].calls;
+        }
+    }
+    buf_append_char(&calls, '}');
+    const struct retry_counters *rc = &st->retry.counters;
+    const struct http_stats *hs = st->http ? http_client_stats(st->http) : NULL;
+    LOG(
+      outcome == CYCLE_OK ? LOG_INFO : LOG_WARN,
+      "cycle.done",
+      LF_S("run_id", cy->report->run_id),
+      LF_S("outcome", cycle_outcome_name(outcome)),
+      LF_B("dry_run", cy->dry_run),
+      LF_RAW("counts", buf_span(&counts)),
+      LF_RAW("api_calls", buf_span(&calls)),
+      LF_U("api_calls_total", total),
+      LF_U("attempts", rc->attempts),
+      LF_U("retries", rc->retries),
+      LF_U("throttles", rc->throttles),
+      LF_U("tls_handshakes", hs ? hs->tls_handshakes : 0),
+      LF_U("bytes_sent", hs ? hs->bytes_sent : 0),
+      LF_U("bytes_received", hs ? hs->bytes_received : 0),
+      LF_I("wall_ms", wall_ms),
+      LF_I("peak_rss_kb", s_peak_rss_kb()),
+      LF_U("arena_peak_bytes", cy->arena->peak_total));
+    buf_free(&counts);
+    buf_free(&calls);
+}
+
+/* No region configured: ask IMDS (on EC2 and ECS-on-EC2), as the SDKs do. */
+static enum err s_resolve_region(struct http_client *http, int64_t now_s, char out[REGION_MAX + 1]) {
+    enum err e = imds_discover_region(&endpoint_env_process, http, now_s, out);
+    if (e != ERR_OK) {
+        LOG(
+          LOG_ERROR,
+          "cycle.no_region",
+          LF_S("error", err_name(e)),
+          LF_S("hint", "set SOURCE_REGION or AWS_REGION (IMDS did not answer)"));
+    }
+    return e;
+}
+
+enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struct arena *arena) {
+    int64_t start_mono = time_mono_ms();
+    int64_t wall_now_ms = time_wall_ms();
+    struct arena scratch;
+    arena_init(&scratch, 0);
+    struct cycle cy = {
+        .cfg = cfg,
+        .arena = arena,
+        .scratch = &scratch,
+        .report = report,
+        .now_s = (cfg->now_set ? cfg->now_ms : wall_now_ms) / 1000,
+        .dry_run = cfg->dry_run,
+        .page_size = CYCLE_DEFAULT_PAGE_SIZE,
+    };
+    report_init(report, arena, cfg->now_set ? cfg->now_ms : wall_now_ms);
+    report->dry_run = cfg->dry_run;
+
+    struct aws_stack_options so = {
+        .region = cfg->source_region,
+        .ca_file = cfg->ca_bundle,
+        .retry_mode = s_retry_mode(cfg->aws_retry_mode),
+        .max_attempts = cfg->aws_max_attempts,
+        .max_in_flight = cfg->max_concurrency,
+    };
+    struct aws_stack st;
+    enum cycle_outcome outcome = CYCLE_OK;
+    if (aws_stack_open(&so, &st) != ERR_OK) {
+        LOG(LOG_ERROR, "cycle.cannot_start", LF_S("error", err_last()->msg));
+        memset(&st, 0, sizeof(st));
+        outcome = CYCLE_CANNOT_START;
+        goto done;
+    }
+    cy.aws = st.client;
+
+    /* A copy of the config with the resolved region, when IMDS had to say it. */
+    struct cfg resolved = *cfg;
+    if (resolved.source_region == NULL && (resolved.ebs_backup || resolved.s3_enabled)) {
+        char region[REGION_MAX + 1];
+        if (s_resolve_region(st.http, cy.now_s, region) != ERR_OK) {
+            outcome = CYCLE_CANNOT_START;
+            goto done;
+        }
+        resolved.source_region = arena_strndup(arena, region, strlen(region));
+        if (resolved.dest_region && strcmp(resolved.dest_region, resolved.source_region) == 0) {
+            LOG(
+              LOG_ERROR,
+              "cycle.bad_region",
+              LF_S("error", "DEST_REGION: must differ from the source region"),
+              LF_S("source_region", region));
+            outcome = CYCLE_CANNOT_START;
+            goto done;
+        }
+    }
+    cy.cfg = &resolved;
+    LOG(
+      LOG_INFO,
+      "cycle.start",
+      LF_S("run_id", report->run_id),
+      LF_S("version", SMARTVAULT_VERSION),
+      LF_S("region", resolved.source_region),
+      LF_S("dest_region", resolved.dest_region),
+      LF_B("dry_run", cy.dry_run),
+      LF_B("ebs", resolved.ebs_backup),
+      LF_B("s3", resolved.s3_enabled));
+
+    if (resolved.ebs_backup) {
+        enum err e = ebs_run(&cy);
+        if (e != ERR_OK && cy.could_not_start) {
+            outcome = CYCLE_CANNOT_START;
+            goto done;
+        }
+        if (e != ERR_OK) {
+            LOG(LOG_ERROR, "ebs.incomplete", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
+        }
+    }
+
+    /* Any recorded failure (including one that stopped the EBS job early) makes the cycle partial. */
+    if (report_has_failures(report)) {
+        outcome = CYCLE_PARTIAL;
+    }
+done:
+    report->end_ms = time_wall_ms();
+    report->wall_ms = time_mono_ms() - start_mono;
+    s_log_done(&cy, &st, outcome, report->wall_ms);
+    aws_stack_close(&st);
+    arena_free(&scratch);
+    return outcome;
+}

@@ -1,0 +1,65 @@
+/*
+ * cycle.h - one backup cycle (DESIGN.md §2): resolve, discover, snapshot, copy, retain, S3, report.
+ *
+ * A cycle is a reconciliation: it looks at what exists and moves it toward the policy, so a failed or repeated
+ * run is safe to run again. Each job records what it did in the report (backup/report.h); main.c turns the
+ * report into the exit code. One instance or object failing never stops the others.
+ */
+#ifndef SV_BACKUP_CYCLE_H
+#define SV_BACKUP_CYCLE_H
+
+#include "aws/stack.h"
+#include "backup/report.h"
+#include "base/arena.h"
+#include "cfg/cfg.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cycle {
+    const struct cfg *cfg;
+    struct aws_client *aws;
+    struct arena *arena;   /* lives for the cycle: lists, report strings */
+    struct arena *scratch; /* response trees; rewound after each response */
+    struct report *report;
+    int64_t now_s;      /* SMARTVAULT_NOW, or the wall clock at start: the one "now" of every plan */
+    bool dry_run;       /* plan and log, mutate nothing */
+    uint32_t page_size; /* MaxResults of EC2 listings (EC2_PAGE_SIZE; tests lower it to prove pagination) */
+    /*
+     * Set when the cycle could not start at all (no credentials, endpoint unreachable before anything was
+     * done): main.c exits 3 instead of 1.
+     */
+    bool could_not_start;
+};
+
+enum cycle_outcome {
+    CYCLE_OK = 0,       /* everything succeeded */
+    CYCLE_PARTIAL,      /* the cycle ran, some actions failed (see the report) */
+    CYCLE_CANNOT_START, /* no region, no credentials, endpoint unreachable: nothing was done */
+};
+
+const char *cycle_outcome_name(enum cycle_outcome o);
+
+/*
+ * Runs one cycle with a validated configuration. The report is filled (and must be freed by the caller with
+ * report_free); `arena` is the cycle arena and must outlive the report. Logs `cycle.start` and `cycle.done`.
+ */
+enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struct arena *arena);
+
+/* The EBS job: discovery, snapshots, cross-region copies, retention in both regions. */
+enum err ebs_run(struct cycle *cy) SV_MUST_CHECK;
+
+/* Tag names SmartVault writes and reads (DESIGN.md §3, §4). */
+#define TAG_CREATED_BY "CreatedBy"
+#define TAG_CREATED_BY_VALUE "SmartVault"
+#define TAG_INSTANCE_ID "InstanceId"
+#define TAG_CREATED_ON "CreatedOn"
+#define TAG_NAME "Name"
+#define TAG_RUN_ID "SmartVault:RunId"
+#define TAG_HOLD "SmartVault:Hold"
+#define TAG_SOURCE_SNAPSHOT_ID "SourceSnapshotId"
+#define TAG_SOURCE_REGION "SourceRegion"
+#define TAG_VOLUME_ID "VolumeId"
+#define TAG_RETENTION "retention"
+
+#endif
