@@ -97,7 +97,8 @@ static const char *const s_usage_env[] = {
     "                      2h (default 0s: a later run copies them)\n"
     "  MAX_CONCURRENCY     AWS requests in flight, 1-256 (default 16)\n"
     "  COPY_LIMIT          snapshot copies in flight per destination region, 1-100 (default 20, the\n"
-    "                      default EC2 quota; raise it only with the quota)\n",
+    "                      default EC2 quota; raise it only with the quota)\n"
+    "  EC2_PAGE_SIZE       MaxResults of EC2 listings, 5-1000 (default 1000; lower only to test paging)\n",
     " run\n"
     "  DRY_RUN             true|false|1|0|yes|no: plan and print, change nothing (--dry-run; default false)\n"
     "  SMARTVAULT_NOW      RFC 3339 time used as now, for what-if planning (--now; default the clock)\n"

@@ -116,7 +116,7 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
         .report = report,
         .now_s = (cfg->now_set ? cfg->now_ms : wall_now_ms) / 1000,
         .dry_run = cfg->dry_run,
-        .page_size = CYCLE_DEFAULT_PAGE_SIZE,
+        .page_size = cfg->ec2_page_size ? cfg->ec2_page_size : CYCLE_DEFAULT_PAGE_SIZE,
     };
     report_init(report, arena, cfg->now_set ? cfg->now_ms : wall_now_ms);
     report->dry_run = cfg->dry_run;

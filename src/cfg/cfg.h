@@ -59,6 +59,8 @@
 #define CFG_WAIT_MAX_S 7200            /* WAIT_FOR_COMPLETION: 2 hours, a scheduled task must end */
 #define CFG_CONCURRENCY_MAX 256
 #define CFG_COPY_LIMIT_MAX 100
+#define CFG_EC2_PAGE_SIZE_MIN 5 /* EC2 DescribeInstances/DescribeSnapshots MaxResults bounds */
+#define CFG_EC2_PAGE_SIZE_MAX 1000
 #define CFG_MAX_ATTEMPTS_MAX 20
 #define CFG_MIB ((uint64_t) 1024 * 1024)
 #define CFG_GIB ((uint64_t) 1024 * 1024 * 1024)
@@ -102,6 +104,7 @@ enum cfg_var {
     CFG_VAR_WAIT_FOR_COMPLETION,
     CFG_VAR_MAX_CONCURRENCY,
     CFG_VAR_COPY_LIMIT,
+    CFG_VAR_EC2_PAGE_SIZE,
     /* cycle */
     CFG_VAR_DRY_RUN,
     CFG_VAR_SMARTVAULT_NOW,
@@ -250,6 +253,7 @@ struct cfg {
     int64_t wait_for_completion_s; /* default 0 = do not wait for pending snapshots, at most 2h */
     uint32_t max_concurrency;      /* default 16, 1..256: requests in flight */
     uint32_t copy_limit;           /* default 20, 1..100: snapshot copies in flight per destination region */
+    uint32_t ec2_page_size;        /* default 1000, 5..1000: MaxResults of EC2 listings */
 
     /* --- the cycle --- */
     bool dry_run;

@@ -119,6 +119,9 @@ static void s_value(struct buf *b, const struct cfg *c, enum cfg_var v) {
         case CFG_VAR_COPY_LIMIT:
             buf_appendf(b, "%" PRIu32, c->copy_limit);
             break;
+        case CFG_VAR_EC2_PAGE_SIZE:
+            buf_appendf(b, "%" PRIu32, c->ec2_page_size);
+            break;
         case CFG_VAR_DRY_RUN:
             s_bool(b, c->dry_run);
             break;

@@ -100,6 +100,7 @@ BAD_ENV = [
     ({"WAIT_FOR_COMPLETION": "3h"}, "WAIT_FOR_COMPLETION"),
     ({"MAX_CONCURRENCY": "0"}, "MAX_CONCURRENCY"),
     ({"COPY_LIMIT": "101"}, "COPY_LIMIT"),
+    ({"EC2_PAGE_SIZE": "4"}, "EC2_PAGE_SIZE"),
     ({"DRY_RUN": "maybe"}, "DRY_RUN"),
     ({"SMARTVAULT_NOW": "yesterday"}, "SMARTVAULT_NOW"),
     ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),

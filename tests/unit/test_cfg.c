@@ -132,6 +132,7 @@ TEST(cfg_defaults_printed) {
         "WAIT_FOR_COMPLETION=0s  (source: default)",
         "MAX_CONCURRENCY=16  (source: default)",
         "COPY_LIMIT=20  (source: default)",
+        "EC2_PAGE_SIZE=1000  (source: default)",
         "DRY_RUN=false  (source: default)",
         "SMARTVAULT_NOW=  (source: unset)",
         "LOG_FORMAT=json  (source: default)",
@@ -241,6 +242,7 @@ static const struct {
     { { "MAX_CONCURRENCY=256" }, "MAX_CONCURRENCY=256  (source: env)" },
     { { "COPY_LIMIT=1" }, "COPY_LIMIT=1  (source: env)" },
     { { "COPY_LIMIT=100" }, "COPY_LIMIT=100  (source: env)" },
+    { { "EC2_PAGE_SIZE=5" }, "EC2_PAGE_SIZE=5  (source: env)" },
     /* the cycle */
     { { "DRY_RUN=TRUE" }, "DRY_RUN=true  (source: env)" },
     { { "DRY_RUN=yes" }, "DRY_RUN=true  (source: env)" },
@@ -415,6 +417,9 @@ static const struct {
     { { "MAX_CONCURRENCY=lots" }, "MAX_CONCURRENCY" },
     { { "COPY_LIMIT=0" }, "COPY_LIMIT" },
     { { "COPY_LIMIT=101" }, "COPY_LIMIT" },
+    { { "EC2_PAGE_SIZE=4" }, "EC2_PAGE_SIZE" },
+    { { "EC2_PAGE_SIZE=1001" }, "EC2_PAGE_SIZE" },
+    { { "EC2_PAGE_SIZE=abc" }, "EC2_PAGE_SIZE" },
     /* the cycle */
     { { "DRY_RUN=maybe" }, "DRY_RUN" },
     { { "DRY_RUN=2" }, "DRY_RUN" },
