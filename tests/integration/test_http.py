@@ -9,6 +9,7 @@ host verification of a bare IP address with BearSSL), and the server listens on 
 """
 
 import http.server
+import socket
 import ssl
 import subprocess
 import threading
@@ -94,9 +95,10 @@ def test_http_error_status_is_still_a_response(moto, run_smartvault):
 
 
 def test_connection_refused_is_a_transport_failure(run_smartvault):
-    from conftest import free_port
-
-    proc = run_smartvault(["debug", "http", f"http://127.0.0.1:{free_port()}/"])
+    with socket.socket() as s:  # a port that was free a moment ago, and nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = run_smartvault(["debug", "http", f"http://127.0.0.1:{port}/"])
     assert proc.returncode == 3, proc.stdout
     assert proc.stderr.strip(), "a transport failure must say what happened on stderr"
 
