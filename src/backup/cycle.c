@@ -179,6 +179,17 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
             LOG(LOG_ERROR, "ebs.incomplete", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
         }
     }
+    /* The S3 job runs whatever the EBS job did (one job failing never stops the other). */
+    if (resolved.s3_enabled) {
+        enum err e = s3_run(&cy);
+        if (e != ERR_OK && cy.could_not_start) {
+            outcome = CYCLE_CANNOT_START;
+            goto done;
+        }
+        if (e != ERR_OK) {
+            LOG(LOG_ERROR, "s3.incomplete", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
+        }
+    }
 
     /* Any recorded failure (including one that stopped the EBS job early) makes the cycle partial. */
     if (report_has_failures(report)) {

@@ -48,6 +48,8 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
 
 /* The EBS job: discovery, snapshots, cross-region copies, retention in both regions. */
 enum err ebs_run(struct cycle *cy) SV_MUST_CHECK;
+/* The S3 job (backup/s3copy.c): incremental server-side copy of the source bucket into the routed buckets. */
+enum err s3_run(struct cycle *cy) SV_MUST_CHECK;
 
 /* Tag names SmartVault writes and reads (DESIGN.md §3, §4). */
 #define TAG_CREATED_BY "CreatedBy"
