@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # SmartVault image: one static binary in a scratch image (DESIGN.md §1).
 #
 # The builder stage runs the same ./build.sh as a developer does: it fetches the pinned sources of

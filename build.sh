@@ -3,8 +3,8 @@
 #
 #   ./build.sh              release: the static musl binary build/smartvault (prints its size)
 #   ./build.sh deps [FLAVOR]  build BearSSL + libcurl for FLAVOR (musl, asan; default both), cached by hash
-#   ./build.sh unit         C unit tests, static musl build (build/unit_tests)
-#   ./build.sh asan         C unit tests under ASan+UBSan: clang-14 against glibc (build/unit_tests_asan)
+#   ./build.sh unit [FILTER]  C unit tests, static musl build (build/unit_tests); FILTER selects tests by name
+#   ./build.sh asan [FILTER]  C unit tests under ASan+UBSan: clang-14 against glibc (build/unit_tests_asan)
 #   ./build.sh lint         format (clang-format), banned functions, curl boundary, layering
 #   ./build.sh repro        two clean release builds, in two different directories, must be byte-identical
 #   ./build.sh integration  pytest tests/integration against the moto emulator
@@ -286,11 +286,12 @@ cmd_deps() {
     done
 }
 
-# run_unit_binary BIN: runs it and requires the harness's closing line.
+# run_unit_binary BIN [FILTER]: runs it and requires the harness's closing line.
 run_unit_binary() {
     local bin=$1 log rc=0
+    shift
     log="$bin.log"
-    "$bin" 2>&1 | tee "$log" || rc=$?
+    "$bin" "$@" 2>&1 | tee "$log" || rc=$?
     tail -1 "$log" | grep -Eq '^[0-9]+ passed, [0-9]+ failed$' || die "$bin did not print 'N passed, N failed' last"
     return "$rc"
 }
@@ -304,6 +305,7 @@ have_unit_tests() {
 
 cmd_unit() {
     have_unit_tests || return 0
+    local filter=("$@")
     local srcs tests
     deps_ensure musl
     gen_ca_bundle
@@ -314,12 +316,13 @@ cmd_unit() {
     compile_all musl-gcc "$OUT/obj/unit" "${MUSL_CFLAGS[@]}" -Itests/unit -- "${srcs[@]}" "${tests[@]}" "$OUT/gen/ca_bundle.c"
     musl-gcc -static -o "$OUT/unit_tests" "${OBJS[@]}" -L"$DEPS/lib" -lcurl -lbearssl
     say "unit: build/unit_tests (musl, static)"
-    run_unit_binary "$OUT/unit_tests"
+    run_unit_binary "$OUT/unit_tests" "${filter[@]}"
 }
 
+# Also links build/smartvault_asan (main.c + the same objects) for running the integration tests under sanitizers.
 cmd_asan() {
     have_unit_tests || return 0
-    local srcs tests flags
+    local srcs tests flags filter=("$@")
     deps_ensure asan
     gen_ca_bundle
     mapfile -t srcs < <(app_sources | grep -vx 'src/main.c')
@@ -330,10 +333,15 @@ cmd_asan() {
     compile_all clang-14 "$OUT/obj/asan" "${flags[@]}" -- "${srcs[@]}" "${tests[@]}" "$OUT/gen/ca_bundle.c"
     clang-14 -fsanitize=address,undefined -fno-sanitize-recover=all -o "$OUT/unit_tests_asan" "${OBJS[@]}" \
         -L"$DEPS/lib" -lcurl -lbearssl -lpthread
-    say "asan: build/unit_tests_asan (clang-14, glibc, ASan+UBSan)"
+    local app_objs=() o
+    for o in "${OBJS[@]}"; do [[ $o == "$OUT/obj/asan/tests/"* ]] || app_objs+=("$o"); done
+    compile_all clang-14 "$OUT/obj/asan" "${flags[@]}" -- src/main.c
+    clang-14 -fsanitize=address,undefined -fno-sanitize-recover=all -o "$OUT/smartvault_asan" "${app_objs[@]}" \
+        "${OBJS[@]}" -L"$DEPS/lib" -lcurl -lbearssl -lpthread
+    say "asan: build/unit_tests_asan and build/smartvault_asan (clang-14, glibc, ASan+UBSan)"
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
         UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-        run_unit_binary "$OUT/unit_tests_asan"
+        run_unit_binary "$OUT/unit_tests_asan" "${filter[@]}"
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -479,8 +487,8 @@ main() {
     case "$cmd" in
         release) cmd_release ;;
         deps) cmd_deps "$@" ;;
-        unit) cmd_unit ;;
-        asan) cmd_asan ;;
+        unit) cmd_unit "$@" ;;
+        asan) cmd_asan "$@" ;;
         lint) test_step_lint ;;
         repro) cmd_repro ;;
         integration) cmd_integration "$@" ;;
