@@ -165,6 +165,15 @@ deps_ensure() {
     if [[ -e "$prefix/.complete" ]]; then
         return 0
     fi
+    # One builder per flavor at a time (parallel test steps, a developer's second shell).
+    local lockfd
+    mkdir -p "$CACHE"
+    exec {lockfd}>"$CACHE/.deps-$flavor.lock"
+    flock "$lockfd"
+    if [[ -e "$prefix/.complete" ]]; then
+        exec {lockfd}>&-
+        return 0
+    fi
     t0=$(now_s)
     say "deps: building BearSSL + curl ($flavor) into $prefix"
     local archives
@@ -186,6 +195,7 @@ deps_ensure() {
     rm -rf "$prefix"
     mv "$prefix.tmp" "$prefix"
     rm -rf "$work"
+    exec {lockfd}>&-
     say "deps: $flavor built in $(elapsed "$t0") s (libcurl.a $(stat -c %s "$prefix/lib/libcurl.a") B, libbearssl.a $(stat -c %s "$prefix/lib/libbearssl.a") B)"
 }
 

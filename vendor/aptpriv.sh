@@ -187,6 +187,16 @@ sv_fetch() {
         echo "$dest/$file"
         return 0
     fi
+    # One download at a time per cache (the lock is released when this shell exits or the fd is closed).
+    local lockfd
+    exec {lockfd}>"$dest/.lock"
+    flock "$lockfd"
+    if [[ -e "$dest/$file" ]]; then
+        exec {lockfd}>&-
+        sv_verify "$dest/$file" "$sha"
+        echo "$dest/$file"
+        return 0
+    fi
     aptpriv_update
     rm -rf "$dest"/.fetch.* # left by an interrupted run
     work=$(mktemp -d "$dest/.fetch.XXXXXX")
@@ -219,6 +229,7 @@ sv_fetch() {
     sv_verify "$work/$file" "$sha"
     mv "$work/$file" "$dest/$file"
     rm -rf "$work"
+    exec {lockfd}>&-
     echo "aptpriv: fetched $file (SHA-256 verified)" >&2
     echo "$dest/$file"
 }

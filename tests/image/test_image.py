@@ -27,6 +27,13 @@ ROOT = Path(__file__).resolve().parents[2]
 BASE = "localhost/debian:trixie-slim"
 IMAGE = "localhost/smartvault:test"
 VFS = ["--storage-driver", "vfs"]
+# SMARTVAULT_CONTAINERS_ROOT=DIR keeps images, containers and buildah's cache mounts under DIR instead of the
+# machine-wide places (an isolated run, as on a fresh machine).
+_ISOLATED = os.environ.get("SMARTVAULT_CONTAINERS_ROOT")
+if _ISOLATED:
+    VFS += ["--root", f"{_ISOLATED}/storage", "--runroot", f"{_ISOLATED}/run"]
+    os.makedirs(f"{_ISOLATED}/tmp", exist_ok=True)
+    os.environ["TMPDIR"] = f"{_ISOLATED}/tmp"  # buildah keeps RUN --mount=type=cache directories in $TMPDIR
 # What the Dockerfile can see (.dockerignore is an allow-list of these).
 CONTEXT = ["Dockerfile", ".dockerignore", "build.sh", "src", "vendor"]
 # The only entry in the image's root filesystem.

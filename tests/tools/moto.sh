@@ -18,6 +18,9 @@ version=$(manifest_field moto version)
 sha=$(manifest_field moto sha256)
 dest="$(sv_cache_dir)/moto-$version"
 
+mkdir -p "$(sv_cache_dir)"
+exec {lockfd}>"$dest.lock"
+flock "$lockfd"
 if [[ "$(cat "$dest/.complete" 2>/dev/null)" != "$sha" ]]; then
     deb=$(sv_fetch moto)
     rm -rf "$dest.tmp"
