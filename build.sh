@@ -25,7 +25,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 ROOT=$PWD
 SELF="$ROOT/build.sh"
 OUT=build # relative on purpose: paths in the binary must not depend on where the tree is checked out
-CACHE=${SMARTVAULT_CACHE:-$HOME/.cache/smartvault}
+CACHE=${SMARTVAULT_CACHE:-${HOME:-$(echo ~)}/.cache/smartvault} # ~ when HOME is unset: the passwd entry
 JOBS=$(nproc 2>/dev/null || echo 2)
 export SMARTVAULT_CACHE=$CACHE
 export SOURCE_DATE_EPOCH=1748736000 # 2025-06-01T00:00:00Z; fixed, never the clock

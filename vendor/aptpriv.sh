@@ -25,7 +25,7 @@ sv_die() {
 }
 
 sv_cache_dir() {
-    echo "${SMARTVAULT_CACHE:-$HOME/.cache/smartvault}"
+    echo "${SMARTVAULT_CACHE:-${HOME:-$(echo ~)}/.cache/smartvault}"
 }
 
 # The machine's Debian mirror. deb822 first (Debian 12+), then the one-line format (debootstrap's images).
