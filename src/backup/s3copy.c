@@ -76,7 +76,7 @@ bool s3copy_use_multipart(uint64_t size, uint64_t threshold) {
 
 uint64_t s3copy_part_size(uint64_t size, uint64_t configured) {
     uint64_t part = configured < S3_PART_MIN ? S3_PART_MIN : configured;
-    if (size / part >= S3_MAX_PARTS && size > part * S3_MAX_PARTS) {
+    if (s3copy_part_count(size, part) > S3_MAX_PARTS) {
         uint64_t need = (size + S3_MAX_PARTS - 1) / S3_MAX_PARTS;
         part = (need + S3COPY_PART_ALIGN - 1) / S3COPY_PART_ALIGN * S3COPY_PART_ALIGN;
     }
