@@ -385,8 +385,13 @@ static enum err s_wait_for_completion(struct ebs_state *st) {
             return ERR_OK;
         }
         LOG(LOG_INFO, "ebs.waiting", LF_U("pending", pending));
-        struct timespec ts = { EBS_WAIT_POLL_S, 0 };
-        nanosleep(&ts, NULL);
+        /* Never sleep past the bound: the last poll is shortened to the time left. */
+        int64_t left_ms = deadline - time_mono_ms();
+        int64_t sleep_ms = left_ms < EBS_WAIT_POLL_S * 1000 ? left_ms : EBS_WAIT_POLL_S * 1000;
+        if (sleep_ms > 0) {
+            struct timespec ts = { (time_t) (sleep_ms / 1000), (long) (sleep_ms % 1000) * 1000000L };
+            nanosleep(&ts, NULL);
+        }
         st->src = (struct ec2_snapshot_list){ 0 };
         TRY(s_list_snapshots(cy, cy->cfg->source_region, &st->src));
     }

@@ -101,8 +101,6 @@ def test_pending_source_snapshot_is_deferred_never_copied_nor_deleted(ec2, ec2_d
     assert fl.smartvault_snapshots(ec2) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="src/backup/ebs.c s_wait_for_completion sleeps a whole EBS_WAIT_POLL_S (15 s) "
-                   "poll even when WAIT_FOR_COMPLETION has less left: WAIT_FOR_COMPLETION=2s takes ~15 s")
 def test_wait_for_completion_is_bounded_by_its_setting(ec2, cycle):
     fl.launch(ec2, tags={"Backup": "true"}, volumes=1)
     # Every snapshot of this account stays pending: the wait must give up after WAIT_FOR_COMPLETION.
