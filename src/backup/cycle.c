@@ -191,6 +191,12 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
         }
     }
 
+    /* Report (audit, metrics, SNS) with the duration so far; a failure to report is recorded as a failure. */
+    report->wall_ms = time_mono_ms() - start_mono;
+    if (report_publish(&cy) != ERR_OK) {
+        LOG(LOG_WARN, "report.incomplete", LF_S("detail", "see report.*_failed; the jobs' results stand"));
+    }
+
     /* Any recorded failure (including one that stopped the EBS job early) makes the cycle partial. */
     if (report_has_failures(report)) {
         outcome = CYCLE_PARTIAL;

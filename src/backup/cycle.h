@@ -48,6 +48,15 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
 
 /* The EBS job: discovery, snapshots, cross-region copies, retention in both regions. */
 enum err ebs_run(struct cycle *cy) SV_MUST_CHECK;
+
+/*
+ * The reporting step (backup/publish.c), after the jobs: DynamoDB audit items, CloudWatch metrics (METRICS_MODE),
+ * the SNS summary — each derived from the report. A failure is recorded as a REPORT_FAILED item of job
+ * REPORT_JOB_REPORTING and logged (report.<channel>_failed); it never changes what the jobs recorded. Dry run:
+ * renders and logs what would be sent, sends nothing. Returns the first failure; ERR_OK when all configured
+ * channels were published.
+ */
+enum err report_publish(struct cycle *cy) SV_MUST_CHECK;
 /* The S3 job (backup/s3copy.c): incremental server-side copy of the source bucket into the routed buckets. */
 enum err s3_run(struct cycle *cy) SV_MUST_CHECK;
 

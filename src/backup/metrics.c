@@ -1,0 +1,70 @@
+/*
+ * metrics.c - the metric set of a cycle and its two renderings (PutMetricData parameters, an EMF line).
+ *
+ * What it does not do: send (backup/publish), choose between API and EMF (cfg's METRICS_MODE, read by
+ * backup/publish), or format the wire protocols itself (svc/cloudwatch does).
+ */
+#include "backup/metrics.h"
+
+#include "codec/json.h"
+
+#include <string.h>
+
+static const struct cloudwatch_dimension s_dims[] = { { METRICS_DIMENSION_NAME, METRICS_DIMENSION_VALUE } };
+#define METRICS_NDIMS (sizeof(s_dims) / sizeof(s_dims[0]))
+
+static void s_add(struct metrics_set *m, const char *name, const char *unit, double value) {
+    if (m->n < METRICS_MAX) {
+        m->items[m->n++] = (struct cloudwatch_metric){ .name = name, .unit = unit, .value = value };
+    }
+}
+
+void metrics_from_report(const struct report *r, struct metrics_set *out) {
+    struct report_counts c = report_counts(r);
+    memset(out, 0, sizeof(*out));
+    s_add(out, "SnapshotsCreated", "Count", (double) c.snapshots_created);
+    s_add(out, "SnapshotsCopied", "Count", (double) c.snapshots_copied);
+    s_add(out, "SnapshotsDeleted", "Count", (double) c.snapshots_deleted);
+    s_add(out, "Errors", "Count", (double) c.failures);
+    s_add(out, "CycleDurationSeconds", "Seconds", (double) (r->wall_ms > 0 ? r->wall_ms : 0) / 1000.0);
+    if (r->s3_ran) {
+        s_add(out, "S3ObjectsCopied", "Count", (double) c.s3_objects_copied);
+        s_add(out, "S3BytesCopied", "Bytes", (double) c.s3_bytes_copied);
+        s_add(out, "S3ObjectsFailed", "Count", (double) c.s3_failed);
+    }
+}
+
+double metrics_value(const struct metrics_set *m, const char *name) {
+    for (size_t i = 0; i < m->n; i++) {
+        if (strcmp(m->items[i].name, name) == 0) {
+            return m->items[i].value;
+        }
+    }
+    return -1;
+}
+
+enum err metrics_put_request(struct query_params *q, const char *metric_namespace, const struct metrics_set *m) {
+    return cloudwatch_put_metric_data_request(q, metric_namespace, s_dims, METRICS_NDIMS, m->items, m->n);
+}
+
+enum err metrics_emf_line(
+  struct buf *out,
+  const char *metric_namespace,
+  const struct metrics_set *m,
+  int64_t timestamp_ms,
+  const char *run_id) {
+    const struct cloudwatch_property props[] = { { "run_id", run_id ? run_id : "" } };
+    return cloudwatch_emf_write(out, timestamp_ms, metric_namespace, s_dims, METRICS_NDIMS, m->items, m->n, props, 1);
+}
+
+enum err metrics_json(const struct metrics_set *m, struct buf *out) {
+    struct json_writer w;
+    json_writer_init(&w, out);
+    json_write_object_begin(&w);
+    for (size_t i = 0; i < m->n; i++) {
+        json_write_key(&w, m->items[i].name);
+        json_write_double(&w, m->items[i].value);
+    }
+    json_write_object_end(&w);
+    return json_writer_finish(&w);
+}

@@ -1,0 +1,509 @@
+/*
+ * publish.c - the reporting step of a cycle (DESIGN.md §2 step 7): the DynamoDB audit items, the CloudWatch
+ * metrics and the SNS summary, each rendered from the report by its pure module (backup/audit, backup/metrics,
+ * backup/notify) and sent through the request layer.
+ *
+ * Order: audit, then metrics, then SNS. Each channel reports the failures of the ones before it (the Errors
+ * metric and the SNS "Errors" list include a failed audit write; the SNS message says when the metrics could not
+ * be put), so the last message an operator reads is the most complete. A channel's own failure is in the
+ * cycle.done line and the exit code.
+ *
+ * A failure to report is recorded in the report as one REPORT_FAILED item of job REPORT_JOB_REPORTING (so the
+ * outcome is partial and the exit code 1) and logged as one `report.<channel>_failed` error line; nothing the
+ * jobs recorded is changed or hidden. Channels are independent: one failing never skips the others.
+ *
+ * Dry run: everything is rendered, nothing is sent — no Publish, no PutMetricData, no BatchWriteItem and no EMF
+ * line either (CloudWatch Logs would turn it into real metrics, and a dry run's counts are what *would* be done).
+ * Instead one `report.<channel>_dry_run` line says what would be sent (subject and size, metric values, item
+ * and batch counts); the SNS body itself is logged at debug level.
+ *
+ * The duration in the metrics and the SNS body is report->wall_ms, which cycle.c sets just before this step:
+ * the cycle's time up to reporting (reporting itself is in cycle.done's wall_ms).
+ *
+ * What it does not do: render anything itself, decide the exit code (main.c), or retry requests beyond the
+ * request layer's policy — except DynamoDB's UnprocessedItems and throttled batches, which BatchWriteItem
+ * leaves to the caller (backup/audit's rounds).
+ */
+#include "backup/audit.h"
+#include "backup/cycle.h"
+#include "backup/metrics.h"
+#include "backup/notify.h"
+#include "base/log.h"
+#include "base/rand.h"
+#include "base/time.h"
+#include "net/retry.h"
+#include "svc/dynamodb.h"
+#include "svc/sns.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* A failure line's message: "<what>: <AWS message>". */
+#define PUBLISH_MESSAGE_MAX (AWS_ERROR_MESSAGE_MAX + 512)
+/* The SNS FIFO message group: one cycle at a time, in order. */
+#define PUBLISH_SNS_GROUP_ID "smartvault"
+
+static const char *const s_effect = "reporting only: the cycle's own results are unchanged; the exit code is 1";
+
+/* A reporting step failed: one REPORT_FAILED item of job reporting, and one clear error line. */
+static void s_fail(
+  struct cycle *cy,
+  const char *event,
+  const char *region,
+  const char *target,
+  const char *code,
+  const char *request_id,
+  const char *message) {
+    struct report_item it = { .action = REPORT_FAILED,
+                              .job = REPORT_JOB_REPORTING,
+                              .ts_ms = time_wall_ms(),
+                              .region = region,
+                              .aws_code = code,
+                              .message = message };
+    report_add(cy->report, &it);
+    LOG(
+      LOG_ERROR,
+      event,
+      LF_S("region", region),
+      LF_S("target", target),
+      LF_S("aws_code", code),
+      LF_S("request_id", request_id && request_id[0] ? request_id : NULL),
+      LF_S("message", message),
+      LF_S("effect", s_effect));
+}
+
+/* A failed request: its AWS code (or error class) and "<what>: <message>". */
+static void
+s_fail_request(struct cycle *cy, const char *event, const char *target, const char *what, const struct aws_request *r) {
+    char msg[PUBLISH_MESSAGE_MAX];
+    snprintf(msg, sizeof(msg), "%s: %s", what, r->error.message[0] ? r->error.message : err_name(r->result));
+    const char *code = r->error.code[0] ? r->error.code : err_name(r->result);
+    s_fail(cy, event, r->region, target, code, r->error.request_id, msg);
+}
+
+/* ---- DynamoDB audit ---- */
+
+struct s_audit_ctx {
+    struct cycle *cy;
+    const char *table;
+    const char *region;
+};
+
+/*
+ * Another round only for throttling (ProvisionedThroughputExceededException, ThrottlingException...): the
+ * request layer has already spent its attempts on it, and DynamoDB asks for backoff. Any other error after the
+ * request layer's retries is an answer, not a hiccup.
+ */
+static bool s_throttled(const struct aws_request *r) {
+    struct retry_input in = {
+        .attempt = r->attempts,
+        .transport = (r->result == ERR_AWS || r->result == ERR_HTTP || r->result == ERR_AUTH) ? ERR_OK : r->result,
+        .status = r->status,
+        .aws_code = span_from_cstr(r->error.code),
+    };
+    return retry_classify(&in) == RETRY_CLASS_THROTTLING;
+}
+
+static void s_batch_fail(struct audit_batch *b, enum err e, bool retryable, const char *code) {
+    b->result = e;
+    b->retryable = retryable;
+    snprintf(b->code, sizeof(b->code), "%s", code);
+}
+
+/* Marks the batch's items that the response lists in UnprocessedItems. */
+static void s_mark_unprocessed(struct s_audit_ctx *a, struct audit_batch *b, const struct aws_request *r) {
+    struct cycle *cy = a->cy;
+    struct arena_mark m = arena_mark(cy->scratch);
+    const struct json_value *root = NULL;
+    struct span *keys = NULL;
+    size_t nkeys = 0;
+    enum err e = aws_response_json(r, cy->scratch, &root);
+    if (e == ERR_OK) {
+        e = dynamodb_batch_write_parse(cy->scratch, root, "sk", &keys, &nkeys);
+    }
+    if (e != ERR_OK) {
+        /* Which items were written is unknown: send them all again (puts are idempotent). */
+        s_batch_fail(b, e, true, "MalformedResponse");
+        arena_rewind(cy->scratch, m);
+        return;
+    }
+    b->result = ERR_OK;
+    for (size_t k = 0; k < nkeys; k++) {
+        bool found = false;
+        for (size_t j = 0; j < b->n && !found; j++) {
+            if (span_eq_cstr(keys[k], b->items[j]->sk)) {
+                b->unprocessed[j] = found = true;
+            }
+        }
+        if (!found) {
+            LOG(LOG_WARN, "report.audit_unknown_unprocessed", LF_S("table", a->table), LF_SP("sk", keys[k]));
+        }
+    }
+    arena_rewind(cy->scratch, m);
+}
+
+static void s_audit_send(void *ctx, struct audit_batch *batches, size_t nb) {
+    struct s_audit_ctx *a = ctx;
+    struct aws_request *reqs = calloc(nb, sizeof(*reqs));
+    struct aws_request **run = calloc(nb, sizeof(*run));
+    struct buf *bodies = calloc(nb, sizeof(*bodies));
+    if (reqs == NULL || run == NULL || bodies == NULL) {
+        FATAL("out of memory");
+    }
+    size_t m = 0;
+    for (size_t k = 0; k < nb; k++) {
+        struct audit_batch *b = &batches[k];
+        const struct dynamodb_item *items[AUDIT_BATCH_MAX];
+        for (size_t j = 0; j < b->n; j++) {
+            items[j] = &b->items[j]->item;
+        }
+        buf_init(&bodies[k], BUF_MAX_REQUEST);
+        enum err e = dynamodb_batch_write_body(&bodies[k], a->table, items, b->n);
+        if (e != ERR_OK) {
+            s_batch_fail(b, e, false, err_name(e));
+            continue;
+        }
+        reqs[k] = (struct aws_request){ .service = ENDPOINT_DYNAMODB,
+                                        .region = a->region,
+                                        .operation = "BatchWriteItem",
+                                        .target = DYNAMODB_TARGET_BATCH_WRITE_ITEM,
+                                        .body = buf_span(&bodies[k]) };
+        run[m++] = &reqs[k];
+    }
+    enum err e = aws_run(a->cy->aws, run, m);
+    for (size_t k = 0; k < nb; k++) {
+        struct audit_batch *b = &batches[k];
+        struct aws_request *r = &reqs[k];
+        if (r->operation == NULL) {
+            buf_free(&bodies[k]);
+            continue; /* never sent: the body could not be built */
+        }
+        if (e != ERR_OK) {
+            s_batch_fail(b, e, false, err_name(e));
+        } else if (r->result == ERR_OK) {
+            s_mark_unprocessed(a, b, r);
+        } else {
+            s_batch_fail(b, r->result, s_throttled(r), r->error.code[0] ? r->error.code : err_name(r->result));
+            LOG(
+              LOG_WARN,
+              "report.audit_batch_failed",
+              LF_S("table", a->table),
+              LF_S("aws_code", b->code),
+              LF_S("request_id", r->error.request_id),
+              LF_S("message", r->error.message),
+              LF_U("items", b->n),
+              LF_B("retry", b->retryable),
+              LF_U("attempts", r->attempts));
+        }
+        aws_request_free(r);
+        buf_free(&bodies[k]);
+    }
+    free(reqs);
+    free(run);
+    free(bodies);
+}
+
+/* The request layer's throttling backoff, one step per round: jitter x min(500 ms x 2^(round-2), 20 s). */
+static int64_t s_audit_backoff(void *ctx, uint32_t round) {
+    (void) ctx;
+    return retry_backoff_ms(RETRY_CLASS_THROTTLING, round - 1, rand_unit());
+}
+
+static void s_sleep(void *ctx, int64_t ms) {
+    (void) ctx;
+    struct timespec ts = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+static enum err s_audit(struct cycle *cy) {
+    const struct cfg *cfg = cy->cfg;
+    struct s_audit_ctx a = {
+        .cy = cy,
+        .table = cfg->dynamodb_table,
+        .region = cfg->dynamodb_table_region ? cfg->dynamodb_table_region : cfg->source_region,
+    };
+    struct audit_items items;
+    audit_build(cy->arena, cy->report, time_wall_ms() / 1000, cfg->audit_ttl_days, &items);
+    if (cy->dry_run) {
+        LOG(
+          LOG_INFO,
+          "report.audit_dry_run",
+          LF_S("table", a.table),
+          LF_S("region", a.region),
+          LF_U("items", items.n),
+          LF_U("batches", audit_batch_count(items.n)),
+          LF_U("ttl_days", cfg->audit_ttl_days));
+        return ERR_OK;
+    }
+    if (items.n == 0) {
+        LOG(LOG_INFO, "report.audit", LF_S("table", a.table), LF_S("region", a.region), LF_U("items", 0));
+        return ERR_OK;
+    }
+    struct audit_sender sender = {
+        .ctx = &a, .send = s_audit_send, .backoff_ms = s_audit_backoff, .sleep_ms = s_sleep, .max_rounds = 0
+    };
+    struct audit_result res;
+    enum err e = audit_write(&items, &sender, &res);
+    LOG(
+      res.lost ? LOG_WARN : LOG_INFO,
+      "report.audit",
+      LF_S("table", a.table),
+      LF_S("region", a.region),
+      LF_U("items", items.n),
+      LF_U("written", res.written),
+      LF_U("lost", res.lost),
+      LF_U("batches", res.batches_sent),
+      LF_U("rounds", res.rounds),
+      LF_U("unprocessed", res.unprocessed),
+      LF_U("resent", res.resent));
+    if (e == ERR_OK) {
+        return ERR_OK;
+    }
+    /* Never silently: every item not written is logged whole enough to be written by hand. */
+    for (size_t i = 0; i < items.n; i++) {
+        const struct audit_item *it = &items.items[i];
+        if (it->state != AUDIT_FAILED) {
+            continue;
+        }
+        LOG(
+          LOG_WARN,
+          "report.audit_item_lost",
+          LF_S("table", a.table),
+          LF_S("pk", audit_attr(it, "pk")),
+          LF_S("sk", it->sk),
+          LF_S("action", audit_attr(it, "action")),
+          LF_S("job", audit_attr(it, "job")),
+          LF_S("region", audit_attr(it, "region")),
+          LF_S("instance_id", audit_attr(it, "instance_id")),
+          LF_S("volume_id", audit_attr(it, "volume_id")),
+          LF_S("snapshot_id", audit_attr(it, "snapshot_id")),
+          LF_S("source_snapshot_id", audit_attr(it, "source_snapshot_id")),
+          LF_S("bucket", audit_attr(it, "bucket")),
+          LF_S("key", audit_attr(it, "key")),
+          LF_S("error_code", it->error_code));
+    }
+    char msg[PUBLISH_MESSAGE_MAX];
+    snprintf(
+      msg,
+      sizeof(msg),
+      "DynamoDB BatchWriteItem to %s: %zu of %zu audit items not written after %u round%s (each is logged as "
+      "report.audit_item_lost)",
+      a.table,
+      res.lost,
+      items.n,
+      res.rounds,
+      res.rounds == 1 ? "" : "s");
+    s_fail(cy, "report.audit_failed", a.region, a.table, res.last_code ? res.last_code : err_name(e), NULL, msg);
+    return e;
+}
+
+/* ---- CloudWatch metrics ---- */
+
+static const char *s_metrics_mode_name(enum cfg_metrics_mode m) {
+    switch (m) {
+        case CFG_METRICS_API:
+            return "api";
+        case CFG_METRICS_EMF:
+            return "emf";
+        case CFG_METRICS_BOTH:
+            return "both";
+        case CFG_METRICS_OFF:
+            return "off";
+    }
+    return "unknown";
+}
+
+/* The EMF line goes to stdout on its own, one line: CloudWatch Logs reads each log event as one EMF document. */
+static enum err s_metrics_emf(struct cycle *cy, const struct metrics_set *m) {
+    const struct cfg *cfg = cy->cfg;
+    struct buf line;
+    buf_init(&line, BUF_MAX_SMALL * 4);
+    enum err e = metrics_emf_line(&line, cfg->metric_namespace, m, time_wall_ms(), cy->report->run_id);
+    if (e == ERR_OK) {
+        buf_append_char(&line, '\n');
+        e = buf_status(&line);
+    }
+    if (e == ERR_OK && (fwrite(line.data, 1, line.len, stdout) != line.len || fflush(stdout) != 0)) {
+        e = ERR_IO;
+    }
+    buf_free(&line);
+    if (e != ERR_OK) {
+        s_fail(
+          cy,
+          "report.metrics_failed",
+          NULL,
+          cfg->metric_namespace,
+          err_name(e),
+          NULL,
+          "CloudWatch EMF: the metrics line could not be written to stdout");
+    }
+    return e;
+}
+
+static enum err s_metrics_api(struct cycle *cy, const struct metrics_set *m, struct span json) {
+    const struct cfg *cfg = cy->cfg;
+    struct arena_mark mark = arena_mark(cy->scratch);
+    struct query_params q;
+    query_init(&q, cy->scratch);
+    enum err e = metrics_put_request(&q, cfg->metric_namespace, m);
+    if (e != ERR_OK) {
+        s_fail(
+          cy,
+          "report.metrics_failed",
+          cfg->source_region,
+          cfg->metric_namespace,
+          err_name(e),
+          NULL,
+          "CloudWatch PutMetricData: the request could not be built");
+        arena_rewind(cy->scratch, mark);
+        return e;
+    }
+    struct aws_request r = {
+        .service = ENDPOINT_CLOUDWATCH, .region = cfg->source_region, .operation = "PutMetricData", .params = &q
+    };
+    e = aws_run_one(cy->aws, &r);
+    if (e == ERR_OK) {
+        LOG(
+          LOG_INFO,
+          "report.metrics",
+          LF_S("mode", "api"),
+          LF_S("namespace", cfg->metric_namespace),
+          LF_S("region", cfg->source_region),
+          LF_RAW("metrics", json),
+          LF_U("attempts", r.attempts));
+    } else {
+        char what[CFG_NAMESPACE_MAX + 64];
+        snprintf(what, sizeof(what), "CloudWatch PutMetricData to namespace %s", cfg->metric_namespace);
+        s_fail_request(cy, "report.metrics_failed", cfg->metric_namespace, what, &r);
+    }
+    aws_request_free(&r);
+    arena_rewind(cy->scratch, mark);
+    return e;
+}
+
+static enum err s_metrics(struct cycle *cy) {
+    const struct cfg *cfg = cy->cfg;
+    struct metrics_set m;
+    metrics_from_report(cy->report, &m);
+    struct buf json;
+    buf_init(&json, BUF_MAX_SMALL);
+    if (metrics_json(&m, &json) != ERR_OK) {
+        buf_reset(&json);
+        buf_append_cstr(&json, "{}");
+    }
+    enum err first = ERR_OK;
+    if (cy->dry_run) {
+        LOG(
+          LOG_INFO,
+          "report.metrics_dry_run",
+          LF_S("mode", s_metrics_mode_name(cfg->metrics_mode)),
+          LF_S("namespace", cfg->metric_namespace),
+          LF_RAW("metrics", buf_span(&json)));
+    } else {
+        if (cfg->metrics_mode == CFG_METRICS_EMF || cfg->metrics_mode == CFG_METRICS_BOTH) {
+            first = s_metrics_emf(cy, &m);
+        }
+        if (cfg->metrics_mode == CFG_METRICS_API || cfg->metrics_mode == CFG_METRICS_BOTH) {
+            enum err e = s_metrics_api(cy, &m, buf_span(&json));
+            first = first != ERR_OK ? first : e;
+        }
+    }
+    buf_free(&json);
+    return first;
+}
+
+/* ---- SNS summary ---- */
+
+static enum err s_sns(struct cycle *cy) {
+    const struct cfg *cfg = cy->cfg;
+    char tag[CFG_TAG_KEY_MAX + CFG_TAG_VALUE_MAX + 2];
+    snprintf(tag, sizeof(tag), "%s=%s", cfg->backup_tag.keys[0], cfg->backup_tag.value);
+    struct notify_context nc = { .backup_tag = tag,
+                                 .source_region = cfg->source_region,
+                                 .dest_region = cfg->dest_region };
+    char subject[NOTIFY_SUBJECT_MAX + 1];
+    notify_subject(cy->report, &nc, subject);
+    struct buf body;
+    buf_init(&body, NOTIFY_BODY_MAX_BYTES);
+    enum err e = notify_body(cy->report, &nc, NOTIFY_BODY_MAX_BYTES, &body);
+    if (e != ERR_OK) {
+        s_fail(cy, "report.sns_failed", cfg->sns_topic_region, cfg->sns_topic_arn, err_name(e), NULL, err_last()->msg);
+        buf_free(&body);
+        return e;
+    }
+    if (cy->dry_run) {
+        LOG(
+          LOG_INFO,
+          "report.sns_dry_run",
+          LF_S("topic", cfg->sns_topic_arn),
+          LF_S("subject", subject),
+          LF_U("message_bytes", body.len));
+        LOG(LOG_DEBUG, "report.sns_dry_run_message", LF_SP("message", buf_span(&body)));
+        buf_free(&body);
+        return ERR_OK;
+    }
+    struct arena_mark mark = arena_mark(cy->scratch);
+    struct query_params q;
+    query_init(&q, cy->scratch);
+    sns_publish_request(
+      &q, cfg->sns_topic_arn, span_from_cstr(subject), buf_span(&body), PUBLISH_SNS_GROUP_ID, cy->report->run_id);
+    struct aws_request r = {
+        .service = ENDPOINT_SNS, .region = cfg->sns_topic_region, .operation = "Publish", .params = &q
+    };
+    e = aws_run_one(cy->aws, &r);
+    if (e == ERR_OK) {
+        struct span message_id = SPAN_NULL;
+        const struct xml_node *root = NULL;
+        if (
+          aws_response_xml(&r, cy->scratch, &root) != ERR_OK ||
+          sns_publish_parse(cy->scratch, root, &message_id) != ERR_OK) {
+            message_id = SPAN_NULL; /* published (200), only the id is unknown */
+        }
+        LOG(
+          LOG_INFO,
+          "report.sns",
+          LF_S("topic", cfg->sns_topic_arn),
+          LF_SP("message_id", message_id),
+          LF_S("subject", subject),
+          LF_U("message_bytes", body.len),
+          LF_U("attempts", r.attempts));
+    } else {
+        s_fail_request(cy, "report.sns_failed", cfg->sns_topic_arn, "SNS Publish to the summary topic", &r);
+    }
+    aws_request_free(&r);
+    arena_rewind(cy->scratch, mark);
+    buf_free(&body);
+    return e;
+}
+
+/* ---- the step ---- */
+
+static const char *s_state(bool configured, bool dry_run, enum err e) {
+    if (!configured) {
+        return "off";
+    }
+    if (dry_run) {
+        return "dry_run";
+    }
+    return e == ERR_OK ? "ok" : "failed";
+}
+
+enum err report_publish(struct cycle *cy) {
+    const struct cfg *cfg = cy->cfg;
+    bool audit_on = cfg->dynamodb_table != NULL;
+    bool metrics_on = cfg->metrics_mode != CFG_METRICS_OFF;
+    bool sns_on = cfg->sns_topic_arn != NULL;
+    enum err audit_e = audit_on ? s_audit(cy) : ERR_OK;
+    enum err metrics_e = metrics_on ? s_metrics(cy) : ERR_OK;
+    enum err sns_e = sns_on ? s_sns(cy) : ERR_OK;
+    LOG(
+      audit_e == ERR_OK && metrics_e == ERR_OK && sns_e == ERR_OK ? LOG_INFO : LOG_WARN,
+      "report.done",
+      LF_S("audit", s_state(audit_on, cy->dry_run, audit_e)),
+      LF_S("metrics", s_state(metrics_on, cy->dry_run, metrics_e)),
+      LF_S("sns", s_state(sns_on, cy->dry_run, sns_e)));
+    return audit_e != ERR_OK ? audit_e : metrics_e != ERR_OK ? metrics_e : sns_e;
+}

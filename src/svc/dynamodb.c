@@ -1,0 +1,119 @@
+/*
+ * dynamodb.c - DynamoDB BatchWriteItem as a JSON 1.0 body, and the UnprocessedItems of its response.
+ *
+ * What it does not do: decide what the items say (backup/audit), batch or resend (backup/audit), sign, send or
+ * retry a request (aws/).
+ */
+#include "svc/dynamodb.h"
+
+#include <string.h>
+
+/* DynamoDB's number grammar is wider, but SmartVault only writes non-negative integers. */
+static bool s_is_decimal(const char *s) {
+    if (s == NULL || s[0] == '\0') {
+        return false;
+    }
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static enum err s_write_item(struct json_writer *w, const struct dynamodb_item *item) {
+    json_write_object_begin(w);
+    for (size_t i = 0; i < item->nattrs; i++) {
+        const struct dynamodb_attr *a = &item->attrs[i];
+        ENSURE(a->name != NULL && a->name[0], ERR_INVALID, "dynamodb: attribute %zu without a name", i);
+        json_write_key(w, a->name);
+        json_write_object_begin(w);
+        switch (a->type) {
+            case DYNAMODB_S:
+                ENSURE(a->text != NULL, ERR_INVALID, "dynamodb: %s: string without text", a->name);
+                json_write_key(w, "S");
+                json_write_cstr(w, a->text);
+                break;
+            case DYNAMODB_N:
+                ENSURE(s_is_decimal(a->text), ERR_INVALID, "dynamodb: %s: not a decimal number", a->name);
+                json_write_key(w, "N");
+                json_write_cstr(w, a->text);
+                break;
+            case DYNAMODB_BOOL:
+                json_write_key(w, "BOOL");
+                json_write_bool(w, a->flag);
+                break;
+            default:
+                FAIL(ERR_INVALID, "dynamodb: %s: unknown type", a->name);
+        }
+        json_write_object_end(w);
+    }
+    json_write_object_end(w);
+    return ERR_OK;
+}
+
+enum err
+dynamodb_batch_write_body(struct buf *out, const char *table, const struct dynamodb_item *const *items, size_t nitems) {
+    ENSURE(table != NULL && table[0], ERR_INVALID, "dynamodb: no table");
+    ENSURE(nitems > 0, ERR_INVALID, "dynamodb: BatchWriteItem without items");
+    ENSURE(
+      nitems <= DYNAMODB_BATCH_WRITE_MAX_ITEMS,
+      ERR_LIMIT,
+      "dynamodb: %zu items in one BatchWriteItem, at most 25",
+      nitems);
+    struct json_writer w;
+    json_writer_init(&w, out);
+    json_write_object_begin(&w);
+    json_write_key(&w, "RequestItems");
+    json_write_object_begin(&w);
+    json_write_key(&w, table);
+    json_write_array_begin(&w);
+    for (size_t i = 0; i < nitems; i++) {
+        json_write_object_begin(&w);
+        json_write_key(&w, "PutRequest");
+        json_write_object_begin(&w);
+        json_write_key(&w, "Item");
+        TRY(s_write_item(&w, items[i]));
+        json_write_object_end(&w);
+        json_write_object_end(&w);
+    }
+    json_write_array_end(&w);
+    json_write_object_end(&w);
+    json_write_object_end(&w);
+    return json_writer_finish(&w);
+}
+
+enum err dynamodb_batch_write_parse(
+  struct arena *out,
+  const struct json_value *root,
+  const char *key_attr,
+  struct span **keys,
+  size_t *nkeys) {
+    *keys = NULL;
+    *nkeys = 0;
+    ENSURE(json_is(root, JSON_OBJECT), ERR_PARSE, "BatchWriteItem response is not an object");
+    const struct json_value *unprocessed = json_get(root, "UnprocessedItems");
+    if (unprocessed == NULL || json_is(unprocessed, JSON_NULL)) {
+        return ERR_OK;
+    }
+    ENSURE(json_is(unprocessed, JSON_OBJECT), ERR_PARSE, "UnprocessedItems is not an object");
+    size_t total = 0;
+    for (const struct json_value *t = json_first(unprocessed); t; t = t->next) {
+        ENSURE(json_is(t, JSON_ARRAY), ERR_PARSE, "UnprocessedItems: a table's requests are not a list");
+        total += t->count;
+    }
+    if (total == 0) {
+        return ERR_OK;
+    }
+    *keys = ARENA_NEW_ARRAY(out, struct span, total);
+    for (const struct json_value *t = json_first(unprocessed); t; t = t->next) {
+        for (const struct json_value *req = json_first(t); req; req = req->next) {
+            const struct json_value *put = json_get(req, "PutRequest");
+            ENSURE(put != NULL, ERR_PARSE, "UnprocessedItems: a request that is not a PutRequest");
+            const struct json_value *key = json_get(json_get(json_get(put, "Item"), key_attr), "S");
+            ENSURE(json_is(key, JSON_STRING), ERR_PARSE, "UnprocessedItems: an item without %s", key_attr);
+            (*keys)[(*nkeys)++] = arena_span_dup(out, json_string(key));
+        }
+    }
+    return ERR_OK;
+}
