@@ -1,6 +1,7 @@
 """The EBS cycle where moto cannot go alone: faultproxy between the binary and moto (issue 4).
 
 - pending snapshots (moto creates them completed): DescribeSnapshots answers rewritten for chosen ids;
+- DescribeSnapshots paging (moto ignores MaxResults when filters are given): the proxy pages its answers;
 - the copy limit, pending copies in the destination counting against it, ResourceLimitExceeded;
 - CopySnapshot's PresignedUrl, captured on the wire and its SigV4 query signature checked independently;
 - a snapshot backing an AMI (moto lets it be deleted): InvalidSnapshot.InUse answered by the proxy;
@@ -10,9 +11,11 @@
 
 import hashlib
 import hmac
+import re
 import sys
 import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,7 +23,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ebs_fleet as fl  # noqa: E402
 from conftest import TEST_SECRET_KEY, free_port  # noqa: E402
-from faultproxy import FaultProxy, Rule, mark_snapshots_pending  # noqa: E402
+from faultproxy import FaultProxy, Response, Rule, mark_snapshots_pending  # noqa: E402
 
 SRC, DST = "us-east-1", "us-west-2"
 
@@ -113,6 +116,82 @@ def test_wait_for_completion_is_bounded_by_its_setting(ec2, cycle):
     assert d["counts"]["snapshots_created"] == 1
     assert fl.of(out, "ebs.wait_done")[0]["pending"] == 1
     assert took < 8, f"WAIT_FOR_COMPLETION=2s took {took:.1f} s"
+
+
+# ---- snapshot listings longer than a page -------------------------------------------------------------------
+
+
+def _split_items(xml):
+    """(before the first item, [top-level <item>...</item> of snapshotSet], after the last item)."""
+    start = xml.index(b"<snapshotSet>") + len(b"<snapshotSet>")
+    end = xml.rindex(b"</snapshotSet>")
+    items, depth, begin = [], 0, None
+    for m in re.finditer(rb"<item>|</item>", xml[start:end]):
+        if m.group() == b"<item>":
+            if depth == 0:
+                begin = m.start()
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                items.append(xml[start + begin:start + m.end()])
+    return xml[:start], items, xml[end:]
+
+
+def paged_snapshots(moto_url, pages):
+    """A proxy action answering DescribeSnapshots the way EC2 does with MaxResults: pages of MaxResults items and
+    a nextToken (moto ignores MaxResults when filters are given). Each page served is appended to `pages`."""
+
+    def answer(req):
+        form = urllib.parse.parse_qsl(req.text(), keep_blank_values=True)
+        params = dict(form)
+        size, first = int(params.get("MaxResults", "1000")), int(params.get("NextToken", "0"))
+        body = urllib.parse.urlencode([(k, v) for k, v in form if k not in ("MaxResults", "NextToken")]).encode()
+        fwd = urllib.request.Request(moto_url + "/", data=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+            "Authorization": req.headers.get("Authorization", "")})  # moto takes the region from it
+        with urllib.request.urlopen(fwd, timeout=30) as r:
+            head, items, tail = _split_items(r.read())
+        page = items[first:first + size]
+        more = first + size < len(items)
+        token = f"<nextToken>{first + size}</nextToken>".encode() if more else b""
+        pages.append((first, len(page), more))
+        return Response(200, head + b"".join(page) + tail.replace(b"</snapshotSet>", b"</snapshotSet>" + token, 1),
+                        content_type="text/xml;charset=UTF-8")
+
+    return answer
+
+
+def test_snapshot_listings_are_followed_to_the_last_page(moto, ec2, ec2_dst, cycle):
+    for _ in range(6):
+        fl.launch(ec2, tags={"Backup": "true"}, volumes=1)
+    pages = []
+    paging = Rule(paged_snapshots(moto.url, pages), op="DescribeSnapshots")
+    env = {"DEST_REGION": DST, "EC2_PAGE_SIZE": "5"}
+
+    d, out = cycle(env, rules=[paging])
+    assert (d["counts"]["snapshots_created"], d["counts"]["snapshots_copied"]) == (6, 6)
+    assert any(first > 0 for first, _, _ in pages), pages  # the re-list after creating took two pages
+    assert fl.of(out, "ebs.discovered")[0]["pages"] == 2
+
+    # Every page of both regions is read: nothing is due again, nothing is copied twice.
+    pages.clear()
+    d, _ = cycle(env, rules=[paging])
+    assert (d["counts"]["snapshots_created"], d["counts"]["snapshots_copied"]) == (0, 0)
+    assert sorted(pages) == [(0, 5, True), (0, 5, True), (5, 1, False), (5, 1, False)]
+
+    time.sleep(1.1)
+    d, _ = cycle({**env, "SMARTVAULT_NOW": fl.now_plus(hours=1)}, rules=[paging])
+    assert (d["counts"]["snapshots_created"], d["counts"]["snapshots_copied"]) == (6, 6)
+    newest = {k for k, s in fl.smartvault_snapshots(ec2).items()
+              if k == fl.newest_first([t for t in fl.smartvault_snapshots(ec2).values()
+                                       if t["VolumeId"] == s["VolumeId"]])[0]["SnapshotId"]}
+    # Retention sees all 12 snapshots in each region (3 pages of 5): the 6 older ones go in both regions.
+    d, _ = cycle({**env, "SMARTVAULT_NOW": fl.now_plus(days=30), "MIN_INTERVAL": "90d", "RETENTION_DAYS": "7"},
+                 rules=[paging])
+    assert d["counts"]["snapshots_deleted"] == 12
+    assert set(fl.smartvault_snapshots(ec2)) == newest
+    assert {fl.tags_of(s)["SourceSnapshotId"] for s in fl.smartvault_snapshots(ec2_dst).values()} == newest
 
 
 # ---- copy limit ------------------------------------------------------------------------------------------------
@@ -277,6 +356,24 @@ def test_snapshot_backing_an_ami_is_a_warning(ec2, cycle):
     assert d["counts"]["skipped"] == 3  # two instances not due + the snapshot in use
     assert ami_snap in fl.smartvault_snapshots(ec2)
     assert in_use.matched == 1, "InvalidSnapshot.InUse is not retried"
+
+
+# ---- throttling --------------------------------------------------------------------------------------------------
+
+
+def test_throttled_calls_are_retried_without_duplicates(ec2, ec2_dst, cycle, proxy):
+    for _ in range(4):
+        fl.launch(ec2, tags={"Backup": "true"}, volumes=2)
+    rules = [Rule("throttle", shape="ec2", op=op, count=2) for op in
+             ("DescribeInstances", "CreateSnapshots", "DescribeSnapshots", "CopySnapshot")]
+    d, out = cycle({"DEST_REGION": DST}, rules=rules)
+    assert d["outcome"] == "ok" and d["counts"]["failures"] == 0
+    assert d["counts"]["snapshots_created"] == 8 and d["counts"]["snapshots_copied"] == 8
+    assert d["retries"] >= 8 and d["throttles"] >= 8, d
+    assert proxy.count() == d["attempts"]
+    assert len(fl.smartvault_snapshots(ec2)) == 8
+    by_source = copies_by_source(ec2_dst)
+    assert len(by_source) == 8 and all(len(v) == 1 for v in by_source.values())
 
 
 # ---- exit codes ------------------------------------------------------------------------------------------------
