@@ -139,7 +139,7 @@ cmd_run() {
 "
     done
     printf '%-12s %6s %12s %9s %7s %14s %7s %7s  %s\n' target secs executions exec/s cov corp:units/size \
-        files new status
+        run-dir new status
     printf '%s' "$rows"
     return $failed
 }
@@ -150,7 +150,9 @@ cmd_merge() {
         [ -x "$bin" ] || { echo "fuzz.sh: run $t first (no $bin)" >&2; exit 1; }
         seeds="$FUZZ_DIR/corpus/$t"
         before=$(corpus_count "$seeds")
-        "$bin" -merge=1 "$seeds" "$OUT/corpus/$t" >"$OUT/$t.merge.log" 2>&1
+        # Edge coverage only (-use_counters=0): hit-count features would add hundreds of near-duplicates, and
+        # the committed corpus is for replay in every test run, not for the next fuzzing session.
+        "$bin" -merge=1 -use_counters=0 "$seeds" "$OUT/corpus/$t" >"$OUT/$t.merge.log" 2>&1
         echo "merge $t: $before -> $(corpus_count "$seeds") seed files"
     done
 }
