@@ -323,8 +323,13 @@ def test_full_cycle_succeeds_with_only_the_task_policy(env):
 def test_full_cycle_reports_each_missing_statement(env, sid):
     policy = dict(env.policy, Statement=[st for st in env.policy["Statement"] if st["Sid"] != sid])
     env.set_user_policy(policy)
+    # Only deletions need the what-if clock: a cycle "30 days later" finds every snapshot it could copy already
+    # outside retention, so the copy statement is exercised at the real time, when fresh snapshots are copied.
+    extra = None if sid == "CopySnapshotsToDrRegion" else age_smartvault_snapshots(env)
+    # The env is shared by the module: earlier cycles copied every object already. A new one needs a copy.
+    env.client("s3").put_object(Bucket=SRC_BUCKET, Key=f"documents/new-{sid}.txt", Body=sid.encode())
     try:
-        rc, lines, text = run_cycle(env, age_smartvault_snapshots(env))
+        rc, lines, text = run_cycle(env, extra)
     finally:
         env.set_user_policy(env.policy)
     assert rc == 1, f"without {sid}: exit {rc}\n{text}"
