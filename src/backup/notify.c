@@ -242,7 +242,9 @@ static void s_head(const struct report *r, const struct notify_context *ctx, str
     int64_t ms = r->wall_ms > 0 ? r->wall_ms : 0;
     buf_appendf(out, "Run id:    %s\n", r->run_id);
     buf_appendf(out, "Started:   %s\n", started);
-    buf_appendf(out, "Duration:  %lld.%03lld s\n", (long long) (ms / 1000), (long long) (ms % 1000));
+    /* The cycle's time up to this summary (the reporting step itself is in the cycle.done line). */
+    buf_appendf(
+      out, "Duration:  %lld.%03lld s (until this report)\n", (long long) (ms / 1000), (long long) (ms % 1000));
     if (ctx && ctx->source_region) {
         buf_append_cstr(out, "Regions:   ");
         notify_text_append(out, span_from_cstr(ctx->source_region), 64);

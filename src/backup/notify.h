@@ -40,8 +40,15 @@
 #include <stddef.h>
 
 #define NOTIFY_SUBJECT_MAX SNS_SUBJECT_MAX
-/* The body budget for SNS: the subject travels with it, so body + subject stay within the message limit. */
-#define NOTIFY_BODY_MAX_BYTES (SNS_MESSAGE_MAX_BYTES - NOTIFY_SUBJECT_MAX - 1)
+/*
+ * Room kept below the SNS limit for what travels with the body: the subject, and the JSON envelope SNS wraps
+ * around a message for SQS, HTTP and Lambda subscribers (Type, MessageId, TopicArn, Subject, Timestamp,
+ * Signature, SigningCertURL, UnsubscribeURL: about 1.5 KB) plus its escaping of every line break (one byte per
+ * line). An SQS queue subscribed to the topic has the same 256 KiB limit, so the envelope must fit too.
+ */
+#define NOTIFY_ENVELOPE_RESERVE ((size_t) 8 * 1024)
+/* The body budget for SNS: 256 KiB - 8 KiB = 253,952 bytes of UTF-8. */
+#define NOTIFY_BODY_MAX_BYTES (SNS_MESSAGE_MAX_BYTES - NOTIFY_ENVELOPE_RESERVE)
 /* The smallest budget notify_body accepts: the head (no lists) always fits in it. */
 #define NOTIFY_BODY_MIN_BYTES ((size_t) 4096)
 /* One field of one line (an S3 key is at most 1024 bytes, an AWS message 512). */

@@ -367,7 +367,7 @@ TEST(notify_body_lists_every_kind_of_action) {
     CHECK(s_starts(body, "SmartVault FAILED: 1 error, 1 created, 1 copied, 1 deleted\n\n"));
     CHECK(strstr(body, "Run id:    11111111-2222-4333-8444-555555555555\n") != NULL);
     CHECK(strstr(body, "Started:   2026-01-01T00:00:00.000Z\n") != NULL);
-    CHECK(strstr(body, "Duration:  12.345 s\n") != NULL);
+    CHECK(strstr(body, "Duration:  12.345 s (until this report)\n") != NULL);
     CHECK(strstr(body, "Regions:   us-east-1, copies to us-west-2\n") != NULL);
     CHECK(strstr(body, "Instances seen:     3\n") != NULL);
     CHECK(strstr(body, "Snapshots created:  1\n") != NULL);
@@ -442,7 +442,7 @@ TEST(notify_body_no_instances_uses_seed_001_words) {
       "SmartVault OK: No instances found with Backup=true\n\n"
       "No instances found with Backup=true \xe2\x80\x94 skipping snapshot.\n\n"));
     CHECK(strstr(body, "Errors:             0\n") != NULL);
-    CHECK(strstr(body, "(") == NULL); /* no lists */
+    CHECK(strstr(body, "):\n") == NULL); /* no lists */
     free(body);
     s_free(&f);
 }
