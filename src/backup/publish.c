@@ -15,7 +15,8 @@
  * Dry run: everything is rendered, nothing is sent — no Publish, no PutMetricData, no BatchWriteItem and no EMF
  * line either (CloudWatch Logs would turn it into real metrics, and a dry run's counts are what *would* be done).
  * Instead one `report.<channel>_dry_run` line says what would be sent (subject and size, metric values, item
- * and batch counts); the SNS body itself is logged at debug level.
+ * and batch counts); the SNS body itself is logged at debug level (rendered again within 40 KiB when it is larger,
+ * since a log line holds 64 KiB).
  *
  * The duration in the metrics and the SNS body is report->wall_ms, which cycle.c sets just before this step:
  * the cycle's time up to reporting (reporting itself is in cycle.done's wall_ms).
@@ -35,6 +36,7 @@
 #include "svc/dynamodb.h"
 #include "svc/sns.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,8 @@
 
 /* A failure line's message: "<what>: <AWS message>". */
 #define PUBLISH_MESSAGE_MAX (AWS_ERROR_MESSAGE_MAX + 512)
+/* The dry-run message in a debug line: below the logger's 64 KiB line limit, with room for JSON escapes. */
+#define PUBLISH_LOG_MESSAGE_MAX ((size_t) 40 * 1024)
 /* The SNS FIFO message group: one cycle at a time, in order. */
 #define PUBLISH_SNS_GROUP_ID "smartvault"
 
@@ -213,8 +217,11 @@ static int64_t s_audit_backoff(void *ctx, uint32_t round) {
 
 static void s_sleep(void *ctx, int64_t ms) {
     (void) ctx;
+    if (ms <= 0) {
+        return;
+    }
     struct timespec ts = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0) {
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
 }
 
@@ -441,7 +448,17 @@ static enum err s_sns(struct cycle *cy) {
           LF_S("topic", cfg->sns_topic_arn),
           LF_S("subject", subject),
           LF_U("message_bytes", body.len));
-        LOG(LOG_DEBUG, "report.sns_dry_run_message", LF_SP("message", buf_span(&body)));
+        if (log_enabled(LOG_DEBUG)) {
+            /* A log line holds 64 KiB: a bigger message is rendered again for the log, cut the same way. */
+            bool cut = body.len > PUBLISH_LOG_MESSAGE_MAX;
+            if (cut) {
+                buf_reset(&body);
+                if (notify_body(cy->report, &nc, PUBLISH_LOG_MESSAGE_MAX, &body) != ERR_OK) {
+                    buf_reset(&body);
+                }
+            }
+            LOG(LOG_DEBUG, "report.sns_dry_run_message", LF_B("cut_for_log", cut), LF_SP("message", buf_span(&body)));
+        }
         buf_free(&body);
         return ERR_OK;
     }

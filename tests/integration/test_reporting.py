@@ -484,7 +484,7 @@ def test_dry_run_renders_everything_and_sends_nothing(ec2, channels, cycle, prox
     assert sns["subject"] == "SmartVault DRY RUN: would create 1, copy 0, delete 0"
     (body,) = fl.of(out, "report.sns_dry_run_message")
     assert body["message"].startswith(sns["subject"] + "\n\nDRY RUN: nothing was changed")
-    assert len(body["message"].encode()) == sns["message_bytes"]
+    assert len(body["message"].encode()) == sns["message_bytes"] and body["cut_for_log"] is False
     (m,) = fl.of(out, "report.metrics_dry_run")
     assert m["metrics"]["SnapshotsCreated"] == d["counts"]["snapshots_created"] == 1
     (a,) = fl.of(out, "report.audit_dry_run")
