@@ -598,14 +598,21 @@ static void s_plan(struct s3copy_run *run, struct s3copy_plan_counts *pc) {
         it->why = d.why;
         it->size = o->size;
         it->multipart = s3copy_use_multipart(o->size, cfg->s3_multipart_threshold_bytes);
+        it->dst_key = o->key;
         if (dest_prefix_n) {
-            it->dst_key = span_from_cstr(arena_printf(cy->arena, "%s%.*s", cfg->s3_dest_prefix, SPAN_FMT(o->key)));
-        } else {
-            it->dst_key = o->key;
+            char *k = arena_alloc(cy->arena, dest_prefix_n + o->key.n + 1);
+            memcpy(k, cfg->s3_dest_prefix, dest_prefix_n);
+            memcpy(k + dest_prefix_n, o->key.p, o->key.n);
+            it->dst_key = (struct span){ k, dest_prefix_n + o->key.n };
         }
         if (it->dst_key.n > S3_KEY_MAX) {
             s_item_fail_msg(
               it, run, "plan", "KeyTooLongError", "the destination key (S3_DEST_PREFIX + key) is over 1024 bytes");
+            continue;
+        }
+        /* A NUL byte cannot travel in the report, the log or a header: say so rather than name another key. */
+        if (memchr(o->key.p, '\0', o->key.n) != NULL) {
+            s_item_fail_msg(it, run, "plan", "InvalidKey", "the key contains a NUL byte");
             continue;
         }
         pc->copy++;

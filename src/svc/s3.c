@@ -242,7 +242,7 @@ void s3_list_uploads_request(
     s3_request_init(r, "ListMultipartUploads", "GET", region, bucket, SPAN_NULL);
     struct buf q;
     buf_init(&q, S3_QUERY_MAX);
-    uri_form_add(&q, SPAN_LIT("uploads"), SPAN_NULL);
+    uri_form_add(&q, SPAN_LIT("uploads"), SPAN_LIT(""));
     uri_form_add(&q, SPAN_LIT("encoding-type"), SPAN_LIT("url"));
     if (prefix.n) {
         uri_form_add(&q, SPAN_LIT("prefix"), prefix);
