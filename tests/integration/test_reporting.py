@@ -278,6 +278,37 @@ def test_custom_backup_tag_in_the_no_instances_wording(channels, cycle):
     assert "No instances found with snapshot=daily \u2014 skipping snapshot." in body
 
 
+def test_s3_job_counts_in_the_summary_metrics_and_audit(boto3_client, channels, cycle):
+    s3 = boto3_client("s3", SRC)
+    for b in ("sv-src", "sv-docs", "sv-photos"):
+        s3.create_bucket(Bucket=b)
+    objects = {"documents/a.pdf": b"a" * 1000, "documents/b.txt": b"b" * 24, "photos/c.jpg": b"c" * 500,
+               "misc/unrouted.bin": b"x"}
+    for k, v in objects.items():
+        s3.put_object(Bucket="sv-src", Key=k, Body=v)
+    env = {**channels.env, "EBS_BACKUP": "false", "S3_SOURCE_BUCKET": "sv-src",
+           "S3_ROUTES": "documents/=sv-docs,photos/=sv-photos"}
+    d, out = cycle(env)
+    c = d["counts"]
+    assert (c["s3_objects_copied"], c["s3_bytes_copied"], c["s3_failed"]) == (3, 1524, 0)
+    subject, body = the_message(channels)
+    assert subject == "SmartVault OK: S3 3 copied"
+    assert "\nS3 backup:\n" in body and "  Objects copied:   3 (1524 bytes)\n" in body
+    assert "Snapshots created" not in body  # the EBS job did not run
+    assert "\nS3 objects copied (3):\n" in body and "documents/a.pdf -> s3://sv-docs (1000 bytes)" in body
+    m = metrics(channels)
+    assert REQUIRED_METRICS | {"S3ObjectsCopied", "S3BytesCopied", "S3ObjectsFailed"} <= set(m)
+    assert (m["S3ObjectsCopied"][1], m["S3BytesCopied"][1], m["S3ObjectsFailed"][1]) == (3, 1524, 0)
+    assert m["SnapshotsCreated"][1] == 0
+    items = audit_items(channels)
+    copied = {(it["bucket"], it["key"]): it for it in items if it["action"] == "copied"}
+    assert set(copied) == {("sv-docs", "documents/a.pdf"), ("sv-docs", "documents/b.txt"), ("sv-photos", "photos/c.jpg")}
+    assert all(it["job"] == "s3" for it in items)
+    assert copied[("sv-docs", "documents/a.pdf")]["bytes"] == "1000"
+    assert copied[("sv-docs", "documents/a.pdf")]["sk"].endswith("#copied#sv-docs/documents/a.pdf")
+    assert len(items) == len({it["sk"] for it in items})
+
+
 # ---- CloudWatch modes --------------------------------------------------------------------------------------------
 
 
