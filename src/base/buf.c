@@ -3,6 +3,8 @@
  */
 #include "base/buf.h"
 
+#include "base/utf8.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,43 +132,6 @@ struct span buf_span(const struct buf *b) {
     return (struct span){ b->data ? b->data : "", b->len };
 }
 
-/* Length of a valid UTF-8 sequence starting at p (max n bytes), or 0 if invalid. */
-static size_t s_utf8_len(const unsigned char *p, size_t n) {
-    unsigned char c = p[0];
-    size_t len;
-    unsigned int cp;
-    if (c < 0x80) {
-        return 1;
-    } else if ((c & 0xe0) == 0xc0) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n) {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    /* Overlong forms, surrogates and values past U+10FFFF are invalid. */
-    if (
-      (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-      (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return len;
-}
-
 void buf_append_json_string(struct buf *b, struct span s) {
     static const char hex[] = "0123456789abcdef";
     buf_append_char(b, '"');
@@ -199,7 +164,7 @@ void buf_append_json_string(struct buf *b, struct span s) {
             buf_append_char(b, (char) c);
             i++;
         } else {
-            size_t len = s_utf8_len(p + i, s.n - i);
+            size_t len = utf8_decode(p + i, s.n - i, NULL);
             if (len == 0) {
                 buf_append(b, "\xef\xbf\xbd", 3);
                 i++;

@@ -15,6 +15,8 @@
  */
 #include "codec/json.h"
 
+#include "base/utf8.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -50,67 +52,6 @@ struct s_parser {
     struct span key; /* the member name read for the value about to be parsed */
     struct json_value *root;
 };
-
-/* ---- UTF-8 ------------------------------------------------------------------------------------------------ */
-
-/* Length of the valid UTF-8 sequence at p (n bytes available), or 0 (RFC 3629 §3: no overlongs, surrogates). */
-static size_t s_utf8_len(const unsigned char *p, size_t n) {
-    unsigned char c = p[0];
-    size_t len;
-    uint32_t v;
-    if (c < 0x80) {
-        return 1;
-    } else if ((c & 0xe0) == 0xc0) {
-        len = 2;
-        v = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-        len = 3;
-        v = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-        len = 4;
-        v = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n) {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        v = (v << 6) | (p[i] & 0x3f);
-    }
-    if (
-      (len == 2 && v < 0x80) || (len == 3 && v < 0x800) || (len == 4 && v < 0x10000) || v > 0x10ffff ||
-      (v >= 0xd800 && v <= 0xdfff)) {
-        return 0;
-    }
-    return len;
-}
-
-static size_t s_put_utf8(char *out, uint32_t cp) {
-    if (cp < 0x80) {
-        out[0] = (char) cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char) (0xc0 | (cp >> 6));
-        out[1] = (char) (0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char) (0xe0 | (cp >> 12));
-        out[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char) (0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (char) (0xf0 | (cp >> 18));
-    out[1] = (char) (0x80 | ((cp >> 12) & 0x3f));
-    out[2] = (char) (0x80 | ((cp >> 6) & 0x3f));
-    out[3] = (char) (0x80 | (cp & 0x3f));
-    return 4;
-}
 
 /* ---- reader ----------------------------------------------------------------------------------------------- */
 
@@ -177,7 +118,7 @@ static enum err s_read_string(struct s_parser *ps, struct span *out) {
             JSON_FAIL_AT(ps, ERR_PARSE, "unescaped control character in string");
         }
         if (c >= 0x80) {
-            size_t ulen = s_utf8_len((const unsigned char *) ps->p + ps->pos, end - ps->pos);
+            size_t ulen = utf8_decode((const unsigned char *) ps->p + ps->pos, end - ps->pos, NULL);
             if (ulen == 0) {
                 JSON_FAIL_AT(ps, ERR_PARSE, "invalid UTF-8 in string");
             }
@@ -224,7 +165,7 @@ static enum err s_read_string(struct s_parser *ps, struct span *out) {
             cp = 0x10000 + ((cp - 0xd800) << 10) + ((uint32_t) lo - 0xdc00);
             used = 12;
         }
-        len += s_put_utf8(dst + len, cp);
+        len += utf8_encode(cp, dst + len);
         ps->pos += used;
     }
     ps->pos = end + 1;

@@ -18,6 +18,8 @@
  */
 #include "codec/xml.h"
 
+#include "base/utf8.h"
+
 #include "base/buf.h"
 
 #include <inttypes.h>
@@ -66,69 +68,10 @@ static bool s_is_xml_char(uint32_t cp) {
            (cp >= 0x10000 && cp <= 0x10ffff);
 }
 
-/* Decodes one UTF-8 sequence at p (n bytes available). Returns its length, or 0 if it is not valid UTF-8. */
-static size_t s_utf8_decode(const unsigned char *p, size_t n, uint32_t *cp) {
-    unsigned char c = p[0];
-    size_t len;
-    uint32_t v;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if ((c & 0xe0) == 0xc0) {
-        len = 2;
-        v = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-        len = 3;
-        v = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-        len = 4;
-        v = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n) {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        v = (v << 6) | (p[i] & 0x3f);
-    }
-    /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8 (RFC 3629 §3). */
-    if (
-      (len == 2 && v < 0x80) || (len == 3 && v < 0x800) || (len == 4 && v < 0x10000) || v > 0x10ffff ||
-      (v >= 0xd800 && v <= 0xdfff)) {
-        return 0;
-    }
-    *cp = v;
-    return len;
-}
-
 /* Appends cp (already checked to be a valid scalar value) as UTF-8. */
 static void s_append_utf8(struct buf *b, uint32_t cp) {
-    char out[4];
-    size_t len;
-    if (cp < 0x80) {
-        out[0] = (char) cp;
-        len = 1;
-    } else if (cp < 0x800) {
-        out[0] = (char) (0xc0 | (cp >> 6));
-        out[1] = (char) (0x80 | (cp & 0x3f));
-        len = 2;
-    } else if (cp < 0x10000) {
-        out[0] = (char) (0xe0 | (cp >> 12));
-        out[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char) (0x80 | (cp & 0x3f));
-        len = 3;
-    } else {
-        out[0] = (char) (0xf0 | (cp >> 18));
-        out[1] = (char) (0x80 | ((cp >> 12) & 0x3f));
-        out[2] = (char) (0x80 | ((cp >> 6) & 0x3f));
-        out[3] = (char) (0x80 | (cp & 0x3f));
-        len = 4;
-    }
-    buf_append(b, out, len);
+    char out[UTF8_MAX_SEQ];
+    buf_append(b, out, utf8_encode(cp, out));
 }
 
 static enum err s_check_chars(struct s_parser *ps) {
@@ -140,7 +83,7 @@ static enum err s_check_chars(struct s_parser *ps) {
             continue;
         }
         uint32_t cp = 0;
-        size_t len = s_utf8_decode(p + i, ps->n - i, &cp);
+        size_t len = utf8_decode(p + i, ps->n - i, &cp);
         ps->pos = i;
         ENSURE(len != 0, ERR_PARSE, "xml: invalid UTF-8 at byte %zu", i);
         ENSURE(s_is_xml_char(cp), ERR_PARSE, "xml: character U+%04X not allowed at byte %zu", (unsigned) cp, i);

@@ -1,7 +1,7 @@
 /*
  * fuzz_uri.c - libFuzzer target for codec/uri.
  *
- * fuzz-sources: src/codec/uri.c src/base/buf.c src/base/span.c src/base/err.c
+ * fuzz-sources: src/codec/uri.c src/base/buf.c src/base/span.c src/base/err.c src/base/utf8.c
  *
  * Feeds the input to every function of uri.h and checks the properties the header promises:
  *   - decode(encode(x)) == x, for both encoders, and encoded output is only unreserved bytes and %XX (uppercase);
