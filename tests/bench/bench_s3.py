@@ -13,17 +13,18 @@ Set-up (not measured): one moto server; a source bucket of --objects objects, 95
 seed 004 (documents/ 40%, photos/ 30%, database/ 25%) and 5% elsewhere (not routed); three destination buckets per
 tool. Each tool then makes its own first full copy (no added latency) and runs again until a run copies nothing, so
 each incremental run finds the steady state its own tool leaves behind (rclone's second run rewrites every copy in
-place to record the source's time in X-Amz-Meta-Mtime). Then 1% of the routed objects are rewritten (half with the
-same size, half with a new size).
+place to record the source's time in X-Amz-Meta-Mtime). Then 1% of the objects (all routed ones) are rewritten,
+half with the same size, half with a new size.
 
 Measured, one after the other, each through faultproxy adding --latency seconds to every request in front of moto:
-  SmartVault   `smartvault run` with SRC_BUCKET/DOC_DEST/PHOTO_DEST/DB_DEST (EBS_BACKUP=false)
+  SmartVault   `smartvault run` with SRC_BUCKET/DOC_DEST/PHOTO_DEST/DB_DEST (EBS_BACKUP=false, METRICS_MODE=off:
+               the other two publish nothing either)
   aws s3 sync  `aws s3 sync s3://src/<folder>/ s3://dst/<folder>/` for the three folders, one after the other
   rclone copy  `rclone copy src:src/<folder> src:dst/<folder>` for the three folders (default flags, server-side;
                by default rclone reads each object's modification time with a HEAD request, on both sides)
 Each measured command runs under /usr/bin/time -v, which gives its peak RSS (for three commands: the largest);
 user+sys CPU is the getrusage(RUSAGE_CHILDREN) delta around it. API calls are counted at the proxy and classified
-by S3 operation (method, query and headers). Debian's awscli and rclone figures include interpreter/process start,
+by S3 operation (from method, path and query). Debian's awscli and rclone figures include interpreter/process start,
 as a scheduled task would pay it.
 
 Runtime is bounded by --budget seconds (default 1500) overall; moto and the proxy are always stopped.
@@ -214,7 +215,8 @@ def count_keys(s3, bucket):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--objects", type=int, default=10000)
-    ap.add_argument("--changed", type=float, default=0.01, help="share of routed objects rewritten between runs")
+    ap.add_argument("--changed", type=float, default=0.01, help="share of the objects rewritten between runs "
+                    "(all of them routed ones)")
     ap.add_argument("--latency", type=float, default=0.020, help="seconds the proxy adds to every request")
     ap.add_argument("--budget", type=float, default=1500, help="overall time limit, seconds")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
@@ -241,7 +243,7 @@ def main():
     try:
         moto = MotoServer()
         s3 = s3_client(moto.url)
-        print(f"bench_s3: {args.objects} objects, {args.changed:.0%} of the routed ones changed, "
+        print(f"bench_s3: {args.objects} objects, {args.changed:.0%} changed, "
               f"{args.latency * 1000:.0f} ms per request at the proxy, moto at {moto.url}", flush=True)
         t0 = time.monotonic()
         for b in [SRC] + [b for tool in TOOLS for b in DEST[tool].values()]:
@@ -277,11 +279,12 @@ def main():
         finally:
             counter.stop()
 
-        # 1% of the routed objects change: every other one keeps its size.
+        # 1% of the objects change, all of them routed ones: every other one keeps its size.
         time.sleep(1.05 - time.time() % 1.0)  # LastModified has whole seconds: the rewrite is a second later
-        step = max(1, int(1 / args.changed))
+        n_changed = max(1, int(len(data) * args.changed))
+        step = max(1, len(routed) // n_changed)
         changed = {k: (data[k].upper() if i % 2 == 0 else data[k] + b"v2")
-                   for i, k in enumerate(routed[::step][: int(len(routed) * args.changed)])}
+                   for i, k in enumerate(routed[::step][:n_changed])}
         put_all(s3, changed)
         print(f"changed (not measured): {len(changed)} objects", flush=True)
 
