@@ -12,6 +12,7 @@
 #include "backup/notify.h"
 
 #include "base/time.h"
+#include "base/utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -30,52 +31,9 @@
 
 /* ---- text ---- */
 
-/*
- * Length of the well-formed UTF-8 sequence at p (n bytes available), or 0 if the byte at p does not start one
- * (RFC 3629 §4: no overlong forms, no surrogates, nothing above U+10FFFF).
- */
-static size_t s_utf8_len(const unsigned char *p, size_t n) {
-    unsigned char c = p[0];
-    if (c < 0x80) {
-        return 1;
-    }
-    size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xbf; /* the range of the second byte */
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c == 0xe0) {
-        len = 3;
-        lo = 0xa0;
-    } else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) {
-        len = 3;
-    } else if (c == 0xed) {
-        len = 3;
-        hi = 0x9f;
-    } else if (c == 0xf0) {
-        len = 4;
-        lo = 0x90;
-    } else if (c >= 0xf1 && c <= 0xf3) {
-        len = 4;
-    } else if (c == 0xf4) {
-        len = 4;
-        hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (n < len || p[1] < lo || p[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < len; i++) {
-        if (p[i] < 0x80 || p[i] > 0xbf) {
-            return 0;
-        }
-    }
-    return len;
-}
-
 /* The clean form of the character at p: its bytes, a space, or U+FFFD. Returns how many input bytes it took. */
 static size_t s_clean_char(const unsigned char *p, size_t n, const char **piece, size_t *piece_len) {
-    size_t len = s_utf8_len(p, n);
+    size_t len = utf8_decode(p, n, NULL);
     if (len == 0) {
         *piece = NOTIFY_REPLACEMENT;
         *piece_len = 3;
@@ -126,7 +84,7 @@ static void s_ascii_append(struct buf *out, const char *s) {
     struct span sp = span_from_cstr(s);
     const unsigned char *p = (const unsigned char *) sp.p;
     for (size_t i = 0; i < sp.n;) {
-        size_t len = s_utf8_len(p + i, sp.n - i);
+        size_t len = utf8_decode(p + i, sp.n - i, NULL);
         if (len == 1 && p[i] >= 0x20 && p[i] < 0x7f) {
             buf_append_char(out, (char) p[i]);
         } else {
