@@ -496,3 +496,27 @@ def test_unreachable_endpoint_with_s3_only_could_not_start(run_smartvault):
     env.update({"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"})
     proc = run_smartvault(["run"], extra_env=env)
     assert proc.returncode == 3, proc.stdout + proc.stderr
+
+
+def test_unlisted_uploads_only_skip_the_cleanup(buckets, backup):
+    s3 = buckets
+    s3.put_object(Bucket=SRC, Key="documents/a.txt", Body=b"a")
+    rules = [Rule("error", status=403, shape="s3", code="AccessDenied", method="GET", query="uploads")]
+    done, evs = backup(rules=rules)
+    assert done["counts"]["s3_objects_copied"] == 1 and done["counts"]["s3_failed"] == 0
+    assert len(of(evs, "s3.uploads_unlisted")) == 3
+
+
+def test_s3_job_runs_when_the_ebs_job_fails_and_vice_versa(buckets, backup):
+    s3 = buckets
+    s3.put_object(Bucket=SRC, Key="photos/p.jpg", Body=b"p")
+    # EBS discovery denied: the S3 job still copies; the cycle is partial (exit 1).
+    rules = [Rule("error", status=403, shape="ec2", code="UnauthorizedOperation", body="Action=DescribeInstances")]
+    done, evs = backup({"EBS_BACKUP": "true"}, expect=1, rules=rules)
+    assert done["counts"]["s3_objects_copied"] == 1 and done["counts"]["failures"] >= 1
+    assert of(evs, "cycle.start")[0]["ebs"] is True and of(evs, "cycle.start")[0]["s3"] is True
+    # The S3 source denied: the EBS job has run all the same.
+    s3.put_object(Bucket=SRC, Key="photos/q.jpg", Body=b"q")
+    rules = [Rule("error", status=403, shape="s3", code="AccessDenied", method="GET", path=f"/{SRC}")]
+    done, evs = backup({"EBS_BACKUP": "true"}, expect=1, rules=rules)
+    assert "DescribeInstances" in done["api_calls"] and done["counts"]["s3_failed"] == 1
