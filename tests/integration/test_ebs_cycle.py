@@ -372,9 +372,6 @@ def test_dry_run_prints_the_plan_and_changes_nothing(ec2, ec2_dst, cycle):
     assert [e["source_snapshot_id"] for e in fl.of(out2, "snapshot.copied")] == [newest[x]]
 
 
-@pytest.mark.xfail(strict=True, reason="src/backup/cycle.c s_peak_rss_kb reports getrusage(RUSAGE_SELF).ru_maxrss, "
-                   "which Linux carries across execve from the forking parent: started by this ~70 MB pytest the "
-                   "binary reports ~70 MB (VmHWM in /proc/self/status is the process's own peak)")
 def test_cycle_done_peak_rss_is_the_binarys_own(ec2, cycle, smartvault, aws_env, proxy):
     import resource
     import subprocess
