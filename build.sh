@@ -301,8 +301,10 @@ run_unit_binary() {
     local bin=$1 log rc=0
     shift
     log="$bin.log"
-    "$bin" "$@" 2>&1 | tee "$log" || rc=$?
-    tail -1 "$log" | grep -Eq '^[0-9]+ passed, [0-9]+ failed$' || die "$bin did not print 'N passed, N failed' last"
+    "$bin" "$@" 2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
+    if ! tail -1 "$log" | grep -Eq '^[0-9]+ passed, [0-9]+ failed$'; then
+        die "$bin stopped (exit $rc) before its closing 'N passed, N failed' line: see the output above"
+    fi
     return "$rc"
 }
 
@@ -453,11 +455,22 @@ cmd_image() {
 }
 test_step_image() { cmd_image; }
 
+# The slow builds that no early step needs (the asan dependencies, the container image) start at once in the
+# background, so they overlap with the steps before theirs; their steps then find them done or wait for them
+# (both hold a lock while building). A background failure is not hidden: the step builds again, in the open.
+test_prebuild() {
+    mkdir -p "$OUT"
+    say "test: building the asan dependencies and the image in the background ($OUT/prebuild-*.log)"
+    "$SELF" deps asan >"$OUT/prebuild-asan.log" 2>&1 &
+    /usr/bin/python3 tests/image/test_image.py --prebuild >"$OUT/prebuild-image.log" 2>&1 &
+}
+
 # Each step runs in its own process, so that `set -e` holds inside it; a failed step does not stop the others.
 cmd_test() {
     install_pkgs "${PKGS_BUILD[@]}" "${PKGS_ASAN[@]}" "${PKGS_TEST[@]}" "${PKGS_IMAGE[@]}"
     local step rc t0 t_all passed=0 failed=0 summary=()
     t_all=$(now_s)
+    test_prebuild
     for step in "${TEST_STEPS[@]}"; do
         say "test: $step"
         t0=$(now_s)
@@ -471,6 +484,7 @@ cmd_test() {
             summary+=("$(printf '  %-12s FAILED %6s s (exit %d)' "$step" "$(elapsed "$t0")" "$rc")")
         fi
     done
+    wait || true # the background builds have ended by now (their steps waited for them)
     echo
     say "test summary (wall time $(elapsed "$t_all") s)"
     printf '%s\n' "${summary[@]}"

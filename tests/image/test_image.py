@@ -10,6 +10,7 @@
 Run: ./build.sh image (as root). Sizes are printed in the "image" section of the summary.
 """
 
+import fcntl
 import hashlib
 import http.server
 import json
@@ -19,6 +20,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,7 @@ CONTEXT = ["Dockerfile", ".dockerignore", "build.sh", "src", "vendor"]
 # The only entry in the image's root filesystem.
 ALLOWED_ROOTFS = {"smartvault"}
 OCI_LABELS = ["title", "description", "source", "licenses", "version"]
+BUILT_FILE = ROOT / "build/image-build.json"  # which context was last built here, and how long it took
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="buildah/umoci/chroot need root")
 
@@ -97,27 +100,36 @@ def ensure_base_image():
 
 
 def ensure_image():
-    """Builds the Dockerfile unless an image of the same context exists; returns the context tag."""
-    tag = f"localhost/smartvault:ctx-{context_hash()}"
-    if image_exists(tag):
-        run(["buildah", *VFS, "tag", tag, IMAGE])
-        return tag, False
-    ensure_base_image()
-    old = run(["podman", *VFS, "images", "--format", "{{.Repository}}:{{.Tag}}", "localhost/smartvault"]).split()
-    run(["buildah", *VFS, "bud", "--isolation", "chroot", "--network", "host", "--pull-never",
-         "-t", IMAGE, "-t", tag, "-f", "Dockerfile", "."], cwd=ROOT, log=ROOT / "build/image-build.log")
-    for name in old:
-        if name.startswith("localhost/smartvault:ctx-") and name != tag:
-            subprocess.run(["buildah", *VFS, "rmi", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    subprocess.run(["buildah", *VFS, "rmi", "--prune"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return tag, True
+    """Builds the Dockerfile unless an image of the same context exists; returns the context tag.
+
+    One build at a time: `./build.sh test` starts this early in the background (`--prebuild`) and the test
+    itself then waits here for it instead of building a second time.
+    """
+    (ROOT / "build").mkdir(exist_ok=True)
+    with open(Path(_ISOLATED or "/var/tmp") / "smartvault-image.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        tag = f"localhost/smartvault:ctx-{context_hash()}"
+        if image_exists(tag):
+            run(["buildah", *VFS, "tag", tag, IMAGE])
+            return tag
+        t0 = time.monotonic()
+        ensure_base_image()
+        old = run(["podman", *VFS, "images", "--format", "{{.Repository}}:{{.Tag}}", "localhost/smartvault"]).split()
+        run(["buildah", *VFS, "bud", "--isolation", "chroot", "--network", "host", "--pull-never",
+             "-t", IMAGE, "-t", tag, "-f", "Dockerfile", "."], cwd=ROOT, log=ROOT / "build/image-build.log")
+        for name in old:
+            if name.startswith("localhost/smartvault:ctx-") and name != tag:
+                subprocess.run(["buildah", *VFS, "rmi", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["buildah", *VFS, "rmi", "--prune"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        BUILT_FILE.write_text(json.dumps({"tag": tag, "seconds": round(time.monotonic() - t0, 1)}))
+        return tag
 
 
 @pytest.fixture(scope="module")
 def image(pytestconfig):
     """The unpacked image: {'oci': layout dir, 'rootfs': root filesystem, 'config': image config (dict)}."""
-    (ROOT / "build").mkdir(exist_ok=True)
-    tag, built = ensure_image()
+    tag = ensure_image()
+    built = json.loads(BUILT_FILE.read_text()) if BUILT_FILE.exists() else {}
     tmp = Path(tempfile.mkdtemp(prefix="smartvault-image-"))
     try:
         run(["buildah", *VFS, "push", IMAGE, f"oci:{tmp}/oci:latest"])
@@ -128,7 +140,8 @@ def image(pytestconfig):
         rootfs = tmp / "bundle/rootfs"
         REPORT = pytestconfig.smartvault_image_report = {}
         layers = sum(layer["size"] for layer in manifest["layers"])
-        REPORT["image tag"] = f"{IMAGE} = {tag} ({'built now' if built else 'unchanged context, not rebuilt'})"
+        how = f"built in {built['seconds']} s" if built.get("tag") == tag else "found in the store"
+        REPORT["image tag"] = f"{IMAGE} = {tag} ({how})"
         REPORT["image layers (compressed blobs)"] = f"{len(manifest['layers'])} layer(s), {layers} bytes"
         REPORT["image total (layers + config + manifest)"] = (
             f"{layers + manifest['config']['size'] + index['manifests'][0]['size']} bytes")
@@ -208,3 +221,12 @@ def test_binary_speaks_http_from_the_image(image):
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+if __name__ == "__main__":
+    # `python3 tests/image/test_image.py --prebuild`: build the image only (./build.sh test runs this early).
+    import sys
+
+    if sys.argv[1:] != ["--prebuild"]:
+        sys.exit("usage: test_image.py --prebuild")
+    print(ensure_image())
