@@ -9,8 +9,9 @@
  *   2. plan: route each source key (cfg_s3_route, longest prefix), find its copy by binary search in the sorted
  *      destination listing, decide with s3copy_decide; keys without a route are reported as skipped;
  *   3. copy: CopyObject for small objects, and HeadObject for large ones, together with the abort of
- *      abandoned uploads (s3copy_upload_stale); then CreateMultipartUpload, all UploadPartCopy parts of all
- *      large objects, CompleteMultipartUpload, and AbortMultipartUpload for every upload that failed, so
+ *      abandoned uploads (s3copy_upload_stale); then GetObjectTagging for tagged large ones,
+ *      CreateMultipartUpload (content headers, metadata and tags of the source), all UploadPartCopy parts of
+ *      all large objects, CompleteMultipartUpload, and AbortMultipartUpload for every upload that failed, so
  *      nothing incomplete is left behind.
  * Requests are handed to aws_run S3COPY_WINDOW at a time, their strings in the scratch arena rewound after each
  * window, so memory grows with the listings only (keys in the cycle arena), never with the number of copies.
@@ -151,7 +152,15 @@ struct s3copy_lister {
     struct aws_request req;
 };
 
-enum s3copy_step { S3COPY_COPY = 0, S3COPY_HEAD, S3COPY_CREATE, S3COPY_PART, S3COPY_COMPLETE, S3COPY_ABORT };
+enum s3copy_step {
+    S3COPY_COPY = 0,
+    S3COPY_HEAD,
+    S3COPY_TAGS,
+    S3COPY_CREATE,
+    S3COPY_PART,
+    S3COPY_COMPLETE,
+    S3COPY_ABORT
+};
 
 /* One object to copy (or, with `stale`, one abandoned upload to abort). */
 struct s3copy_item {
@@ -667,6 +676,9 @@ static bool s_build(struct s3copy_run *run, struct s3copy_job *job) {
         case S3COPY_HEAD:
             s3_head_object_request(r, run->source.region, run->source.name, it->src->key);
             break;
+        case S3COPY_TAGS:
+            s3_get_object_tagging_request(r, run->source.region, run->source.name, it->src->key);
+            break;
         case S3COPY_CREATE:
             e = s3_create_multipart_request(r, region, it->dst->name, it->dst_key, it->head, &run->dest);
             break;
@@ -718,15 +730,6 @@ static void s_head_done(struct s3copy_run *run, struct s3copy_item *it, struct a
     it->size = it->head->size;
     it->part_size = s3copy_part_size(it->size, run->cfg->s3_part_size_bytes);
     it->nparts = s3copy_part_count(it->size, it->part_size);
-    if (it->head->tag_count > 0) {
-        LOG(
-          LOG_WARN,
-          "s3.tags_not_copied",
-          LF_S("bucket", it->dst->name),
-          LF_SP("key", it->src->key),
-          LF_U("tags", it->head->tag_count),
-          LF_S("reason", "a multipart copy does not carry object tags"));
-    }
 }
 
 static void s_job_done(struct aws_request *r) {
@@ -749,6 +752,23 @@ static void s_job_done(struct aws_request *r) {
             break;
         case S3COPY_HEAD:
             s_head_done(run, it, r);
+            break;
+        case S3COPY_TAGS:
+            if (r->result != ERR_OK) {
+                if (s_not_found(r) && !s_code_is(r, "NoSuchBucket")) {
+                    s_source_gone(run, it, r);
+                } else {
+                    s_item_fail(it, run, r, "GetObjectTagging");
+                }
+                break;
+            }
+            e = aws_response_xml(r, cy->scratch, &root);
+            if (e == ERR_OK) {
+                e = s3_get_object_tagging_parse(cy->arena, root, &it->head->tagging);
+            }
+            if (e != ERR_OK) {
+                s_item_fail_msg(it, run, "GetObjectTagging response", err_name(e), err_last()->msg);
+            }
             break;
         case S3COPY_CREATE:
             if (r->result != ERR_OK) {
@@ -868,6 +888,16 @@ static enum err s_copy(struct s3copy_run *run) {
                                            : it->multipart ? S3COPY_HEAD
                                                            : S3COPY_COPY,
                                            0 };
+        }
+    }
+    TRY(s_run_tasks(run, t, n));
+
+    /* 1b. the tags of tagged large objects: CopyObject keeps tags, so a multipart copy must carry them too. */
+    t = s_tasks(run, run->nitems, &n);
+    for (size_t i = 0; i < run->nitems; i++) {
+        struct s3copy_item *it = &run->items[i];
+        if (it->multipart && !it->failed && !it->ended && it->head && it->head->tag_count > 0) {
+            t[n++] = (struct s3copy_task){ it, S3COPY_TAGS, 0 };
         }
     }
     TRY(s_run_tasks(run, t, n));

@@ -350,6 +350,38 @@ enum err s3_head_object_parse(struct arena *out, const struct aws_request *r, st
     return ERR_OK;
 }
 
+void s3_get_object_tagging_request(struct aws_request *r, const char *region, const char *bucket, struct span key) {
+    s3_request_init(r, "GetObjectTagging", "GET", region, bucket, key);
+    r->query = SPAN_LIT("tagging=");
+}
+
+enum err s3_get_object_tagging_parse(struct arena *out, const struct xml_node *root, const char **tagging) {
+    ENSURE(root != NULL && span_eq_cstr(root->name, "Tagging"), ERR_PARSE, "not a GetObjectTagging response");
+    *tagging = NULL;
+    struct buf b;
+    buf_init(&b, S3_MAX_TAGS * 3 * (S3_TAG_KEY_MAX + S3_TAG_VALUE_MAX + 2));
+    size_t n = 0;
+    enum err e = ERR_OK;
+    for (const struct xml_node *t = xml_path(root, "TagSet/Tag"); t && e == ERR_OK; t = xml_next(t, "Tag")) {
+        struct span k = xml_child_text(t, "Key"), v = xml_child_text(t, "Value");
+        if (++n > S3_MAX_TAGS) {
+            e = err_raise(ERR_LIMIT, __FILE__, __LINE__, "more than %d tags", S3_MAX_TAGS);
+        } else if (k.n == 0) {
+            e = err_raise(ERR_PARSE, __FILE__, __LINE__, "tag without a key");
+        } else if (k.n > S3_TAG_KEY_MAX || v.n > S3_TAG_VALUE_MAX) {
+            e = err_raise(ERR_LIMIT, __FILE__, __LINE__, "tag key or value too long");
+        } else {
+            uri_form_add(&b, k, v.n ? v : SPAN_LIT("")); /* never a NULL pointer into the encoder */
+        }
+    }
+    if (e == ERR_OK && n > 0) {
+        e = buf_status(&b);
+        *tagging = e == ERR_OK ? arena_strndup(out, buf_cstr(&b), b.len) : NULL;
+    }
+    buf_free(&b);
+    return e;
+}
+
 static enum err s_dest_headers(struct aws_request *r, const struct s3_dest *d) {
     if (d->storage_class) {
         TRY(s3_request_header(r, "x-amz-storage-class", d->storage_class));
@@ -388,6 +420,9 @@ enum err s3_create_multipart_request(
     r->query = SPAN_LIT("uploads=");
     for (size_t i = 0; i < src->nheaders; i++) {
         TRY(s3_request_header(r, src->headers[i].name, src->headers[i].value));
+    }
+    if (src->tagging) {
+        TRY(s3_request_header(r, "x-amz-tagging", src->tagging));
     }
     return s_dest_headers(r, d);
 }

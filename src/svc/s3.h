@@ -17,10 +17,12 @@
  *   HeadObject              HEAD /<bucket>/<key> → Content-Length, ETag, Content-Type, Cache-Control,
  *                             Content-Disposition, Content-Encoding, Content-Language, Expires, x-amz-meta-*,
  *                             x-amz-tagging-count.
+ *   GetObjectTagging        GET /<bucket>/<key>?tagging → Tagging/TagSet/Tag/{Key, Value}.
  *   CopyObject              PUT /<bucket>/<key> with x-amz-copy-source, x-amz-metadata-directive: COPY,
  *                             x-amz-storage-class, x-amz-server-side-encryption[-aws-kms-key-id].
- *   CreateMultipartUpload   POST /<bucket>/<key>?uploads with the source's content headers and metadata (an
- *                             UploadPartCopy carries none of them) → InitiateMultipartUploadResult/UploadId.
+ *   CreateMultipartUpload   POST /<bucket>/<key>?uploads with the source's content headers, metadata and tags
+ *                             (x-amz-tagging; an UploadPartCopy carries none of them)
+ *                             → InitiateMultipartUploadResult/UploadId.
  *   UploadPartCopy          PUT /<bucket>/<key>?partNumber=N&uploadId=ID with x-amz-copy-source,
  *                             x-amz-copy-source-range: bytes=FIRST-LAST, x-amz-copy-source-if-match
  *                             → CopyPartResult/ETag.
@@ -68,6 +70,9 @@
 #define S3_META_MAX_BYTES 2048            /* "the user-defined metadata is limited to 2 KB in size" */
 #define S3_HEAD_MAX_HEADERS 16            /* content headers + metadata entries carried to multipart */
 #define S3_COMPLETE_BODY_MAX ((size_t) 1024 * 1024) /* 10,000 parts at about 90 bytes each */
+#define S3_MAX_TAGS 10                              /* "You can associate up to 10 tags with an object" */
+#define S3_TAG_KEY_MAX 128                          /* "A tag key can be up to 128 Unicode characters" (bytes here) */
+#define S3_TAG_VALUE_MAX 256                        /* "A tag value can be up to 256 Unicode characters" */
 
 /* One object of a listing. Spans point into the arena given to the parser. */
 struct s3_object {
@@ -109,7 +114,8 @@ struct s3_head {
     struct span etag; /* without quotes */
     struct s3_header headers[S3_HEAD_MAX_HEADERS];
     size_t nheaders;
-    uint64_t tag_count; /* x-amz-tagging-count: tags a multipart copy does not carry */
+    uint64_t tag_count;  /* x-amz-tagging-count: when > 0, GetObjectTagging fetches them for the multipart copy */
+    const char *tagging; /* the tags as an x-amz-tagging value (s3_get_object_tagging_parse), or NULL */
 };
 
 /* Where and how copies are written: applied to CopyObject and CreateMultipartUpload alike. */
@@ -199,6 +205,15 @@ void s3_head_object_request(struct aws_request *r, const char *region, const cha
  */
 enum err s3_head_object_parse(struct arena *out, const struct aws_request *r, struct s3_head *h) SV_MUST_CHECK;
 
+void s3_get_object_tagging_request(struct aws_request *r, const char *region, const char *bucket, struct span key);
+/*
+ * The object's tags as an x-amz-tagging header value ("k1=v1&k2=v2", each name and value URL-encoded), written
+ * into `out`; NULL when there are none. ERR_PARSE for a document that is not a Tagging or a tag without a key;
+ * ERR_LIMIT beyond S3_MAX_TAGS tags or S3_TAG_KEY_MAX / S3_TAG_VALUE_MAX bytes.
+ */
+enum err s3_get_object_tagging_parse(struct arena *out, const struct xml_node *root, const char **tagging)
+  SV_MUST_CHECK;
+
 /*
  * CopyObject from `copy_source` (s3_copy_source) to bucket/key, keeping the source's content headers and user
  * metadata (x-amz-metadata-directive: COPY) and tags (S3's default x-amz-tagging-directive), with the
@@ -213,8 +228,9 @@ enum err s3_copy_object_request(
   const struct s3_dest *d) SV_MUST_CHECK;
 
 /*
- * CreateMultipartUpload for bucket/key with the source's headers from HeadObject (content headers and metadata)
- * and the destination's storage class and encryption. ERR_LIMIT if they do not fit one request.
+ * CreateMultipartUpload for bucket/key with the source's headers from HeadObject (content headers and metadata),
+ * its tags (src->tagging, when set) and the destination's storage class and encryption. ERR_LIMIT if they do not
+ * fit one request.
  */
 enum err s3_create_multipart_request(
   struct aws_request *r,

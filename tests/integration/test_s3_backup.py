@@ -128,8 +128,8 @@ def api(done, op):
     return done["api_calls"].get(op, 0)
 
 
-S3_OPS = {"ListObjectsV2", "ListMultipartUploads", "HeadObject", "CopyObject", "CreateMultipartUpload",
-          "UploadPartCopy", "CompleteMultipartUpload", "AbortMultipartUpload"}
+S3_OPS = {"ListObjectsV2", "ListMultipartUploads", "HeadObject", "GetObjectTagging", "CopyObject",
+          "CreateMultipartUpload", "UploadPartCopy", "CompleteMultipartUpload", "AbortMultipartUpload"}
 
 
 def s3_calls(done):
@@ -231,7 +231,7 @@ def test_special_keys_zero_bytes_metadata_storage_class_and_sse(buckets, backup)
                       ContentType="text/x-special", Metadata={"owner": "alice", "index": str(i)},
                       CacheControl="max-age=60", ContentDisposition=f'attachment; filename="f{i}"',
                       ContentLanguage="de")
-    s3.put_object(Bucket=SRC, Key="documents/empty.bin", Body=b"")
+    s3.put_object(Bucket=SRC, Key="documents/empty.bin", Body=b"", Tagging="k=v")
     done, evs = backup({"S3_STORAGE_CLASS": "STANDARD_IA"})
     assert done["counts"]["s3_objects_copied"] == len(SPECIAL_KEYS) + 1
     for i, key in enumerate(SPECIAL_KEYS):
@@ -245,6 +245,7 @@ def test_special_keys_zero_bytes_metadata_storage_class_and_sse(buckets, backup)
         assert h["ServerSideEncryption"] == "AES256", key
         assert body(s3, bucket, key) == body(s3, SRC, key), key
     assert s3.head_object(Bucket=DOCS, Key="documents/empty.bin")["ContentLength"] == 0
+    assert s3.get_object_tagging(Bucket=DOCS, Key="documents/empty.bin")["TagSet"] == [{"Key": "k", "Value": "v"}]
     # The listing round-trips every key (URL-encoded listings decoded): the second run copies nothing.
     done, _ = backup({"S3_STORAGE_CLASS": "STANDARD_IA"})
     assert done["counts"]["s3_objects_copied"] == 0
@@ -305,7 +306,8 @@ def test_large_objects_are_copied_with_upload_part_copy_byte_identical(buckets, 
     exact = os.urandom(5 * MiB)  # exactly the threshold: multipart, one part
     below = os.urandom(5 * MiB - 1)  # one byte below: CopyObject
     s3.put_object(Bucket=SRC, Key="database/big dump+1.bin", Body=big, ContentType="application/x-dump",
-                  Metadata={"checksum": hashlib.sha256(big).hexdigest()}, CacheControl="no-store")
+                  Metadata={"checksum": hashlib.sha256(big).hexdigest()}, CacheControl="no-store",
+                  Tagging="team=data%20eng&tier=gold")
     s3.put_object(Bucket=SRC, Key="photos/exact.raw", Body=exact)
     s3.put_object(Bucket=SRC, Key="photos/below.raw", Body=below)
     env = {"S3_MULTIPART_THRESHOLD": "5MiB", "S3_PART_SIZE": "5MiB", "S3_STORAGE_CLASS": "STANDARD_IA"}
@@ -313,6 +315,7 @@ def test_large_objects_are_copied_with_upload_part_copy_byte_identical(buckets, 
     assert done["counts"]["s3_objects_copied"] == 3 and done["counts"]["s3_failed"] == 0
     assert api(done, "UploadPartCopy") == 4 and api(done, "CreateMultipartUpload") == 2
     assert api(done, "CompleteMultipartUpload") == 2 and api(done, "HeadObject") == 2
+    assert api(done, "GetObjectTagging") == 1  # only the tagged one
     assert api(done, "CopyObject") == 1
     parts = [e for e in proxy.log if e["method"] == "PUT" and "partNumber=" in e["query"]]
     assert len(parts) == 4  # counted where they arrive, too
@@ -322,6 +325,8 @@ def test_large_objects_are_copied_with_upload_part_copy_byte_identical(buckets, 
     assert h["ContentType"] == "application/x-dump" and h["CacheControl"] == "no-store"
     assert h["Metadata"] == {"checksum": hashlib.sha256(big).hexdigest()}
     assert h["StorageClass"] == "STANDARD_IA" and h["ServerSideEncryption"] == "AES256"
+    tags = s3.get_object_tagging(Bucket=DB, Key="database/big dump+1.bin")["TagSet"]
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("team", "data eng"), ("tier", "gold")]
     methods = {e["key"]: (e["method"], e["parts"]) for e in of(evs, "s3.copied")}
     assert methods["database/big dump+1.bin"] == ("UploadPartCopy", 3)
     assert methods["photos/exact.raw"] == ("UploadPartCopy", 1)

@@ -600,3 +600,58 @@ TEST(s3_multipart_response_parsers) {
     CHECK_SPAN(v, "x-3");
     arena_free(&a);
 }
+
+TEST(s3_object_tagging) {
+    struct arena a;
+    arena_init(&a, 0);
+    const struct xml_node *root;
+    const char *tagging = "unset";
+    REQUIRE_OK(xml_parse(
+      &a,
+      SPAN_LIT("<Tagging xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet>"
+               "<Tag><Key>team a</Key><Value>x+y=z&amp;w</Value></Tag><Tag><Key>empty</Key><Value></Value></Tag>"
+               "</TagSet></Tagging>"),
+      NULL,
+      &root));
+    REQUIRE_OK(s3_get_object_tagging_parse(&a, root, &tagging));
+    CHECK_STR(tagging, "team%20a=x%2By%3Dz%26w&empty=");
+    REQUIRE_OK(xml_parse(&a, SPAN_LIT("<Tagging><TagSet/></Tagging>"), NULL, &root));
+    REQUIRE_OK(s3_get_object_tagging_parse(&a, root, &tagging));
+    CHECK(tagging == NULL);
+    REQUIRE_OK(xml_parse(&a, SPAN_LIT("<Tagging><TagSet><Tag><Value>v</Value></Tag></TagSet></Tagging>"), NULL, &root));
+    CHECK_INT(s3_get_object_tagging_parse(&a, root, &tagging), ERR_PARSE);
+    REQUIRE_OK(xml_parse(&a, SPAN_LIT("<TagSet/>"), NULL, &root));
+    CHECK_INT(s3_get_object_tagging_parse(&a, root, &tagging), ERR_PARSE);
+    /* S3_MAX_TAGS tags pass, one more does not; a key of S3_TAG_KEY_MAX bytes passes, one more does not. */
+    for (int extra = 0; extra <= 1; extra++) {
+        struct buf b;
+        buf_init(&b, 65536);
+        buf_append_cstr(&b, "<Tagging><TagSet>");
+        for (int i = 0; i < S3_MAX_TAGS + extra; i++) {
+            buf_appendf(&b, "<Tag><Key>k%d</Key><Value>v</Value></Tag>", i);
+        }
+        buf_append_cstr(&b, "</TagSet></Tagging>");
+        REQUIRE_OK(xml_parse(&a, buf_span(&b), NULL, &root));
+        CHECK_INT(s3_get_object_tagging_parse(&a, root, &tagging), extra ? ERR_LIMIT : ERR_OK);
+        buf_reset(&b);
+        buf_append_cstr(&b, "<Tagging><TagSet><Tag><Key>");
+        for (int i = 0; i < S3_TAG_KEY_MAX + extra; i++) {
+            buf_append_char(&b, 'k');
+        }
+        buf_append_cstr(&b, "</Key><Value>v</Value></Tag></TagSet></Tagging>");
+        REQUIRE_OK(xml_parse(&a, buf_span(&b), NULL, &root));
+        CHECK_INT(s3_get_object_tagging_parse(&a, root, &tagging), extra ? ERR_LIMIT : ERR_OK);
+        buf_free(&b);
+    }
+
+    struct aws_request r;
+    s3_get_object_tagging_request(&r, "us-east-1", "src", SPAN_LIT("photos/x.jpg"));
+    CHECK_STR(r.operation, "GetObjectTagging");
+    CHECK_STR(r.method, "GET");
+    CHECK_SPAN(r.query, "tagging=");
+    struct s3_head h = { .size = 1, .tagging = "a=b" };
+    struct s3_dest d = { "STANDARD", "AES256", NULL };
+    REQUIRE_OK(s3_create_multipart_request(&r, "us-east-1", "b", SPAN_LIT("k"), &h, &d));
+    CHECK_STR(s_header(&r, "x-amz-tagging"), "a=b");
+    arena_free(&a);
+}
