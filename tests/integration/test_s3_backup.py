@@ -173,9 +173,9 @@ def test_2500_objects_first_run_copies_routed_second_none_third_exactly_the_15_c
         want = {k for k in seed if k.startswith(prefix)}
         extra = {"documents/only-in-backup.txt"} if bucket == DOCS else set()
         assert got == want | extra, bucket  # so no unrouted key went anywhere
-    # Memory stays small: keys in the cycle arena, responses parsed and rewound. (peak_rss_kb is not checked
-    # here: Linux carries the parent's high-water mark across exec, and the parent is this Python process.)
+    # Memory stays small: keys in the cycle arena, responses parsed and rewound.
     assert done["arena_peak_bytes"] < 8 * 1024 * 1024, done["arena_peak_bytes"]
+    assert done["peak_rss_kb"] < 24 * 1024, done["peak_rss_kb"]
 
     # Run 2: nothing changed, nothing copied, and only listings were called (no HeadObject per object).
     done, evs = backup(direct=True)
