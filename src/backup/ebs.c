@@ -97,11 +97,12 @@ static enum err s_list_snapshots(struct cycle *cy, const char *region, struct ec
         struct arena_mark m = arena_mark(cy->scratch);
         const struct xml_node *root = NULL;
         e = aws_response_xml(&r, cy->scratch, &root);
+        /* The tree holds copies of everything: free the body before the lists grow (peak memory). */
+        aws_request_free(&r);
         if (e == ERR_OK) {
             e = ec2_describe_snapshots_parse(cy->arena, root, out, &token);
         }
         arena_rewind(cy->scratch, m);
-        aws_request_free(&r);
         TRY(e);
     } while (token.n > 0);
     return ERR_OK;
@@ -151,11 +152,12 @@ static enum err s_discover(struct ebs_state *st) {
         struct arena_mark m = arena_mark(cy->scratch);
         const struct xml_node *root = NULL;
         e = aws_response_xml(&r, cy->scratch, &root);
+        /* The tree holds copies of everything: free the body before the lists grow (peak memory). */
+        aws_request_free(&r);
         if (e == ERR_OK) {
             e = ec2_describe_instances_parse(cy->arena, root, &all, &token);
         }
         arena_rewind(cy->scratch, m);
-        aws_request_free(&r);
         TRY(e);
         pages++;
     } while (token.n > 0);
@@ -218,8 +220,9 @@ static void s_to_snap(const struct ebs_state *st, const struct ec2_snapshot *s, 
     out->retention_days_override = ei ? ei->retention_days : 0;
 }
 
+/* The planners' input for a listing, in the scratch arena: callers are phases with their own scratch scope. */
 static struct snap *s_snaps(const struct ebs_state *st, const struct ec2_snapshot_list *l, bool is_copy) {
-    struct snap *v = l->n ? ARENA_NEW_ARRAY(st->cy->arena, struct snap, l->n) : NULL;
+    struct snap *v = l->n ? ARENA_NEW_ARRAY(st->cy->scratch, struct snap, l->n) : NULL;
     for (size_t i = 0; i < l->n; i++) {
         s_to_snap(st, &l->items[i], is_copy, &v[i]);
     }
@@ -238,7 +241,7 @@ static void s_create_done(struct aws_request *r) {
     struct ebs_create *c = r->user;
     struct cycle *cy = c->st->cy;
     const struct ec2_instance *inst = c->ei->inst;
-    const char *id = arena_span_cstr(cy->arena, inst->id);
+    const char *id = arena_span_cstr(cy->scratch, inst->id);
     if (r->result != ERR_OK) {
         struct report_item it = { .region = cy->cfg->source_region, .instance_id = id };
         s_record_failure(cy, &it, r, "CreateSnapshots");
@@ -292,26 +295,33 @@ static void s_create_done(struct aws_request *r) {
 
 static enum err s_snapshot_due(struct ebs_state *st) {
     struct cycle *cy = st->cy;
+    /* Requests, plans and decisions of this phase live in a scratch scope, rewound when it ends. */
+    struct arena_mark phase = arena_mark(cy->scratch);
     const struct cfg *cfg = cy->cfg;
     if (st->ninstances == 0) {
+        arena_rewind(cy->scratch, phase);
         return ERR_OK;
     }
-    struct span *ids = ARENA_NEW_ARRAY(cy->arena, struct span, st->ninstances);
+    struct span *ids = ARENA_NEW_ARRAY(cy->scratch, struct span, st->ninstances);
     for (size_t i = 0; i < st->ninstances; i++) {
         ids[i] = st->instances[i].inst->id;
     }
     struct snap *snaps = s_snaps(st, &st->src, false);
-    struct plan_due *due = ARENA_NEW_ARRAY(cy->arena, struct plan_due, st->ninstances);
-    TRY(plan_due_instances(ids, st->ninstances, snaps, st->src.n, cfg->min_interval_s, cy->now_s, due));
+    struct plan_due *due = ARENA_NEW_ARRAY(cy->scratch, struct plan_due, st->ninstances);
+    enum err e_plan = plan_due_instances(ids, st->ninstances, snaps, st->src.n, cfg->min_interval_s, cy->now_s, due);
+    if (e_plan != ERR_OK) {
+        arena_rewind(cy->scratch, phase);
+        return e_plan;
+    }
 
     char date[TIME_DATE_LEN + 1];
     time_format_date(cy->now_s, date);
-    struct ebs_create *creates = ARENA_NEW_ARRAY(cy->arena, struct ebs_create, st->ninstances);
-    struct aws_request **reqs = ARENA_NEW_ARRAY(cy->arena, struct aws_request *, st->ninstances);
+    struct ebs_create *creates = ARENA_NEW_ARRAY(cy->scratch, struct ebs_create, st->ninstances);
+    struct aws_request **reqs = ARENA_NEW_ARRAY(cy->scratch, struct aws_request *, st->ninstances);
     size_t n = 0;
     for (size_t i = 0; i < st->ninstances; i++) {
         const struct ebs_instance *ei = &st->instances[i];
-        char *id = arena_span_cstr(cy->arena, ei->inst->id);
+        char *id = arena_span_cstr(cy->scratch, ei->inst->id);
         if (!due[i].due || ei->inst->nvolumes == 0) {
             const char *why = due[i].due ? "no EBS volumes" : due[i].why;
             struct report_item it = { .action = REPORT_SKIPPED,
@@ -350,8 +360,8 @@ static enum err s_snapshot_due(struct ebs_state *st) {
         if (ei->name.n) {
             tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_NAME), ei->name };
         }
-        struct query_params *q = ARENA_NEW(cy->arena, struct query_params);
-        query_init(q, cy->arena);
+        struct query_params *q = ARENA_NEW(cy->scratch, struct query_params);
+        query_init(q, cy->scratch);
         char desc[160];
         snprintf(desc, sizeof(desc), "SmartVault snapshot of %s", id);
         ec2_create_snapshots_request(q, ei->inst->id, span_from_cstr(desc), tags, nt);
@@ -366,7 +376,9 @@ static enum err s_snapshot_due(struct ebs_state *st) {
                                        .on_done = s_create_done };
         reqs[n++] = &c->req;
     }
-    return aws_run(cy->aws, reqs, n);
+    enum err e_run = aws_run(cy->aws, reqs, n);
+    arena_rewind(cy->scratch, phase);
+    return e_run;
 }
 
 /* WAIT_FOR_COMPLETION: re-list until no snapshot of this run is pending, or the bound passes. */
@@ -409,9 +421,9 @@ static void s_copy_done(struct aws_request *r) {
     struct ebs_copy *c = r->user;
     struct cycle *cy = c->st->cy;
     const struct cfg *cfg = cy->cfg;
-    const char *src_id = arena_span_cstr(cy->arena, c->src->id);
-    const char *inst_id = arena_span_cstr(cy->arena, s_tag(c->src->tags, c->src->ntags, TAG_INSTANCE_ID));
-    const char *vol_id = arena_span_cstr(cy->arena, c->src->volume_id);
+    const char *src_id = arena_span_cstr(cy->scratch, c->src->id);
+    const char *inst_id = arena_span_cstr(cy->scratch, s_tag(c->src->tags, c->src->ntags, TAG_INSTANCE_ID));
+    const char *vol_id = arena_span_cstr(cy->scratch, c->src->volume_id);
     struct report_item it = { .job = REPORT_JOB_EBS,
                               .ts_ms = time_wall_ms(),
                               .region = cfg->dest_region,
@@ -437,15 +449,14 @@ static void s_copy_done(struct aws_request *r) {
     struct span copy_id = SPAN_NULL;
     enum err e = aws_response_xml(r, cy->scratch, &root);
     if (e == ERR_OK) {
-        e = ec2_copy_snapshot_parse(cy->arena, root, &copy_id);
+        e = ec2_copy_snapshot_parse(cy->scratch, root, &copy_id);
     }
-    arena_rewind(cy->scratch, m);
     if (e != ERR_OK) {
         r->result = e;
         it.snapshot_id = src_id;
         s_record_failure(cy, &it, r, "CopySnapshot response");
     } else {
-        const char *copy = arena_span_cstr(cy->arena, copy_id);
+        const char *copy = arena_span_cstr(cy->scratch, copy_id);
         it.action = REPORT_COPIED;
         it.snapshot_id = copy;
         report_add(cy->report, &it);
@@ -460,19 +471,26 @@ static void s_copy_done(struct aws_request *r) {
           LF_S("volume_id", vol_id),
           LF_B("encrypted", cfg->kms_key_id != NULL));
     }
+    arena_rewind(cy->scratch, m); /* copy_id lived in the scratch tree until here */
     aws_request_free(r);
 }
 
 static enum err s_copy(struct ebs_state *st) {
     struct cycle *cy = st->cy;
+    /* Requests, plans and decisions of this phase live in a scratch scope, rewound when it ends. */
+    struct arena_mark phase = arena_mark(cy->scratch);
     const struct cfg *cfg = cy->cfg;
     struct snap *src = s_snaps(st, &st->src, false);
     struct snap *dst = s_snaps(st, &st->dst, true);
     struct plan_copy_decision *dec =
-      st->src.n ? ARENA_NEW_ARRAY(cy->arena, struct plan_copy_decision, st->src.n) : NULL;
+      st->src.n ? ARENA_NEW_ARRAY(cy->scratch, struct plan_copy_decision, st->src.n) : NULL;
     struct plan_copy_counts counts;
     struct plan_copy_policy pol = { .retention_days = cfg->retention_days, .copy_limit = cfg->copy_limit };
-    TRY(plan_copies(src, st->src.n, dst, st->dst.n, &pol, cy->now_s, dec, &counts));
+    enum err e_plan = plan_copies(src, st->src.n, dst, st->dst.n, &pol, cy->now_s, dec, &counts);
+    if (e_plan != ERR_OK) {
+        arena_rewind(cy->scratch, phase);
+        return e_plan;
+    }
     LOG(
       LOG_INFO,
       "copy.plan",
@@ -481,12 +499,12 @@ static enum err s_copy(struct ebs_state *st) {
       LF_U("deferred", counts.deferred),
       LF_U("in_flight_before", counts.in_flight_before));
 
-    struct ebs_copy *copies = counts.start ? ARENA_NEW_ARRAY(cy->arena, struct ebs_copy, counts.start) : NULL;
-    struct aws_request **reqs = counts.start ? ARENA_NEW_ARRAY(cy->arena, struct aws_request *, counts.start) : NULL;
+    struct ebs_copy *copies = counts.start ? ARENA_NEW_ARRAY(cy->scratch, struct ebs_copy, counts.start) : NULL;
+    struct aws_request **reqs = counts.start ? ARENA_NEW_ARRAY(cy->scratch, struct aws_request *, counts.start) : NULL;
     size_t n = 0;
     for (size_t k = 0; k < counts.start + counts.deferred; k++) {
         const struct ec2_snapshot *s = &st->src.items[dec[k].index];
-        char *sid = arena_span_cstr(cy->arena, s->id);
+        char *sid = arena_span_cstr(cy->scratch, s->id);
         if (dec[k].action == PLAN_COPY_DEFER) {
             struct report_item it = { .action = REPORT_SKIPPED,
                                       .job = REPORT_JOB_EBS,
@@ -534,14 +552,14 @@ static enum err s_copy(struct ebs_state *st) {
             .source_snapshot_id = s->id,
             .destination_region = span_from_cstr(cfg->dest_region),
             .description =
-              span_from_cstr(arena_printf(cy->arena, "SmartVault copy of %s from %s", sid, cfg->source_region)),
+              span_from_cstr(arena_printf(cy->scratch, "SmartVault copy of %s from %s", sid, cfg->source_region)),
             .kms_key_id = cfg->kms_key_id ? span_from_cstr(cfg->kms_key_id) : SPAN_NULL,
             .tags = tags,
             .ntags = nt,
         };
         /* The PresignedUrl is this same CopySnapshot, presigned for the source region (always sent). */
         struct query_params pre;
-        query_init(&pre, cy->arena);
+        query_init(&pre, cy->scratch);
         ec2_copy_snapshot_request(&pre, &cr, false);
         struct buf url;
         buf_init(&url, 64 * 1024);
@@ -562,15 +580,17 @@ static enum err s_copy(struct ebs_state *st) {
             buf_free(&url);
             continue;
         }
-        cr.presigned_url = arena_span_dup(cy->arena, buf_span(&url));
+        cr.presigned_url = arena_span_dup(cy->scratch, buf_span(&url));
         buf_free(&url);
-        struct query_params *q = ARENA_NEW(cy->arena, struct query_params);
-        query_init(q, cy->arena);
+        struct query_params *q = ARENA_NEW(cy->scratch, struct query_params);
+        query_init(q, cy->scratch);
         ec2_copy_snapshot_request(q, &cr, true);
         c->req.params = q;
         reqs[n++] = &c->req;
     }
-    return aws_run(cy->aws, reqs, n);
+    enum err e_run = aws_run(cy->aws, reqs, n);
+    arena_rewind(cy->scratch, phase);
+    return e_run;
 }
 
 /* ---- retention ---- */
@@ -634,18 +654,24 @@ static enum err s_retain(
   bool is_copy,
   uint32_t retention_days) {
     struct cycle *cy = st->cy;
+    /* Requests, plans and decisions of this phase live in a scratch scope, rewound when it ends. */
+    struct arena_mark phase = arena_mark(cy->scratch);
     const struct cfg *cfg = cy->cfg;
     if (list->n == 0) {
         return ERR_OK;
     }
     struct snap *snaps = s_snaps(st, list, is_copy);
-    struct retention_decision *dec = ARENA_NEW_ARRAY(cy->arena, struct retention_decision, list->n);
+    struct retention_decision *dec = ARENA_NEW_ARRAY(cy->scratch, struct retention_decision, list->n);
     struct retention_policy pol = { .retention_days = retention_days,
                                     .min_keep = cfg->min_keep,
                                     .keep_daily = cfg->keep_daily,
                                     .keep_weekly = cfg->keep_weekly,
                                     .keep_monthly = cfg->keep_monthly };
-    TRY(retention_plan(snaps, list->n, &pol, cy->now_s, dec));
+    enum err e_plan = retention_plan(snaps, list->n, &pol, cy->now_s, dec);
+    if (e_plan != ERR_OK) {
+        arena_rewind(cy->scratch, phase);
+        return e_plan;
+    }
     struct retention_counts rc = retention_count(dec, list->n);
     LOG(
       LOG_INFO,
@@ -656,8 +682,8 @@ static enum err s_retain(
       LF_U("keep", rc.kept),
       LF_U("retention_days", retention_days),
       LF_U("min_keep", cfg->min_keep));
-    struct ebs_delete *dels = rc.to_delete ? ARENA_NEW_ARRAY(cy->arena, struct ebs_delete, rc.to_delete) : NULL;
-    struct aws_request **reqs = rc.to_delete ? ARENA_NEW_ARRAY(cy->arena, struct aws_request *, rc.to_delete) : NULL;
+    struct ebs_delete *dels = rc.to_delete ? ARENA_NEW_ARRAY(cy->scratch, struct ebs_delete, rc.to_delete) : NULL;
+    struct aws_request **reqs = rc.to_delete ? ARENA_NEW_ARRAY(cy->scratch, struct aws_request *, rc.to_delete) : NULL;
     size_t n = 0;
     for (size_t i = 0; i < list->n; i++) {
         if (dec[i].action != RETENTION_DELETE) {
@@ -666,10 +692,10 @@ static enum err s_retain(
         struct ebs_delete *d = &dels[n];
         d->cy = cy;
         d->region = region;
-        d->snapshot_id = arena_span_cstr(cy->arena, snaps[i].snapshot_id);
-        d->instance_id = arena_span_cstr(cy->arena, snaps[i].instance_id);
-        d->volume_id = arena_span_cstr(cy->arena, snaps[i].volume_id);
-        d->why = arena_strndup(cy->arena, dec[i].why, strlen(dec[i].why));
+        d->snapshot_id = arena_span_cstr(cy->scratch, snaps[i].snapshot_id);
+        d->instance_id = arena_span_cstr(cy->scratch, snaps[i].instance_id);
+        d->volume_id = arena_span_cstr(cy->scratch, snaps[i].volume_id);
+        d->why = arena_strndup(cy->scratch, dec[i].why, strlen(dec[i].why));
         if (cy->dry_run) {
             LOG(
               LOG_INFO,
@@ -689,8 +715,8 @@ static enum err s_retain(
             report_add(cy->report, &it);
             continue;
         }
-        struct query_params *q = ARENA_NEW(cy->arena, struct query_params);
-        query_init(q, cy->arena);
+        struct query_params *q = ARENA_NEW(cy->scratch, struct query_params);
+        query_init(q, cy->scratch);
         ec2_delete_snapshot_request(q, snaps[i].snapshot_id);
         d->req = (struct aws_request){ .service = ENDPOINT_EC2,
                                        .region = region,
@@ -700,7 +726,9 @@ static enum err s_retain(
                                        .on_done = s_delete_done };
         reqs[n++] = &d->req;
     }
-    return aws_run(cy->aws, reqs, n);
+    enum err e_run = aws_run(cy->aws, reqs, n);
+    arena_rewind(cy->scratch, phase);
+    return e_run;
 }
 
 enum err ebs_run(struct cycle *cy) {
