@@ -10,7 +10,10 @@
 #   ./build.sh integration  pytest tests/integration against the moto emulator
 #   ./build.sh image        the container image: built with buildah from the Dockerfile and inspected
 #   ./build.sh test         everything CI runs, in order (installs what it needs first); exit 1 if any step failed
-#   ./build.sh demo         a demo cycle against the local emulator (not built yet)
+#   ./build.sh fuzz         replay every fuzz corpus (tests/fuzz/corpus) through its target, ASan+UBSan
+#   ./build.sh deploy       the deployment tests: CloudFormation in moto, least privilege, Kubernetes schemas
+#   ./build.sh demo         a demo: the emulator, a seeded fleet, two real cycles, what boto3 sees
+#   ./build.sh bench        the benchmarks (EBS fleet, S3 copy) against the emulator behind a 20 ms proxy
 #   ./build.sh clean        remove build/ (the dependency cache stays)
 #
 # Dependencies are built from the pinned sources of vendor/manifest (fetched by vendor/fetch.sh) into
@@ -45,7 +48,7 @@ PKGS_TEST=(file clang-format openssl python3-pytest python3-boto3 python3-botoco
 PKGS_IMAGE=(buildah podman umoci debootstrap)
 
 # The steps of `./build.sh test`, in order. A step is a function test_step_NAME; add new ones here.
-TEST_STEPS=(lint unit asan repro integration image)
+TEST_STEPS=(lint unit asan fuzz repro integration deploy image)
 
 say() { printf '==> %s\n' "$*"; }
 die() {
@@ -492,8 +495,37 @@ cmd_test() {
     [[ $failed -eq 0 ]]
 }
 
+cmd_fuzz() {
+    install_pkgs "${PKGS_BUILD[@]}" "${PKGS_ASAN[@]}"
+    bash tests/fuzz/fuzz.sh replay
+}
+test_step_fuzz() { cmd_fuzz; }
+
+cmd_deploy() {
+    install_pkgs "${PKGS_BUILD[@]}" "${PKGS_TEST[@]}"
+    cmd_release
+    SMARTVAULT_MOTO_PYTHONPATH=$(tests/tools/moto.sh)
+    export SMARTVAULT_MOTO_PYTHONPATH
+    /usr/bin/python3 -m pytest -c tests/pytest.ini tests/deploy "$@"
+}
+test_step_deploy() { cmd_deploy; }
+
 cmd_demo() {
-    echo "demo: the demo cycle is not built yet (the backup cycle itself is still being written); nothing to do."
+    install_pkgs "${PKGS_BUILD[@]}" "${PKGS_TEST[@]}"
+    cmd_release
+    SMARTVAULT_MOTO_PYTHONPATH=$(tests/tools/moto.sh)
+    export SMARTVAULT_MOTO_PYTHONPATH
+    /usr/bin/python3 tests/tools/demo.py "$OUT/smartvault"
+}
+
+# Benchmarks print tables; they are not tests (these machines are shared and noisy) and are not in `test`.
+cmd_bench() {
+    install_pkgs "${PKGS_BUILD[@]}" "${PKGS_TEST[@]}"
+    cmd_release
+    SMARTVAULT_MOTO_PYTHONPATH=$(tests/tools/moto.sh)
+    export SMARTVAULT_MOTO_PYTHONPATH
+    /usr/bin/python3 tests/bench/bench_ebs.py "$@"
+    /usr/bin/python3 tests/bench/bench_s3.py "$@"
 }
 
 cmd_clean() {
@@ -502,7 +534,7 @@ cmd_clean() {
 }
 
 usage() {
-    sed -n '2,14p' "$SELF" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$SELF" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -518,7 +550,10 @@ main() {
         integration) cmd_integration "$@" ;;
         image) cmd_image "$@" ;;
         test) cmd_test ;;
+        fuzz) cmd_fuzz ;;
+        deploy) cmd_deploy "$@" ;;
         demo) cmd_demo ;;
+        bench) cmd_bench "$@" ;;
         clean) cmd_clean ;;
         __step) "test_step_$1" ;;
         -h | --help | help) usage ;;
