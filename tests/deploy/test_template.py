@@ -52,8 +52,9 @@ READ_ONLY = re.compile(r"^[a-z0-9-]+:(Describe|List|Get|BatchGet|BatchCheck)[A-Z
 TASK_ACTIONS = {
     "ec2:DescribeInstances", "ec2:DescribeSnapshots", "ec2:CreateSnapshots", "ec2:CreateTags", "ec2:CopySnapshot",
     "ec2:DeleteSnapshot", "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-    "kms:DescribeKey", "kms:CreateGrant", "kms:GenerateDataKey", "s3:ListBucket", "s3:GetObject",
-    "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "sns:Publish",
+    "kms:DescribeKey", "kms:CreateGrant", "kms:GenerateDataKey", "s3:ListBucket", "s3:ListBucketMultipartUploads",
+    "s3:GetObject", "s3:GetObjectTagging", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload",
+    "sns:Publish",
     "cloudwatch:PutMetricData", "dynamodb:BatchWriteItem",
 }
 
