@@ -33,6 +33,7 @@ struct aws_client {
     struct aws_op_stat ops[AWS_MAX_OPS];
     size_t nops;
     struct arena scratch; /* error documents are parsed here and rewound at once */
+    bool creds_failure_logged;
 };
 
 struct aws_request_state {
@@ -226,7 +227,19 @@ static enum err s_prepare(void *user, uint32_t attempt, struct http_request *out
     struct aws_request_state *st = r->state;
     int64_t now_s = aws_client_now_s(c);
     const struct creds *cr = NULL;
-    TRY(creds_get(c->opt.creds, now_s, &cr));
+    enum err ce = creds_get(c->opt.creds, now_s, &cr);
+    if (ce != ERR_OK) {
+        /* Once per client: what the chain tried, in one line without secrets, so exit 3 says what to set. */
+        if (!c->creds_failure_logged) {
+            c->creds_failure_logged = true;
+            LOG(
+              LOG_ERROR,
+              "aws.no_credentials",
+              LF_S("error", err_name(ce)),
+              LF_S("reason", creds_chain_failure(c->opt.creds)));
+        }
+        return ce;
+    }
 
     bool query = s_is_query(r->service);
     bool json = r->service == ENDPOINT_DYNAMODB;
