@@ -125,6 +125,7 @@ CURL_CONFIGURE=(
     --disable-alt-svc --disable-hsts --disable-cookies --disable-netrc --disable-mime --disable-form-api
     --disable-doh --disable-aws --disable-unix-sockets --disable-libcurl-option --disable-progress-meter
     --enable-ipv6 --enable-threaded-resolver
+    --enable-unity # one translation unit: half the build time on two cores
 )
 
 deps_build_curl() {
@@ -137,7 +138,8 @@ deps_build_curl() {
         tail -40 "$src/config.log" >&2
         die "curl configure failed (see $src/config.log)"
     }
-    make -C "$src/lib" -j"$JOBS" >"$src/build.log" 2>&1 || {
+    # libcurl.la only: `make -C lib` would also build libcurlu, a second copy for curl's own unit tests.
+    make -C "$src/lib" -j"$JOBS" libcurl.la >"$src/build.log" 2>&1 || {
         tail -40 "$src/build.log" >&2
         die "curl build failed"
     }
