@@ -42,6 +42,10 @@ const char *cycle_outcome_name(enum cycle_outcome o) {
     return "unknown";
 }
 
+bool cycle_err_cannot_start(enum err e) {
+    return e == ERR_CREDS || e == ERR_CONFIG || e == ERR_NET || e == ERR_TIMEOUT || e == ERR_TLS;
+}
+
 /*
  * Peak resident memory of this process image. VmHWM belongs to the address space made by execve; getrusage's
  * ru_maxrss does not: Linux keeps the high-water mark across execve, so a cycle started by a large parent (a

@@ -41,6 +41,12 @@ enum cycle_outcome {
 const char *cycle_outcome_name(enum cycle_outcome o);
 
 /*
+ * True for the errors that mean the cycle could not start when a job's very first call fails with them: no
+ * credentials, a configuration error found by the AWS layer, or the endpoint unreachable (exit 3).
+ */
+bool cycle_err_cannot_start(enum err e);
+
+/*
  * Runs one cycle with a validated configuration. The report is filled (and must be freed by the caller with
  * report_free); `arena` is the cycle arena and must outlive the report. Logs `cycle.start` and `cycle.done`.
  */

@@ -72,10 +72,6 @@ static void s_record_failure(struct cycle *cy, struct report_item *it, const str
       LF_U("attempts", r->attempts));
 }
 
-static bool s_cannot_start(enum err e) {
-    return e == ERR_CREDS || e == ERR_CONFIG || e == ERR_NET || e == ERR_TIMEOUT || e == ERR_TLS;
-}
-
 /* ---- listing ---- */
 
 static enum err s_list_snapshots(struct cycle *cy, const char *region, struct ec2_snapshot_list *out) {
@@ -141,7 +137,7 @@ static enum err s_discover(struct ebs_state *st) {
         };
         enum err e = aws_run_one(cy->aws, &r);
         if (e != ERR_OK) {
-            if (pages == 0 && s_cannot_start(e)) {
+            if (pages == 0 && cycle_err_cannot_start(e)) {
                 cy->could_not_start = true;
             }
             struct report_item it = { .region = cfg->source_region };

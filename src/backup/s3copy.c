@@ -347,10 +347,6 @@ static bool s_region_redirect(struct s3copy_lister *l, const struct aws_request 
     return true;
 }
 
-static bool s_cannot_start(enum err e) {
-    return e == ERR_CREDS || e == ERR_CONFIG || e == ERR_NET || e == ERR_TIMEOUT || e == ERR_TLS;
-}
-
 static void s_list_failed(struct s3copy_lister *l, const struct aws_request *r, enum err e, const char *why) {
     struct s3copy_run *run = l->run;
     l->done = true;
@@ -368,7 +364,7 @@ static void s_list_failed(struct s3copy_lister *l, const struct aws_request *r, 
     if (l->is_source) {
         run->source_failed = true;
         run->source_err = e;
-        if (l->pages == 0 && !run->cy->report->ebs_ran && s_cannot_start(e)) {
+        if (l->pages == 0 && !run->cy->report->ebs_ran && cycle_err_cannot_start(e)) {
             run->cy->could_not_start = true;
         }
     }
