@@ -818,17 +818,6 @@ static enum err s_debug_check(const struct s_debug_args *a, enum s_print *print)
     return ERR_OK;
 }
 
-static enum err s_read_all(FILE *f, struct buf *out) {
-    char chunk[16384];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        buf_append(out, chunk, n);
-        TRY(buf_status(out));
-    }
-    ENSURE(!ferror(f), ERR_IO, "cannot read the request");
-    return ERR_OK;
-}
-
 static enum err s_read_request(const struct s_debug_args *a, FILE *in, struct buf *raw) {
     if (a->request != NULL) {
         ENSURE(a->file == NULL, ERR_INVALID, "--request: give the request either inline or as a file, not both");
@@ -837,11 +826,11 @@ static enum err s_read_request(const struct s_debug_args *a, FILE *in, struct bu
     }
     ENSURE(a->file != NULL, ERR_INVALID, "no request: give FILE, '-' or --request TEXT");
     if (strcmp(a->file, "-") == 0) {
-        return s_read_all(in, raw);
+        return buf_append_stream(raw, in);
     }
     FILE *f = fopen(a->file, "rb");
     ENSURE(f != NULL, ERR_INVALID, "cannot open request file '%s'", a->file);
-    enum err e = s_read_all(f, raw);
+    enum err e = buf_append_stream(raw, f);
     fclose(f);
     return e;
 }

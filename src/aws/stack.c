@@ -70,13 +70,9 @@ void aws_stack_close(struct aws_stack *s) {
 static enum err s_read_file(const char *path, struct buf *out) {
     FILE *f = fopen(path, "rb");
     ENSURE(f != NULL, ERR_IO, "cannot open %s", path);
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        buf_append(out, chunk, n);
-    }
+    enum err e = buf_append_stream(out, f);
     fclose(f);
-    return buf_status(out);
+    return e;
 }
 
 static void s_print_result(const struct aws_request *r) {

@@ -150,12 +150,7 @@ size_t report_region_counts(const struct report *r, struct report_region_counts 
 }
 
 bool report_has_failures(const struct report *r) {
-    for (size_t i = 0; i < r->nitems; i++) {
-        if (r->items[i].action == REPORT_FAILED) {
-            return true;
-        }
-    }
-    return false;
+    return report_counts(r).failures > 0;
 }
 
 void report_counts_json(const struct report_counts *c, struct buf *out) {

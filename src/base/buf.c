@@ -176,3 +176,14 @@ void buf_append_json_string(struct buf *b, struct span s) {
     }
     buf_append_char(b, '"');
 }
+
+enum err buf_append_stream(struct buf *b, FILE *f) {
+    char chunk[16384];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        buf_append(b, chunk, n);
+        TRY(buf_status(b));
+    }
+    ENSURE(!ferror(f), ERR_IO, "read error");
+    return buf_status(b);
+}

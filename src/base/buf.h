@@ -13,6 +13,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct buf {
     char *data;   /* heap, NUL-terminated when non-NULL */
@@ -54,4 +55,10 @@ void buf_wipe_free(struct buf *b);
  * U+FFFD so the output is always valid JSON). Lives here, not in codec/, because the logger needs it.
  */
 void buf_append_json_string(struct buf *b, struct span s);
+
+/*
+ * Appends everything readable from f until end of file. ERR_IO on a read error, else the buffer's status
+ * (ERR_LIMIT past its maximum). The caller opens and closes f.
+ */
+enum err buf_append_stream(struct buf *b, FILE *f) SV_MUST_CHECK;
 #endif
