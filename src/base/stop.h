@@ -1,0 +1,42 @@
+/*
+ * stop.h - the process-wide "stop starting new work" flag.
+ *
+ * A cycle is asked to stop for two reasons: a signal from the scheduler (SIGTERM/SIGINT: ECS and Kubernetes stop a
+ * container that way) or the run's own deadline (RUN_TIMEOUT). Both end the same way: no new request is started,
+ * what is in flight finishes within a bound or is cancelled, and the cycle reports what it did and what it left
+ * undone. This module only holds the flag; who sets it (a signal handler, the deadline check in the batch
+ * executor) and who reads it (the batch executor, the jobs between phases) live elsewhere.
+ *
+ * The flag is a `volatile sig_atomic_t`, so a signal handler may set it; reading it is cheap enough for every turn
+ * of an event loop. It never goes back to "not stopping" except through stop_reset(), which exists for tests.
+ */
+#ifndef SV_BASE_STOP_H
+#define SV_BASE_STOP_H
+
+#include <stdbool.h>
+
+enum stop_reason {
+    STOP_NONE = 0,
+    STOP_SIGNAL,   /* SIGTERM or SIGINT arrived */
+    STOP_DEADLINE, /* the run's deadline (RUN_TIMEOUT) passed */
+};
+
+/* Asks the cycle to stop. The first reason wins; later requests keep it. Async-signal-safe. */
+void stop_request(enum stop_reason why, int signo);
+
+/* True once a stop was requested. */
+bool stop_requested(void);
+
+/* Why the stop was requested (STOP_NONE when it was not). */
+enum stop_reason stop_reason(void);
+
+/* The signal that requested the stop, 0 when none did. */
+int stop_signal(void);
+
+/* A stable lowercase name for log lines: "none", "signal", "deadline". */
+const char *stop_reason_name(enum stop_reason why);
+
+/* Clears the flag. For tests only. */
+void stop_reset(void);
+
+#endif
