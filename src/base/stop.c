@@ -1,10 +1,12 @@
 /*
- * stop.c - the process-wide stop flag (see stop.h). No signal handling here: the handlers that set the flag are
- * installed by the program's entry point; this file only stores and reads it.
+ * stop.c - the process-wide stop flag (see stop.h) and the SIGTERM/SIGINT handlers that set it. It does not decide
+ * what stopping means: the batch executor and the jobs read the flag.
  */
 #include "base/stop.h"
 
 #include <signal.h>
+#include <string.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t s_reason = STOP_NONE;
 static volatile sig_atomic_t s_signo = 0;
@@ -39,6 +41,27 @@ const char *stop_reason_name(enum stop_reason why) {
             return "deadline";
     }
     return "unknown";
+}
+
+static void s_on_signal(int signo) {
+    if (s_signo != 0) {
+        _exit(128 + signo); /* the second signal: the operator insists */
+    }
+    if (s_reason != STOP_NONE) {
+        s_signo = signo; /* already stopping for the deadline: remember the signal so a second one exits */
+        return;
+    }
+    stop_request(STOP_SIGNAL, signo);
+}
+
+void stop_install_signal_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;
+    (void) sigaction(SIGTERM, &sa, NULL);
+    (void) sigaction(SIGINT, &sa, NULL);
 }
 
 void stop_reset(void) {

@@ -36,6 +36,13 @@ int stop_signal(void);
 /* A stable lowercase name for log lines: "none", "signal", "deadline". */
 const char *stop_reason_name(enum stop_reason why);
 
+/*
+ * Installs handlers for SIGTERM and SIGINT (also effective as PID 1, where the kernel drops signals that have no
+ * handler): the first one requests a stop; a second one ends the process at once with 128 + the signal number, as
+ * an operator pressing Ctrl-C twice expects. No SA_RESTART: a blocking wait returns EINTR and looks at the flag.
+ */
+void stop_install_signal_handlers(void);
+
 /* Clears the flag. For tests only. */
 void stop_reset(void);
 
