@@ -180,16 +180,10 @@ struct sigv4_raw_request {
     size_t header_count;
 };
 
+/* True for a payload hash sigv4_sign accepts: 64 lowercase hex digits or SIGV4_UNSIGNED_PAYLOAD. */
+bool sigv4_is_payload_hash(struct span s);
+
 /* ERR_PARSE for a missing request line or a header line without ':'; ERR_LIMIT beyond SIGV4_MAX_HEADERS. */
 enum err sigv4_raw_request_parse(struct span raw, struct sigv4_raw_request *out) SV_MUST_CHECK;
-
-/*
- * `smartvault debug sign [options] [FILE|-]`: signs a .req file and prints the canonical request, string to sign
- * and Authorization value (or the presigned URL) in the exact formats of the test suite's files. --batch reads
- * one case per line from `in` (the line's tokens are percent-encoded arguments, applied over the command line's)
- * and writes one JSON object per line. The options are listed by `smartvault debug sign --help`. Returns
- * ERR_INVALID for a usage error, with err_last() naming the bad flag; main.c chooses the exit code.
- */
-enum err sigv4_debug_command(int argc, char **argv, FILE *in, FILE *out) SV_MUST_CHECK;
 
 #endif

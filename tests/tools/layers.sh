@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/tools/layers.sh - checks that dependencies between the layers of src/ point one way (DESIGN.md §6).
 #
-#   base → codec → net → aws → svc → backup → main.c
-#   cfg: may include base and codec only; may be included by backup and main.c only.
+#   base → codec → net → aws → svc → backup → debug → main.c
+#   cfg: may include base and codec only; may be included by backup, debug and main.c only.
 #
 # A file in layer X may include (with #include "...") headers of its own layer and of earlier layers only.
 # Headers directly under src/ (such as version.h) belong to no layer and may be included from anywhere.
@@ -19,7 +19,7 @@ src=${1:-src}
 }
 
 # Rank of each layer; main.c is the top.
-declare -A rank=([base]=0 [codec]=1 [net]=2 [aws]=3 [svc]=4 [backup]=5 [main]=6 [cfg]=cfg)
+declare -A rank=([base]=0 [codec]=1 [net]=2 [aws]=3 [svc]=4 [backup]=5 [debug]=6 [main]=7 [cfg]=cfg)
 
 # s_layer PATH-RELATIVE-TO-SRC → the layer name, "top" for files directly under src/ (main.c is "main").
 s_layer() {
@@ -38,7 +38,7 @@ s_allowed() {
     local from=$1 to=$2
     [[ "$to" == top || "$from" == "$to" ]] && return 0
     if [[ "$to" == cfg ]]; then
-        [[ "$from" == backup || "$from" == main ]]
+        [[ "$from" == backup || "$from" == debug || "$from" == main ]]
         return
     fi
     if [[ "$from" == cfg ]]; then
@@ -56,7 +56,7 @@ while IFS= read -r -d '' file; do
     from=$(s_layer "$rel")
     files=$((files + 1))
     if [[ "$from" != top && -z "${rank[$from]:-}" ]]; then
-        echo "layers: $file: folder '$from' is not a known layer (base codec net aws svc backup cfg)"
+        echo "layers: $file: folder '$from' is not a known layer (base codec net aws svc backup debug cfg)"
         violations=$((violations + 1))
         continue
     fi
