@@ -15,6 +15,7 @@
 #include "net/http.h"
 #include "net/retry.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,174 +107,235 @@ static bool s_debug_number(const char *flag, const char *v, uint64_t max, uint64
     return true;
 }
 
-int debug_batch(int argc, char **argv) {
-    static const char usage[] = "smartvault: usage: smartvault debug batch --url URL [--count N] [--concurrency C] "
-                                "[--method M] [--body B] [--header 'Name: value']... [--timeout-ms T] "
-                                "[--deadline-ms D] [--low-speed-ms L]\n";
-    struct arena scratch;
-    arena_init(&scratch, 0);
-    struct s_debug_batch_cfg cfg = { .method = "GET", .scratch = &scratch };
-    const char *url = NULL, *body = "";
-    uint64_t count = 1, concurrency = 1, timeout_ms = 0, deadline_ms = 0, low_speed_ms = 0;
-    static char header_lines[S_DEBUG_BATCH_MAX_HEADERS][512];
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (v == NULL) {
-            fputs(usage, stderr);
-            return EXIT_USAGE;
-        }
-        i++;
-        bool ok = true;
-        if (strcmp(a, "--url") == 0) {
-            url = v;
-        } else if (strcmp(a, "--count") == 0) {
-            ok = s_debug_number(a, v, S_DEBUG_BATCH_MAX_COUNT, &count);
-        } else if (strcmp(a, "--concurrency") == 0) {
-            ok = s_debug_number(a, v, BATCH_MAX_IN_FLIGHT, &concurrency);
-        } else if (strcmp(a, "--timeout-ms") == 0) {
-            ok = s_debug_number(a, v, 3600000, &timeout_ms);
-        } else if (strcmp(a, "--deadline-ms") == 0) {
-            ok = s_debug_number(a, v, 3600000, &deadline_ms);
-        } else if (strcmp(a, "--low-speed-ms") == 0) {
-            ok = s_debug_number(a, v, 3600000, &low_speed_ms);
-        } else if (strcmp(a, "--method") == 0) {
-            cfg.method = v;
-        } else if (strcmp(a, "--body") == 0) {
-            body = v;
-        } else if (strcmp(a, "--header") == 0 && cfg.nheaders < S_DEBUG_BATCH_MAX_HEADERS) {
-            char *line = header_lines[cfg.nheaders];
-            snprintf(line, sizeof(header_lines[0]), "%s", v);
-            char *colon = strchr(line, ':');
-            ok = colon != NULL;
-            if (ok) {
-                *colon = '\0';
-                cfg.headers[cfg.nheaders++] = (struct http_header){ line, colon + 1 + strspn(colon + 1, " ") };
-            }
-        } else {
-            ok = false;
-        }
-        if (!ok) {
-            fputs(usage, stderr);
-            return EXIT_USAGE;
+static const char s_usage[] = "smartvault: usage: smartvault debug batch --url URL [--count N] [--concurrency C] "
+                              "[--method M] [--body B] [--header 'Name: value']... [--timeout-ms T] "
+                              "[--deadline-ms D] [--low-speed-ms L]\n";
+
+struct s_debug_batch_args {
+    const char *url;
+    const char *body;
+    uint64_t count;
+    uint64_t concurrency;
+    uint64_t timeout_ms;
+    uint64_t deadline_ms;
+    uint64_t low_speed_ms;
+    char header_lines[S_DEBUG_BATCH_MAX_HEADERS][512];
+};
+
+/* `--header 'Name: value'`: split in place into the request's header list. */
+static bool s_debug_header(struct s_debug_batch_args *a, struct s_debug_batch_cfg *cfg, const char *v) {
+    if (cfg->nheaders >= S_DEBUG_BATCH_MAX_HEADERS) {
+        return false;
+    }
+    char *line = a->header_lines[cfg->nheaders];
+    snprintf(line, sizeof(a->header_lines[0]), "%s", v);
+    char *colon = strchr(line, ':');
+    if (colon == NULL) {
+        return false;
+    }
+    *colon = '\0';
+    cfg->headers[cfg->nheaders++] = (struct http_header){ line, colon + 1 + strspn(colon + 1, " ") };
+    return true;
+}
+
+/* One `--flag value` pair; false for an unknown flag or a bad value (the caller prints the usage). */
+static bool s_debug_flag(struct s_debug_batch_args *a, struct s_debug_batch_cfg *cfg, const char *f, const char *v) {
+    static const struct {
+        const char *flag;
+        size_t offset;
+        uint64_t max;
+    } numbers[] = {
+        { "--count", offsetof(struct s_debug_batch_args, count), S_DEBUG_BATCH_MAX_COUNT },
+        { "--concurrency", offsetof(struct s_debug_batch_args, concurrency), BATCH_MAX_IN_FLIGHT },
+        { "--timeout-ms", offsetof(struct s_debug_batch_args, timeout_ms), 3600000 },
+        { "--deadline-ms", offsetof(struct s_debug_batch_args, deadline_ms), 3600000 },
+        { "--low-speed-ms", offsetof(struct s_debug_batch_args, low_speed_ms), 3600000 },
+    };
+    for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+        if (strcmp(f, numbers[i].flag) == 0) {
+            return s_debug_number(f, v, numbers[i].max, (uint64_t *) (void *) ((char *) a + numbers[i].offset));
         }
     }
-    if (url == NULL || count == 0 || concurrency == 0) {
-        fputs(usage, stderr);
+    if (strcmp(f, "--url") == 0) {
+        a->url = v;
+    } else if (strcmp(f, "--method") == 0) {
+        cfg->method = v;
+    } else if (strcmp(f, "--body") == 0) {
+        a->body = v;
+    } else if (strcmp(f, "--header") == 0) {
+        return s_debug_header(a, cfg, v);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static bool s_debug_args(struct s_debug_batch_args *a, struct s_debug_batch_cfg *cfg, int argc, char **argv) {
+    for (int i = 0; i + 1 < argc; i += 2) {
+        if (!s_debug_flag(a, cfg, argv[i], argv[i + 1])) {
+            return false;
+        }
+    }
+    return argc % 2 == 0 && a->url != NULL && a->count > 0 && a->concurrency > 0;
+}
+
+/* AWS_RETRY_MODE and AWS_MAX_ATTEMPTS, as the cycle reads them; false (message in err_last) for a bad value. */
+static bool s_debug_retry_config(struct retry_config *rc) {
+    const char *mode = getenv("AWS_RETRY_MODE"), *attempts = getenv("AWS_MAX_ATTEMPTS");
+    *rc = (struct retry_config){ .mode = RETRY_MODE_STANDARD };
+    if (mode != NULL && *mode != '\0' && retry_mode_parse(span_from_cstr(mode), &rc->mode) != ERR_OK) {
+        return false;
+    }
+    return attempts == NULL || *attempts == '\0' ||
+           retry_max_attempts_parse(span_from_cstr(attempts), &rc->max_attempts) == ERR_OK;
+}
+
+static void s_debug_summary(
+  struct buf *out,
+  const struct s_debug_batch_args *a,
+  const struct retry_policy *policy,
+  const struct batch_stats *bs,
+  const struct http_stats *hs) {
+    buf_appendf(
+      out,
+      "{\"count\":%zu,\"concurrency\":%zu,\"mode\":\"%s\",\"max_attempts\":%u,\"succeeded\":%llu,\"attempts\":%llu,"
+      "\"retries\":%llu,\"throttles\":%llu,\"timeouts\":%llu,\"limiter_waits\":%llu,\"quota_exhausted\":%llu,"
+      "\"quota_left\":%u,\"peak_in_flight\":%zu,\"wall_ms\":%lld,\"requests_sent\":%llu,\"connections\":%llu,"
+      "\"tls_handshakes\":%llu,\"requests\":[",
+      (size_t) a->count,
+      (size_t) a->concurrency,
+      retry_mode_name(policy->cfg.mode),
+      policy->cfg.max_attempts,
+      (unsigned long long) bs->succeeded,
+      (unsigned long long) bs->attempts,
+      (unsigned long long) bs->retries,
+      (unsigned long long) bs->throttles,
+      (unsigned long long) policy->counters.timeouts,
+      (unsigned long long) bs->limiter_waits,
+      (unsigned long long) policy->counters.quota_exhausted,
+      policy->quota,
+      bs->peak_in_flight,
+      (long long) bs->wall_ms,
+      (unsigned long long) hs->requests,
+      (unsigned long long) hs->connections,
+      (unsigned long long) hs->tls_handshakes);
+}
+
+static void s_debug_request_line(struct buf *out, size_t i, const struct s_debug_batch_job *j) {
+    buf_appendf(
+      out,
+      "%s{\"i\":%zu,\"final\":\"%s\",\"status\":%ld,\"transport\":\"%s\",\"class\":\"%s\",\"stop\":\"%s\","
+      "\"code\":",
+      i ? "," : "",
+      i,
+      err_name(j->final),
+      j->res.status,
+      err_name(j->res.transport),
+      retry_class_name(j->res.last_class),
+      retry_stop_name(j->res.stop));
+    buf_append_json_string(out, span_from_cstr(j->res.aws_code));
+    buf_appendf(
+      out,
+      ",\"attempts\":%u,\"retries\":%u,\"wall_ms\":%lld}",
+      j->res.attempts,
+      j->res.retries,
+      (long long) j->res.wall_ms);
+}
+
+/* Adds every request to the batch; EXIT_OK, or the exit code after one line on stderr. */
+static int s_debug_add_all(
+  struct batch *b,
+  const struct s_debug_batch_args *a,
+  const struct s_debug_batch_cfg *cfg,
+  struct s_debug_batch_job *jobs) {
+    for (size_t i = 0; i < (size_t) a->count; i++) {
+        jobs[i].cfg = cfg;
+        buf_init(&jobs[i].url, BUF_MAX_SMALL);
+        buf_init(&jobs[i].body, BUF_MAX_REQUEST);
+        s_debug_subst(a->url, i, &jobs[i].url);
+        s_debug_subst(a->body, i, &jobs[i].body);
+        if (buf_status(&jobs[i].url) != ERR_OK || buf_status(&jobs[i].body) != ERR_OK) {
+            fprintf(stderr, "smartvault: request %zu: URL or body too long\n", i);
+            return EXIT_USAGE;
+        }
+        if (batch_add(b, &s_debug_batch_ops, &jobs[i], NULL) != ERR_OK) {
+            fprintf(stderr, "smartvault: batch: %s\n", err_last()->msg);
+            return EXIT_CANNOT_START;
+        }
+    }
+    return EXIT_OK;
+}
+
+/* Runs the requests and prints the summary; the exit code. */
+static int s_debug_run(
+  struct http_client *client,
+  const struct s_debug_batch_args *a,
+  const struct s_debug_batch_cfg *cfg,
+  const struct retry_config *rc) {
+    struct retry_policy policy;
+    retry_policy_init(&policy, rc, time_mono_ms());
+    struct batch_options bopt = {
+        .max_in_flight = (size_t) a->concurrency,
+        .policy = &policy,
+        .attempt_timeout_ms = (int64_t) a->timeout_ms,
+        .item_deadline_ms = (int64_t) a->deadline_ms,
+    };
+    struct batch *b = NULL;
+    struct s_debug_batch_job *jobs = calloc((size_t) a->count, sizeof(*jobs));
+    int code = EXIT_CANNOT_START;
+    if (jobs == NULL || batch_new(client, &bopt, &b) != ERR_OK) {
+        fprintf(stderr, "smartvault: cannot start the batch: %s\n", err_last()->msg);
+    } else if ((code = s_debug_add_all(b, a, cfg, jobs)) == EXIT_OK && batch_run(b) != ERR_OK) {
+        fprintf(stderr, "smartvault: batch: %s\n", err_last()->msg);
+        code = EXIT_CANNOT_START;
+    } else if (code == EXIT_OK) {
+        struct buf out;
+        buf_init(&out, BUF_MAX_RESPONSE);
+        s_debug_summary(&out, a, &policy, batch_stats(b), http_client_stats(client));
+        for (size_t i = 0; i < (size_t) a->count; i++) {
+            s_debug_request_line(&out, i, &jobs[i]);
+        }
+        buf_append_cstr(&out, "]}\n");
+        fwrite(buf_cstr(&out), 1, out.len, stdout);
+        buf_free(&out);
+        code = batch_stats(b)->succeeded == a->count ? EXIT_OK : EXIT_PARTIAL;
+    }
+    for (size_t i = 0; jobs != NULL && i < (size_t) a->count; i++) {
+        buf_free(&jobs[i].url);
+        buf_free(&jobs[i].body);
+    }
+    free(jobs);
+    batch_free(b);
+    return code;
+}
+
+int debug_batch(int argc, char **argv) {
+    static struct s_debug_batch_args args; /* static: 8 KiB of header lines stay off the stack */
+    struct s_debug_batch_cfg cfg = { .method = "GET" };
+    args = (struct s_debug_batch_args){ .body = "", .count = 1, .concurrency = 1 };
+    if (!s_debug_args(&args, &cfg, argc, argv)) {
+        fputs(s_usage, stderr);
         return EXIT_USAGE;
     }
-    struct retry_config rc = { .mode = RETRY_MODE_STANDARD };
-    const char *mode = getenv("AWS_RETRY_MODE"), *attempts = getenv("AWS_MAX_ATTEMPTS");
-    if (
-      (mode != NULL && *mode != '\0' && retry_mode_parse(span_from_cstr(mode), &rc.mode) != ERR_OK) ||
-      (attempts != NULL && *attempts != '\0' &&
-       retry_max_attempts_parse(span_from_cstr(attempts), &rc.max_attempts) != ERR_OK)) {
+    struct retry_config rc;
+    if (!s_debug_retry_config(&rc)) {
         fprintf(stderr, "smartvault: %s\n", err_last()->msg);
         return EXIT_USAGE;
     }
     struct http_client_options hopt = {
         .ca_file = debug_ca_file(),
-        .max_host_connections = (long) concurrency,
-        .low_speed_time_ms = (int64_t) low_speed_ms,
+        .max_host_connections = (long) args.concurrency,
+        .low_speed_time_ms = (int64_t) args.low_speed_ms,
     };
     struct http_client *client = NULL;
     if (http_client_new(&hopt, &client) != ERR_OK) {
         fprintf(stderr, "smartvault: cannot start the HTTP client: %s\n", err_last()->msg);
         return EXIT_CANNOT_START;
     }
-    struct retry_policy policy;
-    retry_policy_init(&policy, &rc, time_mono_ms());
-    struct batch_options bopt = {
-        .max_in_flight = (size_t) concurrency,
-        .policy = &policy,
-        .attempt_timeout_ms = (int64_t) timeout_ms,
-        .item_deadline_ms = (int64_t) deadline_ms,
-    };
-    struct batch *b = NULL;
-    struct s_debug_batch_job *jobs = calloc((size_t) count, sizeof(*jobs));
-    struct buf out;
-    buf_init(&out, BUF_MAX_RESPONSE);
-    int code = EXIT_CANNOT_START;
-    if (jobs == NULL || batch_new(client, &bopt, &b) != ERR_OK) {
-        fprintf(stderr, "smartvault: cannot start the batch: %s\n", err_last()->msg);
-        goto done;
-    }
-    for (size_t i = 0; i < (size_t) count; i++) {
-        jobs[i].cfg = &cfg;
-        buf_init(&jobs[i].url, BUF_MAX_SMALL);
-        buf_init(&jobs[i].body, BUF_MAX_REQUEST);
-        s_debug_subst(url, i, &jobs[i].url);
-        s_debug_subst(body, i, &jobs[i].body);
-        if (buf_status(&jobs[i].url) != ERR_OK || buf_status(&jobs[i].body) != ERR_OK) {
-            fprintf(stderr, "smartvault: request %zu: URL or body too long\n", i);
-            code = EXIT_USAGE;
-            goto done;
-        }
-        if (batch_add(b, &s_debug_batch_ops, &jobs[i], NULL) != ERR_OK) {
-            fprintf(stderr, "smartvault: batch: %s\n", err_last()->msg);
-            goto done;
-        }
-    }
-    if (batch_run(b) != ERR_OK) {
-        fprintf(stderr, "smartvault: batch: %s\n", err_last()->msg);
-        goto done;
-    }
-    const struct batch_stats *bs = batch_stats(b);
-    const struct http_stats *hs = http_client_stats(client);
-    buf_appendf(
-      &out,
-      "{\"count\":%zu,\"concurrency\":%zu,\"mode\":\"%s\",\"max_attempts\":%u,\"succeeded\":%llu,\"attempts\":%llu,"
-      "\"retries\":%llu,\"throttles\":%llu,\"timeouts\":%llu,\"limiter_waits\":%llu,\"quota_exhausted\":%llu,"
-      "\"quota_left\":%u,\"peak_in_flight\":%zu,\"wall_ms\":%lld,\"requests_sent\":%llu,\"connections\":%llu,"
-      "\"tls_handshakes\":%llu,\"requests\":[",
-      (size_t) count,
-      (size_t) concurrency,
-      retry_mode_name(policy.cfg.mode),
-      policy.cfg.max_attempts,
-      (unsigned long long) bs->succeeded,
-      (unsigned long long) bs->attempts,
-      (unsigned long long) bs->retries,
-      (unsigned long long) bs->throttles,
-      (unsigned long long) policy.counters.timeouts,
-      (unsigned long long) bs->limiter_waits,
-      (unsigned long long) policy.counters.quota_exhausted,
-      policy.quota,
-      bs->peak_in_flight,
-      (long long) bs->wall_ms,
-      (unsigned long long) hs->requests,
-      (unsigned long long) hs->connections,
-      (unsigned long long) hs->tls_handshakes);
-    for (size_t i = 0; i < (size_t) count; i++) {
-        const struct s_debug_batch_job *j = &jobs[i];
-        buf_appendf(
-          &out,
-          "%s{\"i\":%zu,\"final\":\"%s\",\"status\":%ld,\"transport\":\"%s\",\"class\":\"%s\",\"stop\":\"%s\","
-          "\"code\":",
-          i ? "," : "",
-          i,
-          err_name(j->final),
-          j->res.status,
-          err_name(j->res.transport),
-          retry_class_name(j->res.last_class),
-          retry_stop_name(j->res.stop));
-        buf_append_json_string(&out, span_from_cstr(j->res.aws_code));
-        buf_appendf(
-          &out,
-          ",\"attempts\":%u,\"retries\":%u,\"wall_ms\":%lld}",
-          j->res.attempts,
-          j->res.retries,
-          (long long) j->res.wall_ms);
-    }
-    buf_append_cstr(&out, "]}\n");
-    fwrite(buf_cstr(&out), 1, out.len, stdout);
-    code = bs->succeeded == count ? EXIT_OK : EXIT_PARTIAL;
-done:
-    buf_free(&out);
-    for (size_t i = 0; jobs != NULL && i < (size_t) count; i++) {
-        buf_free(&jobs[i].url);
-        buf_free(&jobs[i].body);
-    }
-    free(jobs);
-    batch_free(b);
+    struct arena scratch;
+    arena_init(&scratch, 0);
+    cfg.scratch = &scratch;
+    int code = s_debug_run(client, &args, &cfg, &rc);
     http_client_free(client);
     arena_free(&scratch);
     return code;
