@@ -178,6 +178,7 @@ static bool s_civil_valid(const struct civil *c) {
            c->hour <= 23 && c->min <= 59 && c->sec <= 60;
 }
 
+/* complexity: one check per field of RFC 3339 §5.6 read left to right; split up, the grammar would not show */
 enum err time_parse_rfc3339_ms(struct span s, int64_t *unix_ms) {
     struct civil c = { 0 };
     size_t i = 0;
@@ -247,6 +248,7 @@ enum err time_parse_amz(struct span s, int64_t *unix_s) {
     return ERR_OK;
 }
 
+/* complexity: one check per field of RFC 7231 §7.1.1.1 IMF-fixdate, in the order they appear */
 enum err time_parse_http_date(struct span s, int64_t *unix_s) {
     static const char *const months[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };

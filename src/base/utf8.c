@@ -3,6 +3,7 @@
  */
 #include "base/utf8.h"
 
+/* complexity: RFC 3629 §4 table (lead byte, continuation bytes, overlong, surrogate, range) as one sequence */
 size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp) {
     unsigned char c = p[0];
     size_t len;

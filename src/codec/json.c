@@ -98,6 +98,7 @@ static long s_hex4(const struct s_parser *ps, size_t i) {
  * than the raw one (every escape is at least as long as what it stands for), so one allocation of the raw length
  * is enough.
  */
+/* complexity: one branch per escape of RFC 8259 §7 (and surrogate pairs); the table of escapes reads as one */
 static enum err s_read_string(struct s_parser *ps, struct span *out) {
     size_t start = ++ps->pos;
     size_t end = start;

@@ -106,6 +106,7 @@ enum err uri_reencode(struct buf *out, struct span in) {
     return buf_status(out);
 }
 
+/* complexity: RFC 3986 §5.2.4 remove_dot_segments, one branch per rule of the RFC, in its order */
 void uri_path_normalize(struct buf *out, struct span path) {
     if (path.n == 0) {
         buf_append_char(out, '/');
@@ -174,6 +175,7 @@ static bool s_scheme_char(unsigned char c, bool first) {
     return alpha || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
 }
 
+/* complexity: RFC 3986 §3 components (scheme, authority, port, path, query) checked in the order they appear */
 enum err uri_split(struct span url, struct uri_parts *out) {
     memset(out, 0, sizeof(*out));
     ENSURE(url.n <= URI_MAX_URL_BYTES, ERR_LIMIT, "URL longer than %zu bytes", URI_MAX_URL_BYTES);

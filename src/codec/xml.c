@@ -166,6 +166,7 @@ static enum err s_read_name(struct s_parser *ps, struct span *qname, struct span
 }
 
 /* Decodes the reference at pos ('&' ... ';') and appends its replacement. XML 1.0 §4.1 and §4.6. */
+/* complexity: the five entities and both numeric forms of §4.1, each with its own bound check */
 static enum err s_read_reference(struct s_parser *ps) {
     size_t start = ps->pos + 1;
     size_t end = start;
@@ -228,6 +229,7 @@ static enum err s_read_reference(struct s_parser *ps) {
  * quote, and may not contain '<' (§3.1 AttValue). Line ends become "\n" (§2.11); in attribute values, tab and
  * newline then become spaces (§3.3.3).
  */
+/* complexity: the character-data rules of §2.4, §2.11 and §3.3.3 in one loop over the input */
 static enum err s_read_chars(struct s_parser *ps, char stop, bool attr) {
     while (!s_at_end(ps)) {
         size_t run = ps->pos;
@@ -356,6 +358,7 @@ static enum err s_count_node(struct s_parser *ps) {
 }
 
 /* Reads the attributes of a start tag, up to (not including) '>' or "/>". */
+/* complexity: §3.1 Attribute grammar (name, Eq, quoted value, uniqueness, limit) read left to right */
 static enum err s_read_attrs(struct s_parser *ps, struct xml_node *node) {
     struct span seen[XML_MAX_ATTRS];
     size_t nseen = 0;

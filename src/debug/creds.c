@@ -29,24 +29,36 @@ static void s_print_creds(const struct creds *c) {
       exp);
 }
 
+/* `[--now S] [--twice] [--advance S]`; false for anything else. */
+static bool s_creds_args(int argc, char **argv, int64_t *now_s, int64_t *advance_s, bool *twice) {
+    for (int i = 0; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--twice") == 0) {
+            *twice = true;
+        } else if (strcmp(argv[i], "--now") == 0 && v != NULL) {
+            if (span_to_i64(span_from_cstr(v), 0, INT64_MAX / 2, now_s) != ERR_OK) {
+                return false;
+            }
+            i++;
+        } else if (strcmp(argv[i], "--advance") == 0 && v != NULL) {
+            if (span_to_i64(span_from_cstr(v), 0, INT64_MAX / 4, advance_s) != ERR_OK) {
+                return false;
+            }
+            i++;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* debug creds: the chain once (or twice, `--advance` seconds apart, to see a refresh); exit 3 without creds. */
 int debug_creds(int argc, char **argv) {
     int64_t now_s = time_wall_ms() / 1000, advance_s = 0;
     bool twice = false;
-    for (int i = 0; i < argc; i++) {
-        bool has_value = i + 1 < argc;
-        if (strcmp(argv[i], "--twice") == 0) {
-            twice = true;
-        } else if (
-          strcmp(argv[i], "--now") == 0 && has_value &&
-          span_to_i64(span_from_cstr(argv[++i]), 0, INT64_MAX / 2, &now_s) == ERR_OK) {
-        } else if (
-          strcmp(argv[i], "--advance") == 0 && has_value &&
-          span_to_i64(span_from_cstr(argv[++i]), 0, INT64_MAX / 4, &advance_s) == ERR_OK) {
-        } else {
-            fprintf(stderr, "smartvault: usage: smartvault debug creds [--now S] [--twice] [--advance S]\n");
-            return EXIT_USAGE;
-        }
+    if (!s_creds_args(argc, argv, &now_s, &advance_s, &twice)) {
+        fprintf(stderr, "smartvault: usage: smartvault debug creds [--now S] [--twice] [--advance S]\n");
+        return EXIT_USAGE;
     }
     const char *region = getenv("AWS_REGION") ? getenv("AWS_REGION") : getenv("AWS_DEFAULT_REGION");
     struct http_client_options hopt = { .ca_file = debug_ca_file() };

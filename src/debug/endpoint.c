@@ -16,20 +16,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* `SERVICE [--region R] [--bucket B]`; false for anything else. */
+static bool
+s_endpoint_args(int argc, char **argv, enum endpoint_service *svc, const char **region, const char **bucket) {
+    bool ok = argc >= 1 && endpoint_service_parse(span_from_cstr(argv[0]), svc);
+    for (int i = 1; ok && i < argc; i += 2) {
+        ok = i + 1 < argc && (strcmp(argv[i], "--region") == 0 || strcmp(argv[i], "--bucket") == 0);
+        if (ok) {
+            *(argv[i][2] == 'r' ? region : bucket) = argv[i + 1];
+        }
+    }
+    return ok;
+}
+
 /* Exit 2 for anything it refuses. */
 int debug_endpoint(int argc, char **argv) {
     enum endpoint_service svc;
     const char *region = getenv("AWS_REGION") ? getenv("AWS_REGION") : getenv("AWS_DEFAULT_REGION");
     const char *bucket = NULL;
-    bool ok = argc >= 1 && endpoint_service_parse(span_from_cstr(argv[0]), &svc);
-    for (int i = 1; ok && i < argc; i++) {
-        ok = i + 1 < argc && (strcmp(argv[i], "--region") == 0 || strcmp(argv[i], "--bucket") == 0);
-        if (ok) {
-            *(argv[i][2] == 'r' ? &region : &bucket) = argv[i + 1];
-            i++;
-        }
-    }
-    if (!ok) {
+    if (!s_endpoint_args(argc, argv, &svc, &region, &bucket)) {
         fprintf(stderr, "smartvault: usage: smartvault debug endpoint SERVICE [--region R] [--bucket B]\n");
         return EXIT_USAGE;
     }

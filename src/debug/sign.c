@@ -61,23 +61,86 @@ s_flag_value(int argc, char **argv, int *i, const char *flag, const char *inline
     return ERR_OK;
 }
 
+/* The flags that take a value, and where it goes. */
+static const struct {
+    const char *flag;
+    size_t offset;
+} s_value_flags[] = {
+    { "--access-key", offsetof(struct s_debug_args, access_key) },
+    { "--secret", offsetof(struct s_debug_args, secret) },
+    { "--token", offsetof(struct s_debug_args, token) },
+    { "--region", offsetof(struct s_debug_args, region) },
+    { "--service", offsetof(struct s_debug_args, service) },
+    { "--time", offsetof(struct s_debug_args, time) },
+    { "--payload-hash", offsetof(struct s_debug_args, payload_hash) },
+    { "--print", offsetof(struct s_debug_args, print) },
+    { "--request", offsetof(struct s_debug_args, request) },
+    { "--scheme", offsetof(struct s_debug_args, scheme) },
+};
+
+/* One option, already split into its name and its inline value (NULL without '='); *i moves past a value. */
+struct s_option {
+    int argc;
+    char **argv;
+    int *i;
+    const size_t *lens;
+    const char *name;
+    size_t name_len;
+    const char *inline_value;
+};
+
+/* A flag of s_value_flags: stores its value; *matched says whether `o->name` was one. */
+static enum err s_value_flag(struct s_debug_args *a, const struct s_option *o, bool *matched) {
+    *matched = false;
+    for (size_t f = 0; f < sizeof(s_value_flags) / sizeof(s_value_flags[0]); f++) {
+        if (strcmp(o->name, s_value_flags[f].flag) == 0) {
+            const char **slot = (const char **) (void *) ((char *) a + s_value_flags[f].offset);
+            TRY(s_flag_value(o->argc, o->argv, o->i, s_value_flags[f].flag, o->inline_value, slot));
+            *matched = true;
+            if (strcmp(o->name, "--request") == 0) {
+                size_t whole = o->lens ? o->lens[*o->i] : strlen(o->argv[*o->i]);
+                a->request_len = o->inline_value ? whole - o->name_len - 1 : whole;
+            }
+            return ERR_OK;
+        }
+    }
+    return ERR_OK;
+}
+
+static enum err s_presign_flag(struct s_debug_args *a, const struct s_option *o) {
+    const char *v = NULL;
+    TRY(s_flag_value(o->argc, o->argv, o->i, "--presign", o->inline_value, &v));
+    uint64_t secs = 0;
+    ENSURE(
+      span_to_u64(span_from_cstr(v), SIGV4_MAX_EXPIRES_S, &secs) == ERR_OK && secs > 0,
+      ERR_INVALID,
+      "--presign: expected seconds in 1-%u, got '%s'",
+      (unsigned) SIGV4_MAX_EXPIRES_S,
+      v);
+    a->presign_expires_s = (uint32_t) secs;
+    a->presign_set = true;
+    return ERR_OK;
+}
+
+/* The flags without a value. */
+static enum err s_switch_flag(struct s_debug_args *a, const struct s_option *o) {
+    ENSURE(o->inline_value == NULL, ERR_INVALID, "%s takes no value", o->name);
+    if (strcmp(o->name, "--s3") == 0) {
+        a->s3 = true;
+    } else if (strcmp(o->name, "--unsigned-payload") == 0) {
+        a->payload_hash = SIGV4_UNSIGNED_PAYLOAD;
+    } else if (strcmp(o->name, "--batch") == 0) {
+        a->batch = true;
+    } else if (strcmp(o->name, "--help") == 0) {
+        a->help = true;
+    } else {
+        FAIL(ERR_INVALID, "unknown option '%s'", o->name);
+    }
+    return ERR_OK;
+}
+
 /* Parses arguments over `a`. lens[i] is the length of argv[i] (batch lines may carry NUL bytes), or lens is NULL. */
 static enum err s_debug_parse(struct s_debug_args *a, int argc, char **argv, const size_t *lens) {
-    static const struct {
-        const char *flag;
-        size_t offset;
-    } value_flags[] = {
-        { "--access-key", offsetof(struct s_debug_args, access_key) },
-        { "--secret", offsetof(struct s_debug_args, secret) },
-        { "--token", offsetof(struct s_debug_args, token) },
-        { "--region", offsetof(struct s_debug_args, region) },
-        { "--service", offsetof(struct s_debug_args, service) },
-        { "--time", offsetof(struct s_debug_args, time) },
-        { "--payload-hash", offsetof(struct s_debug_args, payload_hash) },
-        { "--print", offsetof(struct s_debug_args, print) },
-        { "--request", offsetof(struct s_debug_args, request) },
-        { "--scheme", offsetof(struct s_debug_args, scheme) },
-    };
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (strncmp(arg, "--", 2) != 0 || strcmp(arg, "--") == 0) {
@@ -92,48 +155,11 @@ static enum err s_debug_parse(struct s_debug_args *a, int argc, char **argv, con
         ENSURE(name_len < sizeof(name), ERR_INVALID, "unknown option '%.40s...'", arg);
         memcpy(name, arg, name_len);
         name[name_len] = '\0';
-        const char *inline_value = eq ? eq + 1 : NULL;
-
+        struct s_option o = { argc, argv, &i, lens, name, name_len, eq ? eq + 1 : NULL };
         bool matched = false;
-        for (size_t f = 0; f < sizeof(value_flags) / sizeof(value_flags[0]) && !matched; f++) {
-            if (strcmp(name, value_flags[f].flag) == 0) {
-                const char **slot = (const char **) (void *) ((char *) a + value_flags[f].offset);
-                TRY(s_flag_value(argc, argv, &i, value_flags[f].flag, inline_value, slot));
-                matched = true;
-                if (strcmp(name, "--request") == 0) {
-                    size_t whole = lens ? lens[i] : strlen(argv[i]);
-                    a->request_len = inline_value ? whole - name_len - 1 : whole;
-                }
-            }
-        }
-        if (matched) {
-            continue;
-        }
-        if (strcmp(name, "--presign") == 0) {
-            const char *v = NULL;
-            TRY(s_flag_value(argc, argv, &i, "--presign", inline_value, &v));
-            uint64_t secs = 0;
-            ENSURE(
-              span_to_u64(span_from_cstr(v), SIGV4_MAX_EXPIRES_S, &secs) == ERR_OK && secs > 0,
-              ERR_INVALID,
-              "--presign: expected seconds in 1-%u, got '%s'",
-              (unsigned) SIGV4_MAX_EXPIRES_S,
-              v);
-            a->presign_expires_s = (uint32_t) secs;
-            a->presign_set = true;
-            continue;
-        }
-        ENSURE(inline_value == NULL, ERR_INVALID, "%s takes no value", name);
-        if (strcmp(name, "--s3") == 0) {
-            a->s3 = true;
-        } else if (strcmp(name, "--unsigned-payload") == 0) {
-            a->payload_hash = SIGV4_UNSIGNED_PAYLOAD;
-        } else if (strcmp(name, "--batch") == 0) {
-            a->batch = true;
-        } else if (strcmp(name, "--help") == 0) {
-            a->help = true;
-        } else {
-            FAIL(ERR_INVALID, "unknown option '%s'", name);
+        TRY(s_value_flag(a, &o, &matched));
+        if (!matched) {
+            TRY(strcmp(name, "--presign") == 0 ? s_presign_flag(a, &o) : s_switch_flag(a, &o));
         }
     }
     return ERR_OK;
