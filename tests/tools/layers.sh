@@ -78,8 +78,74 @@ while IFS= read -r -d '' file; do
                  s = substr($0, RSTART, RLENGTH); sub(/^[^"]*"/, "", s); sub(/"$/, "", s); print FNR ":" s } }' "$file")
 done < <(find "$src" -type f \( -name '*.c' -o -name '*.h' \) -print0 | sort -z)
 
+# Inside a folder, modules (x.c with its x.h) must not depend on each other in a cycle either: a cycle means neither
+# can be read, tested or changed without the other. Module A depends on B when a file of A includes B's header, or
+# when A calls a function that B's .c defines (which catches a header that declares another file's functions).
+# The edges "A B" go to tsort, which names the members of the loops it finds. LAYERS_CYCLES_ENFORCE=0 reports
+# cycles without failing.
+include_edges() {
+    find "$src" -type f \( -name '*.c' -o -name '*.h' \) -print0 | sort -z | xargs -0 awk '
+        FNR == 1 { n = split(FILENAME, parts, "/"); dir = parts[n - 1]; mod = parts[n]; sub(/\.[ch]$/, "", mod) }
+        match($0, /^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^"]*"/) {
+            inc = substr($0, RSTART, RLENGTH); sub(/^[^"]*"/, "", inc); sub(/"$/, "", inc)
+            m = split(inc, ip, "/"); idir = (m > 1 ? ip[m - 1] : dir); imod = ip[m]; sub(/\.h$/, "", imod)
+            if (idir == dir && imod != mod) print dir "/" mod, idir "/" imod
+        }'
+}
+# Pass 1 collects the functions each .c defines (not static; the name at the start of a definition line, or on
+# its own line after the return type), pass 2 the calls of them from another module of the same folder.
+call_edges() {
+    local files
+    mapfile -t files < <(find "$src" -name '*.c' | sort)
+    [[ ${#files[@]} -gt 0 ]] || return 0
+    awk '
+# pass 1 (FILENAME in list twice): collect non-static function definitions; pass 2: references
+function modname(f,   n, parts, m) { n = split(f, parts, "/"); m = parts[n]; sub(/\.[ch]$/, "", m); return parts[n-1] "/" m }
+FNR == 1 { pass = (seen[FILENAME]++ ? 2 : 1); prev = "" }
+pass == 1 {
+    line = $0
+    if (line ~ /^[a-z_][a-z0-9_ *]*[ *]([a-z_][a-z0-9_]*)\(/ && line !~ /^static/ && line !~ /;[[:space:]]*$/ && line !~ /^(return|else|if|for|while)/) {
+        s = line; sub(/\(.*/, "", s); n = split(s, w, /[ *]+/); name = w[n]
+        if (name != "") def[name] = modname(FILENAME)
+    } else if (line ~ /^[a-z_][a-z0-9_]*\(/ && prev !~ /^static/ && prev ~ /^[a-z]/ && prev !~ /;[[:space:]]*$/) {
+        s = line; sub(/\(.*/, "", s); def[s] = modname(FILENAME)
+    }
+    prev = line
+    next
+}
+pass == 2 {
+    me = modname(FILENAME)
+    line = $0
+    gsub(/"([^"\\]|\\.)*"/, "", line)
+    while (match(line, /[a-z_][a-z0-9_]*[[:space:]]*\(/)) {
+        tok = substr(line, RSTART, RLENGTH); sub(/[[:space:]]*\($/, "", tok)
+        line = substr(line, RSTART + RLENGTH)
+        if ((tok in def) && def[tok] != me) {
+            split(def[tok], a, "/"); split(me, b, "/")
+            if (a[1] == b[1]) { e = me " " def[tok]; if (!(e in edge)) { edge[e] = 1; print e } }
+        }
+    }
+}
+    ' "${files[@]}" "${files[@]}"
+}
+edges=$({
+    include_edges
+    call_edges
+} | sort -u)
+loops=$( (tsort <<<"$edges" >/dev/null) 2>&1 | grep -v 'input contains a loop' | sed 's/^tsort: //' | paste -sd' ' || true)
+if [[ -n "$loops" ]]; then
+    echo "layers: dependency cycles between files of one folder (the modules of each loop tsort found, in order): $loops"
+    if [[ "${LAYERS_CYCLES_ENFORCE:-1}" != 0 ]]; then
+        violations=$((violations + 1))
+    fi
+fi
+
 if [[ $violations -gt 0 ]]; then
     echo "layers: $violations violation(s) in $files files"
     exit 1
 fi
-echo "layers: $files files, dependencies point one way"
+if [[ -n "$loops" ]]; then
+    echo "layers: $files files, dependencies point one way (cycles between files reported above, not enforced)"
+else
+    echo "layers: $files files, dependencies point one way, no cycles between files"
+fi
