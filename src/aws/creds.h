@@ -1,5 +1,6 @@
 /*
- * creds.h - AWS credentials: the struct every signer reads, and the provider chain that fills and refreshes it.
+ * creds.h - the provider chain that fills and refreshes the credentials every signer reads (struct creds, in
+ * creds_util.h, which this header includes).
  *
  * How a request layer uses it:
  *
@@ -28,6 +29,7 @@
 #ifndef SV_AWS_CREDS_H
 #define SV_AWS_CREDS_H
 
+#include "aws/creds_util.h"
 #include "aws/endpoint.h"
 #include "base/err.h"
 #include "base/secret.h"
@@ -36,68 +38,6 @@
 #include <stdint.h>
 
 struct http_client;
-
-/* Access key ids are 16..128 characters (IAM AccessKey.AccessKeyId). */
-#define CREDS_MAX_ACCESS_KEY_ID 128
-/* Account ids are 12 digits. */
-#define CREDS_MAX_ACCOUNT_ID 12
-/* "****" + the last four characters. */
-#define CREDS_REDACTED_KEY_ID_LEN 8
-/* The one-line reason the chain found nothing ("env not set; web identity not configured; ..."). */
-#define CREDS_MAX_FAILURE 1024
-
-/* Marks credentials that never expire (long-term keys from the environment). */
-#define CREDS_NO_EXPIRY INT64_MAX
-
-/*
- * Refresh windows, botocore `credentials.py` `_DEFAULT_ADVISORY_REFRESH_TIMEOUT` = 15 * 60 and
- * `_DEFAULT_MANDATORY_REFRESH_TIMEOUT` = 10 * 60 (notes §1): "refreshes 15 min before expiry (advisory) and
- * forces it at 10 min (mandatory)". An advisory refresh that fails keeps the current credentials; a
- * mandatory one that fails is an error.
- */
-#define CREDS_ADVISORY_REFRESH_S (15 * 60)
-#define CREDS_MANDATORY_REFRESH_S (10 * 60)
-/*
- * Ours, not botocore's: after a refresh attempt that left the credentials inside the advisory window (the
- * source failed, or handed back credentials that still expire soon, which IMDS does for up to 5 min before it
- * rotates), the next attempt waits this long instead of hitting the source before every request. It never
- * delays a refresh of credentials that are expired or inside the mandatory window.
- */
-#define CREDS_REFRESH_RETRY_S 30
-
-struct creds {
-    char access_key_id[CREDS_MAX_ACCESS_KEY_ID + 1];
-    struct secret secret_access_key;
-    struct secret session_token;               /* .set is false for long-term keys */
-    int64_t expiration_s;                      /* Unix seconds; CREDS_NO_EXPIRY when they do not expire */
-    char account_id[CREDS_MAX_ACCOUNT_ID + 1]; /* "" when the source did not say */
-    const char *provider;                      /* static: "env", "web_identity", "container", "imds" */
-};
-
-/* Overwrites everything, secrets included. */
-void creds_wipe(struct creds *c);
-
-/* Copies src into dst (both outside any arena). */
-void creds_copy(struct creds *dst, const struct creds *src);
-
-/* "****WXYZ": the only form in which a key id is ever shown. "" for an empty key id. */
-void creds_redact_key_id(const char *access_key_id, char out[CREDS_REDACTED_KEY_ID_LEN + 1]);
-
-enum creds_refresh {
-    CREDS_REFRESH_NONE = 0,  /* use the credentials as they are */
-    CREDS_REFRESH_ADVISORY,  /* try to refresh; on failure keep using them */
-    CREDS_REFRESH_MANDATORY, /* refresh; on failure there are no usable credentials */
-};
-
-/*
- * The refresh decision for credentials expiring at expiration_s, seen at now_s, when the last attempt asked to
- * be left alone until retry_after_s (0 when none). Pure; the table in tests/unit/test_creds.c is its spec:
- *   no expiry, or more than CREDS_ADVISORY_REFRESH_S left          → NONE
- *   more than CREDS_MANDATORY_REFRESH_S left, now < retry_after_s  → NONE
- *   more than CREDS_MANDATORY_REFRESH_S left                       → ADVISORY
- *   otherwise (including expired)                                  → MANDATORY
- */
-enum creds_refresh creds_refresh_due(int64_t expiration_s, int64_t now_s, int64_t retry_after_s);
 
 struct creds_chain_options {
     const struct endpoint_env *env; /* NULL = the process environment */
