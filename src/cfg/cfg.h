@@ -36,20 +36,16 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/span.h"
+#include "cfg/cfg_check.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* Named maximums. */
+/* Named maximums (the shape limits the checks share are in cfg_check.h). */
 #define CFG_VALUE_MAX 8192     /* longest accepted value of one variable or flag, in bytes */
 #define CFG_ERROR_MAX 512      /* the one error line, NUL included */
 #define CFG_ROUTES_MAX 64      /* S3 routes after merging S3_ROUTES and the seed-004 aliases */
-#define CFG_PREFIX_MAX 1024    /* an S3 key prefix (S3 keys are at most 1024 bytes) */
-#define CFG_REGION_MAX 32      /* "us-isob-east-1" is 14; leave room */
-#define CFG_TAG_KEY_MAX 128    /* EC2 tag key limit */
-#define CFG_TAG_VALUE_MAX 256  /* EC2 tag value limit */
-#define CFG_NAMESPACE_MAX 255  /* CloudWatch namespace limit */
 #define CFG_TAG_KEYS_MAX 2     /* the default backup tag matches two keys */
 #define CFG_FLAG_ARGS_MAX 1024 /* argv entries considered */
 

@@ -8,8 +8,6 @@
  */
 #include "cfg/cfg_check.h"
 
-#include "cfg/cfg.h"
-
 static bool s_is_lower(char c) {
     return c >= 'a' && c <= 'z';
 }

@@ -15,6 +15,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Shape limits of the values checked here (cfg.h sizes its fields with them). */
+#define CFG_PREFIX_MAX 1024   /* an S3 key prefix (S3 keys are at most 1024 bytes) */
+#define CFG_REGION_MAX 32     /* "us-isob-east-1" is 14; leave room */
+#define CFG_TAG_KEY_MAX 128   /* EC2 tag key limit */
+#define CFG_TAG_VALUE_MAX 256 /* EC2 tag value limit */
+#define CFG_NAMESPACE_MAX 255 /* CloudWatch namespace limit */
+
 /*
  * A region name: two lower-case letters (or "eusc"), an optional "-gov" / "-iso" / "-iso<letter>", a lower-case
  * word and a number of at most three digits: us-east-1, ap-southeast-2, us-gov-west-1, us-isob-east-1,
