@@ -119,14 +119,17 @@ class FakeIMDS(_Server):
     expiration: the Expiration of the credentials (ISO string), or a callable(n) giving it for the n-th document
                 (0-based); every credentials GET hands out a new set.
     expire_tokens_after: after this many credential documents, every token issued so far is invalid (401).
+    issue: a callable giving the credential set of each document (default: fresh random ones; a cycle test hands
+           out real credentials of the emulator instead).
     role: the role name, or None for an instance without a role (404 on the listing).
     region: what /latest/meta-data/placement/region answers.
     fail_credentials_after: after this many credential documents answer 500.
     """
 
     def __init__(self, mode="v2", expiration="2026-01-01T01:00:00Z", role="smartvault-role", region="eu-west-1",
-                 expire_tokens_after=None, fail_credentials_after=None):
+                 expire_tokens_after=None, fail_credentials_after=None, issue=make_creds):
         super().__init__()
+        self.issue = issue
         self.mode = mode
         self.expiration = expiration
         self.role = role
@@ -166,7 +169,7 @@ class FakeIMDS(_Server):
         if self.role and req.path == IMDS_ROLE_PATH + self.role:
             if self.fail_credentials_after is not None and len(self.issued) >= self.fail_credentials_after:
                 return 500, {}, ""
-            creds = make_creds()
+            creds = self.issue()
             self.issued.append(creds)
             if self.expire_tokens_after is not None and len(self.issued) >= self.expire_tokens_after:
                 self.valid_tokens.clear()
@@ -184,13 +187,15 @@ class FakeContainer(_Server):
           token file that the test rotates).
     on_served: called with the request after each credentials answer (e.g. to rotate the token file).
     fail_status: if set, every answer from the (fail_after+1)-th on is this status with an error document.
+    issue: a callable giving the credential set of each answer (default: fresh random ones).
     """
 
     path = "/v1/credentials"
 
     def __init__(self, auth=None, expiration="2026-01-01T01:00:00Z", fail_status=None, fail_after=0,
-                 on_served=None):
+                 on_served=None, issue=make_creds):
         super().__init__()
+        self.issue = issue
         self.auth = auth
         self.expiration = expiration
         self.fail_status = fail_status
@@ -211,7 +216,7 @@ class FakeContainer(_Server):
             self.issued.append(None)
             return self.fail_status, {"Content-Type": "application/json"}, json.dumps(
                 {"code": "Unavailable", "message": "agent is down"})
-        creds = make_creds()
+        creds = self.issue()
         self.issued.append(creds)
         doc = {**creds, "Expiration": self.expiration, "AccountId": "123456789012",
                "RoleArn": "arn:aws:iam::123456789012:role/smartvault"}
