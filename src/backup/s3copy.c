@@ -150,6 +150,7 @@ struct s3copy_bucket {
 struct s3copy_page {
     struct arena a;
     uint32_t refs; /* slices still pointing into it */
+    struct s3copy_stream *st;
 };
 
 /* Objects of one page that belong to one node, consumed from i to n. Allocated in the page's arena. */
@@ -188,6 +189,7 @@ struct s3copy_stream {
     size_t strip; /* destinations: S3_DEST_PREFIX, dropped before keys are compared */
     struct s3copy_node *head, *tail;
     uint64_t objects, pages, ranges;
+    size_t pages_alive;
     bool failed;
 };
 
@@ -415,6 +417,7 @@ static struct span s_span_malloc(struct span s) {
 
 static void s_page_unref(struct s3copy_run *run, struct s3copy_page *pg) {
     if (--pg->refs == 0) {
+        pg->st->pages_alive--;
         arena_free(&pg->a);
         free(pg);
         run->pages_alive--;
@@ -614,6 +617,8 @@ static void s_fetch_done(struct aws_request *r) {
     }
     arena_init(&pg->a, 0);
     pg->refs = 1; /* held while it is being placed */
+    pg->st = st;
+    st->pages_alive++;
     run->pages_alive++;
     run->pages_peak = run->pages_alive > run->pages_peak ? run->pages_alive : run->pages_peak;
     struct span token = SPAN_NULL;
@@ -646,10 +651,23 @@ static bool s_wants_page(const struct s3copy_node *n) {
     return !n->listed && !n->fetching && n->buffered < S3_LIST_MAX_KEYS;
 }
 
+/* Where a range starts, as a source key (a destination's prefix without S3_DEST_PREFIX). */
+static struct span s_pos(const struct s3copy_stream *st, const struct s3copy_node *n) {
+    return span_sub(n->prefix, st->strip < n->prefix.n ? st->strip : n->prefix.n, n->prefix.n);
+}
+
+static struct s3copy_node *s_next_wanted(struct s3copy_node *c) {
+    while (c && !s_wants_page(c)) {
+        c = c->next;
+    }
+    return c;
+}
+
 /*
  * The listing requests of one round: first the front range of every stream that has nothing to give (the merge
- * waits for it), then, while pages in memory stay below S3COPY_MAX_PAGES, the next ranges of every stream in
- * key order, one stream after the other, so every range is listed concurrently and merged in order.
+ * waits for it), then, while fewer than S3COPY_MAX_PAGES pages are in memory, the next ranges of all streams in
+ * the order the merge will reach them (by start key, source and destinations alike), so that ranges are listed
+ * concurrently and neither side runs ahead of the other.
  */
 static size_t s_schedule_fetches(struct s3copy_run *run, size_t max) {
     size_t n = 0;
@@ -658,27 +676,30 @@ static size_t s_schedule_fetches(struct s3copy_run *run, size_t max) {
     for (size_t s = 0; s < nstreams && n < max; s++) {
         struct s3copy_stream *st = s == 0 ? &run->src : &run->scopes[s - 1];
         struct s3copy_node *h = st->failed ? NULL : st->head;
-        walk[s] = h;
         if (h && h->first == NULL && s_wants_page(h)) {
             run->fetches[n++] = (struct s3copy_fetch){ .st = st, .node = h };
             h->fetching = true;
         }
+        walk[s] = h ? s_next_wanted(h) : NULL;
     }
-    bool more = true;
-    while (more && n < max && run->pages_alive + n < S3COPY_MAX_PAGES) {
-        more = false;
-        for (size_t s = 0; s < nstreams && n < max && run->pages_alive + n < S3COPY_MAX_PAGES; s++) {
-            struct s3copy_node *c = walk[s];
-            while (c && !s_wants_page(c)) {
-                c = c->next;
-            }
-            walk[s] = c ? c->next : NULL;
-            if (c) {
-                run->fetches[n++] = (struct s3copy_fetch){ .st = s == 0 ? &run->src : &run->scopes[s - 1], .node = c };
-                c->fetching = true;
-                more = true;
+    while (n < max && run->pages_alive + n < S3COPY_MAX_PAGES) {
+        size_t best = nstreams;
+        for (size_t s = 0; s < nstreams; s++) {
+            struct s3copy_stream *st = s == 0 ? &run->src : &run->scopes[s - 1];
+            if (
+              walk[s] &&
+              (best == nstreams ||
+               span_cmp(s_pos(st, walk[s]), s_pos(best == 0 ? &run->src : &run->scopes[best - 1], walk[best])) < 0)) {
+                best = s;
             }
         }
+        if (best == nstreams) {
+            break;
+        }
+        struct s3copy_node *c = walk[best];
+        run->fetches[n++] = (struct s3copy_fetch){ .st = best == 0 ? &run->src : &run->scopes[best - 1], .node = c };
+        c->fetching = true;
+        walk[best] = s_next_wanted(c->next);
     }
     for (size_t i = 0; i < n; i++) {
         s_fetch_build(run, &run->fetches[i]);
@@ -1396,6 +1417,7 @@ static enum err s_rounds(struct s3copy_run *run, bool objects) {
             merged = s_merge(run);
         }
         size_t k = s_schedule_jobs(run);
+        size_t jobs = k;
         if (active && !objects) {
             k = s_schedule_uploads(run, k);
         } else if (active && !merged) {
@@ -1404,6 +1426,14 @@ static enum err s_rounds(struct s3copy_run *run, bool objects) {
                 run->reqs[k++] = &run->fetches[i].req;
             }
         }
+        LOG(
+          LOG_DEBUG,
+          "s3.round",
+          LF_U("round", run->rounds),
+          LF_U("copy_requests", jobs),
+          LF_U("list_requests", k - jobs),
+          LF_U("pages_in_memory", run->pages_alive),
+          LF_U("merged", run->pc.routed + run->pc.unrouted));
         enum err e = k ? aws_run(cy->aws, run->reqs, k) : ERR_OK;
         arena_rewind(cy->scratch, m);
         run->rounds += k > 0;
