@@ -202,10 +202,11 @@ class Synth:
         max_keys = min(int(q.get("max-keys", "1000")), 1000)
         enc = q.get("encoding-type") == "url"
         start = prefix
-        if q.get("start-after"):
-            start = max(start, q["start-after"] + "\0")
-        if q.get("continuation-token"):
+        if q.get("continuation-token"):  # it holds the position: StartAfter is then ignored (and not echoed)
+            q = {k: v for k, v in q.items() if k != "start-after"}
             start = max(start, base64.urlsafe_b64decode(q["continuation-token"].encode()).decode())
+        elif q.get("start-after"):
+            start = max(start, q["start-after"] + "\0")
         contents, cps = [], []
         cur = bucket.cursor(start)
         resume = None
