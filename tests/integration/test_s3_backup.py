@@ -286,6 +286,73 @@ def test_routes_longest_prefix_and_dest_prefix(buckets, backup):
     assert done["counts"]["s3_objects_copied"] == 0 and done["counts"]["s3_unchanged"] == 3
 
 
+# Keys that sort around route boundaries: '-' (0x2D) and '.' (0x2E) sort before '/' (0x2F), '0' after it; bytes
+# >= 0x80 (UTF-8 of é, 日, 😀) sort after every ASCII byte and after DEL (0x7F).
+BOUNDARY_KEYS = [
+    "a", "a-1", "a.txt", "a/", "a/!", "a/-", "a/0", "a/a", "a/b", "a/b-", "a/b.", "a/b/", "a/b/0", "a/b/x",
+    "a/b/x/", "a/b/x/1", "a/b/x0", "a/b/y", "a/b0", "a/c", "a/\x7f", "a/é", "a/éa", "a/日本", "a/😀", "a0",
+    "a0/1", "a0/é/ü", "ab/1", "b", "é/1", "é/ü", "éa/1", "日/x",
+]
+# a/ -> DOCS, with a/b/ -> PICS inside it (a scope of its own) and a/b/x/ -> DOCS (covered by a/'s scope);
+# a0/ and é/ -> DB. Everything else is unrouted.
+BOUNDARY_ROUTES = f"a/={DOCS},a/b/={PICS},a/b/x/={DOCS},a0/={DB},é/={DB}"
+
+
+def boundary_route(key):
+    best = None
+    for prefix, bucket in (r.split("=") for r in BOUNDARY_ROUTES.split(",")):
+        if key.startswith(prefix) and (best is None or len(prefix) > len(best[0])):
+            best = (prefix, bucket)
+    return best[1] if best else None
+
+
+def test_merge_interleaved_routes_boundaries_dest_prefix_high_bytes_and_extra_keys(buckets, backup):
+    s3 = buckets
+    put_many(s3, SRC, {k: f"v1 {k}".encode() for k in BOUNDARY_KEYS})
+    # The destinations already hold keys of their own, interleaved with the copies to come (kept, never copies
+    # of anything), and keys without the destination prefix (outside every scope).
+    extras = {DOCS: ["bk/a/ 0", "bk/a/a0", "bk/a/b/0", "bk/a/b/x/0", "bk/a/bz", "bk/a/é0", "bk/a/😀/z", "a/a", "bk/a"],
+              PICS: ["bk/a/b/!", "bk/a/b/x00", "bk/a/b/zz"],
+              DB: ["bk/a0/0", "bk/é/0", "bk/é/üü", "bk/éa/1"]}
+    for bucket, keys in extras.items():
+        put_many(s3, bucket, {k: b"extra" for k in keys})
+    env = {"SRC_BUCKET": "", "DOC_DEST": "", "PHOTO_DEST": "", "DB_DEST": "", "S3_SOURCE_BUCKET": SRC,
+           "S3_ROUTES": BOUNDARY_ROUTES, "S3_DEST_PREFIX": "bk/"}
+    routed = {k: boundary_route(k) for k in BOUNDARY_KEYS if boundary_route(k)}
+    assert len(routed) == 26 and len(set(routed.values())) == 3
+
+    done, evs = backup(env)
+    c = done["counts"]
+    assert c["s3_objects_seen"] == len(BOUNDARY_KEYS) and c["s3_objects_copied"] == len(routed)
+    assert c["s3_skipped"] == len(BOUNDARY_KEYS) - len(routed) and c["s3_failed"] == 0
+    for bucket in (DOCS, PICS, DB):
+        want = {"bk/" + k for k, b in routed.items() if b == bucket} | set(extras[bucket])
+        assert set(all_keys(s3, bucket)) == want, bucket
+    for k, b in routed.items():
+        assert body(s3, b, "bk/" + k) == f"v1 {k}".encode(), k
+    assert all(body(s3, b, k) == b"extra" for b, keys in extras.items() for k in keys)
+    plan = of(evs, "s3.plan")[0]
+    assert plan["routed"] == len(routed) and plan["unrouted"] == len(BOUNDARY_KEYS) - len(routed)
+    assert plan["extra_in_destination"] >= 10
+
+    # Nothing changed: nothing copied, every routed key found in its scope despite the extras around it.
+    done, _ = backup(env)
+    assert done["counts"]["s3_objects_copied"] == 0 and done["counts"]["s3_unchanged"] == len(routed)
+    assert set(s3_calls(done)) <= LIST_OPS
+
+    # Change keys on both sides of each boundary and add new ones between existing keys: exactly those copied.
+    wait_next_second()
+    changed = {"a/b/x/1": b"v2 longer", "a/b/x": b"v2 pics", "a/\x7f": b"v2 del", "a/éa": b"v2 e-acute",
+               "a/😀": b"v2 emoji", "é/ü": b"v2 db", "a/b/": b"v2 dir"}
+    added = {"a/b/x/0a": b"new docs", "a/b0a": b"new docs 2", "a/é1": b"new high", "a0/é/ü0": b"new db"}
+    put_many(s3, SRC, {**changed, **added})
+    done, evs = backup(env)
+    assert done["counts"]["s3_objects_copied"] == len(changed) + len(added)
+    assert {e["key"] for e in of(evs, "s3.copied")} == {"bk/" + k for k in {**changed, **added}}
+    for k, v in {**changed, **added}.items():
+        assert body(s3, boundary_route(k), "bk/" + k) == v, k
+
+
 def test_dry_run_lists_and_plans_but_copies_nothing(buckets, backup):
     s3 = buckets
     put_many(s3, SRC, {f"documents/{i}": b"x" for i in range(20)} | {"photos/p": b"y", "misc/z": b"z"})
