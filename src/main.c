@@ -20,6 +20,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/span.h"
+#include "base/stop.h"
 #include "base/time.h"
 #include "cfg/cfg.h"
 #include "net/batch.h"
@@ -728,6 +729,7 @@ static int s_debug(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    stop_install_signal_handlers();
     struct log_config lc = { LOG_FORMAT_JSON, LOG_INFO, NULL };
     log_configure(&lc);
     const char *cmd = argc > 1 ? argv[1] : "run";

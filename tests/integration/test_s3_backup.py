@@ -13,6 +13,8 @@ import datetime
 import hashlib
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -457,6 +459,78 @@ def test_abandoned_uploads_in_scope_are_aborted_whatever_their_age(buckets, back
         ("documents/interrupted.bin", mine, "abandoned by an earlier run")]
     left = s3.list_multipart_uploads(Bucket=DOCS).get("Uploads", [])
     assert [(u["Key"], u["UploadId"]) for u in left] == [("elsewhere/not-ours.bin", foreign)]
+
+
+# ---- stopped and killed mid-copy (issue 11, items 1 and 2, for S3) ----------------------------------------------
+
+def child_pid(pid):
+    """The one child of `pid` (the binary under `unshare --pid --fork`), waiting for it to appear."""
+    for _ in range(100):
+        try:
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            kids = []
+        if kids:
+            return int(kids[0])
+        time.sleep(0.05)
+    raise AssertionError("no child process")
+
+
+def start_mid_multipart(smartvault, aws_env, proxy, s3, pid1):
+    """Starts a backup of three 11 MiB objects (3 parts each) with every part copy slowed to 1.5 s, and returns
+    (process, pid to signal) once the first part copy is on its way."""
+    for i in range(3):
+        s3.put_object(Bucket=SRC, Key=f"database/big-{i}.bin", Body=os.urandom(11 * MiB))
+    s3.put_object(Bucket=SRC, Key="documents/small.txt", Body=b"s")
+    proxy.add(Rule("forward", method="PUT", query="partNumber=", delay=1.5))
+    env = {**aws_env, **SEED_ENV, "AWS_ENDPOINT_URL": proxy.url, "S3_MULTIPART_THRESHOLD": "5MiB",
+           "S3_PART_SIZE": "5MiB"}
+    argv = (["unshare", "--pid", "--fork"] if pid1 else []) + [smartvault, "run"]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any("partNumber=" in e["query"] for e in list(proxy.log)):
+        assert time.monotonic() < deadline and proc.poll() is None, "no part copy started"
+        time.sleep(0.05)
+    return proc, child_pid(proc.pid) if pid1 else proc.pid
+
+
+@pytest.mark.parametrize("pid1", [False, True], ids=["plain", "pid1"])
+def test_sigterm_mid_multipart_copy_aborts_this_runs_uploads(buckets, smartvault, aws_env, proxy, pid1):
+    s3 = buckets
+    proc, pid = start_mid_multipart(smartvault, aws_env, proxy, s3, pid1)
+    assert s3.list_multipart_uploads(Bucket=DB).get("Uploads")  # open now
+    t0 = time.monotonic()
+    os.kill(pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    took = time.monotonic() - t0
+    evs = events(out)
+    assert evs and evs[-1]["event"] == "cycle.done", out[-3000:] + err
+    stopping = of(evs, "s3.stopping")
+    assert len(stopping) == 1 and stopping[0]["reason"] == "signal", out[-3000:]
+    # Every upload this run opened is aborted; none is left open; none was completed after the signal.
+    assert in_flight_uploads(s3, DOCS, PICS, DB) == {}
+    aborted = of(evs, "s3.upload_aborted")
+    assert aborted and {e["reason"] for e in aborted} == {"copy interrupted by a stop request"}
+    assert not [k for k in all_keys(s3, DB) if k.startswith("database/big-")]
+    # The parts in flight finish (1.5 s each here), then only aborts go out.
+    assert took < 15, took
+    print(f"SIGTERM mid-multipart ({'PID 1' if pid1 else 'plain'}): exit {proc.returncode} after {took:.1f} s, "
+          f"{len(aborted)} uploads aborted, outcome {evs[-1].get('outcome')}")
+
+
+def test_sigkill_mid_multipart_then_immediate_rerun_leaves_no_upload(buckets, smartvault, aws_env, proxy, backup):
+    s3 = buckets
+    proc, pid = start_mid_multipart(smartvault, aws_env, proxy, s3, False)
+    os.kill(pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    left = s3.list_multipart_uploads(Bucket=DB).get("Uploads", [])
+    assert left, "the kill left no open upload: the test proves nothing"
+    # At once: the re-run aborts the killed run's uploads (initiated before it started) and copies everything.
+    done, evs = backup()
+    assert {e["upload_id"] for e in of(evs, "s3.upload_aborted")} >= {u["UploadId"] for u in left}
+    assert in_flight_uploads(s3, DOCS, PICS, DB) == {}
+    assert done["counts"]["s3_failed"] == 0
+    assert {k for k in all_keys(s3, DB)} == {f"database/big-{i}.bin" for i in range(3)}
 
 
 # ---- faults ---------------------------------------------------------------------------------------------------
