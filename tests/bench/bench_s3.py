@@ -7,8 +7,8 @@
     /usr/bin/python3 tests/bench/bench_s3.py --moto --objects 2000 --latency 0.02 --budget 600
 
 Scale (the default, issue 12): the synthetic S3 of tests/integration/synth_s3.py (moto cannot hold a million
-objects), generated from a seed: --sizes objects over three routed prefixes (database/, documents/, photos/, 100
-folders each), each destination already holding a copy of every object, --scale-changed of them (0.1%) changed
+objects), generated from a seed: --sizes objects over three routed prefixes (database/, documents/, photos/, in
+folders of 3,333 objects: 10 per prefix at 100k, 100 at 1M), each destination already holding a copy of every object, --scale-changed of them (0.1%) changed
 in the source (half with a new size), 20 ms added to every request. SmartVault runs at each size, `aws s3 sync` and
 `rclone copy` (the three folders one after the other, default flags) at --compare-at, each against a fresh server.
 Measured: calls counted by the server, wall, CPU (user+sys), peak RSS (/usr/bin/time), whether exactly the changed
@@ -229,6 +229,7 @@ def count_keys(s3, bucket):
 # ---- scale: the synthetic S3 (issue 12) ---------------------------------------------------------------------------
 
 SCALE_ROUTES = ("database/", "documents/", "photos/")
+SCALE_FOLDER_OBJECTS = 3333
 
 
 def synth_commands(tool, synth, smartvault):
@@ -250,7 +251,10 @@ def scale_run(tool, n, args, smartvault, home, budget):
     """One measured run of `tool` against a fresh synthetic bucket of n objects -> (stats, calls, synth, done)."""
     from synth_s3 import Synth, SynthServer
 
-    synth = Synth(n, routes=SCALE_ROUTES, folders=100, seed=12, changed=args.scale_changed)
+    # Folders of about SCALE_FOLDER_OBJECTS objects each, as a bucket grows by adding folders: listing pages are
+    # full at every size, so memory is compared like for like.
+    folders = max(1, n // len(SCALE_ROUTES) // SCALE_FOLDER_OBJECTS)
+    synth = Synth(n, routes=SCALE_ROUTES, folders=folders, seed=12, changed=args.scale_changed)
     with SynthServer(synth, latency=args.latency) as srv:
         env = tool_env(srv.url, home)
         env["RCLONE_CONFIG_SRC_LIST_VERSION"] = "2"  # the synthetic server answers ListObjectsV2 only
@@ -284,7 +288,8 @@ def scale_main(args):
     sizes = [int(x) for x in args.sizes.split(",")]
     compare_at = args.compare_at
     print(f"bench_s3 (scale): synthetic S3 (tests/integration/synth_s3.py), {args.latency * 1000:.0f} ms per request, "
-          f"{args.scale_changed:.1%} changed, routes {', '.join(SCALE_ROUTES)}, 100 folders each", flush=True)
+          f"{args.scale_changed:.1%} changed, routes {', '.join(SCALE_ROUTES)}, folders of {SCALE_FOLDER_OBJECTS} "
+          f"objects", flush=True)
     home = tempfile.mkdtemp(prefix="bench-s3-home-")
     res = {}
     try:
