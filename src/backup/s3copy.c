@@ -53,6 +53,18 @@
 #define S3COPY_SPLIT_DEPTH 2
 /* Region redirects followed per listing range: one (the bucket's region is then known). */
 #define S3COPY_MAX_REDIRECTS 1
+/*
+ * Unrouted source keys recorded one by one in the report (and so in the audit); past this many they are only
+ * counted (report s3_skipped_unrecorded) and logged at debug level, so a bucket of mostly unrouted keys does not
+ * grow the report with its size.
+ */
+#define S3COPY_MAX_UNROUTED_RECORDS 1000
+/*
+ * Key ranges known at once. A delimited page adds up to 1,000 (one per common prefix); past this many, listings
+ * of delimited ranges other than the one the merge waits for are not fetched ahead, so a bucket with millions of
+ * folders holds at most this many ranges (about 150 bytes each with their prefixes).
+ */
+#define S3COPY_MAX_RANGES 20000
 /* A progress line this often during a long job. */
 #define S3COPY_PROGRESS_MS 10000
 
@@ -173,6 +185,7 @@ struct s3copy_node {
     size_t buffered; /* objects in the slices */
     struct span prefix;
     struct span token; /* malloc'd; empty before the first page */
+    struct span after; /* malloc'd: the last key or common prefix of its last page (where its listing resumes) */
     uint32_t depth;    /* levels of common prefixes above it; delimited while below S3COPY_SPLIT_DEPTH */
     uint32_t redirects;
     bool listed;   /* nothing left to fetch */
@@ -190,6 +203,7 @@ struct s3copy_stream {
     struct s3copy_node *head, *tail;
     uint64_t objects, pages, ranges;
     size_t pages_alive;
+    size_t nodes;
     bool failed;
 };
 
@@ -282,6 +296,7 @@ struct s3copy_run {
     struct s3copy_item **items_tail;
     size_t nitems, nmultipart;
     size_t pages_alive, pages_peak;
+    size_t nodes, nodes_peak;
     struct s3copy_plan_counts pc;
     struct s3copy_fetch *fetches;
     size_t max_fetches;
@@ -437,6 +452,8 @@ static struct s3copy_node *s_node_new(struct s3copy_stream *st, struct span pref
     if (!listed) {
         st->ranges++;
     }
+    st->nodes++;
+    st->run->nodes++;
     return n;
 }
 
@@ -473,6 +490,9 @@ static void s_node_free(struct s3copy_stream *st, struct s3copy_node *n) {
         s_page_unref(st->run, s->page);
     }
     free((void *) n->token.p);
+    free((void *) n->after.p);
+    st->nodes--;
+    st->run->nodes--;
     free(n);
 }
 
@@ -527,6 +547,14 @@ static void s_absorb(
         s_node_insert(st, s_node_new(st, pfx->items[j], n->depth + 1, false), n);
     }
     s_slice_add(n, pg, objs->items + oi, objs->n - oi);
+    struct span last = objs->n ? objs->items[objs->n - 1].key : SPAN_NULL;
+    if (pfx->n && span_cmp(pfx->items[pfx->n - 1], last) > 0) {
+        last = pfx->items[pfx->n - 1];
+    }
+    free((void *) n->after.p);
+    n->after = s_span_malloc(last);
+    struct s3copy_run *run = st->run;
+    run->nodes_peak = run->nodes > run->nodes_peak ? run->nodes : run->nodes_peak;
 }
 
 /*
@@ -651,13 +679,15 @@ static bool s_wants_page(const struct s3copy_node *n) {
     return !n->listed && !n->fetching && n->buffered < S3_LIST_MAX_KEYS;
 }
 
-/* Where a range starts, as a source key (a destination's prefix without S3_DEST_PREFIX). */
+/* Where a range's next page starts, as a source key (a destination's key without S3_DEST_PREFIX). */
 static struct span s_pos(const struct s3copy_stream *st, const struct s3copy_node *n) {
-    return span_sub(n->prefix, st->strip < n->prefix.n ? st->strip : n->prefix.n, n->prefix.n);
+    struct span p = n->after.n ? n->after : n->prefix;
+    return span_sub(p, st->strip < p.n ? st->strip : p.n, p.n);
 }
 
-static struct s3copy_node *s_next_wanted(struct s3copy_node *c) {
-    while (c && !s_wants_page(c)) {
+/* The next range to fetch ahead from c on: delimited ones (which add ranges) only below S3COPY_MAX_RANGES. */
+static struct s3copy_node *s_next_wanted(const struct s3copy_run *run, struct s3copy_node *c) {
+    while (c && (!s_wants_page(c) || (c->depth < S3COPY_SPLIT_DEPTH && run->nodes >= S3COPY_MAX_RANGES))) {
         c = c->next;
     }
     return c;
@@ -680,7 +710,7 @@ static size_t s_schedule_fetches(struct s3copy_run *run, size_t max) {
             run->fetches[n++] = (struct s3copy_fetch){ .st = st, .node = h };
             h->fetching = true;
         }
-        walk[s] = h ? s_next_wanted(h) : NULL;
+        walk[s] = h ? s_next_wanted(run, h) : NULL;
     }
     while (n < max && run->pages_alive + n < S3COPY_MAX_PAGES) {
         size_t best = nstreams;
@@ -699,7 +729,7 @@ static size_t s_schedule_fetches(struct s3copy_run *run, size_t max) {
         struct s3copy_node *c = walk[best];
         run->fetches[n++] = (struct s3copy_fetch){ .st = best == 0 ? &run->src : &run->scopes[best - 1], .node = c };
         c->fetching = true;
-        walk[best] = s_next_wanted(c->next);
+        walk[best] = s_next_wanted(run, c->next);
     }
     for (size_t i = 0; i < n; i++) {
         s_fetch_build(run, &run->fetches[i]);
@@ -889,8 +919,17 @@ static bool s_merge(struct s3copy_run *run) {
         }
         const struct cfg_route *route = cfg_s3_route(cfg, o->key);
         if (route == NULL) {
-            run->pc.unrouted++;
-            s_skip(run, cfg->s3_source_bucket, o->key, "no route", false);
+            if (++run->pc.unrouted <= S3COPY_MAX_UNROUTED_RECORDS) {
+                s_skip(run, cfg->s3_source_bucket, o->key, "no route", false);
+            } else {
+                run->cy->report->s3_skipped_unrecorded++;
+                LOG(
+                  LOG_DEBUG,
+                  "s3.skipped",
+                  LF_S("bucket", cfg->s3_source_bucket),
+                  LF_SP("key", o->key),
+                  LF_S("reason", "no route"));
+            }
             s_pop(&run->src);
             continue;
         }
@@ -1509,6 +1548,7 @@ static void s_log_plan(const struct s3copy_run *run) {
       LF_U("extra_in_destination", pc->extra),
       LF_U("rounds", run->rounds),
       LF_U("peak_pages_in_memory", run->pages_peak),
+      LF_U("peak_ranges", run->nodes_peak),
       LF_B("stopped", run->stopped),
       LF_B("dry_run", run->cy->dry_run));
 }

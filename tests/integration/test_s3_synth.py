@@ -109,3 +109,16 @@ def test_merge_at_60k_objects_copies_exactly_the_changed_ones(synth_run):
         done, _ = synth_run(srv, {"S3_DEST_PREFIX": "bk/"})
         assert done["counts"]["s3_objects_copied"] == 0 and done["counts"]["s3_unchanged"] == 60000
         assert len(synth.copies) == len(changed)
+
+
+def test_unrouted_keys_are_counted_and_only_the_first_thousand_recorded(synth_run):
+    # database/ has no route here: its 20,000 keys are unrouted. All are counted; 1,000 are items of the report.
+    synth = Synth(60000, folders=40, seed=5, changed=0.0)
+    with SynthServer(synth) as srv:
+        done, evs = synth_run(srv, {"DB_DEST": "", "LOG_LEVEL": "info"})
+        c = done["counts"]
+        assert c["s3_objects_seen"] == 60000 and c["s3_skipped"] == 20000 and c["s3_unchanged"] == 40000
+        plan = [e for e in evs if e["event"] == "s3.plan"][0]
+        assert plan["unrouted"] == 20000 and plan["routed"] == 40000
+        assert done["peak_rss_kb"] < 16 * 1024, done["peak_rss_kb"]
+        assert synth.copies == []
