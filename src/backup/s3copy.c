@@ -36,10 +36,13 @@
 #include "base/log.h"
 #include "base/stop.h"
 #include "base/time.h"
+#include "net/ratelimit.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Requests of copies in progress given to aws_run in one round: about 1.4 KiB each. */
 #define S3COPY_WINDOW 512
@@ -65,6 +68,8 @@
  * folders holds at most this many ranges (about 150 bytes each with their prefixes).
  */
 #define S3COPY_MAX_RANGES 20000
+/* The route of an item that has none (the abort of an abandoned upload: never paced). */
+#define S3COPY_NO_ROUTE ((size_t) -1)
 /* A progress line this often during a long job. */
 #define S3COPY_PROGRESS_MS 10000
 
@@ -248,6 +253,7 @@ struct s3copy_item {
     const char *why;
     const char *abort_why; /* why its upload is aborted; NULL: the copy failed */
     enum s3copy_step step; /* the next request to send */
+    size_t route;          /* cfg route index (its pacing); S3COPY_NO_ROUTE for an abandoned upload */
     bool multipart;
     bool stale;
     bool failed; /* a failure is recorded: no more steps, except the abort of its upload */
@@ -304,6 +310,14 @@ struct s3copy_run {
     struct aws_request **reqs;
     uint64_t rounds;
     int64_t start_ms, progress_ms;
+    /*
+     * Per-prefix pacing: S3 answers SlowDown per prefix ("at least 3,500 PUT/COPY/POST/DELETE ... per second per
+     * partitioned prefix"), so each route has its own limiter (net/ratelimit: off until the route's first
+     * throttled request, then CUBIC), and a throttled route slows its own copies only.
+     */
+    struct ratelimit *pace;
+    bool *paced_logged;
+    double pace_wait_s; /* this round: the shortest wait of an item held back by its route's limiter */
 };
 /* ---- recording ------------------------------------------------------------------------------------------ */
 
@@ -837,8 +851,12 @@ static void s_skip(struct s3copy_run *run, const char *bucket, struct span key, 
 }
 
 /* One routed source object against its copy (NULL: none): nothing, a skip, or a new item to copy. */
-static void
-s_decide_one(struct s3copy_run *run, const struct s3_object *o, const struct s3_object *copy, struct s3copy_bucket *b) {
+static void s_decide_one(
+  struct s3copy_run *run,
+  const struct s3_object *o,
+  const struct s3_object *copy,
+  struct s3copy_bucket *b,
+  size_t route) {
     const struct cfg *cfg = run->cfg;
     struct s3copy_decision d = s3copy_decide(o, copy, run->etags_comparable);
     if (!d.copy) {
@@ -852,6 +870,7 @@ s_decide_one(struct s3copy_run *run, const struct s3_object *o, const struct s3_
         return;
     }
     struct s3copy_item *it = s_item_new(run, o, span_from_cstr(cfg->s3_dest_prefix), SPAN_NULL);
+    it->route = route;
     it->dst = b;
     it->why = d.why;
     it->multipart = s3copy_use_multipart(o->size, cfg->s3_multipart_threshold_bytes);
@@ -946,7 +965,7 @@ static bool s_merge(struct s3copy_run *run) {
             return false;
         }
         run->pc.routed++;
-        s_decide_one(run, o, copy, b);
+        s_decide_one(run, o, copy, b, (size_t) (route - cfg->s3_routes));
         if (copy) {
             s_pop(st);
         }
@@ -954,6 +973,40 @@ static bool s_merge(struct s3copy_run *run) {
     }
     return false;
 }
+static double s_now_s(void) {
+    return (double) time_mono_ms() / 1000.0;
+}
+
+/* Takes a token of the item's route limiter for one request; false (the wait noted) when it must wait. */
+static bool s_paced(struct s3copy_run *run, const struct s3copy_item *it) {
+    if (it->route == S3COPY_NO_ROUTE) {
+        return true;
+    }
+    double wait = ratelimit_acquire(&run->pace[it->route], s_now_s());
+    if (wait > 0 && (run->pace_wait_s == 0 || wait < run->pace_wait_s)) {
+        run->pace_wait_s = wait;
+    }
+    return wait <= 0;
+}
+
+/* A paced request's answer feeds its route's limiter; the first throttled one turns it on (logged once). */
+static void s_pace_feedback(struct s3copy_run *run, const struct s3copy_item *it, const struct aws_request *r) {
+    if (it->route == S3COPY_NO_ROUTE) {
+        return;
+    }
+    struct ratelimit *rl = &run->pace[it->route];
+    ratelimit_on_response(rl, r->throttles > 0, s_now_s());
+    if (rl->enabled && !run->paced_logged[it->route]) {
+        run->paced_logged[it->route] = true;
+        LOG(
+          LOG_WARN,
+          "s3.prefix_paced",
+          LF_S("prefix", run->cfg->s3_routes[it->route].prefix),
+          LF_S("operation", r->operation),
+          LF_U("throttled_attempts", r->throttles));
+    }
+}
+
 /* ---- copy: the requests of the items in progress --------------------------------------------------------- */
 
 static const char *s_source_cstr(struct s3copy_run *run, struct s3copy_item *it) {
@@ -1146,6 +1199,9 @@ static void s_job_done(struct aws_request *r) {
     struct s3copy_run *run = job->run;
     struct s3copy_item *it = job->item;
     struct arena_mark m = arena_mark(run->cy->scratch);
+    if (job->step != S3COPY_ABORT) {
+        s_pace_feedback(run, it, r);
+    }
     switch (job->step) {
         case S3COPY_COPY:
             if (r->result == ERR_OK) {
@@ -1202,6 +1258,7 @@ static void s_job_add(struct s3copy_run *run, size_t *k, struct s3copy_item *it,
  */
 static size_t s_schedule_jobs(struct s3copy_run *run) {
     size_t k = 0;
+    run->pace_wait_s = 0;
     for (struct s3copy_item *it = run->items; it && k < S3COPY_WINDOW; it = it->next) {
         if (it->ended || it->step == S3COPY_END) {
             continue;
@@ -1213,15 +1270,26 @@ static size_t s_schedule_jobs(struct s3copy_run *run) {
             continue;
         }
         if (it->step != S3COPY_PART) {
-            s_job_add(run, &k, it, it->step, 0);
+            if (it->step == S3COPY_ABORT || s_paced(run, it)) {
+                s_job_add(run, &k, it, it->step, 0);
+            }
             continue;
         }
-        while (it->next_part < it->nparts && k < S3COPY_WINDOW && !it->failed) {
+        while (it->next_part < it->nparts && k < S3COPY_WINDOW && !it->failed && s_paced(run, it)) {
             it->next_part++;
             s_job_add(run, &k, it, S3COPY_PART, it->next_part);
         }
     }
     return k;
+}
+
+/* Nothing could be sent: every item waits for its route's limiter. Sleeps until the first may go (a signal wakes). */
+static void s_pace_sleep(const struct s3copy_run *run) {
+    double w = run->pace_wait_s;
+    struct timespec ts = { .tv_sec = (time_t) w, .tv_nsec = (long) ((w - (double) (time_t) w) * 1e9) };
+    if (nanosleep(&ts, NULL) != 0 && errno != EINTR) {
+        LOG(LOG_WARN, "s3.pace_sleep_failed", LF_I("errno", errno));
+    }
 }
 
 /* A stop was requested: no new listing, merge or copy; every upload this run opened is aborted. */
@@ -1305,6 +1373,7 @@ static void s_uploads_done(struct aws_request *r) {
         struct s3_object o = { .key = up->key };
         struct s3copy_item *it = s_item_new(run, &o, SPAN_NULL, up->upload_id);
         it->stale = true;
+        it->route = S3COPY_NO_ROUTE;
         it->dst = u->bucket;
         it->abort_why = "abandoned by an earlier run";
         it->step = S3COPY_ABORT;
@@ -1401,6 +1470,11 @@ static void s_setup(struct s3copy_run *run) {
         }
         run->route_scope[i] = best;
     }
+    run->pace = ARENA_NEW_ARRAY(cy->arena, struct ratelimit, cfg->s3_nroutes);
+    run->paced_logged = ARENA_NEW_ARRAY(cy->arena, bool, cfg->s3_nroutes);
+    for (size_t i = 0; i < cfg->s3_nroutes; i++) {
+        ratelimit_init(&run->pace[i], s_now_s());
+    }
     run->max_fetches = cfg->max_concurrency ? cfg->max_concurrency : 16;
     run->fetches = ARENA_NEW_ARRAY(cy->arena, struct s3copy_fetch, run->max_fetches);
     run->jobs = ARENA_NEW_ARRAY(cy->arena, struct s3copy_job, S3COPY_WINDOW);
@@ -1479,6 +1553,10 @@ static enum err s_rounds(struct s3copy_run *run, bool objects) {
         s_after_round(run, merged);
         s_progress(run, false);
         TRY(e);
+        if (k == 0 && run->pace_wait_s > 0) {
+            s_pace_sleep(run);
+            continue;
+        }
         if (k == 0) {
             return ERR_OK;
         }

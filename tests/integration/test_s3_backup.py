@@ -574,6 +574,24 @@ def test_throttling_resets_and_200_errors_lose_nothing_and_leave_no_upload(bucke
     assert in_flight_uploads(s3, DOCS, PICS, DB) == {}
 
 
+def test_slowdown_on_one_prefix_paces_that_prefix_only(buckets, backup, proxy):
+    s3 = buckets
+    put_many(s3, SRC, {f"documents/d{i:02d}.txt": b"d" for i in range(40)})
+    put_many(s3, SRC, {f"photos/p{i:02d}.jpg": b"p" for i in range(12)})
+    # The photos prefix answers SlowDown to its first 4 copies (as S3 does for one hot partition).
+    rule = Rule("throttle", shape="s3", method="PUT", path=f"/{PICS}/", count=4)
+    done, evs = backup(rules=[rule])
+    c = done["counts"]
+    assert c["s3_objects_copied"] == 52 and c["s3_failed"] == 0
+    paced = of(evs, "s3.prefix_paced")
+    assert [e["prefix"] for e in paced] == ["photos/"] and paced[0]["throttled_attempts"] >= 1
+    print(f"SlowDown on photos/: cycle {done['wall_ms']} ms")
+    # Only the photos copies were throttled and retried; every documents copy went out once.
+    docs = [e["path"] for e in proxy.log if e["method"] == "PUT" and e["path"].startswith(f"/{DOCS}/")]
+    pics = [e["path"] for e in proxy.log if e["method"] == "PUT" and e["path"].startswith(f"/{PICS}/")]
+    assert len(docs) == len(set(docs)) == 40 and len(pics) == 12 + 4
+
+
 def test_persistent_errors_fail_only_their_objects(buckets, backup):
     s3 = buckets
     put_many(s3, SRC, {f"documents/{i}.txt": b"x" for i in range(10)} | {"photos/denied.jpg": b"p"})
