@@ -431,6 +431,14 @@ static bool s_not_found(const struct aws_request *r) {
 
 /* ---- listing: pages, nodes, streams --------------------------------------------------------------------- */
 
+/* memcpy of a span that may be empty with a NULL pointer (memcpy's arguments must never be NULL). */
+static char *s_put(char *dst, struct span s) {
+    if (s.n) {
+        memcpy(dst, s.p, s.n);
+    }
+    return dst + s.n;
+}
+
 static struct span s_span_malloc(struct span s) {
     if (s.n == 0) {
         return SPAN_NULL;
@@ -459,7 +467,7 @@ static struct s3copy_node *s_node_new(struct s3copy_stream *st, struct span pref
         LOG(LOG_ERROR, "s3.out_of_memory", LF_U("bytes", sizeof(*n) + prefix.n));
         abort();
     }
-    memcpy(n + 1, prefix.p, prefix.n);
+    s_put((char *) (n + 1), prefix);
     n->prefix = (struct span){ (const char *) (n + 1), prefix.n };
     n->depth = depth;
     n->listed = listed;
@@ -560,7 +568,9 @@ static void s_absorb(
         oi = end;
         s_node_insert(st, s_node_new(st, pfx->items[j], n->depth + 1, false), n);
     }
-    s_slice_add(n, pg, objs->items + oi, objs->n - oi);
+    if (objs->n > oi) {
+        s_slice_add(n, pg, objs->items + oi, objs->n - oi);
+    }
     struct span last = objs->n ? objs->items[objs->n - 1].key : SPAN_NULL;
     if (pfx->n && span_cmp(pfx->items[pfx->n - 1], last) > 0) {
         last = pfx->items[pfx->n - 1];
@@ -795,16 +805,14 @@ s_item_new(struct s3copy_run *run, const struct s3_object *o, struct span dst_pr
     it->src = *o;
     struct span *dst[] = { &it->src.key, &it->src.etag, &it->src.storage_class };
     for (size_t i = 0; i < 3; i++) {
-        memcpy(p, dst[i]->p, dst[i]->n);
-        dst[i]->p = p;
-        p += dst[i]->n;
+        char *at = p;
+        p = s_put(p, *dst[i]);
+        dst[i]->p = at;
     }
-    memcpy(p, dst_prefix.p, dst_prefix.n);
-    memcpy(p + dst_prefix.n, o->key.p, o->key.n);
     it->dst_key = (struct span){ p, dst_prefix.n + o->key.n };
-    p += it->dst_key.n;
-    memcpy(p, upload_id.p, upload_id.n);
+    p = s_put(s_put(p, dst_prefix), o->key);
     it->upload_id = (struct span){ p, upload_id.n };
+    s_put(p, upload_id);
     it->size = o->size;
     arena_init(&it->a, 0);
     *run->items_tail = it;
