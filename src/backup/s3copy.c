@@ -717,6 +717,30 @@ static struct s3copy_node *s_next_wanted(const struct s3copy_run *run, struct s3
     return c;
 }
 
+static struct s3copy_stream *s_stream(struct s3copy_run *run, size_t s) {
+    return s == 0 ? &run->src : &run->scopes[s - 1];
+}
+
+/* The stream whose next range to fetch ahead starts first (walk[s]: each stream's candidate); nstreams: none. */
+static size_t s_first_candidate(struct s3copy_run *run, struct s3copy_node **walk, size_t nstreams) {
+    size_t best = nstreams;
+    for (size_t s = 0; s < nstreams; s++) {
+        if (walk[s] == NULL) {
+            continue;
+        }
+        if (
+          best == nstreams || span_cmp(s_pos(s_stream(run, s), walk[s]), s_pos(s_stream(run, best), walk[best])) < 0) {
+            best = s;
+        }
+    }
+    return best;
+}
+
+static void s_fetch_take(struct s3copy_run *run, size_t *n, struct s3copy_stream *st, struct s3copy_node *node) {
+    run->fetches[(*n)++] = (struct s3copy_fetch){ .st = st, .node = node };
+    node->fetching = true;
+}
+
 /*
  * The listing requests of one round: first the front range of every stream that has nothing to give (the merge
  * waits for it), then, while fewer than S3COPY_MAX_PAGES pages are in memory, the next ranges of all streams in
@@ -728,32 +752,20 @@ static size_t s_schedule_fetches(struct s3copy_run *run, size_t max) {
     size_t nstreams = 1 + run->nscopes;
     struct s3copy_node **walk = ARENA_NEW_ARRAY(run->cy->scratch, struct s3copy_node *, nstreams);
     for (size_t s = 0; s < nstreams && n < max; s++) {
-        struct s3copy_stream *st = s == 0 ? &run->src : &run->scopes[s - 1];
+        struct s3copy_stream *st = s_stream(run, s);
         struct s3copy_node *h = st->failed ? NULL : st->head;
         if (h && h->first == NULL && s_wants_page(h)) {
-            run->fetches[n++] = (struct s3copy_fetch){ .st = st, .node = h };
-            h->fetching = true;
+            s_fetch_take(run, &n, st, h);
         }
         walk[s] = h ? s_next_wanted(run, h) : NULL;
     }
     while (n < max && run->pages_alive + n < S3COPY_MAX_PAGES) {
-        size_t best = nstreams;
-        for (size_t s = 0; s < nstreams; s++) {
-            struct s3copy_stream *st = s == 0 ? &run->src : &run->scopes[s - 1];
-            if (
-              walk[s] &&
-              (best == nstreams ||
-               span_cmp(s_pos(st, walk[s]), s_pos(best == 0 ? &run->src : &run->scopes[best - 1], walk[best])) < 0)) {
-                best = s;
-            }
-        }
+        size_t best = s_first_candidate(run, walk, nstreams);
         if (best == nstreams) {
             break;
         }
-        struct s3copy_node *c = walk[best];
-        run->fetches[n++] = (struct s3copy_fetch){ .st = best == 0 ? &run->src : &run->scopes[best - 1], .node = c };
-        c->fetching = true;
-        walk[best] = s_next_wanted(run, c->next);
+        s_fetch_take(run, &n, s_stream(run, best), walk[best]);
+        walk[best] = s_next_wanted(run, walk[best]->next);
     }
     for (size_t i = 0; i < n; i++) {
         s_fetch_build(run, &run->fetches[i]);
@@ -1521,9 +1533,33 @@ static void s_after_round(struct s3copy_run *run, bool merged) {
     }
 }
 
+/* The requests of one round into run->reqs: the copies' next steps, then the listings (see s_rounds). */
+static size_t s_round_requests(struct s3copy_run *run, bool objects, bool active, bool merged) {
+    size_t k = s_schedule_jobs(run);
+    size_t jobs = k;
+    if (active && !objects) {
+        k = s_schedule_uploads(run, k);
+    } else if (active && !merged) {
+        size_t nf = s_schedule_fetches(run, run->max_fetches);
+        for (size_t i = 0; i < nf; i++) {
+            run->reqs[k++] = &run->fetches[i].req;
+        }
+    }
+    LOG(
+      LOG_DEBUG,
+      "s3.round",
+      LF_U("round", run->rounds),
+      LF_U("copy_requests", jobs),
+      LF_U("list_requests", k - jobs),
+      LF_U("pages_in_memory", run->pages_alive),
+      LF_U("merged", run->pc.routed + run->pc.unrouted));
+    return k;
+}
+
 /*
  * The rounds: each sends, at once, the listing pages the merge needs next (or the upload listings, in the first
- * phase) and the next requests of the copies in progress; then merges what arrived.
+ * phase) and the next requests of the copies in progress; then merges what arrived. Ends when a round has
+ * nothing to send (while items wait only for their route's limiter, it sleeps until the first may go).
  */
 static enum err s_rounds(struct s3copy_run *run, bool objects) {
     struct cycle *cy = run->cy;
@@ -1537,36 +1573,18 @@ static enum err s_rounds(struct s3copy_run *run, bool objects) {
         if (objects && active && !merged) {
             merged = s_merge(run);
         }
-        size_t k = s_schedule_jobs(run);
-        size_t jobs = k;
-        if (active && !objects) {
-            k = s_schedule_uploads(run, k);
-        } else if (active && !merged) {
-            size_t nf = s_schedule_fetches(run, run->max_fetches);
-            for (size_t i = 0; i < nf; i++) {
-                run->reqs[k++] = &run->fetches[i].req;
-            }
-        }
-        LOG(
-          LOG_DEBUG,
-          "s3.round",
-          LF_U("round", run->rounds),
-          LF_U("copy_requests", jobs),
-          LF_U("list_requests", k - jobs),
-          LF_U("pages_in_memory", run->pages_alive),
-          LF_U("merged", run->pc.routed + run->pc.unrouted));
+        size_t k = s_round_requests(run, objects, active, merged);
         enum err e = k ? aws_run(cy->aws, run->reqs, k) : ERR_OK;
         arena_rewind(cy->scratch, m);
         run->rounds += k > 0;
         s_after_round(run, merged);
         s_progress(run, false);
         TRY(e);
-        if (k == 0 && run->pace_wait_s > 0) {
-            s_pace_sleep(run);
-            continue;
+        if (k == 0 && run->pace_wait_s <= 0) {
+            return ERR_OK;
         }
         if (k == 0) {
-            return ERR_OK;
+            s_pace_sleep(run);
         }
     }
 }
