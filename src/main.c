@@ -16,6 +16,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/stop.h"
 #include "cfg/cfg.h"
 #include "debug/debug.h"
 #include "exit_code.h"
@@ -231,6 +232,7 @@ static int s_run(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    stop_install_signal_handlers();
     struct log_config lc = { LOG_FORMAT_JSON, LOG_INFO, NULL };
     log_configure(&lc);
     const char *cmd = argc > 1 ? argv[1] : "run";

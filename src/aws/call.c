@@ -369,6 +369,7 @@ static void s_classify(void *user, enum err transport, const struct http_respons
         in->status = 500; /* "200 with an error body" is a server-side failure: retried like a 500 */
     }
     in->aws_code = aws_error_code(&st->error);
+    r->throttles += retry_is_throttling_code(in->aws_code);
     if (retry_is_clock_skew_code(in->aws_code) && !st->skew_corrected) {
         int64_t server_s = 0;
         bool have = st->error.has_server_time;
@@ -447,6 +448,7 @@ static void s_arm(struct aws_client *c, struct aws_request *r) {
     r->result = ERR_CANCELLED;
     r->status = 0;
     r->attempts = 0;
+    r->throttles = 0;
     memset(&r->error, 0, sizeof(r->error));
     buf_init(&r->body_out, HTTP_MAX_RESPONSE_BODY);
     buf_init(&r->headers_out, HTTP_MAX_RESPONSE_HEADERS);

@@ -101,6 +101,7 @@ struct aws_request {
     struct buf body_out;    /* the last response's body */
     struct buf headers_out; /* the last response's raw headers */
     uint32_t attempts;
+    uint32_t throttles; /* attempts answered with a throttling error (SlowDown, Throttling, ...) */
     int64_t wall_ms;
 
     struct aws_client *client;       /* internal: set by aws_run */

@@ -63,6 +63,7 @@ struct report_counts report_counts(const struct report *r) {
     c.instances_seen = r->instances_seen;
     c.s3_objects_seen = r->s3_objects_seen;
     c.s3_unchanged = r->s3_unchanged;
+    c.s3_skipped = r->s3_skipped_unrecorded;
     for (size_t i = 0; i < r->nitems; i++) {
         const struct report_item *it = &r->items[i];
         if (it->action == REPORT_FAILED) {

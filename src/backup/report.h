@@ -87,6 +87,7 @@ struct report {
     uint64_t instances_seen;
     uint64_t s3_objects_seen;
     uint64_t s3_unchanged;
+    uint64_t s3_skipped_unrecorded; /* S3 skips counted in s3_skipped without an item each (unrouted keys past a cap) */
     bool s3_ran;
     bool ebs_ran;
 };

@@ -1,20 +1,26 @@
 /*
- * s3copy.c - the S3 job of a cycle (seed 004, issue 6): copy new and changed objects of the source bucket into
- * the backup bucket of their folder, server-side and incrementally.
+ * s3copy.c - the S3 job of a cycle (seed 004, issues 6 and 12): copy new and changed objects of the source bucket
+ * into the backup bucket of their folder, server-side and incrementally, at any bucket size.
  *
- * Phase by phase, each phase a batch through aws_run:
- *   1. list: the source bucket (every page), every destination scope (s3copy_scopes, every page) and the
- *      incomplete multipart uploads in those scopes, in rounds: each round sends the next page of every listing
- *      at once, so the wall time is that of the longest listing, not of all of them;
- *   2. plan: route each source key (cfg_s3_route, longest prefix), find its copy by binary search in the sorted
- *      destination listing, decide with s3copy_decide; keys without a route are reported as skipped;
- *   3. copy: CopyObject for small objects, and HeadObject for large ones, together with the abort of
- *      abandoned uploads (s3copy_upload_stale); then GetObjectTagging for tagged large ones,
- *      CreateMultipartUpload (content headers, metadata and tags of the source), all UploadPartCopy parts of
- *      all large objects, CompleteMultipartUpload, and AbortMultipartUpload for every upload that failed, so
- *      nothing incomplete is left behind.
- * Requests are handed to aws_run S3COPY_WINDOW at a time, their strings in the scratch arena rewound after each
- * window, so memory grows with the listings only (keys in the cycle arena), never with the number of copies.
+ * ListObjectsV2 returns keys in UTF-8 binary order, and a route maps a source prefix to S3_DEST_PREFIX + that
+ * prefix without changing the order. So the job compares two sorted streams: the source bucket, and for each
+ * destination scope (s3copy_scopes) its listing with S3_DEST_PREFIX dropped. Each source key is routed
+ * (cfg_s3_route, longest prefix), the stream of its scope is advanced to it (destination keys before it are extra
+ * copies, kept), and s3copy_decide says whether to copy. Nothing is held but pages in flight and copies in
+ * progress: memory does not grow with the number of objects.
+ *
+ * Work happens in rounds, each one aws_run batch: the listing pages the merge needs next, and the next request
+ * of every copy in progress (CopyObject; or HeadObject, GetObjectTagging for tagged objects,
+ * CreateMultipartUpload, UploadPartCopy parts, CompleteMultipartUpload, and AbortMultipartUpload for an upload
+ * that failed). Listings are split into key ranges listed concurrently: each stream starts as one delimited
+ * listing ("/"), and every common prefix of a delimited page becomes a range of its own (delimited again down to
+ * S3COPY_SPLIT_DEPTH levels), placed in key order between the objects of that page; each range is paged with
+ * its own continuation token. The ranges the merge waits for are always fetched; the others are fetched ahead
+ * while fewer than S3COPY_MAX_PAGES pages are in memory.
+ *
+ * Before the merge, the incomplete multipart uploads of every scope are listed page by page and every one
+ * initiated before this run started is aborted, whatever its age (s3copy_upload_stale). On a stop request
+ * (base/stop.h) the job lists and starts nothing more, aborts the uploads it opened and returns ERR_CANCELLED.
  *
  * A bucket in another region is found from the first listing's redirect (x-amz-bucket-region) and used from
  * then on. Every action is recorded in the report; one object failing never stops the others; a destination
@@ -28,18 +34,44 @@
 #include "aws/region.h"
 #include "backup/cycle.h"
 #include "base/log.h"
+#include "base/stop.h"
 #include "base/time.h"
+#include "net/ratelimit.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-/* Requests given to aws_run at once: about 1.4 KiB each, so a window holds well under a megabyte. */
+/* Requests of copies in progress given to aws_run in one round: about 1.4 KiB each. */
 #define S3COPY_WINDOW 512
-/* Objects kept from all listings together (about 100 bytes each in the cycle arena). */
-#define S3COPY_MAX_LISTED ((size_t) 2 * 1000 * 1000)
-/* Region redirects followed per listing: one (the bucket's region is then known). */
+/* Listing pages in memory at once (about 150 KiB each), beyond the one each stream's merge is waiting for. */
+#define S3COPY_MAX_PAGES 48
+/* Objects decided for copying and not finished: the merge pauses at this many. */
+#define S3COPY_MAX_ITEMS 1024
+/* Multipart copies in progress at once (each holds its part ETags, up to 10,000). */
+#define S3COPY_MAX_MULTIPART 32
+/* Levels of common prefixes split into ranges of their own: the scope's root and one level below it. */
+#define S3COPY_SPLIT_DEPTH 2
+/* Region redirects followed per listing range: one (the bucket's region is then known). */
 #define S3COPY_MAX_REDIRECTS 1
+/*
+ * Unrouted source keys recorded one by one in the report (and so in the audit); past this many they are only
+ * counted (report s3_skipped_unrecorded) and logged at debug level, so a bucket of mostly unrouted keys does not
+ * grow the report with its size.
+ */
+#define S3COPY_MAX_UNROUTED_RECORDS 1000
+/*
+ * Key ranges known at once. A delimited page adds up to 1,000 (one per common prefix); past this many, listings
+ * of delimited ranges other than the one the merge waits for are not fetched ahead, so a bucket with millions of
+ * folders holds at most this many ranges (about 150 bytes each with their prefixes).
+ */
+#define S3COPY_MAX_RANGES 20000
+/* The route of an item that has none (the abort of an abandoned upload: never paced). */
+#define S3COPY_NO_ROUTE ((size_t) -1)
+/* A progress line this often during a long job. */
+#define S3COPY_PROGRESS_MS 10000
 
 /* ---- pure decisions ------------------------------------------------------------------------------------- */
 
@@ -97,8 +129,8 @@ void s3copy_part_range(uint64_t size, uint64_t part_size, uint32_t part, uint64_
     *last = (end < size ? end : size) - 1;
 }
 
-bool s3copy_upload_stale(int64_t initiated_s, int64_t now_s) {
-    return now_s - initiated_s >= S3COPY_STALE_UPLOAD_S;
+bool s3copy_upload_stale(int64_t initiated_s, int64_t run_start_s) {
+    return initiated_s <= run_start_s;
 }
 
 size_t s3copy_scopes(struct arena *a, const struct cfg *cfg, struct s3copy_scope *out) {
@@ -127,28 +159,73 @@ size_t s3copy_scopes(struct arena *a, const struct cfg *cfg, struct s3copy_scope
 
 struct s3copy_bucket {
     const char *name;
-    const char *region;         /* the cycle's region until a redirect says otherwise */
-    struct s3_object_list objs; /* destinations: keys without s3_dest_prefix, sorted once listed */
-    bool failed;                /* a listing of this bucket failed: its objects wait for the next run */
+    const char *region; /* the cycle's region until a redirect says otherwise */
+    bool failed;        /* a listing of this bucket failed: its objects wait for the next run */
 };
 
-enum s3copy_list_kind { S3COPY_LIST_OBJECTS = 0, S3COPY_LIST_UPLOADS };
+/* One parsed listing page, in its own arena; freed when the last of its objects has been merged. */
+struct s3copy_page {
+    struct arena a;
+    uint32_t refs; /* slices still pointing into it */
+    struct s3copy_stream *st;
+};
+
+/* Objects of one page that belong to one node, consumed from i to n. Allocated in the page's arena. */
+struct s3copy_slice {
+    struct s3copy_page *page;
+    const struct s3_object *objs;
+    size_t i, n;
+    struct s3copy_slice *next;
+};
+
+/*
+ * A node is one contiguous key range of a listing: the objects already fetched for it (slices) and, unless
+ * `listed`, what is left to fetch (keys under `prefix` after `token`). A stream is the list of its nodes in key
+ * order; a delimited page splits its node, each common prefix becoming a node of its own that is listed
+ * concurrently with the others.
+ */
+struct s3copy_node {
+    struct s3copy_node *prev, *next;
+    struct s3copy_slice *first, *last;
+    size_t buffered; /* objects in the slices */
+    struct span prefix;
+    struct span token; /* malloc'd; empty before the first page */
+    struct span after; /* malloc'd: the last key or common prefix of its last page (where its listing resumes) */
+    uint32_t depth;    /* levels of common prefixes above it; delimited while below S3COPY_SPLIT_DEPTH */
+    uint32_t redirects;
+    bool listed;   /* nothing left to fetch */
+    bool fetching; /* a page is being fetched this round */
+};
 
 struct s3copy_run;
 
-struct s3copy_lister {
+struct s3copy_stream {
     struct s3copy_run *run;
     struct s3copy_bucket *bucket;
-    enum s3copy_list_kind kind;
+    struct span root_prefix;
     bool is_source;
+    size_t strip; /* destinations: S3_DEST_PREFIX, dropped before keys are compared */
+    struct s3copy_node *head, *tail;
+    uint64_t objects, pages, ranges;
+    size_t pages_alive;
+    size_t nodes;
+    bool failed;
+};
+
+struct s3copy_fetch {
+    struct s3copy_stream *st;
+    struct s3copy_node *node;
+    struct aws_request req;
+};
+
+/* The incomplete uploads of one destination scope, listed page by page before the merge. */
+struct s3copy_uploads {
+    struct s3copy_run *run;
+    struct s3copy_bucket *bucket;
     struct span prefix;
-    struct span token;         /* objects: continuation token; uploads: key marker */
-    struct span upload_marker; /* uploads: upload id marker */
+    struct span key_marker, id_marker; /* malloc'd */
     bool done;
-    size_t pages;
-    size_t listed;
-    uint32_t redirects;
-    struct s3_upload_list uploads;
+    uint64_t listed, pages;
     struct aws_request req;
 };
 
@@ -159,15 +236,24 @@ enum s3copy_step {
     S3COPY_CREATE,
     S3COPY_PART,
     S3COPY_COMPLETE,
-    S3COPY_ABORT
+    S3COPY_ABORT,
+    S3COPY_END /* nothing more to send */
 };
 
-/* One object to copy (or, with `stale`, one abandoned upload to abort). */
+/*
+ * One object to copy (or, with `stale`, one abandoned upload to abort), from the merge until its last request.
+ * Its strings are its own (the listing page it came from is freed long before a large copy ends); a multipart
+ * copy also owns an arena for HeadObject's headers and the part ETags.
+ */
 struct s3copy_item {
-    const struct s3_object *src;
+    struct s3copy_item *next;
+    struct s3_object src; /* key, etag and storage class copied */
     struct s3copy_bucket *dst;
     struct span dst_key;
     const char *why;
+    const char *abort_why; /* why its upload is aborted; NULL: the copy failed */
+    enum s3copy_step step; /* the next request to send */
+    size_t route;          /* cfg route index (its pacing); S3COPY_NO_ROUTE for an abandoned upload */
     bool multipart;
     bool stale;
     bool failed; /* a failure is recorded: no more steps, except the abort of its upload */
@@ -177,20 +263,22 @@ struct s3copy_item {
     struct span upload_id;
     uint64_t part_size;
     uint32_t nparts;
+    uint32_t next_part; /* parts sent so far (1-based next = next_part + 1) */
     uint32_t parts_ok;
     struct span *etags;
-};
-
-struct s3copy_task {
-    struct s3copy_item *item;
-    enum s3copy_step step;
-    uint32_t part;
+    struct arena a;
 };
 
 struct s3copy_job {
     struct s3copy_run *run;
-    struct s3copy_task task;
+    struct s3copy_item *item;
+    enum s3copy_step step;
+    uint32_t part;
     struct aws_request req;
+};
+
+struct s3copy_plan_counts {
+    uint64_t routed, unrouted, unchanged, waiting, archived, copy, multipart, bytes, stale, extra;
 };
 
 struct s3copy_run {
@@ -201,19 +289,36 @@ struct s3copy_run {
     struct s3copy_bucket source;
     struct s3copy_bucket *dests;
     size_t ndests;
-    size_t *route_dest; /* cfg route index → dests index */
-    struct s3copy_lister *listers;
-    size_t nlisters;
-    size_t listed;
+    struct s3copy_stream src;
+    struct s3copy_stream *scopes; /* one destination stream per scope (s3copy_scopes) */
+    size_t nscopes;
+    size_t *route_scope;                 /* cfg route index → scopes index */
+    struct s3copy_bucket **route_bucket; /* cfg route index → its destination bucket */
+    struct s3copy_uploads *uploads;
     bool source_failed;
     enum err source_err;
-    struct s3copy_item *items;
-    size_t nitems;
-    size_t cap;
+    bool stopped;
+    struct s3copy_item *items; /* in progress, in merge order */
+    struct s3copy_item **items_tail;
+    size_t nitems, nmultipart;
+    size_t pages_alive, pages_peak;
+    size_t nodes, nodes_peak;
+    struct s3copy_plan_counts pc;
+    struct s3copy_fetch *fetches;
+    size_t max_fetches;
     struct s3copy_job *jobs;
     struct aws_request **reqs;
+    uint64_t rounds;
+    int64_t start_ms, progress_ms;
+    /*
+     * Per-prefix pacing: S3 answers SlowDown per prefix ("at least 3,500 PUT/COPY/POST/DELETE ... per second per
+     * partitioned prefix"), so each route has its own limiter (net/ratelimit: off until the route's first
+     * throttled request, then CUBIC), and a throttled route slows its own copies only.
+     */
+    struct ratelimit *pace;
+    bool *paced_logged;
+    double pace_wait_s; /* this round: the shortest wait of an item held back by its route's limiter */
 };
-
 /* ---- recording ------------------------------------------------------------------------------------------ */
 
 static void s_report(struct s3copy_run *run, struct report_item *it) {
@@ -293,7 +398,7 @@ static void s_copied(struct s3copy_run *run, struct s3copy_item *it, const char 
       run->cy->dry_run ? "plan.s3_copy" : "s3.copied",
       LF_S("bucket", it->dst->name),
       LF_S("key", ri.key),
-      LF_SP("source_key", it->src->key),
+      LF_SP("source_key", it->src.key),
       LF_U("bytes", it->size),
       LF_S("method", method),
       LF_U("parts", it->multipart ? it->nparts : 0),
@@ -312,7 +417,7 @@ static void s_source_gone(struct s3copy_run *run, struct s3copy_item *it, const 
                               .reason = "source deleted during the run",
                               .aws_code = r->error.code[0] ? r->error.code : NULL };
     s_report(run, &ri);
-    LOG(LOG_WARN, "s3.source_gone", LF_S("bucket", run->source.name), LF_SP("key", it->src->key));
+    LOG(LOG_WARN, "s3.source_gone", LF_S("bucket", run->source.name), LF_SP("key", it->src.key));
     arena_rewind(a, m);
 }
 
@@ -324,223 +429,435 @@ static bool s_not_found(const struct aws_request *r) {
     return r->status == 404 || s_code_is(r, "NoSuchKey");
 }
 
-/* ---- listing -------------------------------------------------------------------------------------------- */
+/* ---- listing: pages, nodes, streams --------------------------------------------------------------------- */
+
+/* memcpy of a span that may be empty with a NULL pointer (memcpy's arguments must never be NULL). */
+static char *s_put(char *dst, struct span s) {
+    if (s.n) {
+        memcpy(dst, s.p, s.n);
+    }
+    return dst + s.n;
+}
+
+static struct span s_span_malloc(struct span s) {
+    if (s.n == 0) {
+        return SPAN_NULL;
+    }
+    char *p = malloc(s.n);
+    if (p == NULL) {
+        LOG(LOG_ERROR, "s3.out_of_memory", LF_U("bytes", s.n));
+        abort();
+    }
+    memcpy(p, s.p, s.n);
+    return (struct span){ p, s.n };
+}
+
+static void s_page_unref(struct s3copy_run *run, struct s3copy_page *pg) {
+    if (--pg->refs == 0) {
+        pg->st->pages_alive--;
+        arena_free(&pg->a);
+        free(pg);
+        run->pages_alive--;
+    }
+}
+
+static struct s3copy_node *s_node_new(struct s3copy_stream *st, struct span prefix, uint32_t depth, bool listed) {
+    struct s3copy_node *n = calloc(1, sizeof(*n) + prefix.n);
+    if (n == NULL) {
+        LOG(LOG_ERROR, "s3.out_of_memory", LF_U("bytes", sizeof(*n) + prefix.n));
+        abort();
+    }
+    s_put((char *) (n + 1), prefix);
+    n->prefix = (struct span){ (const char *) (n + 1), prefix.n };
+    n->depth = depth;
+    n->listed = listed;
+    if (!listed) {
+        st->ranges++;
+    }
+    st->nodes++;
+    st->run->nodes++;
+    return n;
+}
+
+/* Inserts n before `at` (NULL: at the end). */
+static void s_node_insert(struct s3copy_stream *st, struct s3copy_node *n, struct s3copy_node *at) {
+    n->next = at;
+    n->prev = at ? at->prev : st->tail;
+    if (n->prev) {
+        n->prev->next = n;
+    } else {
+        st->head = n;
+    }
+    if (at) {
+        at->prev = n;
+    } else {
+        st->tail = n;
+    }
+}
+
+static void s_node_free(struct s3copy_stream *st, struct s3copy_node *n) {
+    if (n->prev) {
+        n->prev->next = n->next;
+    } else {
+        st->head = n->next;
+    }
+    if (n->next) {
+        n->next->prev = n->prev;
+    } else {
+        st->tail = n->prev;
+    }
+    while (n->first) {
+        struct s3copy_slice *s = n->first;
+        n->first = s->next;
+        s_page_unref(st->run, s->page);
+    }
+    free((void *) n->token.p);
+    free((void *) n->after.p);
+    st->nodes--;
+    st->run->nodes--;
+    free(n);
+}
+
+static void s_slice_add(struct s3copy_node *n, struct s3copy_page *pg, const struct s3_object *objs, size_t count) {
+    if (count == 0) {
+        return;
+    }
+    struct s3copy_slice *s = ARENA_NEW(&pg->a, struct s3copy_slice);
+    *s = (struct s3copy_slice){ .page = pg, .objs = objs, .n = count };
+    pg->refs++;
+    if (n->last) {
+        n->last->next = s;
+    } else {
+        n->first = s;
+    }
+    n->last = s;
+    n->buffered += count;
+}
+
+/*
+ * Places a page fetched for node n into the stream, in key order: objects before the first common prefix, each
+ * common prefix as a new node (listed on its own), the objects between them, and the objects after the last one
+ * go before n's continuation. Objects already buffered in n move to a node of their own in front.
+ */
+static void s_absorb(
+  struct s3copy_stream *st,
+  struct s3copy_node *n,
+  struct s3copy_page *pg,
+  const struct s3_object_list *objs,
+  const struct s3_prefix_list *pfx) {
+    if (pfx->n > 0 && n->first != NULL) {
+        struct s3copy_node *m = s_node_new(st, SPAN_NULL, n->depth, true);
+        m->first = n->first;
+        m->last = n->last;
+        m->buffered = n->buffered;
+        n->first = n->last = NULL;
+        n->buffered = 0;
+        s_node_insert(st, m, n);
+    }
+    size_t oi = 0;
+    for (size_t j = 0; j < pfx->n; j++) {
+        size_t end = oi;
+        while (end < objs->n && span_cmp(objs->items[end].key, pfx->items[j]) < 0) {
+            end++;
+        }
+        if (end > oi) {
+            struct s3copy_node *m = s_node_new(st, SPAN_NULL, n->depth, true);
+            s_slice_add(m, pg, objs->items + oi, end - oi);
+            s_node_insert(st, m, n);
+        }
+        oi = end;
+        s_node_insert(st, s_node_new(st, pfx->items[j], n->depth + 1, false), n);
+    }
+    if (objs->n > oi) {
+        s_slice_add(n, pg, objs->items + oi, objs->n - oi);
+    }
+    struct span last = objs->n ? objs->items[objs->n - 1].key : SPAN_NULL;
+    if (pfx->n && span_cmp(pfx->items[pfx->n - 1], last) > 0) {
+        last = pfx->items[pfx->n - 1];
+    }
+    free((void *) n->after.p);
+    n->after = s_span_malloc(last);
+    struct s3copy_run *run = st->run;
+    run->nodes_peak = run->nodes > run->nodes_peak ? run->nodes : run->nodes_peak;
+}
 
 /*
  * A bucket in another region answers 301 PermanentRedirect (or 400 AuthorizationHeaderMalformed when the
- * signing region is wrong) with its region in x-amz-bucket-region: use it and list that page again.
+ * signing region is wrong) with its region in x-amz-bucket-region: use it and ask again.
  */
-static bool s_region_redirect(struct s3copy_lister *l, const struct aws_request *r) {
+static bool
+s_region_redirect(struct s3copy_run *run, struct s3copy_bucket *b, uint32_t *redirects, const struct aws_request *r) {
     struct span region = aws_response_header(r, "x-amz-bucket-region");
     bool redirect = r->status == 301 || s_code_is(r, "PermanentRedirect") ||
                     s_code_is(r, "AuthorizationHeaderMalformed") || s_code_is(r, "IllegalLocationConstraintException");
     if (
-      !redirect || l->redirects >= S3COPY_MAX_REDIRECTS || !region_is_valid(region) ||
-      span_eq_cstr(region, r->region)) {
+      !redirect || *redirects >= S3COPY_MAX_REDIRECTS || !region_is_valid(region) || span_eq_cstr(region, r->region)) {
         return false;
     }
-    l->redirects++;
-    if (!span_eq_cstr(region, l->bucket->region)) {
-        l->bucket->region = arena_span_cstr(l->run->cy->arena, region);
-        LOG(LOG_INFO, "s3.bucket_region", LF_S("bucket", l->bucket->name), LF_S("region", l->bucket->region));
+    (*redirects)++;
+    if (!span_eq_cstr(region, b->region)) {
+        b->region = arena_span_cstr(run->cy->arena, region);
+        LOG(LOG_INFO, "s3.bucket_region", LF_S("bucket", b->name), LF_S("region", b->region));
     }
     return true;
 }
 
-static void s_list_failed(struct s3copy_lister *l, const struct aws_request *r, enum err e, const char *why) {
-    struct s3copy_run *run = l->run;
-    l->done = true;
-    const char *step = l->kind == S3COPY_LIST_UPLOADS ? "ListMultipartUploads" : "ListObjectsV2";
-    if (l->kind == S3COPY_LIST_UPLOADS) {
-        /* Housekeeping only: an unreadable upload listing costs nothing but the cleanup. */
-        LOG(
-          LOG_WARN,
-          "s3.uploads_unlisted",
-          LF_S("bucket", l->bucket->name),
-          LF_S("aws_code", r ? r->error.code : why),
-          LF_S("message", r ? r->error.message : err_last()->msg));
-        return;
-    }
-    if (l->is_source) {
+/* A listing failed: the source stops the job; a destination's objects wait for the next run (one failure). */
+static void s_stream_failed(struct s3copy_stream *st, const struct aws_request *r, enum err e, const char *why) {
+    struct s3copy_run *run = st->run;
+    st->failed = true; /* its nodes are freed after the round (other pages of it may still arrive) */
+    if (st->is_source) {
         run->source_failed = true;
         run->source_err = e;
-        if (l->pages == 0 && !run->cy->report->ebs_ran && cycle_err_cannot_start(e)) {
+        if (st->pages == 0 && !run->cy->report->ebs_ran && cycle_err_cannot_start(e)) {
             run->cy->could_not_start = true;
         }
     }
-    if (!l->bucket->failed) {
-        l->bucket->failed = true;
-        s_fail(run, l->bucket->name, SPAN_NULL, r, step, why, r ? NULL : err_last()->msg);
+    if (!st->bucket->failed) {
+        st->bucket->failed = true;
+        s_fail(run, st->bucket->name, SPAN_NULL, r, "ListObjectsV2", why, r ? NULL : err_last()->msg);
     }
 }
 
-static void s_list_done(struct aws_request *r) {
-    struct s3copy_lister *l = r->user;
-    struct s3copy_run *run = l->run;
-    struct cycle *cy = run->cy;
+static enum err
+s_parse_page(struct s3copy_fetch *f, struct aws_request *r, struct s3copy_page *pg, struct span *token) {
+    struct s3copy_run *run = f->st->run;
+    struct arena_mark m = arena_mark(run->cy->scratch);
+    struct s3_object_list objs = { 0 };
+    struct s3_prefix_list pfx = { 0 };
+    const struct xml_node *root = NULL;
+    enum err e = aws_response_xml(r, run->cy->scratch, &root);
+    if (e == ERR_OK) {
+        e = s3_list_objects_parse_q(&pg->a, root, &objs, &pfx, token);
+    }
+    for (size_t i = 0; e == ERR_OK && i < objs.n; i++) {
+        /* The merge relies on S3's order: a listing out of order would copy wrongly, so it is refused. */
+        if (i > 0 && span_cmp(objs.items[i - 1].key, objs.items[i].key) >= 0) {
+            e = err_raise(ERR_PARSE, __FILE__, __LINE__, "listed keys out of order");
+        } else if (!span_starts_with(objs.items[i].key, f->node->prefix) || objs.items[i].key.n < f->st->strip) {
+            e = err_raise(ERR_PARSE, __FILE__, __LINE__, "listed key outside the requested prefix");
+        }
+    }
+    arena_rewind(run->cy->scratch, m);
+    if (e == ERR_OK) {
+        f->st->objects += objs.n;
+        f->st->pages++;
+        s_absorb(f->st, f->node, pg, &objs, &pfx);
+    }
+    return e;
+}
+
+static void s_fetch_done(struct aws_request *r) {
+    struct s3copy_fetch *f = r->user;
+    struct s3copy_stream *st = f->st;
+    struct s3copy_run *run = st->run;
+    f->node->fetching = false;
+    if (st->failed) {
+        aws_request_free(r);
+        return;
+    }
     if (r->result != ERR_OK) {
-        if (!s_region_redirect(l, r)) {
-            s_list_failed(l, r, r->result, NULL);
+        if (!s_region_redirect(run, st->bucket, &f->node->redirects, r)) {
+            s_stream_failed(st, r, r->result, NULL);
         }
         aws_request_free(r);
         return;
     }
-    struct arena_mark m = arena_mark(cy->scratch);
-    const struct xml_node *root = NULL;
-    enum err e = aws_response_xml(r, cy->scratch, &root);
-    if (e == ERR_OK && l->kind == S3COPY_LIST_UPLOADS) {
-        e = s3_list_uploads_parse(cy->arena, root, &l->uploads, &l->token, &l->upload_marker);
-    } else if (e == ERR_OK) {
-        struct s3_object_list *list = &l->bucket->objs;
-        size_t before = list->n;
-        e = s3_list_objects_parse(cy->arena, root, list, &l->token);
-        /* Copies are found by source key: drop S3_DEST_PREFIX from destination keys as they arrive. */
-        size_t strip = l->is_source ? 0 : strlen(run->cfg->s3_dest_prefix);
-        for (size_t i = before; e == ERR_OK && strip && i < list->n; i++) {
-            list->items[i].key = span_sub(list->items[i].key, strip, list->items[i].key.n);
-        }
-        l->listed += list->n - before;
-        run->listed += list->n - before;
-        if (e == ERR_OK && run->listed > S3COPY_MAX_LISTED) {
-            e = err_raise(ERR_LIMIT, __FILE__, __LINE__, "more than %zu objects listed", S3COPY_MAX_LISTED);
-        }
+    struct s3copy_page *pg = calloc(1, sizeof(*pg));
+    if (pg == NULL) {
+        abort();
     }
-    arena_rewind(cy->scratch, m);
+    arena_init(&pg->a, 0);
+    pg->refs = 1; /* held while it is being placed */
+    pg->st = st;
+    st->pages_alive++;
+    run->pages_alive++;
+    run->pages_peak = run->pages_alive > run->pages_peak ? run->pages_alive : run->pages_peak;
+    struct span token = SPAN_NULL;
+    enum err e = s_parse_page(f, r, pg, &token);
     aws_request_free(r);
+    if (e == ERR_OK) {
+        free((void *) f->node->token.p);
+        f->node->token = s_span_malloc(token);
+        f->node->listed = token.n == 0;
+    }
+    s_page_unref(run, pg);
     if (e != ERR_OK) {
-        s_list_failed(l, NULL, e, err_name(e));
-        return;
+        s_stream_failed(st, NULL, e, err_name(e));
     }
-    l->pages++;
-    l->done = l->token.n == 0;
 }
 
-static void s_add_lister(
-  struct s3copy_run *run,
-  struct s3copy_bucket *b,
-  enum s3copy_list_kind kind,
-  struct span prefix,
-  bool is_source) {
-    struct s3copy_lister *l = &run->listers[run->nlisters++];
-    memset(l, 0, sizeof(*l));
-    l->run = run;
-    l->bucket = b;
-    l->kind = kind;
-    l->prefix = prefix;
-    l->is_source = is_source;
+static void s_fetch_build(struct s3copy_run *run, struct s3copy_fetch *f) {
+    struct s3copy_node *n = f->node;
+    struct s3_list_query q = { .prefix = n->prefix, .token = n->token };
+    if (n->depth < S3COPY_SPLIT_DEPTH) {
+        q.delimiter = SPAN_LIT("/");
+    }
+    s3_list_objects_request_q(&f->req, run->cy->scratch, f->st->bucket->region, f->st->bucket->name, &q);
+    f->req.user = f;
+    f->req.on_done = s_fetch_done;
+    n->fetching = true;
 }
 
-static struct s3copy_bucket *s_dest(struct s3copy_run *run, const char *bucket) {
-    for (size_t i = 0; i < run->ndests; i++) {
-        if (strcmp(run->dests[i].name, bucket) == 0) {
-            return &run->dests[i];
+static bool s_wants_page(const struct s3copy_node *n) {
+    return !n->listed && !n->fetching && n->buffered < S3_LIST_MAX_KEYS;
+}
+
+/* Where a range's next page starts, as a source key (a destination's key without S3_DEST_PREFIX). */
+static struct span s_pos(const struct s3copy_stream *st, const struct s3copy_node *n) {
+    struct span p = n->after.n ? n->after : n->prefix;
+    return span_sub(p, st->strip < p.n ? st->strip : p.n, p.n);
+}
+
+/* The next range to fetch ahead from c on: delimited ones (which add ranges) only below S3COPY_MAX_RANGES. */
+static struct s3copy_node *s_next_wanted(const struct s3copy_run *run, struct s3copy_node *c) {
+    while (c && (!s_wants_page(c) || (c->depth < S3COPY_SPLIT_DEPTH && run->nodes >= S3COPY_MAX_RANGES))) {
+        c = c->next;
+    }
+    return c;
+}
+
+static struct s3copy_stream *s_stream(struct s3copy_run *run, size_t s) {
+    return s == 0 ? &run->src : &run->scopes[s - 1];
+}
+
+/* The stream whose next range to fetch ahead starts first (walk[s]: each stream's candidate); nstreams: none. */
+static size_t s_first_candidate(struct s3copy_run *run, struct s3copy_node **walk, size_t nstreams) {
+    size_t best = nstreams;
+    for (size_t s = 0; s < nstreams; s++) {
+        if (walk[s] == NULL) {
+            continue;
+        }
+        if (
+          best == nstreams || span_cmp(s_pos(s_stream(run, s), walk[s]), s_pos(s_stream(run, best), walk[best])) < 0) {
+            best = s;
         }
     }
-    return NULL;
+    return best;
 }
 
-static void s_setup(struct s3copy_run *run) {
-    struct cycle *cy = run->cy;
-    const struct cfg *cfg = run->cfg;
-    run->source = (struct s3copy_bucket){ .name = cfg->s3_source_bucket, .region = cfg->source_region };
-    run->dests = ARENA_NEW_ARRAY(cy->arena, struct s3copy_bucket, cfg->s3_nroutes);
-    run->route_dest = ARENA_NEW_ARRAY(cy->arena, size_t, cfg->s3_nroutes);
-    for (size_t i = 0; i < cfg->s3_nroutes; i++) {
-        struct s3copy_bucket *b = s_dest(run, cfg->s3_routes[i].bucket);
-        if (b == NULL) {
-            b = &run->dests[run->ndests++];
-            *b = (struct s3copy_bucket){ .name = cfg->s3_routes[i].bucket, .region = cfg->source_region };
-        }
-        run->route_dest[i] = (size_t) (b - run->dests);
-    }
-    struct s3copy_scope *scopes = ARENA_NEW_ARRAY(cy->arena, struct s3copy_scope, cfg->s3_nroutes);
-    size_t nscopes = s3copy_scopes(cy->arena, cfg, scopes);
-    run->listers = ARENA_NEW_ARRAY(cy->arena, struct s3copy_lister, 1 + 2 * nscopes);
-    s_add_lister(run, &run->source, S3COPY_LIST_OBJECTS, SPAN_NULL, true);
-    for (size_t i = 0; i < nscopes; i++) {
-        s_add_lister(run, s_dest(run, scopes[i].bucket), S3COPY_LIST_OBJECTS, scopes[i].prefix, false);
-    }
-    for (size_t i = 0; i < nscopes; i++) {
-        s_add_lister(run, s_dest(run, scopes[i].bucket), S3COPY_LIST_UPLOADS, scopes[i].prefix, false);
-    }
-    run->jobs = ARENA_NEW_ARRAY(cy->arena, struct s3copy_job, S3COPY_WINDOW);
-    run->reqs = ARENA_NEW_ARRAY(cy->arena, struct aws_request *, S3COPY_WINDOW);
+static void s_fetch_take(struct s3copy_run *run, size_t *n, struct s3copy_stream *st, struct s3copy_node *node) {
+    run->fetches[(*n)++] = (struct s3copy_fetch){ .st = st, .node = node };
+    node->fetching = true;
 }
 
-/* Every listing to its last page, one page of each per round. */
-static enum err s_list(struct s3copy_run *run) {
-    struct cycle *cy = run->cy;
-    for (;;) {
-        struct arena_mark m = arena_mark(cy->scratch);
-        size_t n = 0;
-        for (size_t i = 0; i < run->nlisters; i++) {
-            struct s3copy_lister *l = &run->listers[i];
-            /* Once the source failed nothing can be planned: stop listing the rest too. */
-            if (l->done || run->source_failed) {
-                continue;
-            }
-            if (l->kind == S3COPY_LIST_UPLOADS) {
-                s3_list_uploads_request(
-                  &l->req, cy->scratch, l->bucket->region, l->bucket->name, l->prefix, l->token, l->upload_marker);
-            } else {
-                s3_list_objects_request(
-                  &l->req, cy->scratch, l->bucket->region, l->bucket->name, l->prefix, l->token, S3_LIST_MAX_KEYS);
-            }
-            l->req.user = l;
-            l->req.on_done = s_list_done;
-            run->reqs[n++] = &l->req;
+/*
+ * The listing requests of one round: first the front range of every stream that has nothing to give (the merge
+ * waits for it), then, while fewer than S3COPY_MAX_PAGES pages are in memory, the next ranges of all streams in
+ * the order the merge will reach them (by start key, source and destinations alike), so that ranges are listed
+ * concurrently and neither side runs ahead of the other.
+ */
+static size_t s_schedule_fetches(struct s3copy_run *run, size_t max) {
+    size_t n = 0;
+    size_t nstreams = 1 + run->nscopes;
+    struct s3copy_node **walk = ARENA_NEW_ARRAY(run->cy->scratch, struct s3copy_node *, nstreams);
+    for (size_t s = 0; s < nstreams && n < max; s++) {
+        struct s3copy_stream *st = s_stream(run, s);
+        struct s3copy_node *h = st->failed ? NULL : st->head;
+        if (h && h->first == NULL && s_wants_page(h)) {
+            s_fetch_take(run, &n, st, h);
         }
-        enum err e = n ? aws_run(cy->aws, run->reqs, n) : ERR_OK;
-        arena_rewind(cy->scratch, m);
-        TRY(e);
-        if (n == 0) {
+        walk[s] = h ? s_next_wanted(run, h) : NULL;
+    }
+    while (n < max && run->pages_alive + n < S3COPY_MAX_PAGES) {
+        size_t best = s_first_candidate(run, walk, nstreams);
+        if (best == nstreams) {
             break;
         }
+        s_fetch_take(run, &n, s_stream(run, best), walk[best]);
+        walk[best] = s_next_wanted(run, walk[best]->next);
     }
-    for (size_t i = 0; i < run->nlisters; i++) {
-        const struct s3copy_lister *l = &run->listers[i];
-        LOG(
-          LOG_INFO,
-          l->kind == S3COPY_LIST_UPLOADS ? "s3.uploads_listed" : "s3.listed",
-          LF_S("bucket", l->bucket->name),
-          LF_SP("prefix", l->prefix),
-          LF_B("source", l->is_source),
-          LF_U("objects", l->kind == S3COPY_LIST_UPLOADS ? l->uploads.n : l->listed),
-          LF_U("pages", l->pages),
-          LF_S("region", l->bucket->region));
+    for (size_t i = 0; i < n; i++) {
+        s_fetch_build(run, &run->fetches[i]);
     }
-    return ERR_OK;
+    return n;
 }
 
-/* ---- plan ----------------------------------------------------------------------------------------------- */
-
-static int s_obj_cmp(const void *a, const void *b) {
-    return span_cmp(((const struct s3_object *) a)->key, ((const struct s3_object *) b)->key);
-}
-
-static const struct s3_object *s_find(const struct s3copy_bucket *b, struct span key) {
-    size_t lo = 0, hi = b->objs.n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = span_cmp(b->objs.items[mid].key, key);
-        if (c == 0) {
-            return &b->objs.items[mid];
+/* The next object of a stream: 1 (*o set), 0 at its end (or failed), -1 while its front range waits for a page. */
+static int s_peek(struct s3copy_stream *st, const struct s3_object **o) {
+    while (!st->failed && st->head) {
+        struct s3copy_node *n = st->head;
+        if (n->first) {
+            *o = &n->first->objs[n->first->i];
+            return 1;
         }
-        if (c < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
+        if (!n->listed || n->fetching) {
+            return -1;
         }
+        s_node_free(st, n);
     }
-    return NULL;
+    return 0;
 }
 
-static struct s3copy_item *s_new_item(struct s3copy_run *run) {
-    run->items = arena_grow_array(run->cy->arena, run->items, run->nitems, &run->cap, sizeof(*run->items));
-    struct s3copy_item *it = &run->items[run->nitems++];
-    memset(it, 0, sizeof(*it));
+static void s_pop(struct s3copy_stream *st) {
+    struct s3copy_node *n = st->head;
+    struct s3copy_slice *s = n->first;
+    n->buffered--;
+    if (++s->i == s->n) {
+        n->first = s->next;
+        if (n->first == NULL) {
+            n->last = NULL;
+        }
+        s_page_unref(st->run, s->page);
+    }
+}
+/* ---- items ---------------------------------------------------------------------------------------------- */
+
+/* A new item owning copies of its strings: the source key, ETag and storage class, and the destination key. */
+static struct s3copy_item *
+s_item_new(struct s3copy_run *run, const struct s3_object *o, struct span dst_prefix, struct span upload_id) {
+    size_t sz =
+      sizeof(struct s3copy_item) + o->key.n + o->etag.n + o->storage_class.n + dst_prefix.n + o->key.n + upload_id.n;
+    struct s3copy_item *it = calloc(1, sz);
+    if (it == NULL) {
+        LOG(LOG_ERROR, "s3.out_of_memory", LF_U("bytes", sz));
+        abort();
+    }
+    char *p = (char *) (it + 1);
+    it->src = *o;
+    struct span *dst[] = { &it->src.key, &it->src.etag, &it->src.storage_class };
+    for (size_t i = 0; i < 3; i++) {
+        char *at = p;
+        p = s_put(p, *dst[i]);
+        dst[i]->p = at;
+    }
+    it->dst_key = (struct span){ p, dst_prefix.n + o->key.n };
+    p = s_put(s_put(p, dst_prefix), o->key);
+    it->upload_id = (struct span){ p, upload_id.n };
+    s_put(p, upload_id);
+    it->size = o->size;
+    arena_init(&it->a, 0);
+    *run->items_tail = it;
+    run->items_tail = &it->next;
+    run->nitems++;
     return it;
 }
+
+static void s_item_free(struct s3copy_item *it) {
+    arena_free(&it->a);
+    free(it);
+}
+
+/* Frees the items with nothing left to send; keeps the order of the others. */
+static void s_reap(struct s3copy_run *run) {
+    struct s3copy_item **pp = &run->items;
+    run->items_tail = &run->items;
+    while (*pp) {
+        struct s3copy_item *it = *pp;
+        bool over = it->ended || it->step == S3COPY_END || (it->failed && it->upload_id.n == 0);
+        if (over) {
+            *pp = it->next;
+            run->nitems--;
+            run->nmultipart -= it->multipart && !it->stale;
+            s_item_free(it);
+        } else {
+            run->items_tail = &it->next;
+            pp = &it->next;
+        }
+    }
+}
+
+/* ---- merge: decide per object as the listings arrive ------------------------------------------------------ */
 
 static void s_skip(struct s3copy_run *run, const char *bucket, struct span key, const char *reason, bool loud) {
     struct arena *a = run->cy->scratch;
@@ -553,116 +870,182 @@ static void s_skip(struct s3copy_run *run, const char *bucket, struct span key, 
     arena_rewind(a, m);
 }
 
-struct s3copy_plan_counts {
-    uint64_t routed, unrouted, unchanged, waiting, archived, copy, multipart, bytes, stale;
-};
-
-static void s_plan(struct s3copy_run *run, struct s3copy_plan_counts *pc) {
-    struct cycle *cy = run->cy;
+/* One routed source object against its copy (NULL: none): nothing, a skip, or a new item to copy. */
+static void s_decide_one(
+  struct s3copy_run *run,
+  const struct s3_object *o,
+  const struct s3_object *copy,
+  struct s3copy_bucket *b,
+  size_t route) {
     const struct cfg *cfg = run->cfg;
-    size_t dest_prefix_n = strlen(cfg->s3_dest_prefix);
-    for (size_t i = 0; i < run->ndests; i++) {
-        struct s3copy_bucket *b = &run->dests[i];
-        if (b->objs.n > 1) {
-            qsort(b->objs.items, b->objs.n, sizeof(*b->objs.items), s_obj_cmp);
-        }
+    struct s3copy_decision d = s3copy_decide(o, copy, run->etags_comparable);
+    if (!d.copy) {
+        run->pc.unchanged++;
+        return;
     }
-    const struct s3_object_list *src = &run->source.objs;
-    for (size_t i = 0; i < src->n; i++) {
-        const struct s3_object *o = &src->items[i];
-        const struct cfg_route *route = cfg_s3_route(cfg, o->key);
-        if (route == NULL) {
-            pc->unrouted++;
-            s_skip(run, cfg->s3_source_bucket, o->key, "no route", false);
-            continue;
-        }
-        pc->routed++;
-        struct s3copy_bucket *b = &run->dests[run->route_dest[route - cfg->s3_routes]];
-        if (b->failed) {
-            pc->waiting++; /* its listing failed (recorded once): decided by the next run */
-            continue;
-        }
-        struct s3copy_decision d = s3copy_decide(o, s_find(b, o->key), run->etags_comparable);
-        if (!d.copy) {
-            pc->unchanged++;
-            continue;
-        }
-        if (s3copy_archived(o->storage_class)) {
-            pc->archived++;
-            s_skip(
-              run,
-              cfg->s3_source_bucket,
-              o->key,
-              "source is archived (GLACIER/DEEP_ARCHIVE): restore it to copy",
-              true);
-            continue;
-        }
-        struct s3copy_item *it = s_new_item(run);
-        it->src = o;
-        it->dst = b;
-        it->why = d.why;
-        it->size = o->size;
-        it->multipart = s3copy_use_multipart(o->size, cfg->s3_multipart_threshold_bytes);
-        it->dst_key = o->key;
-        if (dest_prefix_n) {
-            char *k = arena_alloc(cy->arena, dest_prefix_n + o->key.n + 1);
-            memcpy(k, cfg->s3_dest_prefix, dest_prefix_n);
-            memcpy(k + dest_prefix_n, o->key.p, o->key.n);
-            it->dst_key = (struct span){ k, dest_prefix_n + o->key.n };
-        }
-        if (it->dst_key.n > S3_KEY_MAX) {
-            s_item_fail_msg(
-              it, run, "plan", "KeyTooLongError", "the destination key (S3_DEST_PREFIX + key) is over 1024 bytes");
-            continue;
-        }
-        /* A NUL byte cannot travel in the report, the log or a header: say so rather than name another key. */
-        if (memchr(o->key.p, '\0', o->key.n) != NULL) {
-            s_item_fail_msg(it, run, "plan", "InvalidKey", "the key contains a NUL byte");
-            continue;
-        }
-        pc->copy++;
-        pc->bytes += o->size;
-        pc->multipart += it->multipart;
+    if (s3copy_archived(o->storage_class)) {
+        run->pc.archived++;
+        s_skip(
+          run, cfg->s3_source_bucket, o->key, "source is archived (GLACIER/DEEP_ARCHIVE): restore it to copy", true);
+        return;
     }
-    /* Abandoned uploads in our scopes (an interrupted run): abort them, they hold storage and are never used. */
-    for (size_t i = 0; i < run->nlisters; i++) {
-        struct s3copy_lister *l = &run->listers[i];
-        for (size_t u = 0; l->kind == S3COPY_LIST_UPLOADS && u < l->uploads.n; u++) {
-            const struct s3_upload *up = &l->uploads.items[u];
-            if (!s3copy_upload_stale(up->initiated_s, cy->now_s)) {
-                continue;
-            }
-            struct s3copy_item *it = s_new_item(run);
-            it->stale = true;
-            it->dst = l->bucket;
-            it->dst_key = up->key;
-            it->upload_id = up->upload_id;
-            pc->stale++;
-        }
+    struct s3copy_item *it = s_item_new(run, o, span_from_cstr(cfg->s3_dest_prefix), SPAN_NULL);
+    it->route = route;
+    it->dst = b;
+    it->why = d.why;
+    it->multipart = s3copy_use_multipart(o->size, cfg->s3_multipart_threshold_bytes);
+    it->step = it->multipart ? S3COPY_HEAD : S3COPY_COPY;
+    if (it->dst_key.n > S3_KEY_MAX) {
+        s_item_fail_msg(
+          it, run, "plan", "KeyTooLongError", "the destination key (S3_DEST_PREFIX + key) is over 1024 bytes");
+        return;
     }
-    cy->report->s3_objects_seen = src->n;
-    cy->report->s3_unchanged = pc->unchanged;
+    /* A NUL byte cannot travel in the report, the log or a header: say so rather than name another key. */
+    if (memchr(o->key.p, '\0', o->key.n) != NULL) {
+        s_item_fail_msg(it, run, "plan", "InvalidKey", "the key contains a NUL byte");
+        return;
+    }
+    run->pc.copy++;
+    run->pc.bytes += o->size;
+    run->pc.multipart += it->multipart;
+    run->nmultipart += it->multipart;
+    if (run->cy->dry_run) {
+        if (it->multipart) {
+            it->part_size = s3copy_part_size(it->size, cfg->s3_part_size_bytes);
+            it->nparts = s3copy_part_count(it->size, it->part_size);
+        }
+        s_copied(run, it, it->multipart ? "UploadPartCopy" : "CopyObject");
+    }
 }
 
-/* ---- copy ----------------------------------------------------------------------------------------------- */
+/*
+ * The copy of source key `key` in its scope's stream: pops the destination keys before it (extra keys, kept),
+ * sets *copy (NULL when there is none). False while the stream's front waits for a page.
+ */
+static bool
+s_find_copy(struct s3copy_run *run, struct s3copy_stream *st, struct span key, const struct s3_object **copy) {
+    *copy = NULL;
+    for (;;) {
+        const struct s3_object *d = NULL;
+        int r = s_peek(st, &d);
+        if (r < 0) {
+            return false;
+        }
+        if (r == 0) {
+            return true;
+        }
+        int c = span_cmp(span_sub(d->key, st->strip, d->key.n), key);
+        if (c > 0) {
+            return true;
+        }
+        if (c == 0) {
+            *copy = d;
+            return true;
+        }
+        run->pc.extra++;
+        s_pop(st);
+    }
+}
+
+/* Merges as far as the listings and the copies in progress allow. True when the source is merged to its end. */
+static bool s_merge(struct s3copy_run *run) {
+    const struct cfg *cfg = run->cfg;
+    while (run->nitems < S3COPY_MAX_ITEMS && run->nmultipart < S3COPY_MAX_MULTIPART) {
+        const struct s3_object *o = NULL;
+        int r = s_peek(&run->src, &o);
+        if (r <= 0) {
+            return r == 0;
+        }
+        const struct cfg_route *route = cfg_s3_route(cfg, o->key);
+        if (route == NULL) {
+            if (++run->pc.unrouted <= S3COPY_MAX_UNROUTED_RECORDS) {
+                s_skip(run, cfg->s3_source_bucket, o->key, "no route", false);
+            } else {
+                run->cy->report->s3_skipped_unrecorded++;
+                LOG(
+                  LOG_DEBUG,
+                  "s3.skipped",
+                  LF_S("bucket", cfg->s3_source_bucket),
+                  LF_SP("key", o->key),
+                  LF_S("reason", "no route"));
+            }
+            s_pop(&run->src);
+            continue;
+        }
+        struct s3copy_stream *st = &run->scopes[run->route_scope[route - cfg->s3_routes]];
+        struct s3copy_bucket *b = run->route_bucket[route - cfg->s3_routes];
+        if (b->failed) {
+            run->pc.routed++;
+            run->pc.waiting++; /* its listing failed (recorded once): decided by the next run */
+            s_pop(&run->src);
+            continue;
+        }
+        const struct s3_object *copy = NULL;
+        if (!s_find_copy(run, st, o->key, &copy)) {
+            return false;
+        }
+        run->pc.routed++;
+        s_decide_one(run, o, copy, b, (size_t) (route - cfg->s3_routes));
+        if (copy) {
+            s_pop(st);
+        }
+        s_pop(&run->src);
+    }
+    return false;
+}
+static double s_now_s(void) {
+    return (double) time_mono_ms() / 1000.0;
+}
+
+/* Takes a token of the item's route limiter for one request; false (the wait noted) when it must wait. */
+static bool s_paced(struct s3copy_run *run, const struct s3copy_item *it) {
+    if (it->route == S3COPY_NO_ROUTE) {
+        return true;
+    }
+    double wait = ratelimit_acquire(&run->pace[it->route], s_now_s());
+    if (wait > 0 && (run->pace_wait_s == 0 || wait < run->pace_wait_s)) {
+        run->pace_wait_s = wait;
+    }
+    return wait <= 0;
+}
+
+/* A paced request's answer feeds its route's limiter; the first throttled one turns it on (logged once). */
+static void s_pace_feedback(struct s3copy_run *run, const struct s3copy_item *it, const struct aws_request *r) {
+    if (it->route == S3COPY_NO_ROUTE) {
+        return;
+    }
+    struct ratelimit *rl = &run->pace[it->route];
+    ratelimit_on_response(rl, r->throttles > 0, s_now_s());
+    if (rl->enabled && !run->paced_logged[it->route]) {
+        run->paced_logged[it->route] = true;
+        LOG(
+          LOG_WARN,
+          "s3.prefix_paced",
+          LF_S("prefix", run->cfg->s3_routes[it->route].prefix),
+          LF_S("operation", r->operation),
+          LF_U("throttled_attempts", r->throttles));
+    }
+}
+
+/* ---- copy: the requests of the items in progress --------------------------------------------------------- */
 
 static const char *s_source_cstr(struct s3copy_run *run, struct s3copy_item *it) {
-    const char *cs = s3_copy_source(run->cy->scratch, run->source.name, it->src->key);
+    const char *cs = s3_copy_source(run->cy->scratch, run->source.name, it->src.key);
     if (cs == NULL) {
         s_item_fail_msg(it, run, "copy source", "KeyTooLongError", "the source key cannot be encoded");
     }
     return cs;
 }
 
-/* Builds the request of one task; false when it cannot be sent (the item's failure is then recorded). */
+/* Builds the request of one job; false when it cannot be sent (the item's failure is then recorded). */
 static bool s_build(struct s3copy_run *run, struct s3copy_job *job) {
-    struct s3copy_item *it = job->task.item;
+    struct s3copy_item *it = job->item;
     struct aws_request *r = &job->req;
     struct arena *a = run->cy->scratch;
     const char *region = it->dst->region;
     const char *cs = NULL;
     enum err e = ERR_OK;
-    switch (job->task.step) {
+    switch (job->step) {
         case S3COPY_COPY:
             if ((cs = s_source_cstr(run, it)) == NULL) {
                 return false;
@@ -670,10 +1053,10 @@ static bool s_build(struct s3copy_run *run, struct s3copy_job *job) {
             e = s3_copy_object_request(r, region, it->dst->name, it->dst_key, cs, &run->dest);
             break;
         case S3COPY_HEAD:
-            s3_head_object_request(r, run->source.region, run->source.name, it->src->key);
+            s3_head_object_request(r, run->source.region, run->source.name, it->src.key);
             break;
         case S3COPY_TAGS:
-            s3_get_object_tagging_request(r, run->source.region, run->source.name, it->src->key);
+            s3_get_object_tagging_request(r, run->source.region, run->source.name, it->src.key);
             break;
         case S3COPY_CREATE:
             e = s3_create_multipart_request(r, region, it->dst->name, it->dst_key, it->head, &run->dest);
@@ -683,9 +1066,9 @@ static bool s_build(struct s3copy_run *run, struct s3copy_job *job) {
                 return false;
             }
             uint64_t first = 0, last = 0;
-            s3copy_part_range(it->size, it->part_size, job->task.part, &first, &last);
+            s3copy_part_range(it->size, it->part_size, job->part, &first, &last);
             e = s3_upload_part_copy_request(
-              r, a, region, it->dst->name, it->dst_key, it->upload_id, job->task.part, cs, first, last, it->head->etag);
+              r, a, region, it->dst->name, it->dst_key, it->upload_id, job->part, cs, first, last, it->head->etag);
             break;
         }
         case S3COPY_COMPLETE: {
@@ -699,6 +1082,8 @@ static bool s_build(struct s3copy_run *run, struct s3copy_job *job) {
         case S3COPY_ABORT:
             s3_abort_multipart_request(r, a, region, it->dst->name, it->dst_key, it->upload_id);
             break;
+        case S3COPY_END:
+            return false;
     }
     if (e != ERR_OK) {
         s_item_fail_msg(it, run, "build request", err_name(e), err_last()->msg);
@@ -707,8 +1092,18 @@ static bool s_build(struct s3copy_run *run, struct s3copy_job *job) {
     return true;
 }
 
+/* After HeadObject (and GetObjectTagging): create the upload, or CopyObject when it shrank below the threshold. */
+static void s_after_head(struct s3copy_run *run, struct s3copy_item *it) {
+    if (!s3copy_use_multipart(it->size, run->cfg->s3_multipart_threshold_bytes)) {
+        it->multipart = false;
+        run->nmultipart--;
+        it->step = S3COPY_COPY;
+    } else {
+        it->step = S3COPY_CREATE;
+    }
+}
+
 static void s_head_done(struct s3copy_run *run, struct s3copy_item *it, struct aws_request *r) {
-    struct cycle *cy = run->cy;
     if (r->result != ERR_OK) {
         if (s_not_found(r)) {
             s_source_gone(run, it, r);
@@ -717,8 +1112,8 @@ static void s_head_done(struct s3copy_run *run, struct s3copy_item *it, struct a
         }
         return;
     }
-    it->head = ARENA_NEW(cy->arena, struct s3_head);
-    if (s3_head_object_parse(cy->arena, r, it->head) != ERR_OK) {
+    it->head = ARENA_NEW(&it->a, struct s3_head);
+    if (s3_head_object_parse(&it->a, r, it->head) != ERR_OK) {
         s_item_fail_msg(it, run, "HeadObject", err_name(err_last()->code), err_last()->msg);
         return;
     }
@@ -726,17 +1121,108 @@ static void s_head_done(struct s3copy_run *run, struct s3copy_item *it, struct a
     it->size = it->head->size;
     it->part_size = s3copy_part_size(it->size, run->cfg->s3_part_size_bytes);
     it->nparts = s3copy_part_count(it->size, it->part_size);
+    if (it->head->tag_count > 0) {
+        it->step = S3COPY_TAGS; /* CopyObject keeps tags, so a multipart copy must carry them too */
+    } else {
+        s_after_head(run, it);
+    }
+}
+
+static void s_tags_done(struct s3copy_run *run, struct s3copy_item *it, struct aws_request *r) {
+    if (r->result != ERR_OK) {
+        if (s_not_found(r) && !s_code_is(r, "NoSuchBucket")) {
+            s_source_gone(run, it, r);
+        } else {
+            s_item_fail(it, run, r, "GetObjectTagging");
+        }
+        return;
+    }
+    const struct xml_node *root = NULL;
+    enum err e = aws_response_xml(r, run->cy->scratch, &root);
+    if (e == ERR_OK) {
+        e = s3_get_object_tagging_parse(&it->a, root, &it->head->tagging);
+    }
+    if (e != ERR_OK) {
+        s_item_fail_msg(it, run, "GetObjectTagging response", err_name(e), err_last()->msg);
+        return;
+    }
+    s_after_head(run, it);
+}
+
+static void s_create_done(struct s3copy_run *run, struct s3copy_item *it, struct aws_request *r) {
+    if (r->result != ERR_OK) {
+        s_item_fail(it, run, r, "CreateMultipartUpload");
+        return;
+    }
+    const struct xml_node *root = NULL;
+    enum err e = aws_response_xml(r, run->cy->scratch, &root);
+    if (e == ERR_OK) {
+        e = s3_create_multipart_parse(&it->a, root, &it->upload_id);
+    }
+    if (e != ERR_OK) {
+        s_item_fail_msg(it, run, "CreateMultipartUpload response", err_name(e), err_last()->msg);
+        return;
+    }
+    it->etags = ARENA_NEW_ARRAY(&it->a, struct span, it->nparts);
+    it->step = S3COPY_PART;
+}
+
+static void s_part_done(struct s3copy_run *run, struct s3copy_item *it, uint32_t part, struct aws_request *r) {
+    if (r->result != ERR_OK) {
+        if (s_code_is(r, "PreconditionFailed")) {
+            s_item_fail_msg(
+              it, run, "UploadPartCopy", r->error.code, "the source changed during the copy; the next run copies it");
+        } else {
+            s_item_fail(it, run, r, "UploadPartCopy");
+        }
+        return;
+    }
+    const struct xml_node *root = NULL;
+    enum err e = aws_response_xml(r, run->cy->scratch, &root);
+    if (e == ERR_OK) {
+        e = s3_upload_part_copy_parse(&it->a, root, &it->etags[part - 1]);
+    }
+    if (e != ERR_OK) {
+        s_item_fail_msg(it, run, "UploadPartCopy response", err_name(e), err_last()->msg);
+        return;
+    }
+    if (++it->parts_ok == it->nparts) {
+        it->step = S3COPY_COMPLETE;
+    }
+}
+
+static void s_abort_done(struct s3copy_item *it, struct aws_request *r) {
+    if (r->result == ERR_OK || s_code_is(r, "NoSuchUpload")) {
+        LOG(
+          LOG_INFO,
+          "s3.upload_aborted",
+          LF_S("bucket", it->dst->name),
+          LF_SP("key", it->dst_key),
+          LF_SP("upload_id", it->upload_id),
+          LF_S("reason", it->abort_why ? it->abort_why : "copy failed"));
+    } else {
+        /* The object's failure is already recorded; a lifecycle rule or the next run cleans up. */
+        LOG(
+          LOG_ERROR,
+          "s3.abort_failed",
+          LF_S("bucket", it->dst->name),
+          LF_SP("key", it->dst_key),
+          LF_SP("upload_id", it->upload_id),
+          LF_S("aws_code", r->error.code[0] ? r->error.code : err_name(r->result)));
+    }
+    it->upload_id = SPAN_NULL;
+    it->step = S3COPY_END;
 }
 
 static void s_job_done(struct aws_request *r) {
     struct s3copy_job *job = r->user;
     struct s3copy_run *run = job->run;
-    struct s3copy_item *it = job->task.item;
-    struct cycle *cy = run->cy;
-    struct arena_mark m = arena_mark(cy->scratch);
-    const struct xml_node *root = NULL;
-    enum err e = ERR_OK;
-    switch (job->task.step) {
+    struct s3copy_item *it = job->item;
+    struct arena_mark m = arena_mark(run->cy->scratch);
+    if (job->step != S3COPY_ABORT) {
+        s_pace_feedback(run, it, r);
+    }
+    switch (job->step) {
         case S3COPY_COPY:
             if (r->result == ERR_OK) {
                 s_copied(run, it, "CopyObject");
@@ -750,60 +1236,13 @@ static void s_job_done(struct aws_request *r) {
             s_head_done(run, it, r);
             break;
         case S3COPY_TAGS:
-            if (r->result != ERR_OK) {
-                if (s_not_found(r) && !s_code_is(r, "NoSuchBucket")) {
-                    s_source_gone(run, it, r);
-                } else {
-                    s_item_fail(it, run, r, "GetObjectTagging");
-                }
-                break;
-            }
-            e = aws_response_xml(r, cy->scratch, &root);
-            if (e == ERR_OK) {
-                e = s3_get_object_tagging_parse(cy->arena, root, &it->head->tagging);
-            }
-            if (e != ERR_OK) {
-                s_item_fail_msg(it, run, "GetObjectTagging response", err_name(e), err_last()->msg);
-            }
+            s_tags_done(run, it, r);
             break;
         case S3COPY_CREATE:
-            if (r->result != ERR_OK) {
-                s_item_fail(it, run, r, "CreateMultipartUpload");
-                break;
-            }
-            e = aws_response_xml(r, cy->scratch, &root);
-            if (e == ERR_OK) {
-                e = s3_create_multipart_parse(cy->arena, root, &it->upload_id);
-            }
-            if (e != ERR_OK) {
-                s_item_fail_msg(it, run, "CreateMultipartUpload response", err_name(e), err_last()->msg);
-                break;
-            }
-            it->etags = ARENA_NEW_ARRAY(cy->arena, struct span, it->nparts);
+            s_create_done(run, it, r);
             break;
         case S3COPY_PART:
-            if (r->result != ERR_OK) {
-                if (s_code_is(r, "PreconditionFailed")) {
-                    s_item_fail_msg(
-                      it,
-                      run,
-                      "UploadPartCopy",
-                      r->error.code,
-                      "the source changed during the copy; the next run copies it");
-                } else {
-                    s_item_fail(it, run, r, "UploadPartCopy");
-                }
-                break;
-            }
-            e = aws_response_xml(r, cy->scratch, &root);
-            if (e == ERR_OK) {
-                e = s3_upload_part_copy_parse(cy->arena, root, &it->etags[job->task.part - 1]);
-            }
-            if (e != ERR_OK) {
-                s_item_fail_msg(it, run, "UploadPartCopy response", err_name(e), err_last()->msg);
-                break;
-            }
-            it->parts_ok++;
+            s_part_done(run, it, job->part, r);
             break;
         case S3COPY_COMPLETE:
             if (r->result != ERR_OK) {
@@ -814,175 +1253,413 @@ static void s_job_done(struct aws_request *r) {
             s_copied(run, it, "UploadPartCopy");
             break;
         case S3COPY_ABORT:
-            if (r->result == ERR_OK || s_code_is(r, "NoSuchUpload")) {
-                LOG(
-                  LOG_INFO,
-                  "s3.upload_aborted",
-                  LF_S("bucket", it->dst->name),
-                  LF_SP("key", it->dst_key),
-                  LF_SP("upload_id", it->upload_id),
-                  LF_S("reason", it->stale ? "abandoned by an earlier run" : "copy failed"));
-            } else {
-                /* The object's failure is already recorded; a lifecycle rule or the next run cleans up. */
-                LOG(
-                  LOG_ERROR,
-                  "s3.abort_failed",
-                  LF_S("bucket", it->dst->name),
-                  LF_SP("key", it->dst_key),
-                  LF_SP("upload_id", it->upload_id),
-                  LF_S("aws_code", r->error.code[0] ? r->error.code : err_name(r->result)));
-            }
+            s_abort_done(it, r);
+            break;
+        case S3COPY_END:
             break;
     }
-    arena_rewind(cy->scratch, m);
+    arena_rewind(run->cy->scratch, m);
     aws_request_free(r);
 }
 
-/* Runs the tasks S3COPY_WINDOW at a time; their strings live in the scratch arena for one window. */
-static enum err s_run_tasks(struct s3copy_run *run, const struct s3copy_task *tasks, size_t n) {
-    struct cycle *cy = run->cy;
-    for (size_t off = 0; off < n; off += S3COPY_WINDOW) {
-        struct arena_mark m = arena_mark(cy->scratch);
-        size_t k = 0;
-        for (size_t i = off; i < n && i < off + S3COPY_WINDOW; i++) {
-            struct s3copy_job *job = &run->jobs[k];
-            job->run = run;
-            job->task = tasks[i];
-            /* A part of an upload that already failed is not sent: the upload is aborted anyway. */
-            if (tasks[i].step != S3COPY_ABORT && tasks[i].item->failed) {
-                continue;
-            }
-            if (!s_build(run, job)) {
-                continue;
-            }
-            job->req.user = job;
-            job->req.on_done = s_job_done;
-            run->reqs[k++] = &job->req;
-        }
-        enum err e = k ? aws_run(cy->aws, run->reqs, k) : ERR_OK;
-        arena_rewind(cy->scratch, m);
-        TRY(e);
+static void s_job_add(struct s3copy_run *run, size_t *k, struct s3copy_item *it, enum s3copy_step step, uint32_t part) {
+    struct s3copy_job *job = &run->jobs[*k];
+    *job = (struct s3copy_job){ .run = run, .item = it, .step = step, .part = part };
+    if (s_build(run, job)) {
+        job->req.user = job;
+        job->req.on_done = s_job_done;
+        run->reqs[(*k)++] = &job->req;
     }
-    return ERR_OK;
 }
 
-/* The tasks of one step, for the items `want` selects; in the cycle arena (small: 16 bytes per task). */
-static struct s3copy_task *s_tasks(struct s3copy_run *run, size_t cap, size_t *n) {
-    *n = 0;
-    return cap ? ARENA_NEW_ARRAY(run->cy->arena, struct s3copy_task, cap) : NULL;
-}
-
-static enum err s_copy(struct s3copy_run *run) {
-    size_t n = 0;
-    /* 1. small copies, HEADs of large ones, and aborts of abandoned uploads, all in one batch. */
-    struct s3copy_task *t = s_tasks(run, run->nitems, &n);
-    for (size_t i = 0; i < run->nitems; i++) {
-        struct s3copy_item *it = &run->items[i];
-        if (!it->failed) {
-            t[n++] = (struct s3copy_task){ it,
-                                           it->stale       ? S3COPY_ABORT
-                                           : it->multipart ? S3COPY_HEAD
-                                                           : S3COPY_COPY,
-                                           0 };
-        }
-    }
-    TRY(s_run_tasks(run, t, n));
-
-    /* 1b. the tags of tagged large objects: CopyObject keeps tags, so a multipart copy must carry them too. */
-    t = s_tasks(run, run->nitems, &n);
-    for (size_t i = 0; i < run->nitems; i++) {
-        struct s3copy_item *it = &run->items[i];
-        if (it->multipart && !it->failed && !it->ended && it->head && it->head->tag_count > 0) {
-            t[n++] = (struct s3copy_task){ it, S3COPY_TAGS, 0 };
-        }
-    }
-    TRY(s_run_tasks(run, t, n));
-
-    /* 2. CreateMultipartUpload (or CopyObject, when the object has shrunk below the threshold since listed). */
-    t = s_tasks(run, run->nitems, &n);
-    for (size_t i = 0; i < run->nitems; i++) {
-        struct s3copy_item *it = &run->items[i];
-        if (it->multipart && !it->failed && !it->ended) {
-            bool small = !s3copy_use_multipart(it->size, run->cfg->s3_multipart_threshold_bytes);
-            if (small) {
-                it->multipart = false;
-            }
-            t[n++] = (struct s3copy_task){ it, small ? S3COPY_COPY : S3COPY_CREATE, 0 };
-        }
-    }
-    /* From here on uploads may exist: an error does not return before step 5 has aborted them. */
-    enum err create_err = s_run_tasks(run, t, n);
-
-    /* 3. every part of every upload, in one batch. */
-    size_t parts = 0;
-    for (size_t i = 0; i < run->nitems; i++) {
-        struct s3copy_item *it = &run->items[i];
-        parts += it->multipart && it->upload_id.n && !it->failed ? it->nparts : 0;
-    }
-    t = s_tasks(run, parts, &n);
-    for (size_t i = 0; i < run->nitems; i++) {
-        struct s3copy_item *it = &run->items[i];
-        if (it->multipart && it->upload_id.n && !it->failed) {
-            for (uint32_t p = 1; p <= it->nparts; p++) {
-                t[n++] = (struct s3copy_task){ it, S3COPY_PART, p };
-            }
-        }
-    }
-    enum err parts_err = create_err == ERR_OK ? s_run_tasks(run, t, n) : create_err;
-
-    /* 4. complete the uploads whose parts all succeeded. */
-    t = s_tasks(run, run->nitems, &n);
-    for (size_t i = 0; parts_err == ERR_OK && i < run->nitems; i++) {
-        struct s3copy_item *it = &run->items[i];
-        if (it->multipart && it->upload_id.n && !it->failed && it->parts_ok == it->nparts) {
-            t[n++] = (struct s3copy_task){ it, S3COPY_COMPLETE, 0 };
-        }
-    }
-    enum err complete_err = parts_err == ERR_OK ? s_run_tasks(run, t, n) : parts_err;
-
-    /* 5. abort every upload that did not complete, whatever went wrong above. */
-    t = s_tasks(run, run->nitems, &n);
-    for (size_t i = 0; i < run->nitems; i++) {
-        struct s3copy_item *it = &run->items[i];
-        if (it->multipart && it->upload_id.n && !it->ended) {
-            if (!it->failed) {
-                s_item_fail_msg(it, run, "multipart copy", err_name(complete_err), "the copy was interrupted");
-            }
-            t[n++] = (struct s3copy_task){ it, S3COPY_ABORT, 0 };
-        }
-    }
-    TRY(s_run_tasks(run, t, n));
-    return complete_err;
-}
-
-static void s_dry_run(struct s3copy_run *run) {
-    for (size_t i = 0; i < run->nitems; i++) {
-        struct s3copy_item *it = &run->items[i];
-        if (it->failed) {
+/*
+ * The requests of this round for the items in progress (at most S3COPY_WINDOW, jobs[0..]): one step of each item,
+ * or as many parts of an upload as fit; an item that failed with an open upload sends its abort.
+ */
+static size_t s_schedule_jobs(struct s3copy_run *run) {
+    size_t k = 0;
+    run->pace_wait_s = 0;
+    for (struct s3copy_item *it = run->items; it && k < S3COPY_WINDOW; it = it->next) {
+        if (it->ended || it->step == S3COPY_END) {
             continue;
         }
-        if (it->stale) {
+        if (it->failed) {
+            if (it->upload_id.n) {
+                s_job_add(run, &k, it, S3COPY_ABORT, 0);
+            }
+            continue;
+        }
+        if (it->step != S3COPY_PART) {
+            if (it->step == S3COPY_ABORT || s_paced(run, it)) {
+                s_job_add(run, &k, it, it->step, 0);
+            }
+            continue;
+        }
+        while (it->next_part < it->nparts && k < S3COPY_WINDOW && !it->failed && s_paced(run, it)) {
+            it->next_part++;
+            s_job_add(run, &k, it, S3COPY_PART, it->next_part);
+        }
+    }
+    return k;
+}
+
+/* Nothing could be sent: every item waits for its route's limiter. Sleeps until the first may go (a signal wakes). */
+static void s_pace_sleep(const struct s3copy_run *run) {
+    double w = run->pace_wait_s;
+    struct timespec ts = { .tv_sec = (time_t) w, .tv_nsec = (long) ((w - (double) (time_t) w) * 1e9) };
+    if (nanosleep(&ts, NULL) != 0 && errno != EINTR) {
+        LOG(LOG_WARN, "s3.pace_sleep_failed", LF_I("errno", errno));
+    }
+}
+
+/* A stop was requested: no new listing, merge or copy; every upload this run opened is aborted. */
+static void s_stop(struct s3copy_run *run) {
+    run->stopped = true;
+    uint64_t dropped = 0;
+    for (struct s3copy_item *it = run->items; it; it = it->next) {
+        if (it->ended || it->failed || it->step == S3COPY_END) {
+            continue;
+        }
+        if (it->upload_id.n && !it->stale) {
+            s_item_fail_msg(it, run, "multipart copy", "Interrupted", "stopped before the copy completed");
+            it->abort_why = "copy interrupted by a stop request";
+        } else if (!it->stale) {
+            it->step = S3COPY_END;
+            dropped++;
+        }
+    }
+    LOG(
+      LOG_WARN,
+      "s3.stopping",
+      LF_S("reason", stop_reason_name(stop_reason())),
+      LF_U("copies_not_started", dropped),
+      LF_U("source_objects_merged", run->pc.routed + run->pc.unrouted));
+}
+/* ---- incomplete uploads ------------------------------------------------------------------------------------ */
+
+static void s_uploads_done(struct aws_request *r) {
+    struct s3copy_uploads *u = r->user;
+    struct s3copy_run *run = u->run;
+    struct cycle *cy = run->cy;
+    if (r->result != ERR_OK) {
+        if (!s_region_redirect(run, u->bucket, &(uint32_t){ 0 }, r)) {
+            /* Housekeeping only: an unreadable upload listing costs nothing but the cleanup. */
+            u->done = true;
+            LOG(
+              LOG_WARN,
+              "s3.uploads_unlisted",
+              LF_S("bucket", u->bucket->name),
+              LF_S("aws_code", r->error.code[0] ? r->error.code : err_name(r->result)),
+              LF_S("message", r->error.message));
+        }
+        aws_request_free(r);
+        return;
+    }
+    struct arena page;
+    arena_init(&page, 0);
+    struct arena_mark m = arena_mark(cy->scratch);
+    const struct xml_node *root = NULL;
+    struct s3_upload_list list = { 0 };
+    struct span km = SPAN_NULL, um = SPAN_NULL;
+    enum err e = aws_response_xml(r, cy->scratch, &root);
+    if (e == ERR_OK) {
+        e = s3_list_uploads_parse(&page, root, &list, &km, &um);
+    }
+    arena_rewind(cy->scratch, m);
+    aws_request_free(r);
+    if (e != ERR_OK) {
+        u->done = true;
+        LOG(
+          LOG_WARN,
+          "s3.uploads_unlisted",
+          LF_S("bucket", u->bucket->name),
+          LF_S("aws_code", err_name(e)),
+          LF_S("message", err_last()->msg));
+        arena_free(&page);
+        return;
+    }
+    u->pages++;
+    u->listed += list.n;
+    /*
+     * Every upload initiated before this run started is abandoned (at most one run is live: the scheduler's
+     * concurrency policy, and the lease with DYNAMODB_TABLE), whatever its age: abort it in the next round.
+     */
+    for (size_t i = 0; i < list.n; i++) {
+        const struct s3_upload *up = &list.items[i];
+        if (!s3copy_upload_stale(up->initiated_s, cy->now_s)) {
+            continue;
+        }
+        run->pc.stale++;
+        struct s3_object o = { .key = up->key };
+        struct s3copy_item *it = s_item_new(run, &o, SPAN_NULL, up->upload_id);
+        it->stale = true;
+        it->route = S3COPY_NO_ROUTE;
+        it->dst = u->bucket;
+        it->abort_why = "abandoned by an earlier run";
+        it->step = S3COPY_ABORT;
+        if (cy->dry_run) {
             LOG(
               LOG_INFO,
               "plan.s3_abort",
-              LF_S("bucket", it->dst->name),
+              LF_S("bucket", u->bucket->name),
               LF_SP("key", it->dst_key),
               LF_SP("upload_id", it->upload_id),
-              LF_S("reason", "abandoned by an earlier run"));
+              LF_S("reason", it->abort_why));
+            it->step = S3COPY_END;
+        }
+    }
+    free((void *) u->key_marker.p);
+    free((void *) u->id_marker.p);
+    u->key_marker = s_span_malloc(km);
+    u->id_marker = s_span_malloc(um);
+    u->done = km.n == 0;
+    arena_free(&page);
+}
+
+static size_t s_schedule_uploads(struct s3copy_run *run, size_t k) {
+    for (size_t i = 0; i < run->nscopes; i++) {
+        struct s3copy_uploads *u = &run->uploads[i];
+        if (u->done) {
             continue;
         }
-        if (it->multipart) {
-            it->part_size = s3copy_part_size(it->size, run->cfg->s3_part_size_bytes);
-            it->nparts = s3copy_part_count(it->size, it->part_size);
-        }
-        s_copied(run, it, it->multipart ? "UploadPartCopy" : "CopyObject");
+        s3_list_uploads_request(
+          &u->req, run->cy->scratch, u->bucket->region, u->bucket->name, u->prefix, u->key_marker, u->id_marker);
+        u->req.user = u;
+        u->req.on_done = s_uploads_done;
+        run->reqs[k++] = &u->req;
     }
+    return k;
+}
+
+/* ---- the job ------------------------------------------------------------------------------------------------ */
+
+static struct s3copy_bucket *s_dest(struct s3copy_run *run, const char *bucket) {
+    for (size_t i = 0; i < run->ndests; i++) {
+        if (strcmp(run->dests[i].name, bucket) == 0) {
+            return &run->dests[i];
+        }
+    }
+    return NULL;
+}
+
+static void
+s_stream_init(struct s3copy_run *run, struct s3copy_stream *st, struct s3copy_bucket *b, struct span prefix) {
+    *st = (struct s3copy_stream){ .run = run, .bucket = b, .root_prefix = prefix, .is_source = b == &run->source };
+    st->strip = st->is_source ? 0 : strlen(run->cfg->s3_dest_prefix);
+    s_node_insert(st, s_node_new(st, prefix, 0, false), NULL);
+}
+
+static void s_setup(struct s3copy_run *run) {
+    struct cycle *cy = run->cy;
+    const struct cfg *cfg = run->cfg;
+    run->source = (struct s3copy_bucket){ .name = cfg->s3_source_bucket, .region = cfg->source_region };
+    run->dests = ARENA_NEW_ARRAY(cy->arena, struct s3copy_bucket, cfg->s3_nroutes);
+    run->route_bucket = ARENA_NEW_ARRAY(cy->arena, struct s3copy_bucket *, cfg->s3_nroutes);
+    for (size_t i = 0; i < cfg->s3_nroutes; i++) {
+        struct s3copy_bucket *b = s_dest(run, cfg->s3_routes[i].bucket);
+        if (b == NULL) {
+            b = &run->dests[run->ndests++];
+            *b = (struct s3copy_bucket){ .name = cfg->s3_routes[i].bucket, .region = cfg->source_region };
+        }
+        run->route_bucket[i] = b;
+    }
+    struct s3copy_scope *scopes = ARENA_NEW_ARRAY(cy->arena, struct s3copy_scope, cfg->s3_nroutes);
+    run->nscopes = s3copy_scopes(cy->arena, cfg, scopes);
+    run->scopes = ARENA_NEW_ARRAY(cy->arena, struct s3copy_stream, run->nscopes);
+    run->uploads = ARENA_NEW_ARRAY(cy->arena, struct s3copy_uploads, run->nscopes);
+    s_stream_init(run, &run->src, &run->source, SPAN_NULL);
+    for (size_t i = 0; i < run->nscopes; i++) {
+        struct s3copy_bucket *b = s_dest(run, scopes[i].bucket);
+        s_stream_init(run, &run->scopes[i], b, scopes[i].prefix);
+        run->uploads[i] = (struct s3copy_uploads){ .run = run, .bucket = b, .prefix = scopes[i].prefix };
+    }
+    /* Each route is merged against the scope that lists it: its own, or the one of a route it lies under. */
+    run->route_scope = ARENA_NEW_ARRAY(cy->arena, size_t, cfg->s3_nroutes);
+    for (size_t i = 0; i < cfg->s3_nroutes; i++) {
+        struct span want =
+          span_from_cstr(arena_printf(cy->scratch, "%s%s", cfg->s3_dest_prefix, cfg->s3_routes[i].prefix));
+        size_t best = 0, best_n = 0;
+        for (size_t s = 0; s < run->nscopes; s++) {
+            struct s3copy_stream *st = &run->scopes[s];
+            if (
+              st->bucket == run->route_bucket[i] && span_starts_with(want, st->root_prefix) &&
+              st->root_prefix.n >= best_n) {
+                best = s;
+                best_n = st->root_prefix.n;
+            }
+        }
+        run->route_scope[i] = best;
+    }
+    run->pace = ARENA_NEW_ARRAY(cy->arena, struct ratelimit, cfg->s3_nroutes);
+    run->paced_logged = ARENA_NEW_ARRAY(cy->arena, bool, cfg->s3_nroutes);
+    for (size_t i = 0; i < cfg->s3_nroutes; i++) {
+        ratelimit_init(&run->pace[i], s_now_s());
+    }
+    run->max_fetches = cfg->max_concurrency ? cfg->max_concurrency : 16;
+    run->fetches = ARENA_NEW_ARRAY(cy->arena, struct s3copy_fetch, run->max_fetches);
+    run->jobs = ARENA_NEW_ARRAY(cy->arena, struct s3copy_job, S3COPY_WINDOW);
+    run->reqs = ARENA_NEW_ARRAY(cy->arena, struct aws_request *, S3COPY_WINDOW + run->max_fetches + run->nscopes);
+    run->items_tail = &run->items;
+}
+
+static void s_progress(struct s3copy_run *run, bool last) {
+    int64_t now = time_mono_ms();
+    if (!last && now - run->progress_ms < S3COPY_PROGRESS_MS) {
+        return;
+    }
+    run->progress_ms = now;
+    int64_t ms = now - run->start_ms;
+    uint64_t merged = run->pc.routed + run->pc.unrouted;
+    LOG(
+      LOG_INFO,
+      "s3.progress",
+      LF_U("source_listed", run->src.objects),
+      LF_U("merged", merged),
+      LF_U("copies_decided", run->pc.copy),
+      LF_U("copies_in_progress", run->nitems),
+      LF_U("pages_in_memory", run->pages_alive),
+      LF_U("objects_per_s", ms > 0 ? merged * 1000 / (uint64_t) ms : 0),
+      LF_I("elapsed_ms", ms));
+}
+
+/* Frees what the round left behind: finished items, the ranges of failed listings, destinations once merged. */
+static void s_after_round(struct s3copy_run *run, bool merged) {
+    s_reap(run);
+    for (size_t s = 0; s <= run->nscopes; s++) {
+        struct s3copy_stream *st = s == 0 ? &run->src : &run->scopes[s - 1];
+        while ((st->failed || (merged && !st->is_source)) && st->head) {
+            s_node_free(st, st->head);
+        }
+    }
+}
+
+/* The requests of one round into run->reqs: the copies' next steps, then the listings (see s_rounds). */
+static size_t s_round_requests(struct s3copy_run *run, bool objects, bool active, bool merged) {
+    size_t k = s_schedule_jobs(run);
+    size_t jobs = k;
+    if (active && !objects) {
+        k = s_schedule_uploads(run, k);
+    } else if (active && !merged) {
+        size_t nf = s_schedule_fetches(run, run->max_fetches);
+        for (size_t i = 0; i < nf; i++) {
+            run->reqs[k++] = &run->fetches[i].req;
+        }
+    }
+    LOG(
+      LOG_DEBUG,
+      "s3.round",
+      LF_U("round", run->rounds),
+      LF_U("copy_requests", jobs),
+      LF_U("list_requests", k - jobs),
+      LF_U("pages_in_memory", run->pages_alive),
+      LF_U("merged", run->pc.routed + run->pc.unrouted));
+    return k;
+}
+
+/*
+ * The rounds: each sends, at once, the listing pages the merge needs next (or the upload listings, in the first
+ * phase) and the next requests of the copies in progress; then merges what arrived. Ends when a round has
+ * nothing to send (while items wait only for their route's limiter, it sleeps until the first may go).
+ */
+static enum err s_rounds(struct s3copy_run *run, bool objects) {
+    struct cycle *cy = run->cy;
+    bool merged = false;
+    for (;;) {
+        struct arena_mark m = arena_mark(cy->scratch);
+        if (stop_requested() && !run->stopped) {
+            s_stop(run);
+        }
+        bool active = !run->stopped && !run->source_failed;
+        if (objects && active && !merged) {
+            merged = s_merge(run);
+        }
+        size_t k = s_round_requests(run, objects, active, merged);
+        enum err e = k ? aws_run(cy->aws, run->reqs, k) : ERR_OK;
+        arena_rewind(cy->scratch, m);
+        run->rounds += k > 0;
+        s_after_round(run, merged);
+        s_progress(run, false);
+        TRY(e);
+        if (k == 0 && run->pace_wait_s <= 0) {
+            return ERR_OK;
+        }
+        if (k == 0) {
+            s_pace_sleep(run);
+        }
+    }
+}
+
+static void s_log_listed(const struct s3copy_run *run) {
+    for (size_t s = 0; s <= run->nscopes; s++) {
+        const struct s3copy_stream *st = s == 0 ? &run->src : &run->scopes[s - 1];
+        LOG(
+          LOG_INFO,
+          "s3.listed",
+          LF_S("bucket", st->bucket->name),
+          LF_SP("prefix", st->root_prefix),
+          LF_B("source", st->is_source),
+          LF_U("objects", st->objects),
+          LF_U("pages", st->pages),
+          LF_U("ranges", st->ranges),
+          LF_S("region", st->bucket->region));
+    }
+    for (size_t i = 0; i < run->nscopes; i++) {
+        const struct s3copy_uploads *u = &run->uploads[i];
+        LOG(
+          LOG_INFO,
+          "s3.uploads_listed",
+          LF_S("bucket", u->bucket->name),
+          LF_SP("prefix", u->prefix),
+          LF_U("objects", u->listed),
+          LF_U("pages", u->pages));
+    }
+}
+
+static void s_cleanup(struct s3copy_run *run) {
+    while (run->items) {
+        struct s3copy_item *it = run->items;
+        run->items = it->next;
+        s_item_free(it);
+    }
+    for (size_t s = 0; s <= run->nscopes; s++) {
+        struct s3copy_stream *st = s == 0 ? &run->src : &run->scopes[s - 1];
+        while (st->head) {
+            s_node_free(st, st->head);
+        }
+    }
+    for (size_t i = 0; i < run->nscopes; i++) {
+        free((void *) run->uploads[i].key_marker.p);
+        free((void *) run->uploads[i].id_marker.p);
+    }
+}
+
+static void s_log_plan(const struct s3copy_run *run) {
+    const struct s3copy_plan_counts *pc = &run->pc;
+    LOG(
+      LOG_INFO,
+      "s3.plan",
+      LF_S("source_bucket", run->cfg->s3_source_bucket),
+      LF_U("objects", run->src.objects),
+      LF_U("routed", pc->routed),
+      LF_U("unrouted", pc->unrouted),
+      LF_U("unchanged", pc->unchanged),
+      LF_U("copy", pc->copy),
+      LF_U("multipart", pc->multipart),
+      LF_U("bytes", pc->bytes),
+      LF_U("archived", pc->archived),
+      LF_U("waiting", pc->waiting),
+      LF_U("stale_uploads", pc->stale),
+      LF_U("extra_in_destination", pc->extra),
+      LF_U("rounds", run->rounds),
+      LF_U("peak_pages_in_memory", run->pages_peak),
+      LF_U("peak_ranges", run->nodes_peak),
+      LF_B("stopped", run->stopped),
+      LF_B("dry_run", run->cy->dry_run));
 }
 
 enum err s3_run(struct cycle *cy) {
     const struct cfg *cfg = cy->cfg;
     cy->report->s3_ran = true;
-    int64_t start_ms = time_mono_ms();
     struct s3copy_run run = {
         .cy = cy,
         .cfg = cfg,
@@ -990,35 +1667,22 @@ enum err s3_run(struct cycle *cy) {
                   .sse = cfg->s3_sse == CFG_S3_SSE_KMS ? "aws:kms" : "AES256",
                   .sse_kms_key_id = cfg->s3_sse == CFG_S3_SSE_KMS ? cfg->s3_sse_kms_key_id : NULL },
         .etags_comparable = cfg->s3_sse != CFG_S3_SSE_KMS,
+        .start_ms = time_mono_ms(),
     };
+    run.progress_ms = run.start_ms;
     s_setup(&run);
-    TRY(s_list(&run));
-    if (run.source_failed) {
-        return run.source_err != ERR_OK ? run.source_err : ERR_AWS;
+    /* 1. abandoned uploads first, so that none is confused with one this run opens. */
+    enum err e = s_rounds(&run, false);
+    /* 2. the merge, listing and copying as it goes. */
+    if (e == ERR_OK && !run.stopped) {
+        e = s_rounds(&run, true);
     }
-    struct s3copy_plan_counts pc = { 0 };
-    s_plan(&run, &pc);
-    LOG(
-      LOG_INFO,
-      "s3.plan",
-      LF_S("source_bucket", cfg->s3_source_bucket),
-      LF_U("objects", run.source.objs.n),
-      LF_U("routed", pc.routed),
-      LF_U("unrouted", pc.unrouted),
-      LF_U("unchanged", pc.unchanged),
-      LF_U("copy", pc.copy),
-      LF_U("multipart", pc.multipart),
-      LF_U("bytes", pc.bytes),
-      LF_U("archived", pc.archived),
-      LF_U("waiting", pc.waiting),
-      LF_U("stale_uploads", pc.stale),
-      LF_B("dry_run", cy->dry_run));
-    enum err e = ERR_OK;
-    if (cy->dry_run) {
-        s_dry_run(&run);
-    } else {
-        e = s_copy(&run);
-    }
+    s_progress(&run, true);
+    s_log_listed(&run);
+    s_log_plan(&run);
+    s_cleanup(&run);
+    cy->report->s3_objects_seen = run.pc.routed + run.pc.unrouted;
+    cy->report->s3_unchanged = run.pc.unchanged;
     struct report_counts c = report_counts(cy->report);
     LOG(
       LOG_INFO,
@@ -1029,6 +1693,12 @@ enum err s3_run(struct cycle *cy) {
       LF_U("unchanged", c.s3_unchanged),
       LF_U("skipped", c.s3_skipped),
       LF_U("failed", c.s3_failed),
-      LF_I("duration_ms", time_mono_ms() - start_ms));
+      LF_I("duration_ms", time_mono_ms() - run.start_ms));
+    if (e == ERR_OK && run.source_failed) {
+        e = run.source_err != ERR_OK ? run.source_err : ERR_AWS;
+    }
+    if (e == ERR_OK && run.stopped) {
+        e = err_raise(ERR_CANCELLED, __FILE__, __LINE__, "stop requested (%s)", stop_reason_name(stop_reason()));
+    }
     return e;
 }

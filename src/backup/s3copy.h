@@ -1,10 +1,10 @@
 /*
  * s3copy.h - the decisions of the S3 backup job (seed 004), as pure functions with table tests.
  *
- * The job itself is s3_run (backup/cycle.h, implemented in s3copy.c): list the source bucket and every
- * destination scope, decide per object from the listings alone, copy server-side what needs it, record every
- * action in the report. This header is the part with no I/O: what to copy, how to split a large copy, which
- * destination prefixes to list, which incomplete uploads are abandoned.
+ * The job itself is s3_run (backup/cycle.h, implemented in s3copy.c): merge the sorted listings of the source
+ * bucket and every destination scope as they arrive, decide per object from the listings alone, copy server-side
+ * what needs it, record every action in the report. This header is the part with no I/O: what to copy, how to
+ * split a large copy, which destination prefixes to list, which incomplete uploads are abandoned.
  *
  * The copy rule (s3copy_decide), in order, for a source object and its copy in the destination listing:
  *
@@ -42,12 +42,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/*
- * An incomplete multipart upload in a destination scope initiated this long before the cycle's "now" was left
- * by an interrupted run (a cycle never runs for a day) and is aborted. AWS's lifecycle rule
- * AbortIncompleteMultipartUpload counts in whole days too.
- */
-#define S3COPY_STALE_UPLOAD_S ((int64_t) 24 * 3600)
 /* Part sizes are rounded up to whole MiB when grown to fit S3_MAX_PARTS. */
 #define S3COPY_PART_ALIGN S3_MIB
 
@@ -84,8 +78,15 @@ uint32_t s3copy_part_count(uint64_t size, uint64_t part_size);
 /* The inclusive byte range of part `part` (1-based) of an object of `size` bytes (size > 0). */
 void s3copy_part_range(uint64_t size, uint64_t part_size, uint32_t part, uint64_t *first, uint64_t *last);
 
-/* True when an upload initiated at `initiated_s` is abandoned at `now_s` (see S3COPY_STALE_UPLOAD_S). */
-bool s3copy_upload_stale(int64_t initiated_s, int64_t now_s);
+/*
+ * True when an incomplete upload in a destination scope, initiated at `initiated_s` (S3's clock), was left by an
+ * earlier run, for a run that started at `run_start_s`: initiated before this run started, whatever its age. No
+ * other live run owns it, because at most one run is live at a time (the lease with DYNAMODB_TABLE, the
+ * scheduler's concurrency policy otherwise); this run's own uploads all start after it. A local clock behind S3's
+ * only keeps an abandoned upload for the next run; one far ahead could abort an overlapping run's upload, whose
+ * part copies then fail with NoSuchUpload and are copied again by the next run (nothing is lost).
+ */
+bool s3copy_upload_stale(int64_t initiated_s, int64_t run_start_s);
 
 /* One destination listing: a bucket and the prefix under which its copies live. */
 struct s3copy_scope {

@@ -162,19 +162,35 @@ void s3_list_objects_request(
   struct span prefix,
   struct span token,
   uint32_t max_keys) {
+    struct s3_list_query lq = { .prefix = prefix, .token = token, .max_keys = max_keys };
+    s3_list_objects_request_q(r, a, region, bucket, &lq);
+}
+
+void s3_list_objects_request_q(
+  struct aws_request *r,
+  struct arena *a,
+  const char *region,
+  const char *bucket,
+  const struct s3_list_query *lq) {
     s3_request_init(r, "ListObjectsV2", "GET", region, bucket, SPAN_NULL);
     struct buf q;
     buf_init(&q, S3_QUERY_MAX);
     char n[24];
-    snprintf(n, sizeof(n), "%u", max_keys ? max_keys : S3_LIST_MAX_KEYS);
+    snprintf(n, sizeof(n), "%u", lq->max_keys ? lq->max_keys : S3_LIST_MAX_KEYS);
     uri_form_add(&q, SPAN_LIT("list-type"), SPAN_LIT("2"));
     uri_form_add(&q, SPAN_LIT("encoding-type"), SPAN_LIT("url"));
     uri_form_add(&q, SPAN_LIT("max-keys"), span_from_cstr(n));
-    if (prefix.n) {
-        uri_form_add(&q, SPAN_LIT("prefix"), prefix);
+    if (lq->prefix.n) {
+        uri_form_add(&q, SPAN_LIT("prefix"), lq->prefix);
     }
-    if (token.n) {
-        uri_form_add(&q, SPAN_LIT("continuation-token"), token);
+    if (lq->delimiter.n) {
+        uri_form_add(&q, SPAN_LIT("delimiter"), lq->delimiter);
+    }
+    if (lq->start_after.n) {
+        uri_form_add(&q, SPAN_LIT("start-after"), lq->start_after);
+    }
+    if (lq->token.n) {
+        uri_form_add(&q, SPAN_LIT("continuation-token"), lq->token);
     }
     s_set_query(r, a, &q);
 }
@@ -183,6 +199,30 @@ enum err s3_list_objects_parse(
   struct arena *out,
   const struct xml_node *root,
   struct s3_object_list *list,
+  struct span *next_token) {
+    return s3_list_objects_parse_q(out, root, list, NULL, next_token);
+}
+
+/* CommonPrefixes/Prefix of a delimited page, decoded, sorted as S3 sends them (checked: the merge relies on it). */
+static enum err
+s_common_prefixes(struct arena *out, const struct xml_node *root, bool encoded, struct s3_prefix_list *pl) {
+    for (const struct xml_node *c = xml_first(root, "CommonPrefixes"); c; c = xml_next(c, "CommonPrefixes")) {
+        struct span p;
+        TRY(s_listing_value(out, xml_child_text(c, "Prefix"), encoded, S3_KEY_MAX, &p));
+        ENSURE(p.n > 0, ERR_PARSE, "listed common prefix is empty");
+        ENSURE(
+          pl->n == 0 || span_cmp(pl->items[pl->n - 1], p) < 0, ERR_PARSE, "common prefixes out of order in a listing");
+        pl->items = arena_grow_array(out, pl->items, pl->n, &pl->cap, sizeof(*pl->items));
+        pl->items[pl->n++] = p;
+    }
+    return ERR_OK;
+}
+
+enum err s3_list_objects_parse_q(
+  struct arena *out,
+  const struct xml_node *root,
+  struct s3_object_list *list,
+  struct s3_prefix_list *prefixes,
   struct span *next_token) {
     ENSURE(root != NULL && span_eq_cstr(root->name, "ListBucketResult"), ERR_PARSE, "not a ListObjectsV2 response");
     bool encoded = span_eq_nocase(span_trim(xml_child_text(root, "EncodingType")), SPAN_LIT("url"));
@@ -220,6 +260,14 @@ enum err s3_list_objects_parse(
             .size = size,
             .last_modified_ms = lm,
         };
+    }
+    if (prefixes != NULL) {
+        TRY(s_common_prefixes(out, root, encoded, prefixes));
+        ENSURE(
+          count + prefixes->n <= S3_LIST_MAX_KEYS,
+          ERR_LIMIT,
+          "more than %d keys and common prefixes in one listing page",
+          S3_LIST_MAX_KEYS);
     }
     *next_token = SPAN_NULL;
     if (s_truncated(root)) {

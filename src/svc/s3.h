@@ -8,9 +8,10 @@
  * response and copy what they keep into the caller's arena, so the response and its tree can be rewound at once.
  *
  * Operations (Amazon S3 API Reference):
- *   ListObjectsV2           GET /<bucket>?list-type=2&encoding-type=url&max-keys=1000[&prefix][&continuation-token]
+ *   ListObjectsV2           GET /<bucket>?list-type=2&encoding-type=url&max-keys=1000[&prefix][&delimiter]
+ *                             [&start-after][&continuation-token]
  *                           → ListBucketResult: Contents/{Key, LastModified, ETag, Size, StorageClass},
- *                             IsTruncated, NextContinuationToken, EncodingType.
+ *                             CommonPrefixes/Prefix, IsTruncated, NextContinuationToken, EncodingType.
  *   ListMultipartUploads    GET /<bucket>?uploads&encoding-type=url[&prefix][&key-marker&upload-id-marker]
  *                           → ListMultipartUploadsResult: Upload/{Key, UploadId, Initiated}, IsTruncated,
  *                             NextKeyMarker, NextUploadIdMarker.
@@ -166,6 +167,29 @@ void s3_list_objects_request(
   struct span prefix,
   struct span token,
   uint32_t max_keys);
+/* What one ListObjectsV2 page asks for; empty spans are not sent. */
+struct s3_list_query {
+    struct span prefix;
+    struct span delimiter;   /* "/": keys with it after the prefix are rolled up into CommonPrefixes */
+    struct span start_after; /* list keys after this one (first page only) */
+    struct span token;       /* continuation token of the previous page */
+    uint32_t max_keys;       /* 0 = S3_LIST_MAX_KEYS */
+};
+/* ListObjectsV2 with every listing parameter S3 takes. */
+void s3_list_objects_request_q(
+  struct aws_request *r,
+  struct arena *a,
+  const char *region,
+  const char *bucket,
+  const struct s3_list_query *q);
+
+/* The CommonPrefixes of a delimited page (decoded, in the order S3 sends them: ascending). */
+struct s3_prefix_list {
+    struct span *items;
+    size_t n;
+    size_t cap;
+};
+
 /*
  * Appends the page's objects to *list (strings in `out`) and sets *next_token (in `out`; empty on the last page).
  * ERR_PARSE for a document that is not a ListBucketResult, an object without a key or with a bad size or date,
@@ -176,6 +200,16 @@ enum err s3_list_objects_parse(
   struct arena *out,
   const struct xml_node *root,
   struct s3_object_list *list,
+  struct span *next_token) SV_MUST_CHECK;
+/*
+ * The same, also appending the page's CommonPrefixes to *prefixes (NULL: ignored). ERR_PARSE when they are not in
+ * ascending order; ERR_LIMIT when objects and prefixes together exceed S3_LIST_MAX_KEYS.
+ */
+enum err s3_list_objects_parse_q(
+  struct arena *out,
+  const struct xml_node *root,
+  struct s3_object_list *list,
+  struct s3_prefix_list *prefixes,
   struct span *next_token) SV_MUST_CHECK;
 
 /* ListMultipartUploads: one page under `prefix`, continuing at the two markers (both empty: the first page). */

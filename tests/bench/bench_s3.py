@@ -1,8 +1,22 @@
 #!/usr/bin/python3
-"""bench_s3 - the incremental S3 folder backup (issue 6): SmartVault vs `aws s3 sync` vs `rclone copy`.
+"""bench_s3 - the incremental S3 folder backup (issues 6 and 12): SmartVault vs `aws s3 sync` vs `rclone copy`.
 
-    /usr/bin/python3 tests/bench/bench_s3.py                  # 10,000 objects, 1% changed, 20 ms per request
-    /usr/bin/python3 tests/bench/bench_s3.py --objects 2000 --latency 0.02 --budget 600
+    /usr/bin/python3 tests/bench/bench_s3.py                  # scale: 100k/300k/1M objects, tools at 100k
+    /usr/bin/python3 tests/bench/bench_s3.py --sizes 20000,60000 --compare-at 20000
+    /usr/bin/python3 tests/bench/bench_s3.py --moto           # 10,000 objects in moto, 1% changed, 20 ms
+    /usr/bin/python3 tests/bench/bench_s3.py --moto --objects 2000 --latency 0.02 --budget 600
+
+Scale (the default, issue 12): the synthetic S3 of tests/integration/synth_s3.py (moto cannot hold a million
+objects), generated from a seed: --sizes objects over three routed prefixes (database/, documents/, photos/, in
+folders of 3,333 objects: 10 per prefix at 100k, 100 at 1M), each destination already holding a copy of every object, --scale-changed of them (0.1%) changed
+in the source (half with a new size), 20 ms added to every request. SmartVault runs at each size, `aws s3 sync` and
+`rclone copy` (the three folders one after the other, default flags) at --compare-at, each against a fresh server.
+Measured: calls counted by the server, wall, CPU (user+sys), peak RSS (/usr/bin/time), whether exactly the changed
+objects were copied; the floor is SmartVault's requests x the latency / 16 (MAX_CONCURRENCY) at the server's
+speed. Targets: peak RSS <= 32 MiB at the largest size, flat within +-10% from the smallest, >= 5x faster than
+the faster of the two tools.
+
+The moto comparison (--moto, issue 6):
 
 A benchmark, not a test: it prints a table and the targets of issue 6 (exit 0; --strict exits 1 when a target is
 missed). Needs build/smartvault (SMARTVAULT_BIN overrides), Debian's python3 with boto3, moto (fetched by
@@ -212,16 +226,150 @@ def count_keys(s3, bucket):
     return n
 
 
+# ---- scale: the synthetic S3 (issue 12) ---------------------------------------------------------------------------
+
+SCALE_ROUTES = ("database/", "documents/", "photos/")
+SCALE_FOLDER_OBJECTS = 3333
+
+
+def synth_commands(tool, synth, smartvault):
+    if tool == "sv":
+        return [[smartvault, "run"]]
+    out = []
+    for route in SCALE_ROUTES:
+        dst = synth.dest_of[route]
+        if tool == "cli":
+            out.append(["/usr/bin/aws", "s3", "sync", "--only-show-errors", "--endpoint-url", "{url}",
+                        f"s3://synth-src/{route}", f"s3://{dst}/{route}"])
+        else:
+            out.append(["/usr/bin/rclone", "copy", "-q", f"src:synth-src/{route.rstrip('/')}",
+                        f"src:{dst}/{route.rstrip('/')}"])
+    return out
+
+
+def scale_run(tool, n, args, smartvault, home, budget):
+    """One measured run of `tool` against a fresh synthetic bucket of n objects -> (stats, calls, synth, done)."""
+    from synth_s3 import Synth, SynthServer
+
+    # Folders of about SCALE_FOLDER_OBJECTS objects each, as a bucket grows by adding folders: listing pages are
+    # full at every size, so memory is compared like for like.
+    folders = max(1, n // len(SCALE_ROUTES) // SCALE_FOLDER_OBJECTS)
+    synth = Synth(n, routes=SCALE_ROUTES, folders=folders, seed=12, changed=args.scale_changed)
+    with SynthServer(synth, latency=args.latency) as srv:
+        env = tool_env(srv.url, home)
+        env["RCLONE_CONFIG_SRC_LIST_VERSION"] = "2"  # the synthetic server answers ListObjectsV2 only
+        if tool == "sv":
+            env = {**env, "AWS_ENDPOINT_URL": srv.url, "EBS_BACKUP": "false", "SRC_BUCKET": "synth-src",
+                   "METRICS_MODE": "off", "DOC_DEST": synth.dest_of["documents/"],
+                   "PHOTO_DEST": synth.dest_of["photos/"], "DB_DEST": synth.dest_of["database/"]}
+        argvs = [[a.replace("{url}", srv.url) for a in argv] for argv in synth_commands(tool, synth, smartvault)]
+        outs, st = measured(argvs, env, timeout=budget.left(f"{NAMES[tool]} at {n}"))
+        calls = dict(synth.counts)
+    done = {}
+    if tool == "sv":
+        lines = [json.loads(x) for x in outs[0].splitlines() if x.startswith("{")]
+        done = lines[-1] if lines else {}
+    want = {synth.src_key(g) for g in range(n) if synth.is_changed(g)}
+    got = [k for _, k in synth.copies]
+    st["copies_exact"] = sorted(got) == sorted(want)
+    st["changed"] = len(want)
+    print(f"  {NAMES[tool]:12} {n:>9} objects: exit {st['rc']}, {len(got)} copies of {len(want)} changed "
+          f"({'exact' if st['copies_exact'] else 'NOT exact'}), wall {st['wall_s']:.2f} s, "
+          f"peak RSS {st['maxrss_kb'] / 1024:.1f} MiB", flush=True)
+    return st, calls, done
+
+
+def scale_main(args):
+    budget = Budget(args.budget)
+    smartvault = os.environ.get("SMARTVAULT_BIN", str(ROOT / "build/smartvault"))
+    if not os.access(smartvault, os.X_OK):
+        sys.exit(f"bench_s3: {smartvault} not found: run ./build.sh first")
+    ensure_tools()
+    sizes = [int(x) for x in args.sizes.split(",")]
+    compare_at = args.compare_at
+    print(f"bench_s3 (scale): synthetic S3 (tests/integration/synth_s3.py), {args.latency * 1000:.0f} ms per request, "
+          f"{args.scale_changed:.1%} changed, routes {', '.join(SCALE_ROUTES)}, folders of {SCALE_FOLDER_OBJECTS} "
+          f"objects", flush=True)
+    home = tempfile.mkdtemp(prefix="bench-s3-home-")
+    res = {}
+    try:
+        for n in sizes:
+            res[("sv", n)] = scale_run("sv", n, args, smartvault, home, budget)
+        if compare_at:
+            for tool in ("cli", "rc"):
+                res[(tool, compare_at)] = scale_run(tool, compare_at, args, smartvault, home, budget)
+    except subprocess.TimeoutExpired as e:
+        sys.exit(f"bench_s3: a command ran past the budget ({e.timeout:.0f} s): {' '.join(map(str, e.cmd[3:6]))}")
+    except TimeoutError as e:
+        sys.exit(f"bench_s3: {e}")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+    def row(key):
+        st, calls, done = res[key]
+        tool, n = key
+        lists = calls.get("ListObjectsV2", 0) + calls.get("ListMultipartUploads", 0)
+        # The floor: every request takes the added latency; SmartVault sends up to MAX_CONCURRENCY (16) at once.
+        floor = (lists + calls.get("CopyObject", 0)) * args.latency / 16 if tool == "sv" else None
+        return [f"{NAMES[tool]} {n // 1000}k", f"{sum(calls.values())}", f"{lists}", f"{calls.get('CopyObject', 0)}",
+                f"{calls.get('HeadObject', 0)}", f"{st['wall_s']:.2f}", f"{floor:.2f}" if floor else "-",
+                f"{st['user_s'] + st['sys_s']:.2f}", f"{st['maxrss_kb'] / 1024:.1f}",
+                "yes" if st["copies_exact"] and st["rc"] == 0 else "NO"]
+
+    head = ["run", "calls", "list pages", "copies", "HEADs", "wall s", "floor s", "CPU s", "peak RSS MiB", "exact"]
+    rows = [head] + [row(k) for k in res]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    print()
+    for r in rows:
+        print("  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths))))
+    sv = {n: res[("sv", n)][0] for n in sizes}
+    targets = []
+    big = max(sizes)
+    targets.append((f"peak RSS <= 32 MiB at {big // 1000}k", sv[big]["maxrss_kb"] <= 32 * 1024,
+                    f"{sv[big]['maxrss_kb'] / 1024:.1f} MiB"))
+    small = min(sizes)
+    growth = sv[big]["maxrss_kb"] / sv[small]["maxrss_kb"] - 1 if sv[small]["maxrss_kb"] else 0
+    targets.append((f"RSS flat within +-10% from {small // 1000}k to {big // 1000}k", abs(growth) <= 0.10,
+                    f"{growth:+.1%}"))
+    if compare_at and ("sv", compare_at) in res:
+        faster = min(("cli", "rc"), key=lambda t: res[(t, compare_at)][0]["wall_s"])
+        ratio = res[(faster, compare_at)][0]["wall_s"] / sv[compare_at]["wall_s"]
+        targets.append((f">= 5x faster than the faster of the two at {compare_at // 1000}k ({NAMES[faster]})",
+                        ratio >= 5, f"{ratio:.1f}x"))
+    targets.append(("every run copied exactly the changed objects, exit 0",
+                    all(r[0]["copies_exact"] and r[0]["rc"] == 0 for r in res.values()), ""))
+    print()
+    for name, ok, got in targets:
+        print(f"  {'MET ' if ok else 'MISS'}  {name:62} {got}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "latency_s": args.latency, "changed": args.scale_changed,
+            "runs": {f"{t}-{n}": {**st, "api_calls": calls, "cycle_done": done} for (t, n), (st, calls, done) in
+                     res.items()},
+            "targets": {name: ok for name, ok, _ in targets}}, indent=2))
+    if args.strict and not all(ok for _, ok, _ in targets):
+        return 1
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--moto", action="store_true", help="the comparison against moto (issue 6) instead of the scale "
+                    "benchmark on the synthetic S3")
+    ap.add_argument("--sizes", default="100000,300000,1000000", help="scale: source objects per SmartVault run")
+    ap.add_argument("--compare-at", type=int, default=100000, help="scale: objects for aws s3 sync and rclone copy "
+                    "(0: not run)")
+    ap.add_argument("--scale-changed", type=float, default=0.001, help="scale: share of the objects changed")
     ap.add_argument("--objects", type=int, default=10000)
     ap.add_argument("--changed", type=float, default=0.01, help="share of the objects rewritten between runs "
                     "(all of them routed ones)")
     ap.add_argument("--latency", type=float, default=0.020, help="seconds the proxy adds to every request")
-    ap.add_argument("--budget", type=float, default=1500, help="overall time limit, seconds")
+    ap.add_argument("--budget", type=float, default=2400, help="overall time limit, seconds")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = ap.parse_args()
+    if not args.moto:
+        return scale_main(args)
 
     budget = Budget(args.budget)
     smartvault = os.environ.get("SMARTVAULT_BIN", str(ROOT / "build/smartvault"))

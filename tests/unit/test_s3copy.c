@@ -246,10 +246,11 @@ TEST(s3copy_decide_property) {
 
 TEST(s3copy_stale_uploads) {
     int64_t now = T0 / 1000;
-    CHECK(!s3copy_upload_stale(now, now));
-    CHECK(!s3copy_upload_stale(now - S3COPY_STALE_UPLOAD_S + 1, now));
-    CHECK(s3copy_upload_stale(now - S3COPY_STALE_UPLOAD_S, now));
+    /* Whatever its age, an upload initiated before this run started was left by an earlier run. */
+    CHECK(s3copy_upload_stale(now, now)); /* the second of the start: a run killed and restarted at once */
+    CHECK(s3copy_upload_stale(now - 1, now));
     CHECK(s3copy_upload_stale(now - 30 * 86400, now));
+    CHECK(!s3copy_upload_stale(now + 1, now));    /* after the start: not an earlier run's */
     CHECK(!s3copy_upload_stale(now + 3600, now)); /* initiated "in the future" (clock skew): kept */
 }
 
