@@ -16,6 +16,7 @@
 #include "aws/stack.h"
 #include "backup/cycle.h"
 #include "backup/report.h"
+#include "backup/restore.h"
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -46,6 +47,13 @@ static const char s_usage[] =
   "  run [options]       run one backup cycle (the default; `smartvault --dry-run` is `run --dry-run`)\n"
   "  config [options]    print the effective configuration, one NAME=value  (source: ...) per line,\n"
   "                      credentials shown only as (set); exit 2 with one line naming a bad variable\n"
+  "  list [--instance ID] [--region R]   what can be restored: per volume its device, newest completed\n"
+  "                      snapshot (id, age), snapshots kept, DR copy (inventory.volume lines; a table\n"
+  "                      with --log-format text)\n"
+  "  restore --instance ID [--region R] [--az AZ] [--at TIME] [--volume VOL]... [--attach-to ID]\n"
+  "          [--dry-run] [--no-wait] [--timeout D]   new volumes from the newest complete snapshot set\n"
+  "                      started at or before --at (default now); waits up to --timeout (default 30m)\n"
+  "                      for available; attaches at the original devices with --attach-to\n"
   "  --version, version  print the versions of SmartVault, libcurl and BearSSL\n"
   "  --help, help        print this help\n"
   "\n"
@@ -704,6 +712,28 @@ static int s_run(int argc, char **argv) {
     return EXIT_CANNOT_START;
 }
 
+static int s_restore_exit(enum restore_outcome o) {
+    static const int codes[] = { EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_CANNOT_START };
+    return codes[o];
+}
+
+/* restore / list: the work is in backup/restore.c and backup/inventory.c; here only the exit code. */
+static int s_restore(int argc, char **argv) {
+    if (s_wants_help(argc, argv)) {
+        s_print_usage();
+        return EXIT_OK;
+    }
+    return s_restore_exit(restore_command(argc, argv, (const char *const *) environ));
+}
+
+static int s_list(int argc, char **argv) {
+    if (s_wants_help(argc, argv)) {
+        s_print_usage();
+        return EXIT_OK;
+    }
+    return s_restore_exit(inventory_command(argc, argv, (const char *const *) environ));
+}
+
 struct command {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -749,6 +779,12 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "config") == 0) {
         return s_config(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "restore") == 0) {
+        return s_restore(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "list") == 0) {
+        return s_list(argc - 2, argv + 2);
     }
     if (cmd[0] == '-' && cmd[1] == '-') {
         return s_run(argc - 1, argv + 1); /* flags without a command: `smartvault --dry-run` */
