@@ -107,6 +107,15 @@ static const char *const s_usage_env[] = {
     "  COPY_LIMIT          snapshot copies in flight per destination region, 1-100 (default 20, the\n"
     "                      default EC2 quota; raise it only with the quota)\n"
     "  EC2_PAGE_SIZE       MaxResults of EC2 listings, 5-1000 (default 1000; lower only to test paging)\n",
+    " restore drill (after the backup, restore N volumes and delete them again)\n"
+    "  RESTORE_DRILL       volumes restored per cycle from their newest completed snapshot, 0-100, alternating\n"
+    "                      source and DEST_REGION (default 0: off); every volume is drilled within\n"
+    "                      ceil(volumes / N) cycles\n"
+    "  RESTORE_DRILL_AZ    zone of the drill volumes, one per region, comma-separated (default: the first\n"
+    "                      available zone of the region)\n"
+    "  RESTORE_DRILL_TIMEOUT   how long a drill volume may take to become available, 1s-2h (default 10m)\n"
+    "  RESTORE_DRILL_PERIOD    the schedule's period, which numbers the cycles of the rotation, 1m-90d\n"
+    "                      (default 1d)\n",
     " run\n"
     "  DRY_RUN             true|false|1|0|yes|no: plan and print, change nothing (--dry-run; default false)\n"
     "  SMARTVAULT_NOW      RFC 3339 time used as now, for what-if planning (--now; default the clock)\n"

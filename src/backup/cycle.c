@@ -7,6 +7,7 @@
 #include "backup/cycle.h"
 
 #include "aws/imds.h"
+#include "backup/restore.h"
 #include "base/log.h"
 #include "base/time.h"
 #include "version.h"
@@ -220,6 +221,11 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
         if (e != ERR_OK) {
             LOG(LOG_ERROR, "s3.incomplete", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
         }
+    }
+
+    /* The restore drill (RESTORE_DRILL) after the backup, so it can drill what this cycle made. */
+    if (resolved.ebs_backup) {
+        drill_run(&cy);
     }
 
     /* Report (audit, metrics, SNS) with the duration so far; a failure to report is recorded as a failure. */
