@@ -100,10 +100,11 @@ def test_first_cycle_backs_up_exactly_the_tagged_fleet_with_one_call_per_instanc
     assert c["snapshots_copied"] == 9
     assert c["snapshots_deleted"] == 0 and c["failures"] == 0 and c["skipped"] == 0
     assert d["outcome"] == "ok"
-    # One CreateSnapshots per instance (all its volumes, tags in the same call): no per-volume call, no CreateTags.
+    # One CreateSnapshots per instance (all its volumes, tags in the same call): no per-volume call. CreateTags
+    # only adds SmartVault:Device, one call per distinct device name (/dev/sda1, /dev/sdf, /dev/sdg), not per snapshot.
     assert d["api_calls"]["CreateSnapshots"] == 5
     assert d["api_calls"]["DescribeInstances"] == 1
-    assert "CreateSnapshot" not in d["api_calls"] and "CreateTags" not in d["api_calls"]
+    assert "CreateSnapshot" not in d["api_calls"] and d["api_calls"]["CreateTags"] == 3
     assert d["api_calls"]["CopySnapshot"] == 9
     assert d["retries"] == 0
 
