@@ -2,6 +2,9 @@
  * test_restore.c - the pure planners of restores and drills (backup/restore_plan.c): the crash-consistent set
  * chosen for a restore, and the drill rotation's promise (every volume within ceil(volumes / N) cycles).
  */
+#include "backup/audit.h"
+#include "backup/metrics.h"
+#include "backup/notify.h"
 #include "backup/restore.h"
 #include "harness.h"
 
@@ -156,4 +159,77 @@ TEST(restore_drill_cycle_no_rounds_schedule_jitter) {
     CHECK_INT(restore_drill_cycle_no(base + day + 600, day), 20001);
     CHECK_INT(restore_drill_cycle_no(base + 2 * day - 900, day), 20002);
     CHECK_INT(restore_drill_cycle_no(base, 0), 0);
+}
+
+/* A cycle with two passed drills and one failed: counts, metrics, SNS section and audit items agree. */
+static void s_drill_report(struct report *r, struct arena *a) {
+    report_init(r, a, 1700000000000LL);
+    r->drill_ran = true;
+    struct report_item ok1 = { .action = REPORT_DRILLED,
+                               .job = REPORT_JOB_DRILL,
+                               .region = "us-east-1",
+                               .instance_id = "i-1",
+                               .volume_id = "vol-1",
+                               .snapshot_id = "snap-1",
+                               .duration_ms = 2500 };
+    struct report_item ok2 = ok1;
+    ok2.region = "us-west-2", ok2.volume_id = "vol-2", ok2.snapshot_id = "snap-2", ok2.duration_ms = 7250;
+    struct report_item bad = { .action = REPORT_FAILED,
+                               .job = REPORT_JOB_DRILL,
+                               .region = "us-east-1",
+                               .instance_id = "i-3",
+                               .volume_id = "vol-3",
+                               .snapshot_id = "snap-3",
+                               .aws_code = "drill",
+                               .message = "not available within RESTORE_DRILL_TIMEOUT (600s)",
+                               .duration_ms = -1 };
+    /* A cleanup failure (no snapshot): a failure, but not a failed drill. */
+    struct report_item cleanup = { .action = REPORT_FAILED,
+                                   .job = REPORT_JOB_DRILL,
+                                   .region = "us-east-1",
+                                   .aws_code = "InternalError",
+                                   .message = "leftover",
+                                   .duration_ms = -1 };
+    report_add(r, &ok1);
+    report_add(r, &ok2);
+    report_add(r, &bad);
+    report_add(r, &cleanup);
+}
+
+TEST(restore_drill_counts_metrics_sns_and_audit_agree) {
+    struct arena a;
+    arena_init(&a, 0);
+    struct report r;
+    s_drill_report(&r, &a);
+    struct report_counts c = report_counts(&r);
+    CHECK_INT(c.drills_passed, 2);
+    CHECK_INT(c.drills_failed, 1);
+    CHECK_INT(c.failures, 2);
+    CHECK(c.drill_seconds_max > 7.249 && c.drill_seconds_max < 7.251);
+    struct metrics_set m;
+    metrics_from_report(&r, &m);
+    CHECK(metrics_value(&m, "RestoreDrillsPassed") == 2.0);
+    CHECK(metrics_value(&m, "RestoreDrillsFailed") == 1.0);
+    CHECK(metrics_value(&m, "RestoreDrillSecondsMax") > 7.249);
+    struct buf body;
+    buf_init(&body, 1 << 20);
+    REQUIRE_OK(notify_body(&r, NULL, 64 * 1024, &body));
+    const char *text = buf_cstr(&body);
+    CHECK(strstr(text, "Restore drill:\n  Passed:           2\n  Failed:           1\n") != NULL);
+    CHECK(strstr(text, "Restore drills passed (2):\n  - us-east-1 i-1 vol-1 -> snap-1 (available in 2.5 s)") != NULL);
+    CHECK(strstr(text, "not available within RESTORE_DRILL_TIMEOUT") != NULL); /* in Errors */
+    struct audit_items items;
+    audit_build(&a, &r, 1700000000, 30, &items);
+    REQUIRE(items.n == 4);
+    CHECK_STR(audit_attr(&items.items[0], "action"), "drilled");
+    CHECK_STR(audit_attr(&items.items[0], "job"), "drill");
+    CHECK_STR(audit_attr(&items.items[1], "duration_ms"), "7250");
+    CHECK_STR(audit_attr(&items.items[2], "action"), "failed");
+    /* Without a drill, no drill metrics at all (the metric set is unchanged for everyone else). */
+    r.drill_ran = false;
+    metrics_from_report(&r, &m);
+    CHECK(metrics_value(&m, "RestoreDrillsPassed") < 0);
+    buf_free(&body);
+    report_free(&r);
+    arena_free(&a);
 }
