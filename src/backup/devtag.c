@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/time.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 struct devtag_call {
@@ -48,40 +49,57 @@ static void s_done(struct aws_request *r) {
     aws_request_free(r);
 }
 
-void devtag_snapshots(struct cycle *cy, size_t first_item) {
+/* One created snapshot and its device, sorted by device so each group is a run of the array. */
+struct devtag_snap {
+    const char *device;
+    const char *snapshot_id;
+};
+
+static int s_by_device(const void *a, const void *b) {
+    const struct devtag_snap *x = a, *y = b;
+    int c = strcmp(x->device, y->device);
+    return c ? c : strcmp(x->snapshot_id, y->snapshot_id);
+}
+
+/* The snapshots created since `first_item` that have a device, sorted by device (O(n log n) for any fleet). */
+static size_t s_collect(struct cycle *cy, size_t first_item, struct devtag_snap **out) {
     const struct report *rep = cy->report;
-    size_t n = rep->nitems > first_item ? rep->nitems - first_item : 0;
-    if (n == 0 || cy->dry_run) {
+    size_t n = rep->nitems - first_item, k = 0;
+    *out = ARENA_NEW_ARRAY(cy->scratch, struct devtag_snap, n);
+    for (size_t i = 0; i < n; i++) {
+        const struct report_item *it = &rep->items[first_item + i];
+        if (it->action == REPORT_CREATED && it->snapshot_id && it->device && it->device[0]) {
+            (*out)[k++] = (struct devtag_snap){ it->device, it->snapshot_id };
+        }
+    }
+    qsort(*out, k, sizeof(**out), s_by_device);
+    return k;
+}
+
+void devtag_snapshots(struct cycle *cy, size_t first_item) {
+    if (cy->report->nitems <= first_item || cy->dry_run) {
         return;
     }
     struct arena_mark phase = arena_mark(cy->scratch);
-    struct devtag_call *calls = ARENA_NEW_ARRAY(cy->scratch, struct devtag_call, n);
-    struct aws_request **reqs = ARENA_NEW_ARRAY(cy->scratch, struct aws_request *, n);
-    struct span *ids = ARENA_NEW_ARRAY(cy->scratch, struct span, n);
-    bool *done = ARENA_NEW_ARRAY(cy->scratch, bool, n);
-    memset(done, 0, n * sizeof(*done));
+    struct devtag_snap *snaps = NULL;
+    size_t n = s_collect(cy, first_item, &snaps);
+    struct devtag_call *calls = ARENA_NEW_ARRAY(cy->scratch, struct devtag_call, n ? n : 1);
+    struct aws_request **reqs = ARENA_NEW_ARRAY(cy->scratch, struct aws_request *, n ? n : 1);
     size_t ncalls = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct report_item *it = &rep->items[first_item + i];
-        if (done[i] || it->action != REPORT_CREATED || !it->snapshot_id || !it->device || !it->device[0]) {
-            continue;
-        }
-        /* One group: every snapshot of this cycle with the same device, at most 1,000 per call. */
+    for (size_t i = 0; i < n;) {
+        /* One call: a run of the same device, at most 1,000 snapshots. */
         size_t nids = 0;
-        for (size_t k = i; k < n && nids < EC2_CREATE_TAGS_MAX_RESOURCES; k++) {
-            const struct report_item *o = &rep->items[first_item + k];
-            if (
-              !done[k] && o->action == REPORT_CREATED && o->snapshot_id && o->device &&
-              strcmp(o->device, it->device) == 0) {
-                ids[nids++] = span_from_cstr(o->snapshot_id);
-                done[k] = true;
-            }
+        struct span *ids = ARENA_NEW_ARRAY(cy->scratch, struct span, EC2_CREATE_TAGS_MAX_RESOURCES);
+        const char *device = snaps[i].device;
+        while (i < n && nids < EC2_CREATE_TAGS_MAX_RESOURCES && strcmp(snaps[i].device, device) == 0) {
+            ids[nids++] = span_from_cstr(snaps[i++].snapshot_id);
         }
-        struct ec2_tag tag = { SPAN_LIT(TAG_DEVICE), span_from_cstr(it->device) };
+        struct ec2_tag *tag = ARENA_NEW(cy->scratch, struct ec2_tag);
+        *tag = (struct ec2_tag){ SPAN_LIT(TAG_DEVICE), span_from_cstr(device) };
         struct query_params *q = ARENA_NEW(cy->scratch, struct query_params);
         query_init(q, cy->scratch);
-        ec2_create_tags_request(q, ids, nids, &tag, 1);
-        calls[ncalls] = (struct devtag_call){ .cy = cy, .device = it->device, .nids = nids };
+        ec2_create_tags_request(q, ids, nids, tag, 1);
+        calls[ncalls] = (struct devtag_call){ .cy = cy, .device = device, .nids = nids };
         calls[ncalls].req = (struct aws_request){ .service = ENDPOINT_EC2,
                                                   .region = cy->cfg->source_region,
                                                   .operation = "CreateTags",

@@ -21,6 +21,7 @@
 #include "base/time.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct drill_vol {
@@ -129,21 +130,17 @@ static const struct ec2_snapshot *s_newest(const struct ec2_snapshot_list *l, st
     return best;
 }
 
-/* Distinct backed-up volumes: those with a completed SmartVault snapshot in the source region. */
+/* Distinct backed-up volumes: those with a completed SmartVault snapshot in the source region (sorted, unique). */
 static size_t s_volumes(struct drill *d, struct span *out) {
     size_t n = 0;
     const struct ec2_snapshot_list *l = &d->snaps[0];
     for (size_t i = 0; i < l->n; i++) {
         const struct ec2_snapshot *s = &l->items[i];
-        bool seen = s_tag(s, TAG_SOURCE_SNAPSHOT_ID).n > 0 || !span_eq_cstr(s->state, "completed") || !s->volume_id.n;
-        for (size_t k = 0; k < n && !seen; k++) {
-            seen = span_eq(out[k], s->volume_id);
-        }
-        if (!seen) {
+        if (s_tag(s, TAG_SOURCE_SNAPSHOT_ID).n == 0 && span_eq_cstr(s->state, "completed") && s->volume_id.n) {
             out[n++] = s->volume_id;
         }
     }
-    return n;
+    return ec2io_unique_spans(out, n);
 }
 
 /* (3) The volumes of this cycle and the snapshot each is restored from. */

@@ -12,6 +12,7 @@
 #include "base/time.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -132,6 +133,21 @@ enum err ec2io_first_zone(struct cycle *cy, const char *region, struct span *zon
     }
     arena_rewind(cy->scratch, m);
     return e;
+}
+
+static int s_span_cmp(const void *a, const void *b) {
+    return span_cmp(*(const struct span *) a, *(const struct span *) b);
+}
+
+size_t ec2io_unique_spans(struct span *v, size_t n) {
+    qsort(v, n, sizeof(*v), s_span_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k == 0 || !span_eq(v[k - 1], v[i])) {
+            v[k++] = v[i];
+        }
+    }
+    return k;
 }
 
 const struct ec2_instance *ec2io_find_instance(const struct ec2_instance_list *l, struct span id) {

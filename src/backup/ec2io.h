@@ -84,6 +84,9 @@ enum err ec2io_wait_available(
   struct span *states,
   int64_t *ready_ms) SV_MUST_CHECK;
 
+/* Sorts the ids and removes repeats; returns how many remain. */
+size_t ec2io_unique_spans(struct span *v, size_t n);
+
 /* The instance of a listing with this id, or NULL. */
 const struct ec2_instance *ec2io_find_instance(const struct ec2_instance_list *l, struct span id);
 /* The device of `volume_id` on the instance, or an empty span. */

@@ -41,36 +41,75 @@ static struct span s_tag(const struct ec2_snapshot *s, const char *key) {
     return ec2_tag_value(s->tags, s->ntags, key, NULL);
 }
 
-static struct inv_row *s_row(struct inventory *inv, struct span instance, struct span volume) {
-    for (size_t i = 0; i < inv->nrows; i++) {
-        if (span_eq(inv->rows[i].instance_id, instance) && span_eq(inv->rows[i].volume_id, volume)) {
-            return &inv->rows[i];
-        }
-    }
-    struct inv_row *r = &inv->rows[inv->nrows++];
-    memset(r, 0, sizeof(*r));
-    r->instance_id = instance;
-    r->volume_id = volume;
-    return r;
-}
-
 static bool s_newer(const struct ec2_snapshot *a, const struct ec2_snapshot *b) {
     return b == NULL || a->start_time_s > b->start_time_s ||
            (a->start_time_s == b->start_time_s && span_cmp(a->id, b->id) < 0);
 }
 
+/* Snapshots ordered by (instance, volume) so each row is a run; copies ordered by their source snapshot. */
+static int s_by_volume(const void *a, const void *b) {
+    const struct ec2_snapshot *x = *(const struct ec2_snapshot *const *) a,
+                              *y = *(const struct ec2_snapshot *const *) b;
+    int c = span_cmp(s_tag(x, TAG_INSTANCE_ID), s_tag(y, TAG_INSTANCE_ID));
+    return c ? c : span_cmp(x->volume_id, y->volume_id);
+}
+
+static int s_by_source(const void *a, const void *b) {
+    const struct ec2_snapshot *x = *(const struct ec2_snapshot *const *) a,
+                              *y = *(const struct ec2_snapshot *const *) b;
+    return span_cmp(s_tag(x, TAG_SOURCE_SNAPSHOT_ID), s_tag(y, TAG_SOURCE_SNAPSHOT_ID));
+}
+
+/* The copy of `id` (a completed one when there are several), by binary search in the sorted copies. */
+static const struct ec2_snapshot *s_copy_of(const struct ec2_snapshot **copies, size_t n, struct span id) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (span_cmp(s_tag(copies[mid], TAG_SOURCE_SNAPSHOT_ID), id) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    const struct ec2_snapshot *best = NULL;
+    for (; lo < n && span_eq(s_tag(copies[lo], TAG_SOURCE_SNAPSHOT_ID), id); lo++) {
+        best = (best == NULL || span_eq_cstr(copies[lo]->state, "completed")) ? copies[lo] : best;
+    }
+    return best;
+}
+
+static const struct ec2_snapshot **
+s_sorted(struct arena *a, const struct ec2_snapshot_list *l, size_t *n, bool copies, const char *instance) {
+    const struct ec2_snapshot **v = ARENA_NEW_ARRAY(a, const struct ec2_snapshot *, l->n ? l->n : 1);
+    *n = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct ec2_snapshot *s = &l->items[i];
+        struct span inst = s_tag(s, TAG_INSTANCE_ID);
+        bool is_copy = s_tag(s, TAG_SOURCE_SNAPSHOT_ID).n > 0;
+        if (is_copy == copies && (copies || (inst.n && (instance == NULL || span_eq_cstr(inst, instance))))) {
+            v[(*n)++] = s;
+        }
+    }
+    qsort(v, *n, sizeof(*v), copies ? s_by_source : s_by_volume);
+    return v;
+}
+
 /* Rows from the source region's snapshots (copies living in the same region are not rows). */
 static void s_build_rows(struct inventory *inv) {
-    inv->rows = inv->src.n ? ARENA_NEW_ARRAY(inv->t.cy.arena, struct inv_row, inv->src.n) : NULL;
-    for (size_t i = 0; i < inv->src.n; i++) {
-        const struct ec2_snapshot *s = &inv->src.items[i];
-        struct span inst = s_tag(s, TAG_INSTANCE_ID);
-        if (
-          s_tag(s, TAG_SOURCE_SNAPSHOT_ID).n || inst.n == 0 ||
-          (inv->args.instance && !span_eq_cstr(inst, inv->args.instance))) {
-            continue;
+    struct arena *a = inv->t.cy.arena;
+    size_t n = 0, ncopies = 0;
+    const struct ec2_snapshot **v = s_sorted(a, &inv->src, &n, false, inv->args.instance);
+    const struct ec2_snapshot **copies = s_sorted(a, &inv->dst, &ncopies, true, NULL);
+    inv->rows = ARENA_NEW_ARRAY(a, struct inv_row, n ? n : 1);
+    for (size_t i = 0; i < n; i++) {
+        const struct ec2_snapshot *s = v[i];
+        if (inv->nrows == 0 || s_by_volume(&v[i - 1], &v[i]) != 0) {
+            struct inv_row *r = &inv->rows[inv->nrows++];
+            memset(r, 0, sizeof(*r));
+            r->instance_id = s_tag(s, TAG_INSTANCE_ID);
+            r->volume_id = s->volume_id;
         }
-        struct inv_row *r = s_row(inv, inst, s->volume_id);
+        struct inv_row *r = &inv->rows[inv->nrows - 1];
         r->kept++;
         r->latest = s_newer(s, r->latest) ? s : r->latest;
         if (span_eq_cstr(s->state, "completed") && s_newer(s, r->newest)) {
@@ -84,14 +123,7 @@ static void s_build_rows(struct inventory *inv) {
         if (r->device.n == 0) {
             r->device = ec2io_device_of(ec2io_find_instance(&inv->instances, r->instance_id), r->volume_id);
         }
-        for (size_t k = 0; r->newest && k < inv->dst.n; k++) {
-            const struct ec2_snapshot *c = &inv->dst.items[k];
-            if (
-              span_eq(s_tag(c, TAG_SOURCE_SNAPSHOT_ID), r->newest->id) &&
-              (r->dr == NULL || span_eq_cstr(c->state, "completed"))) {
-                r->dr = c;
-            }
-        }
+        r->dr = r->newest ? s_copy_of(copies, ncopies, r->newest->id) : NULL;
     }
 }
 
@@ -155,14 +187,13 @@ static enum restore_outcome s_list(struct inventory *inv) {
     size_t nids = 0;
     for (size_t i = 0; i < inv->src.n; i++) {
         struct span id = s_tag(&inv->src.items[i], TAG_INSTANCE_ID);
-        bool seen = false;
-        for (size_t k = 0; k < nids && !seen; k++) {
-            seen = span_eq(ids[k], id);
-        }
-        if (s_tag(&inv->src.items[i], TAG_DEVICE).n == 0 && id.n && !seen) {
+        if (
+          s_tag(&inv->src.items[i], TAG_DEVICE).n == 0 && id.n &&
+          (inv->args.instance == NULL || span_eq_cstr(id, inv->args.instance))) {
             ids[nids++] = id;
         }
     }
+    nids = ec2io_unique_spans(ids, nids);
     if (nids && ec2io_instances(cy, inv->region, ids, nids, &inv->instances) != ERR_OK) {
         partial = true;
     }
