@@ -229,6 +229,11 @@ enum restore_outcome inventory_command(int argc, char **argv, const char *const 
     enum ec2io_open_result open = ec2io_tool_open(&inv.t, "list", inv.args.nrest, inv.args.rest, envp);
     enum restore_outcome o = open == EC2IO_OPEN_USAGE ? RESTORE_USAGE : RESTORE_CANNOT_START;
     if (open == EC2IO_OPEN_OK) {
+        if (inv.t.cfg.log_format == LOG_FORMAT_TEXT) {
+            /* The table alone on stdout (it can be piped); the log lines go to stderr. */
+            struct log_config lc = { LOG_FORMAT_TEXT, inv.t.cfg.log_level, stderr };
+            log_configure(&lc);
+        }
         inv.region = inv.args.region ? inv.args.region : inv.t.cfg.source_region;
         o = s_list(&inv);
     }

@@ -122,8 +122,11 @@ def test_first_cycle_backs_up_exactly_the_tagged_fleet_with_one_call_per_instanc
         want = {"CreatedBy": "SmartVault", "InstanceId": iid, "CreatedOn": today, "SmartVault:RunId": run_id}
         if key in names:
             want["Name"] = names[key]
+        devices = fl.describe(ec2, [iid])[iid]["BlockDeviceMappings"]
+        device_of = {m["Ebs"]["VolumeId"]: m["DeviceName"] for m in devices if "Ebs" in m}
         for s in snaps:
-            assert fl.tags_of(s) == want, (key, s)
+            # SmartVault:Device is added after CreateSnapshots (one CreateTags per device name, for restores).
+            assert fl.tags_of(s) == {**want, "SmartVault:Device": device_of[s["VolumeId"]]}, (key, s)
             assert s["State"] == "completed"
 
     created = fl.of(out, "snapshot.created")
@@ -140,7 +143,7 @@ def test_first_cycle_backs_up_exactly_the_tagged_fleet_with_one_call_per_instanc
         s = src[sid]
         want = dict(fl.tags_of(s))
         want.update({"SourceSnapshotId": sid, "SourceRegion": SRC, "VolumeId": s["VolumeId"],
-                     "SmartVault:RunId": run_id})
+                     "SmartVault:RunId": run_id, "SmartVault:SourceRunId": fl.tags_of(s)["SmartVault:RunId"]})
         assert fl.tags_of(copy) == want
         assert copy["Encrypted"] is True
         assert copy["KmsKeyId"] == "alias/smartvault-dr"

@@ -129,8 +129,9 @@ def test_list_shows_every_volume_with_newest_snapshot_and_dr_copy(ec2, ec2_dst, 
             assert r["instance_id"] == gone and r["device"] == "/dev/sda1"  # from the tag: the instance is gone
     # --instance filters; the text table has a header and one row per volume.
     proc = sv(["list", "--instance", iid, "--log-format", "text"], {"DEST_REGION": DST})
-    table = [ln for ln in proc.stdout.splitlines() if ln.startswith(("INSTANCE", "i-"))]
+    table = proc.stdout.splitlines()  # only the table: log lines go to stderr
     assert table[0].split()[:4] == ["INSTANCE", "VOLUME", "DEVICE", "SNAPSHOT"]
+    assert "inventory.done" in proc.stderr
     assert len(table) == 4 and all(ln.startswith(iid) for ln in table[1:])
 
 
