@@ -171,18 +171,9 @@ static int s_row_cmp(const void *a, const void *b) {
     return c ? c : span_cmp(x->device, y->device);
 }
 
-static enum restore_outcome s_list(struct inventory *inv) {
+/* Devices of snapshots made before SmartVault:Device existed: the live instances' mappings. */
+static enum err s_live_instances(struct inventory *inv) {
     struct cycle *cy = &inv->t.cy;
-    enum err e = ec2io_list_snapshots(cy, inv->region, &inv->src);
-    if (e != ERR_OK) {
-        return cycle_err_cannot_start(e) ? RESTORE_CANNOT_START : RESTORE_PARTIAL;
-    }
-    bool partial = false;
-    const char *dest = inv->t.cfg.dest_region;
-    if (dest && strcmp(dest, inv->region) != 0 && ec2io_list_snapshots(cy, dest, &inv->dst) != ERR_OK) {
-        partial = true; /* the source side is still worth printing */
-    }
-    /* Devices of snapshots made before SmartVault:Device existed: the live instances' mappings. */
     struct span *ids = inv->src.n ? ARENA_NEW_ARRAY(cy->arena, struct span, inv->src.n) : NULL;
     size_t nids = 0;
     for (size_t i = 0; i < inv->src.n; i++) {
@@ -194,9 +185,21 @@ static enum restore_outcome s_list(struct inventory *inv) {
         }
     }
     nids = ec2io_unique_spans(ids, nids);
-    if (nids && ec2io_instances(cy, inv->region, ids, nids, &inv->instances) != ERR_OK) {
-        partial = true;
+    return nids ? ec2io_instances(cy, inv->region, ids, nids, &inv->instances) : ERR_OK;
+}
+
+static enum restore_outcome s_list(struct inventory *inv) {
+    struct cycle *cy = &inv->t.cy;
+    enum err e = ec2io_list_snapshots(cy, inv->region, &inv->src);
+    if (e != ERR_OK) {
+        return cycle_err_cannot_start(e) ? RESTORE_CANNOT_START : RESTORE_PARTIAL;
     }
+    bool partial = false;
+    const char *dest = inv->t.cfg.dest_region;
+    if (dest && strcmp(dest, inv->region) != 0 && ec2io_list_snapshots(cy, dest, &inv->dst) != ERR_OK) {
+        partial = true; /* the source side is still worth printing */
+    }
+    partial = s_live_instances(inv) != ERR_OK || partial;
     s_build_rows(inv);
     qsort(inv->rows, inv->nrows, sizeof(*inv->rows), s_row_cmp);
     if (inv->t.cfg.log_format == LOG_FORMAT_TEXT) {

@@ -79,6 +79,41 @@ static bool s_eval_set(
     return *nmembers > 0 && !*incomplete;
 }
 
+/* True for the first snapshot of its set in the listing (each set is evaluated once). */
+static bool s_first_of_set(const struct restore_snap *snaps, size_t i) {
+    for (size_t j = 0; j < i; j++) {
+        if (span_eq(snaps[j].set_id, snaps[i].set_id)) {
+            return false;
+        }
+    }
+    return snaps[i].set_id.n > 0;
+}
+
+/* The running choice: the newest qualifying set, ties by the smaller set id; the newest times of incomplete ones. */
+struct s_pick {
+    bool have;
+    int64_t best_time;
+    size_t *best;
+    int64_t *incomplete_times;
+    size_t nincomplete;
+};
+
+static void s_consider(
+  struct s_pick *p,
+  struct restore_set *out,
+  struct span set,
+  const size_t *members,
+  size_t nm,
+  int64_t newest) {
+    if (!p->have || newest > p->best_time || (newest == p->best_time && span_cmp(set, out->set_id) < 0)) {
+        p->have = true;
+        p->best_time = newest;
+        out->set_id = set;
+        memcpy(p->best, members, nm * sizeof(*members));
+        out->nmembers = nm;
+    }
+}
+
 enum err restore_pick_set(
   struct arena *a,
   const struct restore_snap *snaps,
@@ -89,45 +124,30 @@ enum err restore_pick_set(
   struct restore_set *out) {
     memset(out, 0, sizeof(*out));
     size_t *cur = n ? ARENA_NEW_ARRAY(a, size_t, n) : NULL;
-    size_t *best = n ? ARENA_NEW_ARRAY(a, size_t, n) : NULL;
-    int64_t best_time = INT64_MIN;
-    bool have = false;
-    /* Incomplete sets, newest first, are counted after the choice: remember each set's verdict. */
-    int64_t *incomplete_times = n ? ARENA_NEW_ARRAY(a, int64_t, n) : NULL;
-    size_t nincomplete = 0;
+    struct s_pick p = { .best_time = INT64_MIN,
+                        .best = n ? ARENA_NEW_ARRAY(a, size_t, n) : NULL,
+                        .incomplete_times = n ? ARENA_NEW_ARRAY(a, int64_t, n) : NULL };
     for (size_t i = 0; i < n; i++) {
-        bool first = true;
-        for (size_t j = 0; j < i && first; j++) {
-            first = !span_eq(snaps[j].set_id, snaps[i].set_id);
-        }
-        if (!first || snaps[i].set_id.n == 0) {
+        if (!s_first_of_set(snaps, i)) {
             continue;
         }
         size_t nm = 0;
         int64_t newest = 0;
         bool incomplete = false;
-        if (!s_eval_set(snaps, n, snaps[i].set_id, at_s, volumes, nvolumes, cur, &nm, &newest, &incomplete)) {
-            if (incomplete) {
-                incomplete_times[nincomplete++] = newest;
-            }
-            continue;
-        }
-        if (!have || newest > best_time || (newest == best_time && span_cmp(snaps[i].set_id, out->set_id) < 0)) {
-            have = true;
-            best_time = newest;
-            out->set_id = snaps[i].set_id;
-            memcpy(best, cur, nm * sizeof(*cur));
-            out->nmembers = nm;
+        if (s_eval_set(snaps, n, snaps[i].set_id, at_s, volumes, nvolumes, cur, &nm, &newest, &incomplete)) {
+            s_consider(&p, out, snaps[i].set_id, cur, nm, newest);
+        } else if (incomplete) {
+            p.incomplete_times[p.nincomplete++] = newest;
         }
     }
-    if (!have) {
-        out->newer_incomplete = nincomplete;
+    /* Incomplete sets count as "skipped" only when newer than the one chosen (all of them when none is). */
+    for (size_t k = 0; k < p.nincomplete; k++) {
+        out->newer_incomplete += !p.have || p.incomplete_times[k] > p.best_time ? 1 : 0;
+    }
+    if (!p.have) {
         FAIL(ERR_NOT_FOUND, "no complete snapshot set started at or before the restore point");
     }
-    out->members = best;
-    for (size_t k = 0; k < nincomplete; k++) {
-        out->newer_incomplete += incomplete_times[k] > best_time ? 1 : 0;
-    }
+    out->members = p.best;
     return ERR_OK;
 }
 
