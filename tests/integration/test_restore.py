@@ -431,3 +431,21 @@ def test_bad_drill_variables_exit_2(sv, proxy):
         proc = sv(["run"], {var: value}, expect=2)
         assert var in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert proxy.count() == 0
+
+
+def test_dr_restore_works_with_the_source_region_down_and_keeps_encryption(ec2, ec2_dst, sv):
+    iid = backed_up(ec2, sv, extra={"KMS_KEY_ID": "alias/smartvault-dr"})
+    # Every request signed for the source region fails: the disaster the DR copies are for.
+    down = Rule("error", status=503, shape="ec2", code="Unavailable",
+                where=lambda req: "/us-east-1/" in req.headers.get("Authorization", ""))
+    proc = sv(["restore", "--instance", iid, "--region", DST], rules=[down])
+    lines = fl.of(proc.stdout, "restore.volume")
+    assert len(lines) == 3 and all(ln["error"] is None for ln in lines)
+    assert fl.of(proc.stdout, "restore.source_unknown")  # logged, not fatal
+    devs = {fl.tags_of(c)["VolumeId"]: fl.tags_of(c)["SmartVault:Device"]
+            for c in fl.smartvault_snapshots(ec2_dst).values()}
+    for ln in lines:
+        v = ec2_dst.describe_volumes(VolumeIds=[ln["volume_id"]])["Volumes"][0]
+        assert v["Encrypted"] is True and ln["encrypted"] is True  # the copies are encrypted with the DR key
+        assert (v["VolumeType"], v["Size"]) == ("gp3", 8)  # the source volume could not be asked
+        assert ln["device"] == devs[ln["source_volume_id"]]
