@@ -12,6 +12,7 @@
  */
 #include "backup/cycle.h"
 #include "backup/report.h"
+#include "backup/restore.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/err.h"
@@ -40,6 +41,13 @@ static const char s_usage[] =
   "  run [options]       run one backup cycle (the default; `smartvault --dry-run` is `run --dry-run`)\n"
   "  config [options]    print the effective configuration, one NAME=value  (source: ...) per line,\n"
   "                      credentials shown only as (set); exit 2 with one line naming a bad variable\n"
+  "  list [--instance ID] [--region R]   what can be restored: per volume its device, newest completed\n"
+  "                      snapshot (id, age), snapshots kept, DR copy (inventory.volume lines; a table\n"
+  "                      with --log-format text)\n"
+  "  restore --instance ID [--region R] [--az AZ] [--at TIME] [--volume VOL]... [--attach-to ID]\n"
+  "          [--dry-run] [--no-wait] [--timeout D]   new volumes from the newest complete snapshot set\n"
+  "                      started at or before --at (default now); waits up to --timeout (default 30m)\n"
+  "                      for available; attaches at the original devices with --attach-to\n"
   "  --version, version  print the versions of SmartVault, libcurl and BearSSL\n"
   "  --help, help        print this help\n"
   "\n"
@@ -93,6 +101,15 @@ static const char *const s_usage_env[] = {
     "  COPY_LIMIT          snapshot copies in flight per destination region, 1-100 (default 20, the\n"
     "                      default EC2 quota; raise it only with the quota)\n"
     "  EC2_PAGE_SIZE       MaxResults of EC2 listings, 5-1000 (default 1000; lower only to test paging)\n",
+    " restore drill (after the backup, restore N volumes and delete them again)\n"
+    "  RESTORE_DRILL       volumes restored per cycle from their newest completed snapshot, 0-100, alternating\n"
+    "                      source and DEST_REGION (default 0: off); every volume is drilled within\n"
+    "                      ceil(volumes / N) cycles\n"
+    "  RESTORE_DRILL_AZ    zone of the drill volumes, one per region, comma-separated (default: the first\n"
+    "                      available zone of the region)\n"
+    "  RESTORE_DRILL_TIMEOUT   how long a drill volume may take to become available, 1s-2h (default 10m)\n"
+    "  RESTORE_DRILL_PERIOD    the schedule's period, which numbers the cycles of the rotation, 1m-90d\n"
+    "                      (default 1d)\n",
     " run\n"
     "  DRY_RUN             true|false|1|0|yes|no: plan and print, change nothing (--dry-run; default false)\n"
     "  SMARTVAULT_NOW      RFC 3339 time used as now, for what-if planning (--now; default the clock)\n"
@@ -231,6 +248,28 @@ static int s_run(int argc, char **argv) {
     return EXIT_CANNOT_START;
 }
 
+static int s_restore_exit(enum restore_outcome o) {
+    static const int codes[] = { EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_CANNOT_START };
+    return codes[o];
+}
+
+/* restore / list: the work is in backup/restore.c and backup/inventory.c; here only the exit code. */
+static int s_restore(int argc, char **argv) {
+    if (s_wants_help(argc, argv)) {
+        s_print_usage();
+        return EXIT_OK;
+    }
+    return s_restore_exit(restore_command(argc, argv, (const char *const *) environ));
+}
+
+static int s_list(int argc, char **argv) {
+    if (s_wants_help(argc, argv)) {
+        s_print_usage();
+        return EXIT_OK;
+    }
+    return s_restore_exit(inventory_command(argc, argv, (const char *const *) environ));
+}
+
 int main(int argc, char **argv) {
     stop_install_signal_handlers();
     struct log_config lc = { LOG_FORMAT_JSON, LOG_INFO, NULL };
@@ -254,6 +293,12 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "config") == 0) {
         return s_config(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "restore") == 0) {
+        return s_restore(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "list") == 0) {
+        return s_list(argc - 2, argv + 2);
     }
     if (cmd[0] == '-' && cmd[1] == '-') {
         return s_run(argc - 1, argv + 1); /* flags without a command: `smartvault --dry-run` */

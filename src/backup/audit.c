@@ -136,7 +136,7 @@ void audit_build(
                 }
             }
         }
-        static const char *const jobs[REPORT__JOBS] = { "ebs", "s3", "reporting" };
+        static const char *const jobs[REPORT__JOBS] = { "ebs", "s3", "reporting", "drill" };
         struct dynamodb_attr *attrs = ARENA_NEW_ARRAY(arena, struct dynamodb_attr, AUDIT_MAX_ATTRS);
         size_t n = 0;
         s_attr_s(attrs, &n, "pk", r->run_id[0] ? arena_strndup(arena, r->run_id, strlen(r->run_id)) : "-");
@@ -155,6 +155,9 @@ void audit_build(
         s_attr_s(attrs, &n, "key", it->key);
         if (it->bytes > 0) {
             s_attr_n(arena, attrs, &n, "bytes", (long long) it->bytes);
+        }
+        if (it->job == REPORT_JOB_DRILL && it->duration_ms >= 0 && it->snapshot_id) {
+            s_attr_n(arena, attrs, &n, "duration_ms", (long long) it->duration_ms);
         }
         s_attr_s(attrs, &n, "reason", it->reason);
         s_attr_s(attrs, &n, "error_code", it->aws_code);

@@ -7,6 +7,7 @@
 #include "backup/cycle.h"
 
 #include "aws/imds.h"
+#include "backup/restore.h"
 #include "base/log.h"
 #include "base/time.h"
 #include "version.h"
@@ -28,6 +29,16 @@ static enum retry_mode s_retry_mode(enum cfg_retry_mode m) {
         default:
             return RETRY_MODE_STANDARD;
     }
+}
+
+void cycle_stack_options(const struct cfg *cfg, struct aws_stack_options *so) {
+    *so = (struct aws_stack_options){
+        .region = cfg->source_region,
+        .ca_file = cfg->ca_bundle,
+        .retry_mode = s_retry_mode(cfg->aws_retry_mode),
+        .max_attempts = cfg->aws_max_attempts,
+        .max_in_flight = cfg->max_concurrency,
+    };
 }
 
 const char *cycle_outcome_name(enum cycle_outcome o) {
@@ -147,13 +158,8 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
     report_init(report, arena, cfg->now_set ? cfg->now_ms : wall_now_ms);
     report->dry_run = cfg->dry_run;
 
-    struct aws_stack_options so = {
-        .region = cfg->source_region,
-        .ca_file = cfg->ca_bundle,
-        .retry_mode = s_retry_mode(cfg->aws_retry_mode),
-        .max_attempts = cfg->aws_max_attempts,
-        .max_in_flight = cfg->max_concurrency,
-    };
+    struct aws_stack_options so;
+    cycle_stack_options(cfg, &so);
     struct aws_stack st;
     enum cycle_outcome outcome = CYCLE_OK;
     if (aws_stack_open(&so, &st) != ERR_OK) {
@@ -215,6 +221,11 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
         if (e != ERR_OK) {
             LOG(LOG_ERROR, "s3.incomplete", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
         }
+    }
+
+    /* The restore drill (RESTORE_DRILL) after the backup, so it can drill what this cycle made. */
+    if (resolved.ebs_backup) {
+        drill_run(&cy);
     }
 
     /* Report (audit, metrics, SNS) with the duration so far; a failure to report is recorded as a failure. */

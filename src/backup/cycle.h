@@ -40,6 +40,9 @@ enum cycle_outcome {
 
 const char *cycle_outcome_name(enum cycle_outcome o);
 
+/* The AWS stack options of a configuration (region, CA bundle, retry mode, attempts, concurrency). */
+void cycle_stack_options(const struct cfg *cfg, struct aws_stack_options *so);
+
 /*
  * True for the errors that mean the cycle could not start when a job's very first call fails with them: no
  * credentials, a configuration error found by the AWS layer, or the endpoint unreachable (exit 3).

@@ -14,6 +14,7 @@
 #include "backup/cycle.h"
 
 #include "backup/plan.h"
+#include "backup/restore.h"
 #include "backup/retention.h"
 #include "base/log.h"
 #include "base/time.h"
@@ -528,14 +529,16 @@ static enum err s_copy(struct ebs_state *st) {
             report_add(cy->report, &it);
             continue;
         }
-        struct ec2_tag tags[8];
+        struct ec2_tag tags[10];
         size_t nt = 0;
         tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_BY), SPAN_LIT(TAG_CREATED_BY_VALUE) };
         tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_SNAPSHOT_ID), s->id };
+        /* The source's run (its crash-consistent set) for `restore --region DEST_REGION`. */
+        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_RUN_ID), s_tag(s->tags, s->ntags, TAG_RUN_ID) };
         tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_REGION), span_from_cstr(cfg->source_region) };
         tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_VOLUME_ID), s->volume_id };
         tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_RUN_ID), span_from_cstr(cy->report->run_id) };
-        static const char *const keep[] = { TAG_CREATED_ON, TAG_INSTANCE_ID, TAG_NAME };
+        static const char *const keep[] = { TAG_CREATED_ON, TAG_INSTANCE_ID, TAG_NAME, TAG_DEVICE };
         for (size_t t = 0; t < sizeof(keep) / sizeof(keep[0]); t++) {
             bool found = false;
             struct span v = ec2_tag_value(s->tags, s->ntags, keep[t], &found);
@@ -734,7 +737,9 @@ enum err ebs_run(struct cycle *cy) {
     TRY(s_discover(&st));
     TRY(s_list_snapshots(cy, cfg->source_region, &st.src));
     size_t created_before = report_counts(cy->report).snapshots_created;
+    size_t items_before = cy->report->nitems;
     TRY(s_snapshot_due(&st));
+    devtag_snapshots(cy, items_before); /* SmartVault:Device, before the re-list so copies carry it */
     bool created = report_counts(cy->report).snapshots_created > created_before;
     /*
      * Re-list after creating: what completed already is copied in this cycle, and the new snapshots count for

@@ -27,6 +27,11 @@ void metrics_from_report(const struct report *r, struct metrics_set *out) {
     s_add(out, "SnapshotsDeleted", "Count", (double) c.snapshots_deleted);
     s_add(out, "Errors", "Count", (double) c.failures);
     s_add(out, "CycleDurationSeconds", "Seconds", (double) (r->wall_ms > 0 ? r->wall_ms : 0) / 1000.0);
+    if (r->drill_ran) {
+        s_add(out, "RestoreDrillsPassed", "Count", (double) c.drills_passed);
+        s_add(out, "RestoreDrillsFailed", "Count", (double) c.drills_failed);
+        s_add(out, "RestoreDrillSecondsMax", "Seconds", c.drill_seconds_max);
+    }
     if (r->s3_ran) {
         s_add(out, "S3ObjectsCopied", "Count", (double) c.s3_objects_copied);
         s_add(out, "S3BytesCopied", "Bytes", (double) c.s3_bytes_copied);

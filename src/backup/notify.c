@@ -238,6 +238,12 @@ static void s_head(const struct report *r, const struct notify_context *ctx, str
               (unsigned long long) rc[i].failed);
         }
     }
+    if (r->drill_ran) {
+        buf_append_cstr(out, "\nRestore drill:\n");
+        buf_appendf(out, "  Passed:           %llu\n", (unsigned long long) c.drills_passed);
+        buf_appendf(out, "  Failed:           %llu\n", (unsigned long long) c.drills_failed);
+        buf_appendf(out, "  Slowest:          %.1f s to available\n", c.drill_seconds_max);
+    }
     if (r->s3_ran) {
         buf_append_cstr(out, "\nS3 backup:\n");
         buf_appendf(out, "  Objects seen:     %llu\n", (unsigned long long) c.s3_objects_seen);
@@ -268,6 +274,7 @@ static const struct s_section s_sections[] = {
     { "Skipped", false, REPORT_JOB_EBS, REPORT_SKIPPED },
     { "S3 objects copied", false, REPORT_JOB_S3, REPORT_COPIED },
     { "S3 objects skipped", false, REPORT_JOB_S3, REPORT_SKIPPED },
+    { "Restore drills passed", false, REPORT_JOB_DRILL, REPORT_DRILLED },
 };
 #define NOTIFY_NSECTIONS (sizeof(s_sections) / sizeof(s_sections[0]))
 
@@ -307,6 +314,9 @@ static void s_item_line(const struct report_item *it, struct buf *line) {
     }
     if (it->bytes > 0) {
         buf_appendf(line, " (%llu bytes)", (unsigned long long) it->bytes);
+    }
+    if (it->job == REPORT_JOB_DRILL && it->action == REPORT_DRILLED) {
+        buf_appendf(line, " (available in %.1f s)", (double) it->duration_ms / 1000.0);
     }
     s_field(line, ": ", it->reason);
     s_field(line, ": ", it->aws_code);

@@ -86,6 +86,11 @@ struct report_counts report_counts(const struct report *r) {
                 default:
                     break;
             }
+        } else if (it->job == REPORT_JOB_DRILL) {
+            c.drills_passed += it->action == REPORT_DRILLED ? 1 : 0;
+            c.drills_failed += it->action == REPORT_FAILED && it->snapshot_id ? 1 : 0; /* not cleanup failures */
+            double s = (double) it->duration_ms / 1000.0;
+            c.drill_seconds_max = it->action == REPORT_DRILLED && s > c.drill_seconds_max ? s : c.drill_seconds_max;
         } else if (it->job == REPORT_JOB_S3) {
             switch (it->action) {
                 case REPORT_COPIED:
@@ -172,9 +177,17 @@ void report_counts_json(const struct report_counts *c, struct buf *out) {
       (unsigned long long) c->s3_unchanged,
       (unsigned long long) c->s3_skipped,
       (unsigned long long) c->s3_failed);
+    buf_appendf(
+      out,
+      ",\"drills_passed\":%llu,\"drills_failed\":%llu,\"drill_seconds_max\":%.3f",
+      (unsigned long long) c->drills_passed,
+      (unsigned long long) c->drills_failed,
+      c->drill_seconds_max);
 }
 
 const char *report_action_name(enum report_action a) {
-    static const char *const names[REPORT__ACTIONS] = { "created", "copied", "deleted", "skipped", "failed" };
+    static const char *const names[REPORT__ACTIONS] = {
+        "created", "copied", "deleted", "skipped", "failed", "drilled"
+    };
     return (unsigned) a < REPORT__ACTIONS ? names[a] : "unknown";
 }

@@ -25,10 +25,11 @@ enum report_action {
     REPORT_DELETED,     /* a snapshot past retention was deleted */
     REPORT_SKIPPED,     /* deliberately not acted on (not due, pending, copy limit, unrouted key, in use...) */
     REPORT_FAILED,      /* an action that should have happened failed */
+    REPORT_DRILLED,     /* a restore drill passed: a volume restored, available in time, deleted */
     REPORT__ACTIONS
 };
 
-enum report_job { REPORT_JOB_EBS = 0, REPORT_JOB_S3, REPORT_JOB_REPORTING, REPORT__JOBS };
+enum report_job { REPORT_JOB_EBS = 0, REPORT_JOB_S3, REPORT_JOB_REPORTING, REPORT_JOB_DRILL, REPORT__JOBS };
 
 struct report_item {
     enum report_action action;
@@ -47,6 +48,7 @@ struct report_item {
     const char *reason;             /* skipped/deleted: why (human readable) */
     const char *aws_code;           /* failed: the AWS error code, or an error class ("timeout") */
     const char *message;            /* failed: the error message */
+    int64_t duration_ms;            /* drills: time until the volume was available (-1: never) */
 };
 
 /* Counts derived from the items plus the "seen" figures that are not actions. */
@@ -63,6 +65,9 @@ struct report_counts {
     uint64_t s3_unchanged;
     uint64_t s3_skipped;
     uint64_t s3_failed;
+    uint64_t drills_passed;
+    uint64_t drills_failed;
+    double drill_seconds_max; /* the slowest drill volume's time to available */
 };
 
 #define REPORT_MAX_REGIONS 4
@@ -90,6 +95,7 @@ struct report {
     uint64_t s3_skipped_unrecorded; /* S3 skips counted in s3_skipped without an item each (unrouted keys past a cap) */
     bool s3_ran;
     bool ebs_ran;
+    bool drill_ran;
 };
 
 void report_init(struct report *r, struct arena *arena, int64_t start_ms);

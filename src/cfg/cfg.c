@@ -48,6 +48,10 @@ static const struct cfg_var_info s_vars[CFG_VAR__COUNT] = {
     [CFG_VAR_MAX_CONCURRENCY] = S_SET("MAX_CONCURRENCY", NULL),
     [CFG_VAR_COPY_LIMIT] = S_SET("COPY_LIMIT", NULL),
     [CFG_VAR_EC2_PAGE_SIZE] = S_SET("EC2_PAGE_SIZE", NULL),
+    [CFG_VAR_RESTORE_DRILL] = S_SET("RESTORE_DRILL", NULL),
+    [CFG_VAR_RESTORE_DRILL_AZ] = S_SET("RESTORE_DRILL_AZ", NULL),
+    [CFG_VAR_RESTORE_DRILL_TIMEOUT] = S_SET("RESTORE_DRILL_TIMEOUT", NULL),
+    [CFG_VAR_RESTORE_DRILL_PERIOD] = S_SET("RESTORE_DRILL_PERIOD", NULL),
     [CFG_VAR_DRY_RUN] = S_SET("DRY_RUN", "--dry-run"),
     [CFG_VAR_SMARTVAULT_NOW] = S_SET("SMARTVAULT_NOW", "--now"),
     [CFG_VAR_LOG_FORMAT] = S_SET("LOG_FORMAT", "--log-format"),
@@ -648,6 +652,65 @@ static enum err s_kms(struct s_parse *p) {
     return ERR_OK;
 }
 
+/* One zone name: lower-case letters, digits and '-', ending in a letter (us-east-1a, us-west-2-lax-1a). */
+static bool s_zone_ok(struct span z) {
+    if (z.n < 4 || z.n > CFG_REGION_MAX + 16 || z.p[z.n - 1] < 'a' || z.p[z.n - 1] > 'z') {
+        return false;
+    }
+    for (size_t i = 0; i < z.n; i++) {
+        char ch = z.p[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* RESTORE_DRILL_AZ: up to 4 zones, comma-separated, at most one per region (the drill picks by region). */
+static enum err s_drill_zones(struct s_parse *p) {
+    struct span v, rest, z;
+    enum cfg_var from;
+    if (!s_get(p, CFG_VAR_RESTORE_DRILL_AZ, &v, &from)) {
+        return ERR_OK;
+    }
+    size_t n = 0;
+    for (rest = v; rest.n > 0; n++) {
+        if (!span_split(rest, ',', &z, &rest)) {
+            z = rest, rest = SPAN_NULL;
+        }
+        if (n >= CFG_RESTORE_DRILL_ZONES_MAX || !s_zone_ok(span_trim(z))) {
+            return s_fail(p, from, &v, "must be availability zone names, one per region, comma-separated (us-east-1a)");
+        }
+    }
+    p->c->restore_drill_az = s_dup(p, v);
+    return ERR_OK;
+}
+
+static enum err s_drill(struct s_parse *p) {
+    struct cfg *c = p->c;
+    TRY(s_number(p, CFG_VAR_RESTORE_DRILL, " of volumes", 0, CFG_RESTORE_DRILL_MAX, 0, &c->restore_drill));
+    TRY(s_drill_zones(p));
+    TRY(s_duration(
+      p,
+      CFG_VAR_RESTORE_DRILL_TIMEOUT,
+      CFG_WAIT_MAX_S,
+      CFG_DEFAULT_RESTORE_DRILL_TIMEOUT_S,
+      &c->restore_drill_timeout_s));
+    if (c->restore_drill_timeout_s < 1) {
+        return s_fail(p, CFG_VAR_RESTORE_DRILL_TIMEOUT, NULL, "must be at least 1s");
+    }
+    TRY(s_duration(
+      p,
+      CFG_VAR_RESTORE_DRILL_PERIOD,
+      CFG_MIN_INTERVAL_MAX_S,
+      CFG_DEFAULT_RESTORE_DRILL_PERIOD_S,
+      &c->restore_drill_period_s));
+    if (c->restore_drill_period_s < 60) {
+        return s_fail(p, CFG_VAR_RESTORE_DRILL_PERIOD, NULL, "must be at least 1m (the period of the schedule)");
+    }
+    return ERR_OK;
+}
+
 static enum err s_ebs(struct s_parse *p) {
     struct cfg *c = p->c;
     TRY(s_regions(p));
@@ -668,6 +731,7 @@ static enum err s_ebs(struct s_parse *p) {
       CFG_EC2_PAGE_SIZE_MAX,
       CFG_EC2_PAGE_SIZE_MAX,
       &c->ec2_page_size));
+    TRY(s_drill(p));
     return ERR_OK;
 }
 

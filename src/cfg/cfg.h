@@ -55,7 +55,9 @@
 #define CFG_WAIT_MAX_S 7200            /* WAIT_FOR_COMPLETION: 2 hours, a scheduled task must end */
 #define CFG_CONCURRENCY_MAX 256
 #define CFG_COPY_LIMIT_MAX 100
-#define CFG_EC2_PAGE_SIZE_MIN 5 /* EC2 DescribeInstances/DescribeSnapshots MaxResults bounds */
+#define CFG_RESTORE_DRILL_MAX 100     /* RESTORE_DRILL: volumes drilled per cycle */
+#define CFG_RESTORE_DRILL_ZONES_MAX 4 /* RESTORE_DRILL_AZ entries */
+#define CFG_EC2_PAGE_SIZE_MIN 5       /* EC2 DescribeInstances/DescribeSnapshots MaxResults bounds */
 #define CFG_EC2_PAGE_SIZE_MAX 1000
 #define CFG_MAX_ATTEMPTS_MAX 20
 #define CFG_MIB ((uint64_t) 1024 * 1024)
@@ -68,6 +70,8 @@
 #define CFG_DEFAULT_MIN_KEEP 1
 #define CFG_DEFAULT_MIN_INTERVAL_S 1800
 #define CFG_DEFAULT_MAX_CONCURRENCY 16
+#define CFG_DEFAULT_RESTORE_DRILL_TIMEOUT_S 600  /* a gp3 volume from a snapshot is available in seconds */
+#define CFG_DEFAULT_RESTORE_DRILL_PERIOD_S 86400 /* the shipped schedule runs daily */
 #define CFG_DEFAULT_COPY_LIMIT 20 /* the default EC2 quota of concurrent snapshot copies per destination region */
 #define CFG_DEFAULT_METRIC_NAMESPACE "SmartVault"
 #define CFG_DEFAULT_AUDIT_TTL_DAYS 365
@@ -101,6 +105,10 @@ enum cfg_var {
     CFG_VAR_MAX_CONCURRENCY,
     CFG_VAR_COPY_LIMIT,
     CFG_VAR_EC2_PAGE_SIZE,
+    CFG_VAR_RESTORE_DRILL,
+    CFG_VAR_RESTORE_DRILL_AZ,
+    CFG_VAR_RESTORE_DRILL_TIMEOUT,
+    CFG_VAR_RESTORE_DRILL_PERIOD,
     /* cycle */
     CFG_VAR_DRY_RUN,
     CFG_VAR_SMARTVAULT_NOW,
@@ -250,6 +258,10 @@ struct cfg {
     uint32_t max_concurrency;      /* default 16, 1..256: requests in flight */
     uint32_t copy_limit;           /* default 20, 1..100: snapshot copies in flight per destination region */
     uint32_t ec2_page_size;        /* default 1000, 5..1000: MaxResults of EC2 listings */
+    uint32_t restore_drill;        /* RESTORE_DRILL: volumes restored per cycle as a drill, 0 (default, off)..100 */
+    const char *restore_drill_az;  /* RESTORE_DRILL_AZ: zones, one per region, comma-separated; NULL: first available */
+    int64_t restore_drill_timeout_s; /* RESTORE_DRILL_TIMEOUT: wait for `available`, default 10m, 1s..2h */
+    int64_t restore_drill_period_s;  /* RESTORE_DRILL_PERIOD: the schedule's period, default 1d, 1m..90d */
 
     /* --- the cycle --- */
     bool dry_run;

@@ -122,6 +122,18 @@ static void s_value(struct buf *b, const struct cfg *c, enum cfg_var v) {
         case CFG_VAR_EC2_PAGE_SIZE:
             buf_appendf(b, "%" PRIu32, c->ec2_page_size);
             break;
+        case CFG_VAR_RESTORE_DRILL:
+            buf_appendf(b, "%" PRIu32, c->restore_drill);
+            break;
+        case CFG_VAR_RESTORE_DRILL_AZ:
+            s_str(b, c->restore_drill_az);
+            break;
+        case CFG_VAR_RESTORE_DRILL_TIMEOUT:
+            s_duration(b, c->restore_drill_timeout_s);
+            break;
+        case CFG_VAR_RESTORE_DRILL_PERIOD:
+            s_duration(b, c->restore_drill_period_s);
+            break;
         case CFG_VAR_DRY_RUN:
             s_bool(b, c->dry_run);
             break;

@@ -26,12 +26,20 @@ struct span ec2_tag_value(const struct ec2_tag *tags, size_t ntags, const char *
     return SPAN_NULL;
 }
 
-static void s_add_tags(struct query_params *q, const struct ec2_tag *tags, size_t ntags) {
-    query_add_cstr(q, "TagSpecification.1.ResourceType", "snapshot");
+void ec2_add_tag_specification(
+  struct query_params *q,
+  const char *resource_type,
+  const struct ec2_tag *tags,
+  size_t ntags) {
+    query_add_cstr(q, "TagSpecification.1.ResourceType", resource_type);
     for (size_t i = 0; i < ntags; i++) {
         query_addf(q, tags[i].key, "TagSpecification.1.Tag.%zu.Key", i + 1);
         query_addf(q, tags[i].value, "TagSpecification.1.Tag.%zu.Value", i + 1);
     }
+}
+
+static void s_add_tags(struct query_params *q, const struct ec2_tag *tags, size_t ntags) {
+    ec2_add_tag_specification(q, "snapshot", tags, ntags);
 }
 
 static enum err s_parse_tags(struct arena *out, const struct xml_node *node, struct ec2_tag **tags, size_t *ntags) {
@@ -46,6 +54,10 @@ static enum err s_parse_tags(struct arena *out, const struct xml_node *node, str
         (*ntags)++;
     }
     return ERR_OK;
+}
+
+enum err ec2_tags_parse(struct arena *out, const struct xml_node *node, struct ec2_tag **tags, size_t *ntags) {
+    return s_parse_tags(out, node, tags, ntags);
 }
 
 void ec2_describe_instances_request(
@@ -97,6 +109,8 @@ enum err ec2_describe_instances_parse(
             inst->id = arena_span_dup(out, xml_child_text(i, "instanceId"));
             ENSURE(inst->id.n > 0, ERR_PARSE, "instance without instanceId");
             inst->state = arena_span_dup(out, xml_path_text(i, "instanceState/name"));
+            inst->availability_zone = arena_span_dup(out, xml_path_text(i, "placement/availabilityZone"));
+            inst->root_device = arena_span_dup(out, xml_child_text(i, "rootDeviceName"));
             TRY(s_parse_tags(out, i, &inst->tags, &inst->ntags));
             const struct xml_node *bdm = xml_child(i, "blockDeviceMapping");
             size_t nv = xml_count(bdm, "item");
@@ -150,6 +164,10 @@ static enum err s_parse_snapshot(struct arena *out, const struct xml_node *it, s
     s->description = arena_span_dup(out, xml_child_text(it, "description"));
     s->kms_key_id = arena_span_dup(out, xml_child_text(it, "kmsKeyId"));
     s->encrypted = span_eq_cstr(xml_child_text(it, "encrypted"), "true");
+    int64_t size = 0;
+    if (span_to_i64(span_trim(xml_child_text(it, "volumeSize")), 0, UINT32_MAX, &size) == ERR_OK) {
+        s->volume_size_gib = (uint32_t) size;
+    }
     struct span start = span_trim(xml_child_text(it, "startTime"));
     if (time_parse_rfc3339(start, &s->start_time_s) != ERR_OK) {
         FAIL(ERR_PARSE, "snapshot %.*s: bad startTime '%.*s'", SPAN_FMT(s->id), SPAN_FMT(start));

@@ -46,6 +46,8 @@ struct ec2_instance {
     size_t ntags;
     struct ec2_volume_ref *volumes; /* EBS volumes only, in mapping order */
     size_t nvolumes;
+    struct span availability_zone; /* placement/availabilityZone */
+    struct span root_device;       /* rootDeviceName */
 };
 
 struct ec2_snapshot {
@@ -55,6 +57,7 @@ struct ec2_snapshot {
     struct span description;
     struct span kms_key_id;
     int64_t start_time_s;
+    uint32_t volume_size_gib; /* volumeSize */
     bool encrypted;
     struct ec2_tag *tags;
     size_t ntags;
@@ -74,6 +77,16 @@ struct ec2_snapshot_list {
 
 /* The value of the first tag with this key (exact), or an empty span with *found false. */
 struct span ec2_tag_value(const struct ec2_tag *tags, size_t ntags, const char *key, bool *found);
+
+/* TagSpecification.1 (ResourceType and tags) of a create call: "snapshot", "volume". */
+void ec2_add_tag_specification(
+  struct query_params *q,
+  const char *resource_type,
+  const struct ec2_tag *tags,
+  size_t ntags);
+/* The tagSet of a response item, copied into `out`. */
+enum err ec2_tags_parse(struct arena *out, const struct xml_node *node, struct ec2_tag **tags, size_t *ntags)
+  SV_MUST_CHECK;
 
 /*
  * DescribeInstances page: instances carrying any of `tag_keys` (filter tag-key; the value is checked by the

@@ -30,7 +30,7 @@ import cfn
 from conftest import ACCOUNT_ID, DR_REGION, REGION
 
 STACK = "sv"
-MOTO_UNSUPPORTED = {"Schedule", "TopicPolicy", "NoSnapshotsCreatedAlarm", "ErrorsAlarm"}
+MOTO_UNSUPPORTED = {"Schedule", "TopicPolicy", "NoSnapshotsCreatedAlarm", "ErrorsAlarm", "RestoreDrillFailedAlarm"}
 KEY_ARN = f"arn:aws:kms:{DR_REGION}:{ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
@@ -129,7 +129,8 @@ def full(moto):
     params = dict(ImageUri=f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/smartvault:1.0.0",
                   Subnets=",".join(subnets), SecurityGroups=sg, DestRegion=DR_REGION, KmsKeyArn=KEY_ARN,
                   S3SourceBucket="seed-source", S3DestinationBuckets="ext-documents,ext-photos",
-                  S3SseKmsKeyArn=KEY_ARN.replace(DR_REGION, REGION), CreateBackupBuckets="true", MinKeep="2")
+                  S3SseKmsKeyArn=KEY_ARN.replace(DR_REGION, REGION), CreateBackupBuckets="true", MinKeep="2",
+                  RestoreDrill="2")
     return Deployed(moto, params)
 
 
@@ -395,7 +396,7 @@ def test_stack_with_existing_topic_and_table(moto):
     doc = inline_role_policy(moto, d.physical["TaskRole"], "smartvault-cycle")
     sts = {st["Sid"]: st for st in strip_none(doc["Statement"])}
     assert set(sts) == {"DiscoverInstancesAndSnapshots", "CreateSnapshotsPerInstance", "TagSnapshotsOnlyWhenCreated",
-                        "DeleteOnlySmartVaultSnapshots", "NeverDeleteSnapshotsOnLegalHold", "PublishCycleSummary",
+                        "TagOwnSnapshotsWithTheirDevice", "DeleteOnlySmartVaultSnapshots", "NeverDeleteSnapshotsOnLegalHold", "PublishCycleSummary",
                         "PutMetricsInOwnNamespaceOnly", "WriteAuditItems"}
     assert sts["PublishCycleSummary"]["Resource"] == topic
     assert sts["WriteAuditItems"]["Resource"] == f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/existing-audit"

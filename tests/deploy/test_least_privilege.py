@@ -51,6 +51,8 @@ MOTO_BLIND = {
     "ReadSourceObjects": "moto checks CopyObject/UploadPartCopy against the destination only",
     "NeverDeleteSnapshotsOnLegalHold": "a Deny under a Condition; moto ignores conditions",
     "WriteAuditItems": "moto's DynamoDB fails every signed request under enforcement (SignatureDoesNotMatch)",
+    "TagOwnSnapshotsWithTheirDevice": "moto ignores conditions: the other ec2:CreateTags statements grant it too",
+    "TagDrillVolumesOnlyWhenCreated": "moto does not check ec2:CreateTags for TagSpecifications",
 }
 # Statement -> the API operations (as the binary's log names them) that fail without it.
 STATEMENT_CALLS = {
@@ -63,6 +65,9 @@ STATEMENT_CALLS = {
     "WriteDestinationObjects": ["CopyObject", "UploadPartCopy", "CreateMultipartUpload", "PutObject"],
     "PublishCycleSummary": ["Publish"],
     "PutMetricsInOwnNamespaceOnly": ["PutMetricData"],
+    "DescribeVolumesAndZonesForDrills": ["DescribeVolumes", "DescribeAvailabilityZones"],
+    "CreateOnlyDrillVolumes": ["CreateVolume"],
+    "DeleteOnlyDrillVolumes": ["DeleteVolume"],
 }
 
 
@@ -217,6 +222,19 @@ def cycle_calls(env):
             "ResourceType": "snapshot", "Tags": [{"Key": "CreatedBy", "Value": "SmartVault"}]}])["Snapshots"][0]
         ec2.delete_snapshot(SnapshotId=old["SnapshotId"])
 
+    def drill_volume():
+        snap = state.get("snap") or admin_ec2.create_snapshots(
+            InstanceSpecification={"InstanceId": env.instances[1]})["Snapshots"][0]["SnapshotId"]
+        ec2.create_volume(SnapshotId=snap, AvailabilityZone=f"{REGION}a", VolumeType="gp3", TagSpecifications=[{
+            "ResourceType": "volume", "Tags": [{"Key": "SmartVault:Drill", "Value": "true"}]}])
+
+    def delete_drill_volume():
+        snap = admin_ec2.create_snapshots(
+            InstanceSpecification={"InstanceId": env.instances[1]})["Snapshots"][0]["SnapshotId"]
+        vol = admin_ec2.create_volume(SnapshotId=snap, AvailabilityZone=f"{REGION}a", TagSpecifications=[{
+            "ResourceType": "volume", "Tags": [{"Key": "SmartVault:Drill", "Value": "true"}]}])["VolumeId"]
+        ec2.delete_volume(VolumeId=vol)
+
     def multipart():
         up = s3.create_multipart_upload(Bucket=PHOTOS, Key="photos/big.jpg")
         part = s3.upload_part_copy(Bucket=PHOTOS, Key="photos/big.jpg", UploadId=up["UploadId"], PartNumber=1,
@@ -231,6 +249,10 @@ def cycle_calls(env):
         ("CopySnapshot", copy),
         ("DescribeSnapshots", lambda: dr.describe_snapshots(OwnerIds=["self"])),
         ("DeleteSnapshot", delete),
+        ("DescribeVolumes", lambda: ec2.describe_volumes(Filters=[{"Name": "tag:SmartVault:Drill", "Values": ["true"]}])),
+        ("DescribeAvailabilityZones", lambda: dr.describe_availability_zones()),
+        ("CreateVolume", drill_volume),
+        ("DeleteVolume", delete_drill_volume),
         ("ListObjectsV2", lambda: s3.list_objects_v2(Bucket=SRC_BUCKET)),
         ("ListObjectsV2", lambda: s3.list_objects_v2(Bucket=DOCS)),
         ("CopyObject", lambda: s3.copy_object(Bucket=DOCS, Key="documents/a.txt",
@@ -294,7 +316,7 @@ def run_cycle(env, extra=None):
          "MIN_INTERVAL": "90s", "SNS_TOPIC_ARN": env.topic,
          "METRICS_MODE": "api", "S3_SOURCE_BUCKET": SRC_BUCKET,
          "S3_ROUTES": f"documents/={DOCS},photos/={PHOTOS},database/={DB}",
-         "S3_MULTIPART_THRESHOLD": "5MiB", "LOG_FORMAT": "json", "AWS_MAX_ATTEMPTS": "1"}
+         "S3_MULTIPART_THRESHOLD": "5MiB", "LOG_FORMAT": "json", "AWS_MAX_ATTEMPTS": "1", "RESTORE_DRILL": "1"}
     e.update(extra or {})
     out = subprocess.run([BINARY, "run"], env=e, capture_output=True, text=True, timeout=120)
     lines = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
@@ -337,3 +359,103 @@ def test_full_cycle_reports_each_missing_statement(env, sid):
     named = [line for line in errors if any(op in json.dumps(line) for op in STATEMENT_CALLS[sid])]
     assert named, f"without {sid}: no error line names {STATEMENT_CALLS[sid]}\n{text}"
     assert any("AccessDenied" in json.dumps(line) or "UnauthorizedOperation" in json.dumps(line) for line in named)
+
+
+# ------------------------------------------------------------------------------ the person who restores (restore)
+
+RESTORE_POLICY = os.path.join(cfn.REPO, "ecs", "iam-restore-policy.json")
+# Statements (removed together) -> the API operations of `smartvault list` / `restore --attach-to` that then fail.
+# moto checks every non-S3 Resource as "*", so the two statements that split one action by resource (the volume
+# and the snapshot of CreateVolume, the volume and the instance of AttachVolume) can only be shown missing together.
+RESTORE_STATEMENT_CALLS = {
+    "ListWhatCanBeRestored": ["DescribeSnapshots"],
+    "CreateVolumesOnlyFromSmartVaultSnapshots+CreateOnlyRestoreVolumes": ["CreateVolume"],
+    "AttachOnlyRestoredVolumes+AttachToInstances": ["AttachVolume"],
+}
+RESTORE_MOTO_BLIND = {
+    "TagRestoreVolumesOnlyWhenCreated": "moto does not check ec2:CreateTags for TagSpecifications",
+    "UseDrKmsKeyThroughEc2": "moto's EC2 does not call KMS as the caller",
+    "GrantDrKmsKeyToEbsOnly": "moto's EC2 does not call KMS as the caller",
+}
+
+
+def restore_policy(env):
+    with open(RESTORE_POLICY, encoding="utf-8") as f:
+        return project_for_moto(cfn.fill_placeholders(json.load(f), env.values))
+
+
+def test_every_restore_statement_is_accounted_for():
+    with open(RESTORE_POLICY, encoding="utf-8") as f:
+        doc = json.load(f)
+    sids = {st["Sid"] for st in doc["Statement"]}
+    grouped = {sid for group in RESTORE_STATEMENT_CALLS for sid in group.split("+")}
+    assert sids == grouped | set(RESTORE_MOTO_BLIND)
+    # A restore never deletes and never touches a volume it did not create, or a snapshot SmartVault did not make.
+    actions = {a for st in doc["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])}
+    assert not any("Delete" in a or "Detach" in a for a in actions), actions
+    by_sid = {st["Sid"]: st for st in doc["Statement"]}
+    assert by_sid["CreateVolumesOnlyFromSmartVaultSnapshots"]["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/CreatedBy": "SmartVault"}}
+    assert by_sid["AttachOnlyRestoredVolumes"]["Condition"] == {"Null": {"aws:ResourceTag/SmartVault:RestoreOf": "false"}}
+
+
+def restorable(env):
+    """An instance backed up the way the cycle does it (made by the admin), and a stopped instance to attach to."""
+    ec2 = env.client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    inst = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, BlockDeviceMappings=[
+        {"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 8}}, {"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 8}}],
+    )["Instances"][0]
+    iid = inst["InstanceId"]
+    snaps = ec2.create_snapshots(InstanceSpecification={"InstanceId": iid}, TagSpecifications=[{
+        "ResourceType": "snapshot", "Tags": [{"Key": "CreatedBy", "Value": "SmartVault"},
+                                             {"Key": "InstanceId", "Value": iid},
+                                             {"Key": "SmartVault:RunId", "Value": f"run-{iid}"}]}])["Snapshots"]
+    mapping = {m["Ebs"]["VolumeId"]: m["DeviceName"]
+               for m in ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["BlockDeviceMappings"]}
+    for s in snaps:
+        ec2.create_tags(Resources=[s["SnapshotId"]], Tags=[{"Key": "SmartVault:Device", "Value": mapping[s["VolumeId"]]}])
+    data = [v for v, d in mapping.items() if d == "/dev/sdf"][0]
+    target = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ec2.stop_instances(InstanceIds=[target])
+    return iid, data, target
+
+
+def run_restore(env, args):
+    key, secret = env.user
+    e = {"PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret,
+         "AWS_ENDPOINT_URL": env.moto.url, "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
+         "DEST_REGION": DR_REGION, "AWS_MAX_ATTEMPTS": "1"}
+    out = subprocess.run([BINARY, *args], env=e, capture_output=True, text=True, timeout=120)
+    lines = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    return out.returncode, lines, out.stdout + out.stderr
+
+
+@needs_run
+def test_restore_policy_lets_a_person_list_restore_and_attach(env):
+    iid, data, target = restorable(env)
+    env.set_user_policy(restore_policy(env))
+    try:
+        rc, lines, text = run_restore(env, ["list", "--instance", iid])
+        assert rc == 0 and len([x for x in lines if x.get("event") == "inventory.volume"]) == 2, text
+        rc, lines, text = run_restore(env, ["restore", "--instance", iid, "--volume", data, "--attach-to", target])
+        assert rc == 0, text
+        (vol,) = [x for x in lines if x.get("event") == "restore.volume"]
+        assert vol["device"] == "/dev/sdf" and vol["attachment"] == "attaching", text
+    finally:
+        env.set_user_policy(env.policy)
+
+
+@needs_run
+@pytest.mark.parametrize("sid", sorted(RESTORE_STATEMENT_CALLS))
+def test_restore_reports_each_missing_statement(env, sid):
+    iid, data, target = restorable(env)
+    policy = restore_policy(env)
+    env.set_user_policy(dict(policy, Statement=[st for st in policy["Statement"] if st["Sid"] not in sid.split("+")]))
+    try:
+        rc, lines, text = run_restore(env, ["restore", "--instance", iid, "--volume", data, "--attach-to", target])
+    finally:
+        env.set_user_policy(env.policy)
+    assert rc == 1, f"without {sid}: exit {rc}\n{text}"
+    named = [x for x in lines if x.get("level") == "error" and any(op in json.dumps(x) for op in RESTORE_STATEMENT_CALLS[sid])]
+    assert named, f"without {sid}: no error line names {RESTORE_STATEMENT_CALLS[sid]}\n{text}"

@@ -21,7 +21,7 @@ ENV_NAMES = [
     "MAX_CONCURRENCY", "COPY_LIMIT", "DRY_RUN", "LOG_FORMAT", "LOG_LEVEL", "SNS_TOPIC_ARN", "METRIC_NAMESPACE",
     "METRICS_MODE", "DYNAMODB_TABLE", "AUDIT_TTL_DAYS", "S3_SOURCE_BUCKET", "S3_ROUTES", "S3_DEST_PREFIX",
     "S3_STORAGE_CLASS", "S3_SSE", "S3_SSE_KMS_KEY_ID", "S3_MULTIPART_THRESHOLD", "AWS_MAX_ATTEMPTS",
-    "AWS_RETRY_MODE",
+    "AWS_RETRY_MODE", "RESTORE_DRILL", "RESTORE_DRILL_PERIOD",
 ]
 # Set whatever the parameters say (the rest are left unset when their parameter is empty).
 ALWAYS_SET = {"SOURCE_REGION", "DRY_RUN", "LOG_FORMAT", "LOG_LEVEL", "SNS_TOPIC_ARN", "METRIC_NAMESPACE",
@@ -36,7 +36,7 @@ FULL = dict(
     WaitForCompletion="0", MaxConcurrency="8", CopyLimit="20", AuditTtlDays="90", S3SourceBucket="src",
     S3Routes="documents/=d", S3DestinationBuckets="d,p", S3DestPrefix="backup/", S3StorageClass="STANDARD_IA",
     S3Sse="aws:kms", S3SseKmsKeyArn=KEY.replace("us-west-2", "us-east-1"), S3MultipartThreshold="104857600",
-    AwsMaxAttempts="5", AwsRetryMode="adaptive", CreateBackupBuckets="true",
+    AwsMaxAttempts="5", AwsRetryMode="adaptive", CreateBackupBuckets="true", RestoreDrill="2",
 )
 EXISTING = dict(REQUIRED, SnsTopicArn="arn:aws:sns:us-east-1:123456789012:ops", DynamoDbTable="audit")
 COMBINATIONS = {"minimal": REQUIRED, "full": FULL, "existing-topic-and-table": EXISTING,
@@ -56,6 +56,7 @@ TASK_ACTIONS = {
     "s3:GetObject", "s3:GetObjectTagging", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload",
     "sns:Publish",
     "cloudwatch:PutMetricData", "dynamodb:BatchWriteItem",
+    "ec2:DescribeVolumes", "ec2:DescribeAvailabilityZones", "ec2:CreateVolume", "ec2:DeleteVolume",
 }
 
 GETATT = {
@@ -230,7 +231,8 @@ def test_task_role_grants_exactly_the_cycle_actions(t):
 def test_task_role_optional_statements_follow_the_features(t):
     minimal = task_statements(t, REQUIRED)
     assert set(minimal) == {"DiscoverInstancesAndSnapshots", "CreateSnapshotsPerInstance",
-                            "TagSnapshotsOnlyWhenCreated", "DeleteOnlySmartVaultSnapshots",
+                            "TagSnapshotsOnlyWhenCreated", "TagOwnSnapshotsWithTheirDevice",
+                            "DeleteOnlySmartVaultSnapshots",
                             "NeverDeleteSnapshotsOnLegalHold", "PublishCycleSummary", "PutMetricsInOwnNamespaceOnly",
                             "WriteAuditItems"}
     # Without a DR region, no ARN names another region.
@@ -267,6 +269,20 @@ def test_task_role_conditions_and_scopes(t):
         "StringEquals": {"cloudwatch:namespace": "SmartVault"}}
     assert sts["PublishCycleSummary"]["Resource"] == "<Topic>"
     assert sts["WriteAuditItems"]["Resource"] == "arn:aws:dynamodb:us-east-1:123456789012:table/<AuditTable>"
+    device = sts["TagOwnSnapshotsWithTheirDevice"]
+    assert device["Action"] == "ec2:CreateTags" and device["Resource"] == src
+    assert device["Condition"] == {"StringEquals": {"aws:ResourceTag/CreatedBy": "SmartVault"},
+                                   "ForAllValues:StringEquals": {"aws:TagKeys": ["SmartVault:Device"]}}
+    # The restore drill (RESTORE_DRILL): volumes only with the drill tag, deleted only with it, both regions.
+    vols = ["arn:aws:ec2:us-east-1:123456789012:volume/*", "arn:aws:ec2:us-west-2:123456789012:volume/*"]
+    create = sts["CreateOnlyDrillVolumes"]
+    assert create["Action"] == "ec2:CreateVolume" and create["Resource"] == [vols[0], src, vols[1], dr]
+    assert create["Condition"] == {"StringEquals": {"aws:RequestTag/SmartVault:Drill": "true"}}
+    assert sts["TagDrillVolumesOnlyWhenCreated"]["Resource"] == vols
+    assert sts["TagDrillVolumesOnlyWhenCreated"]["Condition"] == {"StringEquals": {"ec2:CreateAction": "CreateVolume"}}
+    assert sts["DeleteOnlyDrillVolumes"]["Resource"] == vols
+    assert sts["DeleteOnlyDrillVolumes"]["Condition"] == {"StringEquals": {"aws:ResourceTag/SmartVault:Drill": "true"}}
+    assert sts["DescribeVolumesAndZonesForDrills"]["Action"] == ["ec2:DescribeVolumes", "ec2:DescribeAvailabilityZones"]
     existing = task_statements(t, EXISTING)
     assert existing["PublishCycleSummary"]["Resource"] == EXISTING["SnsTopicArn"]
     assert existing["WriteAuditItems"]["Resource"] == "arn:aws:dynamodb:us-east-1:123456789012:table/audit"
@@ -371,6 +387,15 @@ def test_alarms(t):
     assert e["AlarmActions"] == ["<Topic>"]
     existing, _ = evaluate_all(t, EXISTING)
     assert existing["NoSnapshotsCreatedAlarm"]["AlarmActions"] == [EXISTING["SnsTopicArn"]]
+    # RestoreDrillsFailed > 0, only when the drill runs.
+    assert "RestoreDrillFailedAlarm" not in resources
+    full, _ = evaluate_all(t, FULL)
+    d = full["RestoreDrillFailedAlarm"]
+    assert (d["MetricName"], d["ComparisonOperator"], d["Threshold"], d["Statistic"], d["TreatMissingData"]) == (
+        "RestoreDrillsFailed", "GreaterThanThreshold", 0, "Sum", "notBreaching")
+    assert d["Dimensions"] == [{"Name": "Service", "Value": "Backup"}] and d["AlarmActions"] == ["<Topic>"]
+    env = {e["Name"]: e["Value"] for e in full["TaskDefinition"]["ContainerDefinitions"][0]["Environment"]}
+    assert (env["RESTORE_DRILL"], env["RESTORE_DRILL_PERIOD"]) == ("2", "86400")
 
 
 def test_task_failure_rule_and_topic_policy(t):

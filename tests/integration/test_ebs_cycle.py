@@ -100,10 +100,11 @@ def test_first_cycle_backs_up_exactly_the_tagged_fleet_with_one_call_per_instanc
     assert c["snapshots_copied"] == 9
     assert c["snapshots_deleted"] == 0 and c["failures"] == 0 and c["skipped"] == 0
     assert d["outcome"] == "ok"
-    # One CreateSnapshots per instance (all its volumes, tags in the same call): no per-volume call, no CreateTags.
+    # One CreateSnapshots per instance (all its volumes, tags in the same call): no per-volume call. CreateTags
+    # only adds SmartVault:Device, one call per distinct device name (/dev/sda1, /dev/sdf, /dev/sdg), not per snapshot.
     assert d["api_calls"]["CreateSnapshots"] == 5
     assert d["api_calls"]["DescribeInstances"] == 1
-    assert "CreateSnapshot" not in d["api_calls"] and "CreateTags" not in d["api_calls"]
+    assert "CreateSnapshot" not in d["api_calls"] and d["api_calls"]["CreateTags"] == 3
     assert d["api_calls"]["CopySnapshot"] == 9
     assert d["retries"] == 0
 
@@ -121,8 +122,11 @@ def test_first_cycle_backs_up_exactly_the_tagged_fleet_with_one_call_per_instanc
         want = {"CreatedBy": "SmartVault", "InstanceId": iid, "CreatedOn": today, "SmartVault:RunId": run_id}
         if key in names:
             want["Name"] = names[key]
+        devices = fl.describe(ec2, [iid])[iid]["BlockDeviceMappings"]
+        device_of = {m["Ebs"]["VolumeId"]: m["DeviceName"] for m in devices if "Ebs" in m}
         for s in snaps:
-            assert fl.tags_of(s) == want, (key, s)
+            # SmartVault:Device is added after CreateSnapshots (one CreateTags per device name, for restores).
+            assert fl.tags_of(s) == {**want, "SmartVault:Device": device_of[s["VolumeId"]]}, (key, s)
             assert s["State"] == "completed"
 
     created = fl.of(out, "snapshot.created")
@@ -139,7 +143,7 @@ def test_first_cycle_backs_up_exactly_the_tagged_fleet_with_one_call_per_instanc
         s = src[sid]
         want = dict(fl.tags_of(s))
         want.update({"SourceSnapshotId": sid, "SourceRegion": SRC, "VolumeId": s["VolumeId"],
-                     "SmartVault:RunId": run_id})
+                     "SmartVault:RunId": run_id, "SmartVault:SourceRunId": fl.tags_of(s)["SmartVault:RunId"]})
         assert fl.tags_of(copy) == want
         assert copy["Encrypted"] is True
         assert copy["KmsKeyId"] == "alias/smartvault-dr"
