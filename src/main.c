@@ -12,6 +12,7 @@
  */
 #include "backup/cycle.h"
 #include "backup/report.h"
+#include "backup/shard.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/err.h"
@@ -203,6 +204,7 @@ static int s_config(int argc, char **argv) {
         struct buf out;
         buf_init(&out, BUF_MAX_REQUEST);
         cfg_print(&c, &out);
+        shard_print(&c, &a, &out);
         if (buf_status(&out) == ERR_OK) {
             fwrite(buf_cstr(&out), 1, out.len, stdout);
             code = EXIT_OK;

@@ -805,9 +805,9 @@ static enum err s_accounts(struct s_parse *p) {
     TRY(s_checked(p, CFG_VAR_ACCOUNT_ROLE_NAME, cfg_targets_role_name, &c->account_role_name));
     TRY(s_checked(p, CFG_VAR_ACCOUNT_ROLE_EXTERNAL_ID, cfg_targets_external_id, &c->account_role_external_id));
     bool multi = c->accounts_organization || c->naccounts > 0;
-    static const enum cfg_var needs_accounts[] = {
-        CFG_VAR_ACCOUNTS_EXCLUDE, CFG_VAR_ACCOUNT_ROLE_NAME, CFG_VAR_ACCOUNT_ROLE_EXTERNAL_ID
-    };
+    static const enum cfg_var needs_accounts[] = { CFG_VAR_ACCOUNTS_EXCLUDE,
+                                                   CFG_VAR_ACCOUNT_ROLE_NAME,
+                                                   CFG_VAR_ACCOUNT_ROLE_EXTERNAL_ID };
     for (size_t i = 0; !multi && i < sizeof(needs_accounts) / sizeof(needs_accounts[0]); i++) {
         if (c->src[needs_accounts[i]].origin != CFG_ORIGIN_UNSET) {
             return s_fail(p, needs_accounts[i], NULL, "is set but ACCOUNTS is not, so it would be ignored");

@@ -42,16 +42,16 @@
 #include <stdint.h>
 
 /* Named maximums. */
-#define CFG_VALUE_MAX 8192     /* longest accepted value of one variable or flag, in bytes */
-#define CFG_ERROR_MAX 512      /* the one error line, NUL included */
-#define CFG_ROUTES_MAX 64      /* S3 routes after merging S3_ROUTES and the seed-004 aliases */
-#define CFG_PREFIX_MAX 1024    /* an S3 key prefix (S3 keys are at most 1024 bytes) */
-#define CFG_REGION_MAX 32      /* "us-isob-east-1" is 14; leave room */
-#define CFG_TAG_KEY_MAX 128    /* EC2 tag key limit */
-#define CFG_TAG_VALUE_MAX 256  /* EC2 tag value limit */
-#define CFG_NAMESPACE_MAX 255  /* CloudWatch namespace limit */
-#define CFG_TAG_KEYS_MAX 2     /* the default backup tag matches two keys */
-#define CFG_FLAG_ARGS_MAX 1024 /* argv entries considered */
+#define CFG_VALUE_MAX 8192        /* longest accepted value of one variable or flag, in bytes */
+#define CFG_ERROR_MAX 512         /* the one error line, NUL included */
+#define CFG_ROUTES_MAX 64         /* S3 routes after merging S3_ROUTES and the seed-004 aliases */
+#define CFG_PREFIX_MAX 1024       /* an S3 key prefix (S3 keys are at most 1024 bytes) */
+#define CFG_REGION_MAX 32         /* "us-isob-east-1" is 14; leave room */
+#define CFG_TAG_KEY_MAX 128       /* EC2 tag key limit */
+#define CFG_TAG_VALUE_MAX 256     /* EC2 tag value limit */
+#define CFG_NAMESPACE_MAX 255     /* CloudWatch namespace limit */
+#define CFG_TAG_KEYS_MAX 2        /* the default backup tag matches two keys */
+#define CFG_FLAG_ARGS_MAX 1024    /* argv entries considered */
 #define CFG_SOURCE_REGIONS_MAX 32 /* SOURCE_REGIONS entries (AWS has about 35 regions) */
 #define CFG_ACCOUNTS_MAX 2048     /* ACCOUNTS and ACCOUNTS_EXCLUDE entries */
 #define CFG_ACCOUNT_ID_LEN 12     /* AWS account ids are 12 digits */
@@ -285,8 +285,8 @@ struct cfg {
     size_t nsource_regions;
     const struct cfg_region_map *dest_region_map; /* DEST_REGION_MAP; each source is in source_regions */
     size_t ndest_region_map;
-    bool accounts_organization;         /* ACCOUNTS=organization: every ACTIVE account AWS Organizations lists */
-    const char *const *accounts;        /* ACCOUNTS as 12-digit ids, unique; none: the credentials' own account */
+    bool accounts_organization;  /* ACCOUNTS=organization: every ACTIVE account AWS Organizations lists */
+    const char *const *accounts; /* ACCOUNTS as 12-digit ids, unique; none: the credentials' own account */
     size_t naccounts;
     const char *const *accounts_exclude; /* ACCOUNTS_EXCLUDE */
     size_t naccounts_exclude;

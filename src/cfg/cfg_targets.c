@@ -87,8 +87,7 @@ static enum err s_map_entry(struct span e, struct arena *a, struct cfg_region_ma
         return ERR_CONFIG;
     }
     if (span_eq(src, dst)) {
-        *why = arena_printf(
-          a, "maps %s to itself: a copy in the same region is no disaster recovery", s_quote(a, src));
+        *why = arena_printf(a, "maps %s to itself: a copy in the same region is no disaster recovery", s_quote(a, src));
         return ERR_CONFIG;
     }
     const char *sp = cfg_check_partition_of(src);
@@ -109,12 +108,8 @@ static enum err s_map_entry(struct span e, struct arena *a, struct cfg_region_ma
     return ERR_OK;
 }
 
-enum err cfg_targets_region_map(
-  struct span v,
-  struct arena *a,
-  const struct cfg_region_map **out,
-  size_t *n,
-  const char **why) {
+enum err
+cfg_targets_region_map(struct span v, struct arena *a, const struct cfg_region_map **out, size_t *n, const char **why) {
     struct span *parts;
     TRY(s_split(v, a, CFG_SOURCE_REGIONS_MAX, &parts, n, why));
     struct cfg_region_map *map = ARENA_NEW_ARRAY(a, struct cfg_region_map, *n);
