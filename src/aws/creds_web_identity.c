@@ -110,15 +110,23 @@ static void s_account_from_arn(struct span arn, char out[CREDS_MAX_ACCOUNT_ID + 
     }
 }
 
-/* notes §4: "AssumeRoleWithWebIdentityResponse/AssumeRoleWithWebIdentityResult/Credentials/ ... SessionToken". */
-static enum err s_parse(struct span body, struct arena *scratch, struct creds *out, struct creds_why *why) {
+/*
+ * notes §4: "AssumeRoleWithWebIdentityResponse/AssumeRoleWithWebIdentityResult/Credentials/ ... SessionToken";
+ * AssumeRole answers the same shape under AssumeRoleResult.
+ */
+enum err creds_parse_sts_xml(
+  struct span body,
+  const char *result_name,
+  struct arena *scratch,
+  struct creds *out,
+  struct creds_why *why) {
     struct arena_mark mark = arena_mark(scratch);
     const struct xml_node *root = NULL;
     if (xml_parse(scratch, body, NULL, &root) != ERR_OK) {
         arena_rewind(scratch, mark);
         CREDS_FAIL(why, ERR_PARSE, "STS answer is not XML");
     }
-    const struct xml_node *result = xml_child(root, "AssumeRoleWithWebIdentityResult");
+    const struct xml_node *result = xml_child(root, result_name);
     const struct xml_node *c = xml_child(result, "Credentials");
     struct span key = xml_child_text(c, "AccessKeyId");
     struct span secret = xml_child_text(c, "SecretAccessKey");
@@ -206,7 +214,7 @@ static enum err s_call(
           resp.status,
           ae.code);
     } else {
-        e = s_parse(buf_span(&resp.body), p->ctx->scratch, out, why);
+        e = creds_parse_sts_xml(buf_span(&resp.body), "AssumeRoleWithWebIdentityResult", p->ctx->scratch, out, why);
     }
     buf_wipe_free(&resp.body);
     http_response_free(&resp);
