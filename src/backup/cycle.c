@@ -7,6 +7,7 @@
 #include "backup/cycle.h"
 
 #include "aws/imds.h"
+#include "backup/targets.h"
 #include "base/log.h"
 #include "base/time.h"
 #include "version.h"
@@ -93,6 +94,9 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
         }
     }
     buf_append_char(&calls, '}');
+    struct buf targets;
+    buf_init(&targets, BUF_MAX_REQUEST);
+    targets_json(cy->report, &targets);
     const struct retry_counters *rc = &st->retry.counters;
     const struct http_stats *hs = st->http ? http_client_stats(st->http) : NULL;
     LOG(
@@ -103,6 +107,7 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
       LF_B("dry_run", cy->dry_run),
       LF_RAW("counts", buf_span(&counts)),
       LF_RAW("api_calls", buf_span(&calls)),
+      LF_RAW("targets", buf_status(&targets) == ERR_OK ? buf_span(&targets) : SPAN_LIT("null")),
       LF_U("api_calls_total", total),
       LF_U("attempts", rc->attempts),
       LF_U("retries", rc->retries),
@@ -115,6 +120,7 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
       LF_U("arena_peak_bytes", cy->arena->peak_total));
     buf_free(&counts);
     buf_free(&calls);
+    buf_free(&targets);
 }
 
 /* No region configured: ask IMDS (on EC2 and ECS-on-EC2), as the SDKs do. */
@@ -173,6 +179,8 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
             goto done;
         }
         resolved.source_region = arena_strndup(arena, region, strlen(region));
+        resolved.source_regions = &resolved.source_region;
+        resolved.nsource_regions = 1;
         if (resolved.dest_region && strcmp(resolved.dest_region, resolved.source_region) == 0) {
             LOG(
               LOG_ERROR,
@@ -196,7 +204,8 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
       LF_B("s3", resolved.s3_enabled));
 
     if (resolved.ebs_backup) {
-        enum err e = ebs_run(&cy);
+        /* Several accounts, regions or shards: one EBS cycle per target (backup/targets.h). */
+        enum err e = targets_enabled(&resolved) ? targets_run(&cy, &so) : ebs_run(&cy);
         if (e != ERR_OK && cy.could_not_start) {
             outcome = CYCLE_CANNOT_START;
             goto done;
@@ -206,7 +215,10 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
         }
     }
     /* The S3 job runs whatever the EBS job did (one job failing never stops the other). */
-    if (resolved.s3_enabled) {
+    if (resolved.s3_enabled && resolved.shard_index != 0) {
+        LOG(LOG_INFO, "s3.other_shard", LF_U("shard_index", resolved.shard_index), LF_S("detail", "shard 0 runs it"));
+    }
+    if (resolved.s3_enabled && resolved.shard_index == 0) {
         enum err e = s3_run(&cy);
         if (e != ERR_OK && cy.could_not_start) {
             outcome = CYCLE_CANNOT_START;
