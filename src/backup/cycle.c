@@ -81,24 +81,33 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
     buf_append_char(&counts, '{');
     report_counts_json(&c, &counts);
     buf_append_char(&counts, '}');
+    /* The hub's own calls, plus those of the targets' stacks in a multi-account run (backup/targets.h). */
+    struct aws_op_stat ops[AWS_MAX_OPS];
+    size_t nops = 0;
+    struct retry_counters rcs = st->retry.counters;
+    struct http_stats hss = { 0 };
+    if (st->client) {
+        const struct aws_op_stat *hub_ops = aws_client_ops(st->client, &nops);
+        memcpy(ops, hub_ops, nops * sizeof(ops[0]));
+    }
+    if (st->http) {
+        hss = *http_client_stats(st->http);
+    }
+    targets_add_totals(cy->report, ops, &nops, AWS_MAX_OPS, &rcs, &hss);
     struct buf calls;
     buf_init(&calls, 8192);
     buf_append_char(&calls, '{');
     uint64_t total = 0;
-    if (st->client) {
-        size_t n = 0;
-        const struct aws_op_stat *ops = aws_client_ops(st->client, &n);
-        for (size_t i = 0; i < n; i++) {
-            buf_appendf(&calls, "%s\"%s\":%llu", i ? "," : "", ops[i].name, (unsigned long long) ops[i].calls);
-            total += ops[i].calls;
-        }
+    for (size_t i = 0; i < nops; i++) {
+        buf_appendf(&calls, "%s\"%s\":%llu", i ? "," : "", ops[i].name, (unsigned long long) ops[i].calls);
+        total += ops[i].calls;
     }
     buf_append_char(&calls, '}');
     struct buf targets;
     buf_init(&targets, BUF_MAX_REQUEST);
     targets_json(cy->report, &targets);
-    const struct retry_counters *rc = &st->retry.counters;
-    const struct http_stats *hs = st->http ? http_client_stats(st->http) : NULL;
+    const struct retry_counters *rc = &rcs;
+    const struct http_stats *hs = &hss;
     LOG(
       outcome == CYCLE_OK ? LOG_INFO : LOG_WARN,
       "cycle.done",
@@ -112,9 +121,9 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
       LF_U("attempts", rc->attempts),
       LF_U("retries", rc->retries),
       LF_U("throttles", rc->throttles),
-      LF_U("tls_handshakes", hs ? hs->tls_handshakes : 0),
-      LF_U("bytes_sent", hs ? hs->bytes_sent : 0),
-      LF_U("bytes_received", hs ? hs->bytes_received : 0),
+      LF_U("tls_handshakes", hs->tls_handshakes),
+      LF_U("bytes_sent", hs->bytes_sent),
+      LF_U("bytes_received", hs->bytes_received),
       LF_I("wall_ms", wall_ms),
       LF_I("peak_rss_kb", s_peak_rss_kb()),
       LF_U("arena_peak_bytes", cy->arena->peak_total));

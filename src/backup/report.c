@@ -56,8 +56,8 @@ const struct report_item *report_add(struct report *r, const struct report_item 
     d->aws_code = s_dup(r->arena, item->aws_code);
     d->message = s_dup(r->arena, item->message);
     d->target = r->target;
-    d->account_id = item->account_id ? s_dup(r->arena, item->account_id)
-                                     : (r->target ? r->targets[r->target - 1].account_id : NULL);
+    d->account_id =
+      item->account_id ? s_dup(r->arena, item->account_id) : (r->target ? r->targets[r->target - 1].account_id : NULL);
     return d;
 }
 

@@ -99,7 +99,10 @@ struct report {
     struct report_target *targets;
     size_t ntargets;
     uint32_t target;
+    struct targets_totals *target_totals; /* backup/targets.h: the targets' API calls, for cycle.done */
 };
+
+struct targets_totals;
 
 /* One (account, source region) of a multi-account run and how it went. */
 struct report_target {
@@ -109,6 +112,7 @@ struct report_target {
     const char *outcome;     /* "ok", "no_instances", "partial", "failed" (could not start) */
     const char *reason;      /* failed: why it could not start */
     uint64_t instances_seen;
+    uint64_t api_calls; /* requests made by the target's own stack */
     int64_t wall_ms;
 };
 

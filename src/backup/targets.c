@@ -103,6 +103,71 @@ static enum err s_open_stack(
     return e;
 }
 
+static void s_add_op(struct aws_op_stat *ops, size_t *nops, size_t max, const struct aws_op_stat *op) {
+    for (size_t i = 0; i < *nops; i++) {
+        if (strcmp(ops[i].name, op->name) == 0) {
+            ops[i].calls += op->calls;
+            ops[i].attempts += op->attempts;
+            ops[i].failures += op->failures;
+            return;
+        }
+    }
+    if (*nops < max) {
+        ops[(*nops)++] = *op;
+    }
+}
+
+static void s_add_retry(struct retry_counters *to, const struct retry_counters *from) {
+    to->attempts += from->attempts;
+    to->retries += from->retries;
+    to->throttles += from->throttles;
+    to->timeouts += from->timeouts;
+    to->quota_exhausted += from->quota_exhausted;
+    to->max_attempts += from->max_attempts;
+    to->limiter_waits += from->limiter_waits;
+}
+
+static void s_add_http(struct http_stats *to, const struct http_stats *from) {
+    to->requests += from->requests;
+    to->connections += from->connections;
+    to->tls_handshakes += from->tls_handshakes;
+    to->bytes_sent += from->bytes_sent;
+    to->bytes_received += from->bytes_received;
+}
+
+/* Folds a target's stack into the run's totals before it is closed; returns the target's request count. */
+static uint64_t s_collect(struct report *rep, const struct aws_stack *st) {
+    struct targets_totals *t = rep->target_totals;
+    size_t n = 0;
+    uint64_t calls = 0;
+    const struct aws_op_stat *ops = aws_client_ops(st->client, &n);
+    for (size_t i = 0; i < n; i++) {
+        s_add_op(t->ops, &t->nops, AWS_MAX_OPS, &ops[i]);
+        calls += ops[i].calls;
+    }
+    s_add_retry(&t->retry, &st->retry.counters);
+    s_add_http(&t->http, http_client_stats(st->http));
+    return calls;
+}
+
+void targets_add_totals(
+  const struct report *r,
+  struct aws_op_stat *ops,
+  size_t *nops,
+  size_t max,
+  struct retry_counters *rc,
+  struct http_stats *hs) {
+    const struct targets_totals *t = r->target_totals;
+    if (t == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < t->nops; i++) {
+        s_add_op(ops, nops, max, &t->ops[i]);
+    }
+    s_add_retry(rc, &t->retry);
+    s_add_http(hs, &t->http);
+}
+
 /* What a target's outcome is, from how ebs_run ended and what it recorded. */
 static const char *s_outcome(enum err e, const struct cycle *cy, const struct report_counts *c) {
     if (e != ERR_OK && cy->could_not_start) {
@@ -155,6 +220,7 @@ static void s_run_target(
         } else if (e != ERR_OK && cy.could_not_start) {
             rt->reason = arena_strndup(hub->arena, err_last()->msg, strlen(err_last()->msg));
         }
+        rt->api_calls = s_collect(rep, &st);
         aws_stack_close(&st);
     }
     rt->wall_ms = time_mono_ms() - start;
@@ -168,6 +234,7 @@ static void s_run_target(
       LF_U("snapshots_copied", c.snapshots_copied),
       LF_U("snapshots_deleted", c.snapshots_deleted),
       LF_U("failures", c.failures),
+      LF_U("api_calls", rt->api_calls),
       LF_I("wall_ms", rt->wall_ms));
     rep->target = 0;
     log_context_clear();
@@ -179,6 +246,8 @@ static size_t s_plan(struct cycle *hub, const char *const *ids, size_t n, const 
     size_t total = shard_targets(c, ids, n, c->accounts_exclude, c->naccounts_exclude, hub->arena, t);
     size_t mine = shard_select(*t, total, c->shard_index);
     struct report *rep = hub->report;
+    rep->target_totals = ARENA_NEW(hub->arena, struct targets_totals);
+    memset(rep->target_totals, 0, sizeof(*rep->target_totals));
     rep->targets = ARENA_NEW_ARRAY(hub->arena, struct report_target, mine ? mine : 1);
     rep->ntargets = mine;
     for (size_t i = 0; i < mine; i++) {

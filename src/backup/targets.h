@@ -41,6 +41,26 @@ bool targets_enabled(const struct cfg *c);
  */
 enum err targets_run(struct cycle *hub, const struct aws_stack_options *base) SV_MUST_CHECK;
 
+/* What the targets' own stacks did (their API calls, retries, bytes), for cycle.done's totals. */
+struct targets_totals {
+    struct aws_op_stat ops[AWS_MAX_OPS];
+    size_t nops;
+    struct retry_counters retry;
+    struct http_stats http;
+};
+
+/*
+ * Adds the targets' totals (report->target_totals; nothing in a single-target run) to the hub's figures: ops by
+ * name (at most `max`), retry counters and HTTP statistics.
+ */
+void targets_add_totals(
+  const struct report *r,
+  struct aws_op_stat *ops,
+  size_t *nops,
+  size_t max,
+  struct retry_counters *rc,
+  struct http_stats *hs);
+
 /* Appends the `targets` array of cycle.done: [{"account_id", "region", "dest_region", "outcome", counts...}]. */
 void targets_json(const struct report *r, struct buf *out);
 
