@@ -244,3 +244,53 @@ def test_bad_values_exit_2_naming_the_variable_before_any_call(moto, proxy, run_
     assert proc.stderr.startswith(f"smartvault: {var}: "), proc.stderr
     assert proc.stderr.count("\n") == 1
     assert proxy.count() == 0  # nothing was called
+
+
+def test_one_report_totals_then_targets_in_sns_metrics_and_audit(moto, proxy, run_smartvault, boto3_client):
+    sns, sqs, ddb = boto3_client("sns"), boto3_client("sqs"), boto3_client("dynamodb")
+    cw = boto3_client("cloudwatch")
+    topic = sns.create_topic(Name="reports")["TopicArn"]
+    queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    qarn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn)
+    ddb.create_table(
+        TableName="audit",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for account in (HUB, MEMBERS[0]):
+        fl.launch(ec2_in(moto.url, account, "us-east-1"), tags={"Backup": "true"}, volumes=1)
+    proxy.add(Rule("error", op="AssumeRole", body=DENIED, status=403, shape="query", code="AccessDenied",
+                   message="not authorized"))
+    env = multi_env(proxy.url, f"{HUB},{MEMBERS[0]},{DENIED}", SOURCE_REGIONS="us-east-1", SNS_TOPIC_ARN=topic,
+                    DYNAMODB_TABLE="audit")
+    del env["DEST_REGION_MAP"]
+    proc = run_smartvault(["run"], extra_env=env)
+    assert proc.returncode == 1, proc.stdout[-4000:] + proc.stderr
+    done = fl.done(proc.stdout)
+    assert [t["outcome"] for t in done["targets"]] == ["ok", "ok", "failed"]
+
+    # SNS: the totals first, then one line per target, then the lists naming the account of every action.
+    got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    assert len(got) == 1
+    body = json.loads(got[0]["Body"])["Message"]
+    totals, per_target = body.index("Snapshots created:  2"), body.index("Per target (account, region):")
+    assert totals < per_target
+    assert f"  {DENIED} us-east-1: failed, 0 instances" in body and "AccessDenied" in body
+    assert f"  {MEMBERS[0]} us-east-1: ok, 1 instances, 1 created" in body
+    assert f"  - {MEMBERS[0]} us-east-1 i-" in body[per_target:]
+
+    # Metrics: the Service=Backup totals as before, plus per-target metrics with AccountId and Region.
+    listed = cw.list_metrics(Namespace="SmartVault", MetricName="SnapshotsCreated")["Metrics"]
+    dims = sorted(tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"])) for m in listed)
+    assert (("Service", "Backup"),) in dims
+    for account in (HUB, MEMBERS[0], DENIED):
+        assert (("AccountId", account), ("Region", "us-east-1"), ("Service", "Backup")) in dims, dims
+
+    # Audit: every item carries the account id it belongs to.
+    items = ddb.scan(TableName="audit")["Items"]
+    ebs = [i for i in items if i["job"]["S"] == "ebs"]
+    assert {i["account_id"]["S"] for i in ebs if i["action"]["S"] == "created"} == {HUB, MEMBERS[0]}
+    assert [i["account_id"]["S"] for i in ebs if i["action"]["S"] == "failed"] == [DENIED]
