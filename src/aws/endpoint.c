@@ -47,14 +47,14 @@ static const char *const s_service_env_vars[ENDPOINT__COUNT] = {
  * organizations.us-east-1.amazonaws.com, aws-cn-global → organizations.cn-northwest-1..., aws-us-gov-global →
  * organizations.us-gov-west-1...), signed for that region whatever the caller's home region is.
  */
-static struct span s_organizations_region(struct span home) {
-    switch (region_partition(home)->id) {
+static const char *s_organizations_region(const char *home) {
+    switch (region_partition(span_from_cstr(home))->id) {
         case REGION_PARTITION_AWS:
-            return SPAN_LIT("us-east-1");
+            return "us-east-1";
         case REGION_PARTITION_AWS_CN:
-            return SPAN_LIT("cn-northwest-1");
+            return "cn-northwest-1";
         case REGION_PARTITION_AWS_US_GOV:
-            return SPAN_LIT("us-gov-west-1");
+            return "us-gov-west-1";
         default:
             return home;
     }
@@ -214,10 +214,10 @@ enum err endpoint_resolve(
     out->service = service;
     out->signing_name = info->signing_name;
 
-    struct span reg = span_from_cstr(region);
-    if (service == ENDPOINT_ORGANIZATIONS) {
-        reg = s_organizations_region(reg);
+    if (service == ENDPOINT_ORGANIZATIONS && region != NULL) {
+        region = s_organizations_region(region);
     }
+    struct span reg = span_from_cstr(region);
     bool sts_global = service == ENDPOINT_STS && reg.n == 0;
     if (sts_global) {
         reg = SPAN_LIT(ENDPOINT_STS_GLOBAL_REGION);

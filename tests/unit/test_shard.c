@@ -3,14 +3,21 @@
  * the variable), the target list (accounts x regions, excludes, DR region per source) and rendezvous sharding:
  * every target in exactly one shard, adding an account moves no other target, one more shard moves about
  * 1/(N+1) of them, shards are balanced, and the split is pinned (every task and release must agree on it).
+ * Also the STS and Organizations builders and parsers, and the Organizations endpoint per partition.
  */
 #include "harness.h"
 
+#include "aws/creds_provider.h"
+#include "aws/endpoint.h"
 #include "backup/shard.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "cfg/cfg.h"
 #include "cfg/cfg_targets.h"
+#include "codec/json.h"
+#include "codec/xml.h"
+#include "svc/organizations.h"
+#include "svc/sts.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -334,5 +341,131 @@ TEST(shard_print_lists_this_shards_targets) {
       "TARGET=111111111111:eu-west-1 -> us-west-2\n"
       "TARGET=111111111111:ap-southeast-2 -> us-west-2\n");
     buf_free(&out);
+    arena_free(&a);
+}
+
+/* ---- STS and Organizations request builders and parsers ----------------------------------------------------- */
+
+static const char *s_no_env(void *ctx, const char *name) {
+    (void) ctx;
+    (void) name;
+    return NULL;
+}
+
+TEST(organizations_endpoint_is_one_per_partition) {
+    struct endpoint_env env = { s_no_env, NULL };
+    static const struct {
+        const char *home, *host, *signing;
+    } cases[] = {
+        { "eu-west-1", "organizations.us-east-1.amazonaws.com", "us-east-1" },
+        { "us-east-1", "organizations.us-east-1.amazonaws.com", "us-east-1" },
+        { "cn-north-1", "organizations.cn-northwest-1.amazonaws.com.cn", "cn-northwest-1" },
+        { "us-gov-east-1", "organizations.us-gov-west-1.amazonaws.com", "us-gov-west-1" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct endpoint ep;
+        REQUIRE_OK(endpoint_resolve(&env, ENDPOINT_ORGANIZATIONS, cases[i].home, NULL, &ep));
+        CHECK_STR(ep.host, cases[i].host);
+        CHECK_STR(ep.signing_region, cases[i].signing);
+    }
+}
+
+TEST(sts_role_arn_follows_the_partition_and_session_names_the_run) {
+    char arn[STS_ROLE_ARN_MAX + 1];
+    REQUIRE(sts_role_arn("eu-west-1", "111111111111", "SmartVaultMember", arn, sizeof(arn)));
+    CHECK_STR(arn, "arn:aws:iam::111111111111:role/SmartVaultMember");
+    REQUIRE(sts_role_arn("cn-north-1", "111111111111", "R", arn, sizeof(arn)));
+    CHECK_STR(arn, "arn:aws-cn:iam::111111111111:role/R");
+    REQUIRE(sts_role_arn("us-gov-west-1", "111111111111", "R", arn, sizeof(arn)));
+    CHECK_STR(arn, "arn:aws-us-gov:iam::111111111111:role/R");
+    CHECK(!sts_role_arn("us-east-1", "111111111111", "R", arn, 20));
+    char session[STS_SESSION_NAME_MAX + 1];
+    sts_session_name("81e21fde-4a8c-4798-a7aa-6f291c338532", session);
+    CHECK_STR(session, "smartvault-81e21fde-4a8c-4798-a7aa-6f291c338532");
+    CHECK(strlen(session) <= STS_SESSION_NAME_MAX);
+
+    struct arena a;
+    arena_init(&a, 0);
+    struct query_params q;
+    query_init(&q, &a);
+    sts_assume_role_request(&q, arn, session, "ext-1", STS_ASSUME_ROLE_DURATION_S);
+    CHECK_SPAN(query_get(&q, "ExternalId"), "ext-1");
+    CHECK_SPAN(query_get(&q, "DurationSeconds"), "3600");
+    query_init(&q, &a);
+    sts_assume_role_request(&q, arn, session, NULL, 900);
+    CHECK_INT(query_get(&q, "ExternalId").n, 0);
+
+    static const char identity[] = "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::"
+                                   "123456789012:user/x</Arn><Account>123456789012</Account>"
+                                   "</GetCallerIdentityResult></GetCallerIdentityResponse>";
+    const struct xml_node *root = NULL;
+    REQUIRE_OK(xml_parse(&a, SPAN_LIT(identity), NULL, &root));
+    char account[STS_ACCOUNT_ID_LEN + 1];
+    REQUIRE_OK(sts_caller_account_parse(root, account));
+    CHECK_STR(account, "123456789012");
+    static const char bad[] = "<GetCallerIdentityResponse><GetCallerIdentityResult><Account>12345</Account>"
+                              "</GetCallerIdentityResult></GetCallerIdentityResponse>";
+    REQUIRE_OK(xml_parse(&a, SPAN_LIT(bad), NULL, &root));
+    CHECK_INT(sts_caller_account_parse(root, account), ERR_PARSE);
+    arena_free(&a);
+}
+
+TEST(sts_assume_role_answer_is_parsed_and_its_secrets_kept_out_of_the_arena) {
+    static const char answer[] =
+      "<AssumeRoleResponse><AssumeRoleResult><AssumedRoleUser><Arn>arn:aws:sts::111111111111:assumed-role/R/s"
+      "</Arn></AssumedRoleUser><Credentials><AccessKeyId>ASIAEXAMPLE12345</AccessKeyId><SecretAccessKey>"
+      "sekrit/Key+1</SecretAccessKey><SessionToken>tok3n</SessionToken><Expiration>2026-12-06T19:00:00Z"
+      "</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>";
+    struct arena a;
+    arena_init(&a, 0);
+    struct creds c;
+    memset(&c, 0, sizeof(c));
+    struct creds_why why = { { 0 } };
+    REQUIRE_OK(creds_parse_sts_xml(SPAN_LIT(answer), "AssumeRoleResult", &a, &c, &why));
+    CHECK_STR(c.access_key_id, "ASIAEXAMPLE12345");
+    CHECK_STR(c.account_id, "111111111111");
+    CHECK_SPAN(secret_span(&c.secret_access_key), "sekrit/Key+1");
+    CHECK_INT(c.expiration_s, 1796583600);
+    /* The web identity result name does not match an AssumeRole answer. */
+    CHECK_INT(creds_parse_sts_xml(SPAN_LIT(answer), "AssumeRoleWithWebIdentityResult", &a, &c, &why), ERR_PARSE);
+    creds_wipe(&c);
+    arena_free(&a);
+}
+
+TEST(organizations_list_accounts_keeps_active_accounts_and_the_token) {
+    struct arena a;
+    arena_init(&a, 0);
+    struct buf body;
+    buf_init(&body, 1024);
+    organizations_list_accounts_body(SPAN_LIT(""), &body);
+    CHECK_STR(buf_cstr(&body), "{\"MaxResults\":20}");
+    buf_reset(&body);
+    organizations_list_accounts_body(SPAN_LIT("tok\"en"), &body);
+    CHECK_STR(buf_cstr(&body), "{\"MaxResults\":20,\"NextToken\":\"tok\\\"en\"}");
+    buf_free(&body);
+
+    static const char page[] = "{\"Accounts\":[{\"Id\":\"111111111111\",\"Status\":\"ACTIVE\"},"
+                               "{\"Id\":\"222222222222\",\"Status\":\"SUSPENDED\"},"
+                               "{\"Id\":\"333333333333\",\"Status\":\"ACTIVE\",\"State\":\"PENDING_CLOSURE\"},"
+                               "{\"Id\":\"444444444444\",\"State\":\"ACTIVE\"}],\"NextToken\":\"next-1\"}";
+    const struct json_value *root = NULL;
+    REQUIRE_OK(json_parse(&a, SPAN_LIT(page), NULL, &root));
+    const char *ids[4];
+    size_t n = 0, skipped = 0;
+    struct span next;
+    REQUIRE_OK(organizations_list_accounts_parse(root, &a, ids, 4, &n, &skipped, &next));
+    REQUIRE(n == 2);
+    CHECK_STR(ids[0], "111111111111");
+    CHECK_STR(ids[1], "444444444444");
+    CHECK_INT(skipped, 2);
+    CHECK_SPAN(next, "next-1");
+    /* Past the maximum, and malformed answers. */
+    n = 0;
+    CHECK_INT(organizations_list_accounts_parse(root, &a, ids, 1, &n, &skipped, &next), ERR_LIMIT);
+    REQUIRE_OK(json_parse(&a, SPAN_LIT("{\"Accounts\":[{\"Id\":\"12\"}]}"), NULL, &root));
+    n = 0;
+    CHECK_INT(organizations_list_accounts_parse(root, &a, ids, 4, &n, &skipped, &next), ERR_PARSE);
+    REQUIRE_OK(json_parse(&a, SPAN_LIT("{}"), NULL, &root));
+    CHECK_INT(organizations_list_accounts_parse(root, &a, ids, 4, &n, &skipped, &next), ERR_PARSE);
     arena_free(&a);
 }
