@@ -107,8 +107,8 @@ void shard_print(const struct cfg *c, struct arena *a, struct buf *out) {
     if (c->accounts_organization) {
         buf_appendf(
           out,
-          "TARGETS=every ACTIVE account AWS Organizations lists x %zu region(s), listed at run time  (shard %u of "
-          "%u)\n",
+          "TARGETS=every ACTIVE account AWS Organizations lists x %zu region(s)  (source: listed at run time; shard "
+          "%u of %u)\n",
           c->nsource_regions,
           c->shard_index,
           c->shard_count);
@@ -116,19 +116,21 @@ void shard_print(const struct cfg *c, struct arena *a, struct buf *out) {
     }
     if (c->nsource_regions == 0) {
         buf_append_cstr(
-          out, "TARGETS=the credentials' own account in the region the instance metadata service names\n");
+          out, "TARGETS=the credentials' own account  (source: region from the instance metadata service)\n");
         return;
     }
     struct target *t = NULL;
     size_t total = shard_targets(c, c->accounts, c->naccounts, c->accounts_exclude, c->naccounts_exclude, a, &t);
     size_t n = shard_select(t, total, c->shard_index);
-    buf_appendf(out, "TARGETS=%zu of %zu  (shard %u of %u)\n", n, total, c->shard_index, c->shard_count);
+    buf_appendf(out, "TARGETS=%zu of %zu  (source: shard %u of %u)\n", n, total, c->shard_index, c->shard_count);
     for (size_t i = 0; i < n; i++) {
         buf_appendf(
           out,
-          "TARGET=%s:%s -> %s\n",
+          "TARGET=%s:%s -> %s  (source: shard %u of %u)\n",
           t[i].account_id[0] ? t[i].account_id : "(own)",
           t[i].region,
-          t[i].dest_region ? t[i].dest_region : "none");
+          t[i].dest_region ? t[i].dest_region : "none",
+          c->shard_index,
+          c->shard_count);
     }
 }

@@ -57,9 +57,9 @@ size_t shard_targets(
 size_t shard_select(struct target *t, size_t n, uint32_t index);
 
 /*
- * `smartvault config`: appends the lines that describe this shard's targets,
- *   TARGETS=<n> of <total>  (shard <i> of <count>)
- *   TARGET=<account or (own)>:<region> -> <dest or none>
+ * `smartvault config`: appends the lines that describe this shard's targets, in config's own line format,
+ *   TARGETS=<n> of <total>  (source: shard <i> of <count>)
+ *   TARGET=<account or (own)>:<region> -> <dest or none>  (source: shard <i> of <count>)
  * With ACCOUNTS=organization the accounts are known only at run time: one line says so.
  */
 void shard_print(const struct cfg *c, struct arena *a, struct buf *out);

@@ -336,10 +336,10 @@ TEST(shard_print_lists_this_shards_targets) {
     shard_print(&c, &a, &out);
     CHECK_STR(
       buf_cstr(&out),
-      "TARGETS=3 of 3  (shard 0 of 1)\n"
-      "TARGET=111111111111:us-east-1 -> us-west-2\n"
-      "TARGET=111111111111:eu-west-1 -> us-west-2\n"
-      "TARGET=111111111111:ap-southeast-2 -> us-west-2\n");
+      "TARGETS=3 of 3  (source: shard 0 of 1)\n"
+      "TARGET=111111111111:us-east-1 -> us-west-2  (source: shard 0 of 1)\n"
+      "TARGET=111111111111:eu-west-1 -> us-west-2  (source: shard 0 of 1)\n"
+      "TARGET=111111111111:ap-southeast-2 -> us-west-2  (source: shard 0 of 1)\n");
     buf_free(&out);
     arena_free(&a);
 }
