@@ -168,15 +168,31 @@ void targets_add_totals(
     s_add_http(hs, &t->http);
 }
 
-/* What a target's outcome is, from how ebs_run ended and what it recorded. */
+/*
+ * What a target's outcome is, from how ebs_run ended and what it recorded. Stopping before any instance was seen
+ * (EC2 unreachable, or refusing the very first call as for a region that is not enabled: AuthFailure,
+ * OptInRequired) means the target could not start.
+ */
 static const char *s_outcome(enum err e, const struct cycle *cy, const struct report_counts *c) {
-    if (e != ERR_OK && cy->could_not_start) {
+    if (e != ERR_OK && (cy->could_not_start || c->instances_seen == 0)) {
         return "failed";
     }
     if (e != ERR_OK || c->failures > 0) {
         return "partial";
     }
     return c->instances_seen == 0 ? "no_instances" : "ok";
+}
+
+/* "<code>: <message>" of the target's first failed action, or NULL. */
+static const char *s_first_failure(struct cycle *hub, uint32_t idx) {
+    const struct report *rep = hub->report;
+    for (size_t i = 0; i < rep->nitems; i++) {
+        const struct report_item *it = &rep->items[i];
+        if (it->target == idx && it->action == REPORT_FAILED) {
+            return arena_printf(hub->arena, "%s: %s", it->aws_code ? it->aws_code : "", it->message ? it->message : "");
+        }
+    }
+    return NULL;
 }
 
 /* One target: its stack, the EBS job in it, its record. Never fails the run. */
@@ -217,8 +233,8 @@ static void s_run_target(
             /* Stopped without recording why: record it, so the run cannot pass for a success. */
             s_cannot_start(hub, rt, err_name(e), err_last()->msg);
             rt->outcome = cy.could_not_start ? "failed" : "partial";
-        } else if (e != ERR_OK && cy.could_not_start) {
-            rt->reason = arena_strndup(hub->arena, err_last()->msg, strlen(err_last()->msg));
+        } else if (strcmp(rt->outcome, "failed") == 0) {
+            rt->reason = s_first_failure(hub, idx);
         }
         rt->api_calls = s_collect(rep, &st);
         aws_stack_close(&st);

@@ -294,3 +294,18 @@ def test_one_report_totals_then_targets_in_sns_metrics_and_audit(moto, proxy, ru
     ebs = [i for i in items if i["job"]["S"] == "ebs"]
     assert {i["account_id"]["S"] for i in ebs if i["action"]["S"] == "created"} == {HUB, MEMBERS[0]}
     assert [i["account_id"]["S"] for i in ebs if i["action"]["S"] == "failed"] == [DENIED]
+
+
+def test_a_region_that_is_not_enabled_fails_its_target_only(moto, proxy, run_smartvault):
+    for region in REGIONS:
+        fl.launch(ec2_in(moto.url, MEMBERS[0], region), tags={"Backup": "true"}, volumes=1)
+    # EC2 in a region the account has not opted into answers every call with AuthFailure.
+    proxy.add(Rule("error", op="DescribeInstances", status=401, shape="ec2", code="AuthFailure",
+                   message="AWS was not able to validate the provided access credentials",
+                   where=lambda req: "/eu-west-1/ec2/" in req.headers.get("Authorization", "")))
+    env = multi_env(proxy.url, MEMBERS[0])
+    proc = run_smartvault(["run"], extra_env=env)
+    assert proc.returncode == 1, proc.stdout[-4000:] + proc.stderr
+    targets = {t["region"]: t for t in fl.done(proc.stdout)["targets"]}
+    assert targets["us-east-1"]["outcome"] == "ok" and targets["us-east-1"]["snapshots_created"] == 1
+    assert targets["eu-west-1"]["outcome"] == "failed" and "AuthFailure" in targets["eu-west-1"]["reason"]
