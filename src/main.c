@@ -13,6 +13,7 @@
 #include "backup/cycle.h"
 #include "backup/report.h"
 #include "backup/restore.h"
+#include "backup/shard.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/err.h"
@@ -110,6 +111,21 @@ static const char *const s_usage_env[] = {
     "  RESTORE_DRILL_TIMEOUT   how long a drill volume may take to become available, 1s-2h (default 10m)\n"
     "  RESTORE_DRILL_PERIOD    the schedule's period, which numbers the cycles of the rotation, 1m-90d\n"
     "                      (default 1d)\n",
+    " accounts, regions and shards (every account x source region is one target; see Multi-account)\n"
+    "  SOURCE_REGIONS      region1,region2,...: regions to back up (default SOURCE_REGION)\n"
+    "  DEST_REGION_MAP     src=dst[,src=dst...]: the DR region per source region (others use DEST_REGION;\n"
+    "                      a region mapped to itself is refused)\n"
+    "  ACCOUNTS            12-digit ids, comma-separated, or organization: every ACTIVE account AWS\n"
+    "                      Organizations lists (default: only the credentials' own account)\n"
+    "  ACCOUNTS_EXCLUDE    account ids left out of ACCOUNTS (default none)\n"
+    "  ACCOUNT_ROLE_NAME   role assumed in every listed account, arn:PARTITION:iam::ID:role/NAME (required\n"
+    "                      with ACCOUNTS; the credentials' own account is used directly)\n"
+    "  ACCOUNT_ROLE_EXTERNAL_ID   sts:ExternalId the member role requires (default none)\n"
+    "  SHARD_INDEX, SHARD_COUNT   this task's share of the targets, 0-based, 1-10000 shards (default 0\n"
+    "                      of 1); rendezvous hashing of account:region\n"
+    "  JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX   used for SHARD_INDEX when it is not set\n"
+    "                      (Kubernetes Indexed Jobs, AWS Batch array jobs; SHARD_COUNT is then required)\n"
+    "  AWS_BATCH_JOB_ARRAY_SIZE   used for SHARD_COUNT when it is not set\n",
     " run\n"
     "  DRY_RUN             true|false|1|0|yes|no: plan and print, change nothing (--dry-run; default false)\n"
     "  SMARTVAULT_NOW      RFC 3339 time used as now, for what-if planning (--now; default the clock)\n"
@@ -206,6 +222,7 @@ static int s_config(int argc, char **argv) {
         struct buf out;
         buf_init(&out, BUF_MAX_REQUEST);
         cfg_print(&c, &out);
+        shard_print(&c, &a, &out);
         if (buf_status(&out) == ERR_OK) {
             fwrite(buf_cstr(&out), 1, out.len, stdout);
             code = EXIT_OK;

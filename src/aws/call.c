@@ -242,7 +242,7 @@ static enum err s_prepare(void *user, uint32_t attempt, struct http_request *out
     }
 
     bool query = s_is_query(r->service);
-    bool json = r->service == ENDPOINT_DYNAMODB;
+    bool json = r->service == ENDPOINT_DYNAMODB || r->service == ENDPOINT_ORGANIZATIONS;
     struct span body = query ? buf_span(&st->body) : r->body;
     snprintf(
       st->sdk_request,
@@ -258,7 +258,10 @@ static enum err s_prepare(void *user, uint32_t attempt, struct http_request *out
         hs[nh++] = (struct sigv4_header){ SPAN_LIT("Content-Type"),
                                           SPAN_LIT("application/x-www-form-urlencoded; charset=utf-8") };
     } else if (json) {
-        hs[nh++] = (struct sigv4_header){ SPAN_LIT("Content-Type"), SPAN_LIT("application/x-amz-json-1.0") };
+        /* DynamoDB speaks JSON 1.0, Organizations JSON 1.1 (botocore metadata.jsonVersion). */
+        struct span ct = r->service == ENDPOINT_ORGANIZATIONS ? SPAN_LIT("application/x-amz-json-1.1")
+                                                              : SPAN_LIT("application/x-amz-json-1.0");
+        hs[nh++] = (struct sigv4_header){ SPAN_LIT("Content-Type"), ct };
         hs[nh++] = (struct sigv4_header){ SPAN_LIT("X-Amz-Target"), span_from_cstr(r->target) };
     }
     hs[nh++] = (struct sigv4_header){ SPAN_LIT("amz-sdk-invocation-id"), span_from_cstr(st->invocation_id) };

@@ -115,6 +115,19 @@ enum err creds_validate(const struct creds *c, int64_t now_s, struct creds_why *
 enum err creds_parse_json(struct span body, struct arena *scratch, struct creds *out, struct creds_why *why)
   SV_MUST_CHECK;
 
+/*
+ * Parses an STS answer that carries credentials (<result_name>/Credentials/{AccessKeyId, SecretAccessKey,
+ * SessionToken, Expiration}; the account from <result_name>/AssumedRoleUser/Arn): AssumeRoleWithWebIdentity
+ * and AssumeRole. Secrets copied into `scratch` by the parser are overwritten before it is rewound. ERR_PARSE
+ * with `why` for anything missing or malformed.
+ */
+enum err creds_parse_sts_xml(
+  struct span body,
+  const char *result_name,
+  struct arena *scratch,
+  struct creds *out,
+  struct creds_why *why) SV_MUST_CHECK;
+
 /* Overwrites the bytes a span points at (a secret copied into arena memory by a parser). */
 void creds_scrub(struct span s);
 

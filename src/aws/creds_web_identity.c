@@ -94,54 +94,6 @@ static bool s_retryable(enum err e, const struct http_response *resp, const stru
     return resp->status >= 500 || resp->status == 429;
 }
 
-/* The account id is the fifth field of the assumed-role ARN: arn:aws:sts::123456789012:assumed-role/... */
-static void s_account_from_arn(struct span arn, char out[CREDS_MAX_ACCOUNT_ID + 1]) {
-    struct span field = arn;
-    for (int i = 0; i < 4; i++) {
-        struct span head;
-        if (!span_split(field, ':', &head, &field)) {
-            return;
-        }
-    }
-    struct span account, rest;
-    if (span_split(field, ':', &account, &rest) && account.n == CREDS_MAX_ACCOUNT_ID) {
-        memcpy(out, account.p, account.n);
-        out[account.n] = '\0';
-    }
-}
-
-/* notes §4: "AssumeRoleWithWebIdentityResponse/AssumeRoleWithWebIdentityResult/Credentials/ ... SessionToken". */
-static enum err s_parse(struct span body, struct arena *scratch, struct creds *out, struct creds_why *why) {
-    struct arena_mark mark = arena_mark(scratch);
-    const struct xml_node *root = NULL;
-    if (xml_parse(scratch, body, NULL, &root) != ERR_OK) {
-        arena_rewind(scratch, mark);
-        CREDS_FAIL(why, ERR_PARSE, "STS answer is not XML");
-    }
-    const struct xml_node *result = xml_child(root, "AssumeRoleWithWebIdentityResult");
-    const struct xml_node *c = xml_child(result, "Credentials");
-    struct span key = xml_child_text(c, "AccessKeyId");
-    struct span secret = xml_child_text(c, "SecretAccessKey");
-    struct span token = xml_child_text(c, "SessionToken");
-    struct span exp = xml_child_text(c, "Expiration");
-    enum err e = ERR_OK;
-    if (c == NULL || key.n == 0 || secret.n == 0 || token.n == 0 || exp.n == 0) {
-        e = creds_why_fail(why, ERR_PARSE, __FILE__, __LINE__, "STS answer lacks Credentials fields");
-    } else if (
-      span_copy_cstr(key, out->access_key_id, sizeof(out->access_key_id)) != ERR_OK ||
-      secret_set(&out->secret_access_key, secret) != ERR_OK || secret_set(&out->session_token, token) != ERR_OK) {
-        e = creds_why_fail(why, ERR_PARSE, __FILE__, __LINE__, "STS credentials exceed their maximum lengths");
-    } else if (time_parse_rfc3339(exp, &out->expiration_s) != ERR_OK) {
-        e = creds_why_fail(why, ERR_PARSE, __FILE__, __LINE__, "STS Expiration is not an RFC 3339 time");
-    } else {
-        s_account_from_arn(xml_path_text(result, "AssumedRoleUser/Arn"), out->account_id);
-    }
-    creds_scrub(secret);
-    creds_scrub(token);
-    arena_rewind(scratch, mark);
-    return e;
-}
-
 /* The form body of notes §4; it holds the token, so the caller wipes it. */
 static enum err s_body(struct buf *b, const char *role, const char *session, const struct secret *token) {
     uri_form_add(b, SPAN_LIT("Action"), SPAN_LIT("AssumeRoleWithWebIdentity"));
@@ -206,7 +158,7 @@ static enum err s_call(
           resp.status,
           ae.code);
     } else {
-        e = s_parse(buf_span(&resp.body), p->ctx->scratch, out, why);
+        e = creds_parse_sts_xml(buf_span(&resp.body), "AssumeRoleWithWebIdentityResult", p->ctx->scratch, out, why);
     }
     buf_wipe_free(&resp.body);
     http_response_free(&resp);

@@ -27,6 +27,7 @@ static const struct endpoint_service_info s_services[ENDPOINT__COUNT] = {
     [ENDPOINT_DYNAMODB] = { ENDPOINT_DYNAMODB, "DYNAMODB", "dynamodb", "dynamodb" },
     [ENDPOINT_STS] = { ENDPOINT_STS, "STS", "sts", "sts" },
     [ENDPOINT_KMS] = { ENDPOINT_KMS, "KMS", "kms", "kms" },
+    [ENDPOINT_ORGANIZATIONS] = { ENDPOINT_ORGANIZATIONS, "ORGANIZATIONS", "organizations", "organizations" },
 };
 
 /* The environment variable names, kept as literals so `source` can point at them. */
@@ -34,12 +35,30 @@ static const char *const s_service_env_vars[ENDPOINT__COUNT] = {
     [ENDPOINT_EC2] = "AWS_ENDPOINT_URL_EC2",           [ENDPOINT_S3] = "AWS_ENDPOINT_URL_S3",
     [ENDPOINT_SNS] = "AWS_ENDPOINT_URL_SNS",           [ENDPOINT_CLOUDWATCH] = "AWS_ENDPOINT_URL_CLOUDWATCH",
     [ENDPOINT_DYNAMODB] = "AWS_ENDPOINT_URL_DYNAMODB", [ENDPOINT_STS] = "AWS_ENDPOINT_URL_STS",
-    [ENDPOINT_KMS] = "AWS_ENDPOINT_URL_KMS",
+    [ENDPOINT_KMS] = "AWS_ENDPOINT_URL_KMS",           [ENDPOINT_ORGANIZATIONS] = "AWS_ENDPOINT_URL_ORGANIZATIONS",
 };
 
 /* What botocore uses when STS has no region: the global endpoint, signed for us-east-1. */
 #define ENDPOINT_STS_GLOBAL_HOST "sts.amazonaws.com"
 #define ENDPOINT_STS_GLOBAL_REGION "us-east-1"
+
+/*
+ * AWS Organizations has one endpoint per partition (botocore endpoints.json, "organizations": aws-global →
+ * organizations.us-east-1.amazonaws.com, aws-cn-global → organizations.cn-northwest-1..., aws-us-gov-global →
+ * organizations.us-gov-west-1...), signed for that region whatever the caller's home region is.
+ */
+static const char *s_organizations_region(const char *home) {
+    switch (region_partition(span_from_cstr(home))->id) {
+        case REGION_PARTITION_AWS:
+            return "us-east-1";
+        case REGION_PARTITION_AWS_CN:
+            return "cn-northwest-1";
+        case REGION_PARTITION_AWS_US_GOV:
+            return "us-gov-west-1";
+        default:
+            return home;
+    }
+}
 
 static const char *s_process_getenv(void *ctx, const char *name) {
     (void) ctx;
@@ -195,6 +214,9 @@ enum err endpoint_resolve(
     out->service = service;
     out->signing_name = info->signing_name;
 
+    if (service == ENDPOINT_ORGANIZATIONS && region != NULL) {
+        region = s_organizations_region(region);
+    }
     struct span reg = span_from_cstr(region);
     bool sts_global = service == ENDPOINT_STS && reg.n == 0;
     if (sts_global) {

@@ -54,6 +54,7 @@ enum endpoint_service {
     ENDPOINT_DYNAMODB,
     ENDPOINT_STS,
     ENDPOINT_KMS,
+    ENDPOINT_ORGANIZATIONS, /* JSON 1.1; one endpoint per partition (endpoint_resolve) */
     ENDPOINT__COUNT
 };
 

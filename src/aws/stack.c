@@ -33,15 +33,31 @@ enum err aws_stack_options_from_env(const struct endpoint_env *env, struct aws_s
     return ERR_OK;
 }
 
+/* The default chain, or a chain of the one provider the caller brought (an assumed role). */
+static enum err s_creds(const struct aws_stack_options *opt, struct aws_stack *out) {
+    if (opt->provider != NULL) {
+        struct creds_provider *one[] = { opt->provider };
+        return creds_chain_new_from(one, 1, &out->creds);
+    }
+    struct creds_chain_options co = { .env = opt->env, .http = out->http, .region = opt->region };
+    return creds_chain_new(&co, &out->creds);
+}
+
 enum err aws_stack_open(const struct aws_stack_options *opt, struct aws_stack *out) {
     memset(out, 0, sizeof(*out));
+    snprintf(out->account_id, sizeof(out->account_id), "%s", opt->account_id ? opt->account_id : "");
     struct http_client_options ho = { .ca_file = opt->ca_file,
                                       .max_host_connections = (long) (opt->max_in_flight ? opt->max_in_flight : 16) };
-    TRY(http_client_new(&ho, &out->http));
+    enum err e = http_client_new(&ho, &out->http);
+    if (e != ERR_OK) {
+        if (opt->provider != NULL) {
+            opt->provider->vt->destroy(opt->provider);
+        }
+        return e;
+    }
     struct retry_config rc = { .mode = opt->retry_mode, .max_attempts = opt->max_attempts };
     retry_policy_init(&out->retry, &rc, time_mono_ms());
-    struct creds_chain_options co = { .env = opt->env, .http = out->http, .region = opt->region };
-    enum err e = creds_chain_new(&co, &out->creds);
+    e = s_creds(opt, out);
     if (e == ERR_OK) {
         struct aws_client_options ao = {
             .env = opt->env,

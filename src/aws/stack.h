@@ -9,6 +9,7 @@
 
 #include "aws/call.h"
 #include "aws/creds.h"
+#include "aws/creds_provider.h"
 #include "aws/endpoint.h"
 #include "net/http.h"
 #include "net/retry.h"
@@ -20,6 +21,13 @@ struct aws_stack_options {
     enum retry_mode retry_mode;
     uint32_t max_attempts; /* 0 = default */
     size_t max_in_flight;  /* 0 = default */
+    /*
+     * Multi-account runs (backup/targets.c): the account this stack works in ("" or NULL = the credentials' own),
+     * for per-(account, region, API) pacing and for logs; and the credentials source to use instead of the
+     * default chain (an AssumeRole provider). The stack takes ownership of `provider` even when opening fails.
+     */
+    const char *account_id;
+    struct creds_provider *provider;
 };
 
 struct aws_stack {
@@ -27,6 +35,7 @@ struct aws_stack {
     struct retry_policy retry;
     struct creds_chain *creds;
     struct aws_client *client;
+    char account_id[CREDS_MAX_ACCOUNT_ID + 1]; /* aws_stack_options.account_id, or "" */
 };
 
 enum err aws_stack_open(const struct aws_stack_options *opt, struct aws_stack *out) SV_MUST_CHECK;

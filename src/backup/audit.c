@@ -146,6 +146,7 @@ void audit_build(
         s_attr_s(attrs, &n, "action", action);
         s_attr_s(attrs, &n, "job", (unsigned) it->job < REPORT__JOBS ? jobs[it->job] : "unknown");
         s_attr_s(attrs, &n, "region", it->region);
+        s_attr_s(attrs, &n, "account_id", it->account_id); /* multi-account runs only */
         s_attr_s(attrs, &n, "instance_id", it->instance_id);
         s_attr_s(attrs, &n, "volume_id", it->volume_id);
         s_attr_s(attrs, &n, "snapshot_id", it->snapshot_id);

@@ -8,6 +8,7 @@
 
 #include "aws/imds.h"
 #include "backup/restore.h"
+#include "backup/targets.h"
 #include "base/log.h"
 #include "base/time.h"
 #include "version.h"
@@ -91,21 +92,33 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
     buf_append_char(&counts, '{');
     report_counts_json(&c, &counts);
     buf_append_char(&counts, '}');
+    /* The hub's own calls, plus those of the targets' stacks in a multi-account run (backup/targets.h). */
+    struct aws_op_stat ops[AWS_MAX_OPS];
+    size_t nops = 0;
+    struct retry_counters rcs = st->retry.counters;
+    struct http_stats hss = { 0 };
+    if (st->client) {
+        const struct aws_op_stat *hub_ops = aws_client_ops(st->client, &nops);
+        memcpy(ops, hub_ops, nops * sizeof(ops[0]));
+    }
+    if (st->http) {
+        hss = *http_client_stats(st->http);
+    }
+    targets_add_totals(cy->report, ops, &nops, AWS_MAX_OPS, &rcs, &hss);
     struct buf calls;
     buf_init(&calls, 8192);
     buf_append_char(&calls, '{');
     uint64_t total = 0;
-    if (st->client) {
-        size_t n = 0;
-        const struct aws_op_stat *ops = aws_client_ops(st->client, &n);
-        for (size_t i = 0; i < n; i++) {
-            buf_appendf(&calls, "%s\"%s\":%llu", i ? "," : "", ops[i].name, (unsigned long long) ops[i].calls);
-            total += ops[i].calls;
-        }
+    for (size_t i = 0; i < nops; i++) {
+        buf_appendf(&calls, "%s\"%s\":%llu", i ? "," : "", ops[i].name, (unsigned long long) ops[i].calls);
+        total += ops[i].calls;
     }
     buf_append_char(&calls, '}');
-    const struct retry_counters *rc = &st->retry.counters;
-    const struct http_stats *hs = st->http ? http_client_stats(st->http) : NULL;
+    struct buf targets;
+    buf_init(&targets, BUF_MAX_REQUEST);
+    targets_json(cy->report, &targets);
+    const struct retry_counters *rc = &rcs;
+    const struct http_stats *hs = &hss;
     LOG(
       outcome == CYCLE_OK ? LOG_INFO : LOG_WARN,
       "cycle.done",
@@ -114,18 +127,20 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
       LF_B("dry_run", cy->dry_run),
       LF_RAW("counts", buf_span(&counts)),
       LF_RAW("api_calls", buf_span(&calls)),
+      LF_RAW("targets", buf_status(&targets) == ERR_OK ? buf_span(&targets) : SPAN_LIT("null")),
       LF_U("api_calls_total", total),
       LF_U("attempts", rc->attempts),
       LF_U("retries", rc->retries),
       LF_U("throttles", rc->throttles),
-      LF_U("tls_handshakes", hs ? hs->tls_handshakes : 0),
-      LF_U("bytes_sent", hs ? hs->bytes_sent : 0),
-      LF_U("bytes_received", hs ? hs->bytes_received : 0),
+      LF_U("tls_handshakes", hs->tls_handshakes),
+      LF_U("bytes_sent", hs->bytes_sent),
+      LF_U("bytes_received", hs->bytes_received),
       LF_I("wall_ms", wall_ms),
       LF_I("peak_rss_kb", s_peak_rss_kb()),
       LF_U("arena_peak_bytes", cy->arena->peak_total));
     buf_free(&counts);
     buf_free(&calls);
+    buf_free(&targets);
 }
 
 /* No region configured: ask IMDS (on EC2 and ECS-on-EC2), as the SDKs do. */
@@ -179,6 +194,8 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
             goto done;
         }
         resolved.source_region = arena_strndup(arena, region, strlen(region));
+        resolved.source_regions = &resolved.source_region;
+        resolved.nsource_regions = 1;
         if (resolved.dest_region && strcmp(resolved.dest_region, resolved.source_region) == 0) {
             LOG(
               LOG_ERROR,
@@ -202,7 +219,8 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
       LF_B("s3", resolved.s3_enabled));
 
     if (resolved.ebs_backup) {
-        enum err e = ebs_run(&cy);
+        /* Several accounts, regions or shards: one EBS cycle per target (backup/targets.h). */
+        enum err e = targets_enabled(&resolved) ? targets_run(&cy, &so) : ebs_run(&cy);
         if (e != ERR_OK && cy.could_not_start) {
             outcome = CYCLE_CANNOT_START;
             goto done;
@@ -212,7 +230,10 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
         }
     }
     /* The S3 job runs whatever the EBS job did (one job failing never stops the other). */
-    if (resolved.s3_enabled) {
+    if (resolved.s3_enabled && resolved.shard_index != 0) {
+        LOG(LOG_INFO, "s3.other_shard", LF_U("shard_index", resolved.shard_index), LF_S("detail", "shard 0 runs it"));
+    }
+    if (resolved.s3_enabled && resolved.shard_index == 0) {
         enum err e = s3_run(&cy);
         if (e != ERR_OK && cy.could_not_start) {
             outcome = CYCLE_CANNOT_START;
@@ -223,8 +244,9 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
         }
     }
 
-    /* The restore drill (RESTORE_DRILL) after the backup, so it can drill what this cycle made. */
-    if (resolved.ebs_backup) {
+    /* The restore drill (RESTORE_DRILL) after the backup, so it can drill what this cycle made (a multi-target run
+     * drills inside each target). */
+    if (resolved.ebs_backup && !targets_enabled(&resolved)) {
         drill_run(&cy);
     }
 

@@ -73,3 +73,52 @@ enum err metrics_json(const struct metrics_set *m, struct buf *out) {
     json_write_object_end(&w);
     return json_writer_finish(&w);
 }
+
+/* The per-target metrics and dimensions of target `index` (0-based). */
+static void s_target(
+  const struct report *r,
+  size_t index,
+  struct cloudwatch_metric m[METRICS_TARGET_METRICS],
+  struct cloudwatch_dimension d[3]) {
+    const struct report_target *t = &r->targets[index];
+    struct report_counts c = report_target_counts(r, (uint32_t) (index + 1));
+    m[0] = (struct cloudwatch_metric){ "SnapshotsCreated", "Count", (double) c.snapshots_created };
+    m[1] = (struct cloudwatch_metric){ "SnapshotsCopied", "Count", (double) c.snapshots_copied };
+    m[2] = (struct cloudwatch_metric){ "SnapshotsDeleted", "Count", (double) c.snapshots_deleted };
+    m[3] = (struct cloudwatch_metric){ "Errors", "Count", (double) c.failures };
+    d[0] = s_dims[0];
+    d[1] = (struct cloudwatch_dimension){ METRICS_DIMENSION_ACCOUNT, t->account_id };
+    d[2] = (struct cloudwatch_dimension){ METRICS_DIMENSION_REGION, t->region };
+}
+
+enum err metrics_put_targets_request(
+  struct query_params *q,
+  const char *metric_namespace,
+  const struct report *r,
+  size_t first,
+  size_t count) {
+    ENSURE(count > 0 && count <= METRICS_TARGETS_PER_CALL, ERR_INVALID, "metrics: %zu targets in one call", count);
+    ENSURE(first + count <= r->ntargets, ERR_INVALID, "metrics: targets past the end");
+    query_add_cstr(q, "Namespace", metric_namespace);
+    size_t next = 1;
+    for (size_t i = first; i < first + count; i++) {
+        struct cloudwatch_metric m[METRICS_TARGET_METRICS];
+        struct cloudwatch_dimension d[3];
+        s_target(r, i, m, d);
+        TRY(cloudwatch_put_metric_data_add(q, d, 3, m, METRICS_TARGET_METRICS, &next));
+    }
+    return ERR_OK;
+}
+
+enum err metrics_emf_target_line(
+  struct buf *out,
+  const char *metric_namespace,
+  const struct report *r,
+  size_t index,
+  int64_t timestamp_ms) {
+    struct cloudwatch_metric m[METRICS_TARGET_METRICS];
+    struct cloudwatch_dimension d[3];
+    s_target(r, index, m, d);
+    const struct cloudwatch_property props[] = { { "run_id", r->run_id } };
+    return cloudwatch_emf_write(out, timestamp_ms, metric_namespace, d, 3, m, METRICS_TARGET_METRICS, props, 1);
+}

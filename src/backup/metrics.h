@@ -38,6 +38,32 @@ struct metrics_set {
 
 void metrics_from_report(const struct report *r, struct metrics_set *out);
 
+/*
+ * Multi-account runs add, per target, SnapshotsCreated, SnapshotsCopied, SnapshotsDeleted and Errors with the
+ * dimensions Service=Backup, AccountId=<id>, Region=<source region> (other metrics than the totals above, so the
+ * totals' alarms are unchanged). 4 metrics x 9 parameters per target: 100 targets fit one request.
+ */
+#define METRICS_TARGETS_PER_CALL 100
+#define METRICS_TARGET_METRICS 4
+#define METRICS_DIMENSION_ACCOUNT "AccountId"
+#define METRICS_DIMENSION_REGION "Region"
+
+/* PutMetricData parameters for targets [first, first + count) of r (count <= METRICS_TARGETS_PER_CALL). */
+enum err metrics_put_targets_request(
+  struct query_params *q,
+  const char *metric_namespace,
+  const struct report *r,
+  size_t first,
+  size_t count) SV_MUST_CHECK;
+
+/* One EMF object (no newline) for target `index` (0-based) of r. */
+enum err metrics_emf_target_line(
+  struct buf *out,
+  const char *metric_namespace,
+  const struct report *r,
+  size_t index,
+  int64_t timestamp_ms) SV_MUST_CHECK;
+
 /* The value of the named metric in the set, or -1 when the set has no such metric (tests, logs). */
 double metrics_value(const struct metrics_set *m, const char *name);
 

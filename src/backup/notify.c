@@ -20,6 +20,9 @@
 /* "…" U+2026 HORIZONTAL ELLIPSIS, and U+FFFD REPLACEMENT CHARACTER, in UTF-8. */
 #define NOTIFY_ELLIPSIS "\xe2\x80\xa6"
 #define NOTIFY_REPLACEMENT "\xef\xbf\xbd"
+/* Target lines in the head of a multi-account summary (each at most about 400 bytes). */
+#define NOTIFY_TARGETS_MAX 50
+#define NOTIFY_TARGET_REASON_MAX 256
 /* Room kept for each list still to come: its blank line, its heading and its "… and N more" line. */
 #define NOTIFY_SECTION_RESERVE ((size_t) 128)
 /* The longest "  … and N more\n" line (N up to 20 digits). */
@@ -180,6 +183,53 @@ void notify_subject(const struct report *r, const struct notify_context *ctx, ch
 
 /* ---- body ---- */
 
+/*
+ * Multi-account runs: after the totals, one line per target that has something to say (it did something,
+ * failed, or found no instances), at most NOTIFY_TARGETS_MAX lines so the head stays bounded; the lists below
+ * name the account of every action.
+ */
+static void s_targets(const struct report *r, struct buf *out) {
+    size_t shown = 0, quiet = 0;
+    for (size_t i = 0; i < r->ntargets; i++) {
+        const struct report_target *t = &r->targets[i];
+        struct report_counts c = report_target_counts(r, (uint32_t) (i + 1));
+        bool says = strcmp(t->outcome, "ok") != 0 || c.snapshots_created || c.snapshots_copied || c.snapshots_deleted ||
+                    c.failures;
+        if (!says) {
+            quiet++;
+            continue;
+        }
+        if (shown == 0) {
+            buf_append_cstr(out, "\nPer target (account, region):\n");
+        }
+        if (shown++ == NOTIFY_TARGETS_MAX) {
+            continue;
+        }
+        buf_appendf(out, "  %s ", t->account_id);
+        notify_text_append(out, span_from_cstr(t->region), REPORT_REGION_LEN);
+        buf_appendf(
+          out,
+          ": %s, %llu instances, %llu created, %llu copied, %llu deleted, %llu failed",
+          t->outcome,
+          (unsigned long long) c.instances_seen,
+          (unsigned long long) c.snapshots_created,
+          (unsigned long long) c.snapshots_copied,
+          (unsigned long long) c.snapshots_deleted,
+          (unsigned long long) c.failures);
+        if (t->reason != NULL) {
+            buf_append_cstr(out, ": ");
+            notify_text_append(out, span_from_cstr(t->reason), NOTIFY_TARGET_REASON_MAX);
+        }
+        buf_append_char(out, '\n');
+    }
+    if (shown > NOTIFY_TARGETS_MAX) {
+        buf_appendf(out, "  " NOTIFY_ELLIPSIS " and %zu more targets\n", shown - NOTIFY_TARGETS_MAX);
+    }
+    if (quiet > 0 && shown > 0) {
+        buf_appendf(out, "  (%zu more targets had nothing to do)\n", quiet);
+    }
+}
+
 static void s_head(const struct report *r, const struct notify_context *ctx, struct buf *out) {
     struct report_counts c = report_counts(r);
     char subject[NOTIFY_SUBJECT_MAX + 1];
@@ -244,6 +294,7 @@ static void s_head(const struct report *r, const struct notify_context *ctx, str
         buf_appendf(out, "  Failed:           %llu\n", (unsigned long long) c.drills_failed);
         buf_appendf(out, "  Slowest:          %.1f s to available\n", c.drill_seconds_max);
     }
+    s_targets(r, out);
     if (r->s3_ran) {
         buf_append_cstr(out, "\nS3 backup:\n");
         buf_appendf(out, "  Objects seen:     %llu\n", (unsigned long long) c.s3_objects_seen);
@@ -300,6 +351,7 @@ static bool s_set(const char *s) {
  */
 static void s_item_line(const struct report_item *it, struct buf *line) {
     buf_append_cstr(line, "  -");
+    s_field(line, " ", it->account_id); /* multi-account runs only */
     s_field(line, " ", it->region);
     s_field(line, " ", it->instance_id);
     s_field(line, " ", it->device);

@@ -391,6 +391,50 @@ static enum err s_metrics_api(struct cycle *cy, const struct metrics_set *m, str
     return e;
 }
 
+/* Multi-account runs: the per-target metrics (AccountId, Region), METRICS_TARGETS_PER_CALL targets per call. */
+static enum err s_metrics_targets_api(struct cycle *cy) {
+    const struct cfg *cfg = cy->cfg;
+    const struct report *rep = cy->report;
+    enum err first = ERR_OK;
+    for (size_t i = 0; i < rep->ntargets; i += METRICS_TARGETS_PER_CALL) {
+        size_t n = rep->ntargets - i < METRICS_TARGETS_PER_CALL ? rep->ntargets - i : METRICS_TARGETS_PER_CALL;
+        struct arena_mark mark = arena_mark(cy->scratch);
+        struct query_params q;
+        query_init(&q, cy->scratch);
+        enum err e = metrics_put_targets_request(&q, cfg->metric_namespace, rep, i, n);
+        struct aws_request r = {
+            .service = ENDPOINT_CLOUDWATCH, .region = cfg->source_region, .operation = "PutMetricData", .params = &q
+        };
+        if (e == ERR_OK && (e = aws_run_one(cy->aws, &r)) != ERR_OK) {
+            s_fail_request(
+              cy, "report.metrics_failed", cfg->metric_namespace, "CloudWatch PutMetricData (targets)", &r);
+        } else if (e == ERR_OK) {
+            LOG(LOG_INFO, "report.metrics_targets", LF_U("targets", n), LF_U("attempts", r.attempts));
+        }
+        aws_request_free(&r);
+        arena_rewind(cy->scratch, mark);
+        first = first != ERR_OK ? first : e;
+    }
+    return first;
+}
+
+static enum err s_metrics_targets_emf(struct cycle *cy) {
+    const struct report *rep = cy->report;
+    enum err e = ERR_OK;
+    for (size_t i = 0; i < rep->ntargets && e == ERR_OK; i++) {
+        struct buf line;
+        buf_init(&line, BUF_MAX_SMALL * 4);
+        e = metrics_emf_target_line(&line, cy->cfg->metric_namespace, rep, i, time_wall_ms());
+        buf_append_char(&line, '\n');
+        e = e != ERR_OK ? e : buf_status(&line);
+        if (e == ERR_OK && (fwrite(line.data, 1, line.len, stdout) != line.len || fflush(stdout) != 0)) {
+            e = ERR_IO;
+        }
+        buf_free(&line);
+    }
+    return e;
+}
+
 static enum err s_metrics(struct cycle *cy) {
     const struct cfg *cfg = cy->cfg;
     struct metrics_set m;
@@ -412,9 +456,12 @@ static enum err s_metrics(struct cycle *cy) {
     } else {
         if (cfg->metrics_mode == CFG_METRICS_EMF || cfg->metrics_mode == CFG_METRICS_BOTH) {
             first = s_metrics_emf(cy, &m);
+            first = first != ERR_OK ? first : s_metrics_targets_emf(cy);
         }
         if (cfg->metrics_mode == CFG_METRICS_API || cfg->metrics_mode == CFG_METRICS_BOTH) {
             enum err e = s_metrics_api(cy, &m, buf_span(&json));
+            first = first != ERR_OK ? first : e;
+            e = s_metrics_targets_api(cy);
             first = first != ERR_OK ? first : e;
         }
     }

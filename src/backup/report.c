@@ -55,7 +55,54 @@ const struct report_item *report_add(struct report *r, const struct report_item 
     d->reason = s_dup(r->arena, item->reason);
     d->aws_code = s_dup(r->arena, item->aws_code);
     d->message = s_dup(r->arena, item->message);
+    d->target = r->target;
+    d->account_id =
+      item->account_id ? s_dup(r->arena, item->account_id) : (r->target ? r->targets[r->target - 1].account_id : NULL);
     return d;
+}
+
+static void s_count_item(struct report_counts *c, const struct report_item *it) {
+    if (it->action == REPORT_FAILED) {
+        c->failures++;
+    }
+    if (it->job == REPORT_JOB_EBS) {
+        switch (it->action) {
+            case REPORT_CREATED:
+                c->snapshots_created++;
+                break;
+            case REPORT_COPIED:
+                c->snapshots_copied++;
+                break;
+            case REPORT_DELETED:
+                c->snapshots_deleted++;
+                break;
+            case REPORT_SKIPPED:
+                c->skipped++;
+                break;
+            default:
+                break;
+        }
+    } else if (it->job == REPORT_JOB_DRILL) {
+        c->drills_passed += it->action == REPORT_DRILLED ? 1 : 0;
+        c->drills_failed += it->action == REPORT_FAILED && it->snapshot_id ? 1 : 0; /* not cleanup failures */
+        double s = (double) it->duration_ms / 1000.0;
+        c->drill_seconds_max = it->action == REPORT_DRILLED && s > c->drill_seconds_max ? s : c->drill_seconds_max;
+    } else if (it->job == REPORT_JOB_S3) {
+        switch (it->action) {
+            case REPORT_COPIED:
+                c->s3_objects_copied++;
+                c->s3_bytes_copied += it->bytes;
+                break;
+            case REPORT_SKIPPED:
+                c->s3_skipped++;
+                break;
+            case REPORT_FAILED:
+                c->s3_failed++;
+                break;
+            default:
+                break;
+        }
+    }
 }
 
 struct report_counts report_counts(const struct report *r) {
@@ -65,47 +112,19 @@ struct report_counts report_counts(const struct report *r) {
     c.s3_unchanged = r->s3_unchanged;
     c.s3_skipped = r->s3_skipped_unrecorded;
     for (size_t i = 0; i < r->nitems; i++) {
-        const struct report_item *it = &r->items[i];
-        if (it->action == REPORT_FAILED) {
-            c.failures++;
-        }
-        if (it->job == REPORT_JOB_EBS) {
-            switch (it->action) {
-                case REPORT_CREATED:
-                    c.snapshots_created++;
-                    break;
-                case REPORT_COPIED:
-                    c.snapshots_copied++;
-                    break;
-                case REPORT_DELETED:
-                    c.snapshots_deleted++;
-                    break;
-                case REPORT_SKIPPED:
-                    c.skipped++;
-                    break;
-                default:
-                    break;
-            }
-        } else if (it->job == REPORT_JOB_DRILL) {
-            c.drills_passed += it->action == REPORT_DRILLED ? 1 : 0;
-            c.drills_failed += it->action == REPORT_FAILED && it->snapshot_id ? 1 : 0; /* not cleanup failures */
-            double s = (double) it->duration_ms / 1000.0;
-            c.drill_seconds_max = it->action == REPORT_DRILLED && s > c.drill_seconds_max ? s : c.drill_seconds_max;
-        } else if (it->job == REPORT_JOB_S3) {
-            switch (it->action) {
-                case REPORT_COPIED:
-                    c.s3_objects_copied++;
-                    c.s3_bytes_copied += it->bytes;
-                    break;
-                case REPORT_SKIPPED:
-                    c.s3_skipped++;
-                    break;
-                case REPORT_FAILED:
-                    c.s3_failed++;
-                    break;
-                default:
-                    break;
-            }
+        s_count_item(&c, &r->items[i]);
+    }
+    return c;
+}
+
+struct report_counts report_target_counts(const struct report *r, uint32_t target) {
+    struct report_counts c = { 0 };
+    if (target >= 1 && target <= r->ntargets) {
+        c.instances_seen = r->targets[target - 1].instances_seen;
+    }
+    for (size_t i = 0; i < r->nitems; i++) {
+        if (r->items[i].target == target) {
+            s_count_item(&c, &r->items[i]);
         }
     }
     return c;

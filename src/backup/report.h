@@ -49,6 +49,9 @@ struct report_item {
     const char *aws_code;           /* failed: the AWS error code, or an error class ("timeout") */
     const char *message;            /* failed: the error message */
     int64_t duration_ms;            /* drills: time until the volume was available (-1: never) */
+    /* Multi-account runs: set by report_add from the report's current target (report.target). */
+    const char *account_id; /* NULL in a single-account run */
+    uint32_t target;        /* 1 + index into report.targets; 0 = not a target's action (S3, reporting) */
 };
 
 /* Counts derived from the items plus the "seen" figures that are not actions. */
@@ -96,7 +99,32 @@ struct report {
     bool s3_ran;
     bool ebs_ran;
     bool drill_ran;
+    /*
+     * Multi-account runs (backup/targets.c): one entry per target of this shard, and the target whose actions
+     * are being recorded (1-based; 0 = none). ntargets is 0 in a single-account run.
+     */
+    struct report_target *targets;
+    size_t ntargets;
+    uint32_t target;
+    struct targets_totals *target_totals; /* backup/targets.h: the targets' API calls, for cycle.done */
 };
+
+struct targets_totals;
+
+/* One (account, source region) of a multi-account run and how it went. */
+struct report_target {
+    char account_id[16];
+    const char *region;      /* source */
+    const char *dest_region; /* NULL: no copies */
+    const char *outcome;     /* "ok", "no_instances", "partial", "failed" (could not start) */
+    const char *reason;      /* failed: why it could not start */
+    uint64_t instances_seen;
+    uint64_t api_calls; /* requests made by the target's own stack */
+    int64_t wall_ms;
+};
+
+/* The counts of one target's actions (items whose .target is `target`). */
+struct report_counts report_target_counts(const struct report *r, uint32_t target);
 
 void report_init(struct report *r, struct arena *arena, int64_t start_ms);
 void report_free(struct report *r);

@@ -7,6 +7,7 @@
 #include "base/buf.h"
 #include "base/time.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* A single log line longer than this is cut and marked "truncated": true. */
@@ -122,6 +123,53 @@ static void s_value_text(struct buf *b, const struct log_field *f) {
     s_value_json(b, f);
 }
 
+/* ---- context fields (log_context_set) ---- */
+
+static struct {
+    struct log_field fields[LOG_CONTEXT_MAX];
+    char values[LOG_CONTEXT_MAX][LOG_CONTEXT_VALUE_MAX + 1];
+    size_t n;
+} s_ctx;
+
+void log_context_set(const struct log_field *fields, size_t n) {
+    s_ctx.n = 0;
+    for (size_t i = 0; i < n && i < LOG_CONTEXT_MAX; i++) {
+        /* Only strings: copied, so the caller's storage may go away. */
+        snprintf(s_ctx.values[i], sizeof(s_ctx.values[i]), "%s", fields[i].v.s ? fields[i].v.s : "");
+        s_ctx.fields[i] = (struct log_field){ .key = fields[i].key, .type = LOGF_STR, .v.s = s_ctx.values[i] };
+        s_ctx.n++;
+    }
+}
+
+void log_context_clear(void) {
+    s_ctx.n = 0;
+}
+
+static bool s_has_key(const struct log_field *fields, size_t n, const char *key) {
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(fields[i].key, key) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void s_field(struct buf *b, bool json, const struct log_field *f) {
+    struct log_field redacted = { .key = f->key, .type = LOGF_STR, .v.s = "[redacted]" };
+    if (log_key_is_secret(f->key)) {
+        f = &redacted;
+    }
+    if (json) {
+        buf_append_char(b, ',');
+        buf_append_json_string(b, span_from_cstr(f->key));
+        buf_append_char(b, ':');
+        s_value_json(b, f);
+    } else {
+        buf_appendf(b, " %s=", f->key);
+        s_value_text(b, f);
+    }
+}
+
 void log_emit(enum log_level level, const char *event, const struct log_field *fields, size_t nfields) {
     if (!log_enabled(level)) {
         return;
@@ -137,21 +185,14 @@ void log_emit(enum log_level level, const char *event, const struct log_field *f
     } else {
         buf_appendf(&b, "%s %-5s %s", ts, log_level_name(level), event);
     }
+    /* The context first (minus keys the line sets itself: its own value is the more specific one). */
+    for (size_t i = 0; i < s_ctx.n; i++) {
+        if (!s_has_key(fields, nfields, s_ctx.fields[i].key)) {
+            s_field(&b, json, &s_ctx.fields[i]);
+        }
+    }
     for (size_t i = 0; i < nfields; i++) {
-        const struct log_field *f = &fields[i];
-        struct log_field redacted = { .key = f->key, .type = LOGF_STR, .v.s = "[redacted]" };
-        if (log_key_is_secret(f->key)) {
-            f = &redacted;
-        }
-        if (json) {
-            buf_append_char(&b, ',');
-            buf_append_json_string(&b, span_from_cstr(f->key));
-            buf_append_char(&b, ':');
-            s_value_json(&b, f);
-        } else {
-            buf_appendf(&b, " %s=", f->key);
-            s_value_text(&b, f);
-        }
+        s_field(&b, json, &fields[i]);
     }
     if (buf_status(&b) != ERR_OK) {
         /* Too long: say so in a line that is still valid JSON rather than emitting a torn one. */

@@ -68,6 +68,16 @@ void log_emit(enum log_level level, const char *event, const struct log_field *f
       sizeof((const struct log_field[]){ __VA_ARGS__ }) / sizeof(struct log_field))
 #define LOG0(level, event) log_emit((level), (event), NULL, 0)
 
+/*
+ * Context fields written on every line after "event" until cleared (multi-account runs: account_id and region of
+ * the target being worked on). String fields only; keys must be static; values are copied (at most
+ * LOG_CONTEXT_VALUE_MAX bytes). A line that sets a key itself keeps its own value. Single-threaded, like the rest.
+ */
+#define LOG_CONTEXT_MAX 4
+#define LOG_CONTEXT_VALUE_MAX 63
+void log_context_set(const struct log_field *fields, size_t n);
+void log_context_clear(void);
+
 /* True if the key names a secret and its value must never be printed. Exposed for tests. */
 bool log_key_is_secret(const char *key);
 

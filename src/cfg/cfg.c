@@ -15,6 +15,7 @@
 
 #include "base/time.h"
 #include "cfg/cfg_check.h"
+#include "cfg/cfg_targets.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -52,6 +53,17 @@ static const struct cfg_var_info s_vars[CFG_VAR__COUNT] = {
     [CFG_VAR_RESTORE_DRILL_AZ] = S_SET("RESTORE_DRILL_AZ", NULL),
     [CFG_VAR_RESTORE_DRILL_TIMEOUT] = S_SET("RESTORE_DRILL_TIMEOUT", NULL),
     [CFG_VAR_RESTORE_DRILL_PERIOD] = S_SET("RESTORE_DRILL_PERIOD", NULL),
+    [CFG_VAR_SOURCE_REGIONS] = S_SET("SOURCE_REGIONS", NULL),
+    [CFG_VAR_DEST_REGION_MAP] = S_SET("DEST_REGION_MAP", NULL),
+    [CFG_VAR_ACCOUNTS] = S_SET("ACCOUNTS", NULL),
+    [CFG_VAR_ACCOUNTS_EXCLUDE] = S_SET("ACCOUNTS_EXCLUDE", NULL),
+    [CFG_VAR_ACCOUNT_ROLE_NAME] = S_SET("ACCOUNT_ROLE_NAME", NULL),
+    [CFG_VAR_ACCOUNT_ROLE_EXTERNAL_ID] = S_SET("ACCOUNT_ROLE_EXTERNAL_ID", NULL),
+    [CFG_VAR_SHARD_INDEX] = S_SET("SHARD_INDEX", NULL),
+    [CFG_VAR_JOB_COMPLETION_INDEX] = S_ALIAS("JOB_COMPLETION_INDEX", CFG_VAR_SHARD_INDEX, NULL),
+    [CFG_VAR_AWS_BATCH_JOB_ARRAY_INDEX] = S_ALIAS("AWS_BATCH_JOB_ARRAY_INDEX", CFG_VAR_SHARD_INDEX, NULL),
+    [CFG_VAR_SHARD_COUNT] = S_SET("SHARD_COUNT", NULL),
+    [CFG_VAR_AWS_BATCH_JOB_ARRAY_SIZE] = S_ALIAS("AWS_BATCH_JOB_ARRAY_SIZE", CFG_VAR_SHARD_COUNT, NULL),
     [CFG_VAR_DRY_RUN] = S_SET("DRY_RUN", "--dry-run"),
     [CFG_VAR_SMARTVAULT_NOW] = S_SET("SMARTVAULT_NOW", "--now"),
     [CFG_VAR_LOG_FORMAT] = S_SET("LOG_FORMAT", "--log-format"),
@@ -735,6 +747,191 @@ static enum err s_ebs(struct s_parse *p) {
     return ERR_OK;
 }
 
+/* ---- targets: accounts x source regions, and shards (cfg_targets.c holds the shape rules) ---------------- */
+
+typedef enum err (*s_list_check)(struct span, struct arena *, const char *const **, size_t *, const char **);
+
+/* A list checked by `check`; unset leaves *out NULL and *n 0. The reason quotes the bad entry itself. */
+static enum err s_list(struct s_parse *p, enum cfg_var var, s_list_check check, const char *const **out, size_t *n) {
+    struct span v;
+    enum cfg_var from;
+    *out = NULL;
+    *n = 0;
+    if (!s_get(p, var, &v, &from)) {
+        return ERR_OK;
+    }
+    const char *why = "is not valid";
+    if (check(v, p->a, out, n, &why) != ERR_OK) {
+        return s_fail(p, from, NULL, "%s", why);
+    }
+    return ERR_OK;
+}
+
+static bool s_listed(const char *const *list, size_t n, const char *s) {
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(list[i], s) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The DR region of every source region: differs from it, same partition, and where KMS_KEY_ID's ARN lives. */
+static enum err s_dest_per_source(struct s_parse *p) {
+    struct cfg *c = p->c;
+    for (size_t i = 0; i < c->nsource_regions; i++) {
+        const char *src = c->source_regions[i];
+        const char *dst = cfg_dest_region_for(c, src);
+        if (dst == NULL) {
+            continue;
+        }
+        if (strcmp(src, dst) == 0) {
+            return s_fail(
+              p,
+              CFG_VAR_DEST_REGION,
+              NULL,
+              "must differ from the source region %s (give %s another DR region in DEST_REGION_MAP)",
+              src,
+              src);
+        }
+        const char *sp = cfg_check_partition_of(span_from_cstr(src));
+        const char *dp = cfg_check_partition_of(span_from_cstr(dst));
+        if (strcmp(sp, dp) != 0) {
+            return s_fail(
+              p,
+              CFG_VAR_DEST_REGION,
+              NULL,
+              "%s is in partition %s but source region %s is in %s; snapshots cannot be copied between partitions",
+              dst,
+              dp,
+              src,
+              sp);
+        }
+        if (c->kms_key_region != NULL && strcmp(c->kms_key_region, dst) != 0) {
+            return s_fail(
+              p,
+              CFG_VAR_KMS_KEY_ID,
+              NULL,
+              "the key is in %s but copies of %s go to %s; a key ARN serves one region, use an alias or key id",
+              c->kms_key_region,
+              src,
+              dst);
+        }
+    }
+    return ERR_OK;
+}
+
+static enum err s_source_regions(struct s_parse *p) {
+    struct cfg *c = p->c;
+    TRY(s_list(p, CFG_VAR_SOURCE_REGIONS, cfg_targets_regions, &c->source_regions, &c->nsource_regions));
+    if (c->nsource_regions == 0 && c->source_region != NULL) {
+        const char **one = ARENA_NEW_ARRAY(p->a, const char *, 1);
+        one[0] = c->source_region;
+        c->source_regions = one;
+        c->nsource_regions = 1;
+        s_defaulted(p, CFG_VAR_SOURCE_REGIONS);
+    } else if (c->nsource_regions > 0 && c->source_region == NULL) {
+        /* The home region (STS, Organizations, reporting) is the first region backed up. */
+        c->source_region = c->source_regions[0];
+        s_defaulted(p, CFG_VAR_SOURCE_REGION);
+    }
+    struct span v;
+    enum cfg_var from;
+    const char *why = "is not valid";
+    if (
+      s_get(p, CFG_VAR_DEST_REGION_MAP, &v, &from) &&
+      cfg_targets_region_map(v, p->a, &c->dest_region_map, &c->ndest_region_map, &why) != ERR_OK) {
+        return s_fail(p, from, NULL, "%s", why);
+    }
+    for (size_t i = 0; i < c->ndest_region_map; i++) {
+        if (c->nsource_regions == 0 || !s_listed(c->source_regions, c->nsource_regions, c->dest_region_map[i].source)) {
+            return s_fail(
+              p,
+              CFG_VAR_DEST_REGION_MAP,
+              NULL,
+              "maps %s, which is not a source region (SOURCE_REGIONS or SOURCE_REGION)",
+              c->dest_region_map[i].source);
+        }
+    }
+    return s_dest_per_source(p);
+}
+
+static enum err s_accounts(struct s_parse *p) {
+    struct cfg *c = p->c;
+    struct span v;
+    enum cfg_var from;
+    if (s_get(p, CFG_VAR_ACCOUNTS, &v, &from) && span_eq_nocase(v, SPAN_LIT("organization"))) {
+        c->accounts_organization = true;
+    } else {
+        TRY(s_list(p, CFG_VAR_ACCOUNTS, cfg_targets_accounts, &c->accounts, &c->naccounts));
+    }
+    TRY(s_list(p, CFG_VAR_ACCOUNTS_EXCLUDE, cfg_targets_accounts, &c->accounts_exclude, &c->naccounts_exclude));
+    TRY(s_checked(p, CFG_VAR_ACCOUNT_ROLE_NAME, cfg_targets_role_name, &c->account_role_name));
+    TRY(s_checked(p, CFG_VAR_ACCOUNT_ROLE_EXTERNAL_ID, cfg_targets_external_id, &c->account_role_external_id));
+    bool multi = c->accounts_organization || c->naccounts > 0;
+    static const enum cfg_var needs_accounts[] = { CFG_VAR_ACCOUNTS_EXCLUDE,
+                                                   CFG_VAR_ACCOUNT_ROLE_NAME,
+                                                   CFG_VAR_ACCOUNT_ROLE_EXTERNAL_ID };
+    for (size_t i = 0; !multi && i < sizeof(needs_accounts) / sizeof(needs_accounts[0]); i++) {
+        if (c->src[needs_accounts[i]].origin != CFG_ORIGIN_UNSET) {
+            return s_fail(p, needs_accounts[i], NULL, "is set but ACCOUNTS is not, so it would be ignored");
+        }
+    }
+    if (multi && c->account_role_name == NULL) {
+        return s_fail(
+          p, CFG_VAR_ACCOUNT_ROLE_NAME, NULL, "must be set when ACCOUNTS is: the role assumed in each account");
+    }
+    size_t left = 0;
+    for (size_t i = 0; i < c->naccounts; i++) {
+        left += !s_listed(c->accounts_exclude, c->naccounts_exclude, c->accounts[i]);
+    }
+    if (c->naccounts > 0 && left == 0) {
+        return s_fail(p, CFG_VAR_ACCOUNTS_EXCLUDE, NULL, "excludes every account of ACCOUNTS: nothing to back up");
+    }
+    return ERR_OK;
+}
+
+static enum err s_shards(struct s_parse *p) {
+    struct cfg *c = p->c;
+    TRY(s_number(p, CFG_VAR_SHARD_COUNT, "", 1, CFG_SHARDS_MAX, 1, &c->shard_count));
+    bool count_set = c->src[CFG_VAR_SHARD_COUNT].origin != CFG_ORIGIN_DEFAULT;
+    struct span v;
+    enum cfg_var from;
+    if (!s_get(p, CFG_VAR_SHARD_INDEX, &v, &from)) {
+        if (c->shard_count > 1) {
+            return s_fail(
+              p,
+              CFG_VAR_SHARD_INDEX,
+              NULL,
+              "must be set when SHARD_COUNT is %u (or come from JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX)",
+              c->shard_count);
+        }
+        s_defaulted(p, CFG_VAR_SHARD_INDEX);
+        return ERR_OK;
+    }
+    /* Without the count, every array child would back up every target. */
+    if (!count_set) {
+        return s_fail(
+          p,
+          CFG_VAR_SHARD_COUNT,
+          NULL,
+          "must be set when %s is: the number of shards (the Indexed Job's completions, the array size)",
+          s_vars[from].name);
+    }
+    uint64_t n = 0;
+    if (span_to_u64(v, CFG_SHARDS_MAX, &n) != ERR_OK || n >= c->shard_count) {
+        return s_fail(p, from, &v, "must be a whole number between 0 and %u (SHARD_COUNT - 1)", c->shard_count - 1);
+    }
+    c->shard_index = (uint32_t) n;
+    return ERR_OK;
+}
+
+static enum err s_targets(struct s_parse *p) {
+    TRY(s_source_regions(p));
+    TRY(s_accounts(p));
+    return s_shards(p);
+}
+
 static enum err s_cycle(struct s_parse *p) {
     struct cfg *c = p->c;
     TRY(s_bool(p, CFG_VAR_DRY_RUN, false, &c->dry_run));
@@ -1097,6 +1294,7 @@ enum err cfg_parse(struct cfg *out, struct arena *arena, const struct cfg_input 
         out->src[i] = (struct cfg_source){ r->v.n ? r->origin : CFG_ORIGIN_UNSET, (enum cfg_var) i, r->flag, NULL };
     }
     TRY(s_ebs(p));
+    TRY(s_targets(p));
     TRY(s_cycle(p));
     TRY(s_reporting(p));
     TRY(s_s3(p));
@@ -1133,6 +1331,15 @@ const char *cfg_endpoint_url(const struct cfg *c, enum cfg_service svc) {
         return NULL;
     }
     return c->service_endpoint_urls[svc] != NULL ? c->service_endpoint_urls[svc] : c->endpoint_url;
+}
+
+const char *cfg_dest_region_for(const struct cfg *c, const char *source) {
+    for (size_t i = 0; i < c->ndest_region_map; i++) {
+        if (strcmp(c->dest_region_map[i].source, source) == 0) {
+            return c->dest_region_map[i].dest;
+        }
+    }
+    return c->dest_region;
 }
 
 const char *cfg_region_partition(struct span region) {

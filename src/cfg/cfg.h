@@ -43,11 +43,18 @@
 #include <stdint.h>
 
 /* Named maximums (the shape limits the checks share are in cfg_check.h). */
-#define CFG_VALUE_MAX 8192     /* longest accepted value of one variable or flag, in bytes */
-#define CFG_ERROR_MAX 512      /* the one error line, NUL included */
-#define CFG_ROUTES_MAX 64      /* S3 routes after merging S3_ROUTES and the seed-004 aliases */
-#define CFG_TAG_KEYS_MAX 2     /* the default backup tag matches two keys */
-#define CFG_FLAG_ARGS_MAX 1024 /* argv entries considered */
+#define CFG_VALUE_MAX 8192        /* longest accepted value of one variable or flag, in bytes */
+#define CFG_ERROR_MAX 512         /* the one error line, NUL included */
+#define CFG_ROUTES_MAX 64         /* S3 routes after merging S3_ROUTES and the seed-004 aliases */
+#define CFG_TAG_KEYS_MAX 2        /* the default backup tag matches two keys */
+#define CFG_FLAG_ARGS_MAX 1024    /* argv entries considered */
+#define CFG_SOURCE_REGIONS_MAX 32 /* SOURCE_REGIONS entries (AWS has about 35 regions) */
+#define CFG_ACCOUNTS_MAX 2048     /* ACCOUNTS and ACCOUNTS_EXCLUDE entries */
+#define CFG_ACCOUNT_ID_LEN 12     /* AWS account ids are 12 digits */
+#define CFG_ROLE_NAME_MAX 64      /* IAM role names are 1-64 characters */
+#define CFG_EXTERNAL_ID_MIN 2     /* STS AssumeRole ExternalId: 2-1224 characters */
+#define CFG_EXTERNAL_ID_MAX 1224
+#define CFG_SHARDS_MAX 10000 /* SHARD_COUNT (AWS Batch arrays go to 10,000) */
 
 #define CFG_DAYS_MAX 36500             /* RETENTION_DAYS, DEST_RETENTION_DAYS, AUDIT_TTL_DAYS: 100 years */
 #define CFG_KEEP_MAX 1000              /* MIN_KEEP, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY */
@@ -109,6 +116,18 @@ enum cfg_var {
     CFG_VAR_RESTORE_DRILL_AZ,
     CFG_VAR_RESTORE_DRILL_TIMEOUT,
     CFG_VAR_RESTORE_DRILL_PERIOD,
+    /* targets: accounts x source regions, and shards */
+    CFG_VAR_SOURCE_REGIONS,
+    CFG_VAR_DEST_REGION_MAP,
+    CFG_VAR_ACCOUNTS,
+    CFG_VAR_ACCOUNTS_EXCLUDE,
+    CFG_VAR_ACCOUNT_ROLE_NAME,
+    CFG_VAR_ACCOUNT_ROLE_EXTERNAL_ID,
+    CFG_VAR_SHARD_INDEX,
+    CFG_VAR_JOB_COMPLETION_INDEX,      /* alias of SHARD_INDEX (Kubernetes Indexed Jobs) */
+    CFG_VAR_AWS_BATCH_JOB_ARRAY_INDEX, /* alias of SHARD_INDEX (AWS Batch array jobs) */
+    CFG_VAR_SHARD_COUNT,
+    CFG_VAR_AWS_BATCH_JOB_ARRAY_SIZE, /* alias of SHARD_COUNT */
     /* cycle */
     CFG_VAR_DRY_RUN,
     CFG_VAR_SMARTVAULT_NOW,
@@ -230,6 +249,12 @@ struct cfg_backup_tag {
     bool is_default;
 };
 
+/* One DEST_REGION_MAP entry: snapshots of `source` are copied to `dest`. */
+struct cfg_region_map {
+    const char *source;
+    const char *dest;
+};
+
 /* One S3 route: source keys starting with `prefix` are copied to `bucket`. An empty prefix matches every key. */
 struct cfg_route {
     const char *prefix;
@@ -262,6 +287,21 @@ struct cfg {
     const char *restore_drill_az;  /* RESTORE_DRILL_AZ: zones, one per region, comma-separated; NULL: first available */
     int64_t restore_drill_timeout_s; /* RESTORE_DRILL_TIMEOUT: wait for `available`, default 10m, 1s..2h */
     int64_t restore_drill_period_s;  /* RESTORE_DRILL_PERIOD: the schedule's period, default 1d, 1m..90d */
+
+    /* --- targets: every (account, source region) is one EBS cycle; see backup/targets.h --- */
+    const char *const *source_regions; /* SOURCE_REGIONS, or just source_region; unique; NULL when none known */
+    size_t nsource_regions;
+    const struct cfg_region_map *dest_region_map; /* DEST_REGION_MAP; each source is in source_regions */
+    size_t ndest_region_map;
+    bool accounts_organization;  /* ACCOUNTS=organization: every ACTIVE account AWS Organizations lists */
+    const char *const *accounts; /* ACCOUNTS as 12-digit ids, unique; none: the credentials' own account */
+    size_t naccounts;
+    const char *const *accounts_exclude; /* ACCOUNTS_EXCLUDE */
+    size_t naccounts_exclude;
+    const char *account_role_name;        /* ACCOUNT_ROLE_NAME; set exactly when ACCOUNTS is */
+    const char *account_role_external_id; /* ACCOUNT_ROLE_EXTERNAL_ID or NULL */
+    uint32_t shard_index;                 /* 0..shard_count-1 */
+    uint32_t shard_count;                 /* default 1 */
 
     /* --- the cycle --- */
     bool dry_run;
@@ -340,6 +380,11 @@ const struct cfg_route *cfg_s3_route(const struct cfg *c, struct span key);
 /* The endpoint URL for a service: AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL, else NULL (the AWS default);
  * always NULL when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true. */
 const char *cfg_endpoint_url(const struct cfg *c, enum cfg_service svc);
+
+/*
+ * The DR region of snapshots taken in `source`: its DEST_REGION_MAP entry, else DEST_REGION (NULL: no copies).
+ */
+const char *cfg_dest_region_for(const struct cfg *c, const char *source);
 
 /* The partition of a valid region name ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", ...). */
 const char *cfg_region_partition(struct span region);

@@ -69,6 +69,12 @@ static void s_routes(struct buf *b, const struct cfg *c) {
     }
 }
 
+static void s_list(struct buf *b, const char *const *list, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        buf_appendf(b, "%s%s", i ? "," : "", list[i]);
+    }
+}
+
 /* The effective value of setting v. */
 static void s_value(struct buf *b, const struct cfg *c, enum cfg_var v) {
     static const char *const metrics[] = { "api", "emf", "both", "off" };
@@ -133,6 +139,36 @@ static void s_value(struct buf *b, const struct cfg *c, enum cfg_var v) {
             break;
         case CFG_VAR_RESTORE_DRILL_PERIOD:
             s_duration(b, c->restore_drill_period_s);
+            break;
+        case CFG_VAR_SOURCE_REGIONS:
+            s_list(b, c->source_regions, c->nsource_regions);
+            break;
+        case CFG_VAR_DEST_REGION_MAP:
+            for (size_t i = 0; i < c->ndest_region_map; i++) {
+                buf_appendf(b, "%s%s=%s", i ? "," : "", c->dest_region_map[i].source, c->dest_region_map[i].dest);
+            }
+            break;
+        case CFG_VAR_ACCOUNTS:
+            if (c->accounts_organization) {
+                buf_append_cstr(b, "organization");
+            }
+            s_list(b, c->accounts, c->naccounts);
+            break;
+        case CFG_VAR_ACCOUNTS_EXCLUDE:
+            s_list(b, c->accounts_exclude, c->naccounts_exclude);
+            break;
+        case CFG_VAR_ACCOUNT_ROLE_NAME:
+            s_str(b, c->account_role_name);
+            break;
+        case CFG_VAR_ACCOUNT_ROLE_EXTERNAL_ID:
+            /* Not a secret by AWS's definition, but it is one half of the confused-deputy guard: shown as set. */
+            buf_append_cstr(b, c->account_role_external_id ? "(set)" : "");
+            break;
+        case CFG_VAR_SHARD_INDEX:
+            buf_appendf(b, "%" PRIu32, c->shard_index);
+            break;
+        case CFG_VAR_SHARD_COUNT:
+            buf_appendf(b, "%" PRIu32, c->shard_count);
             break;
         case CFG_VAR_DRY_RUN:
             s_bool(b, c->dry_run);
@@ -289,6 +325,12 @@ static void s_source(struct buf *b, const struct cfg *c, enum cfg_var v) {
     switch (v) {
         case CFG_VAR_DEST_RETENTION_DAYS:
             buf_append_cstr(b, " = RETENTION_DAYS");
+            break;
+        case CFG_VAR_SOURCE_REGIONS:
+            buf_append_cstr(b, " = SOURCE_REGION");
+            break;
+        case CFG_VAR_SOURCE_REGION:
+            buf_append_cstr(b, " = the first of SOURCE_REGIONS");
             break;
         case CFG_VAR_BACKUP_TAG:
             buf_append_cstr(b, ": key Backup or backup, value true in any case");

@@ -58,20 +58,37 @@ enum err cloudwatch_put_metric_data_request(
       nmetrics,
       ndims);
     query_add_cstr(q, "Namespace", metric_namespace);
-    for (size_t i = 0; i < nmetrics; i++) {
-        const struct cloudwatch_metric *m = &metrics[i];
+    size_t next = 1;
+    return cloudwatch_put_metric_data_add(q, dims, ndims, metrics, nmetrics, &next);
+}
+
+enum err cloudwatch_put_metric_data_add(
+  struct query_params *q,
+  const struct cloudwatch_dimension *dims,
+  size_t ndims,
+  const struct cloudwatch_metric *metrics,
+  size_t nmetrics,
+  size_t *next) {
+    TRY(s_check(dims, ndims, metrics, nmetrics, CLOUDWATCH_MAX_METRICS_PER_CALL + 1 - *next));
+    ENSURE(
+      nmetrics * (3 + 2 * ndims) <= QUERY_MAX_PARAMS - q->n,
+      ERR_LIMIT,
+      "cloudwatch: %zu metrics with %zu dimensions are more parameters than one request holds",
+      nmetrics,
+      ndims);
+    for (size_t k = 0; k < nmetrics; k++) {
+        const struct cloudwatch_metric *m = &metrics[k];
+        size_t i = (*next)++;
         char value[CLOUDWATCH_VALUE_MAX];
         cloudwatch_format_value(m->value, value);
-        query_addf(q, span_from_cstr(m->name), "MetricData.member.%zu.MetricName", i + 1);
-        query_addf(q, span_from_cstr(value), "MetricData.member.%zu.Value", i + 1);
+        query_addf(q, span_from_cstr(m->name), "MetricData.member.%zu.MetricName", i);
+        query_addf(q, span_from_cstr(value), "MetricData.member.%zu.Value", i);
         if (m->unit != NULL) {
-            query_addf(q, span_from_cstr(m->unit), "MetricData.member.%zu.Unit", i + 1);
+            query_addf(q, span_from_cstr(m->unit), "MetricData.member.%zu.Unit", i);
         }
         for (size_t d = 0; d < ndims; d++) {
-            query_addf(
-              q, span_from_cstr(dims[d].name), "MetricData.member.%zu.Dimensions.member.%zu.Name", i + 1, d + 1);
-            query_addf(
-              q, span_from_cstr(dims[d].value), "MetricData.member.%zu.Dimensions.member.%zu.Value", i + 1, d + 1);
+            query_addf(q, span_from_cstr(dims[d].name), "MetricData.member.%zu.Dimensions.member.%zu.Name", i, d + 1);
+            query_addf(q, span_from_cstr(dims[d].value), "MetricData.member.%zu.Dimensions.member.%zu.Value", i, d + 1);
         }
     }
     return ERR_OK;

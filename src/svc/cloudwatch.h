@@ -59,6 +59,19 @@ enum err cloudwatch_put_metric_data_request(
   const struct cloudwatch_metric *metrics,
   size_t nmetrics) SV_MUST_CHECK;
 
+/*
+ * Appends more MetricData members (numbered from *next, which is advanced) with their own dimensions, after
+ * cloudwatch_put_metric_data_request: one request can carry metrics of several dimension sets (per-target
+ * metrics of a multi-account run). Same rules and limits as above, counted over the whole request.
+ */
+enum err cloudwatch_put_metric_data_add(
+  struct query_params *q,
+  const struct cloudwatch_dimension *dims,
+  size_t ndims,
+  const struct cloudwatch_metric *metrics,
+  size_t nmetrics,
+  size_t *next) SV_MUST_CHECK;
+
 /* A metric value as sent: the shortest of %.15g..%.17g that reads back as the same double ("0", "12.5"). */
 void cloudwatch_format_value(double v, char out[CLOUDWATCH_VALUE_MAX]);
 

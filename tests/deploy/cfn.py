@@ -17,6 +17,8 @@ import yaml
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEMPLATE = os.path.join(REPO, "ecs", "smartvault.yaml")
 DR_TEMPLATE = os.path.join(REPO, "ecs", "dr-kms.yaml")
+MEMBER_TEMPLATE = os.path.join(REPO, "ecs", "member-role.yaml")
+BATCH_TEMPLATE = os.path.join(REPO, "ecs", "batch.yaml")
 
 PSEUDO_PARAMETERS = {
     "AWS::AccountId",

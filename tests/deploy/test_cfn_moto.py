@@ -74,7 +74,7 @@ def deploy(moto, name, template, params, region=REGION):
     cf = moto.client("cloudformation", region)
     with open(template, encoding="utf-8") as f:
         body = f.read()
-    cf.create_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_IAM"],
+    cf.create_stack(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
                     Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()])
     stack = cf.describe_stacks(StackName=name)["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")

@@ -22,7 +22,7 @@ from test_template import ENV_NAMES
 
 K8S = os.path.join(cfn.REPO, "k8s")
 VALIDATOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "k8s")
-VARIANTS = [None, "eks-irsa", "eks-pod-identity", "outside-aws"]
+VARIANTS = [None, "eks-irsa", "eks-pod-identity", "outside-aws", "sharded"]
 PEAK_RSS_MIB = 16  # the cycle's measured peak RSS target (issue 7); the memory limit must leave headroom
 AWS_SDK_ENV = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_EC2_METADATA_DISABLED", "AWS_CA_BUNDLE",
                "AWS_STS_REGIONAL_ENDPOINTS", "HTTPS_PROXY", "NO_PROXY"}
@@ -256,3 +256,13 @@ def test_variant_credentials():
     assert {"configMapRef": {"name": "smartvault-config"}} in c["envFrom"]
     assert out["ConfigMap"]["data"]["AWS_EC2_METADATA_DISABLED"] == "true"
     assert "secretRef" not in json.dumps(base["CronJob"]), "only the outside-aws variant reads a Secret"
+
+
+def test_sharded_variant_is_an_indexed_job_with_one_pod_per_shard():
+    docs = by_kind(variant_docs("sharded"))
+    job = docs["CronJob"]["spec"]["jobTemplate"]["spec"]
+    assert job["completionMode"] == "Indexed"
+    assert job["completions"] == job["parallelism"] == int(docs["ConfigMap"]["data"]["SHARD_COUNT"])
+    # Kubernetes sets JOB_COMPLETION_INDEX; the binary reads it when SHARD_INDEX is not set.
+    assert "SHARD_INDEX" not in docs["ConfigMap"]["data"]
+    assert "backoffLimitPerIndex" in job and job["backoffLimit"] >= 0

@@ -39,6 +39,23 @@ FULL = dict(
     AwsMaxAttempts="5", AwsRetryMode="adaptive", CreateBackupBuckets="true", RestoreDrill="2",
 )
 EXISTING = dict(REQUIRED, SnsTopicArn="arn:aws:sns:us-east-1:123456789012:ops", DynamoDbTable="audit")
+# ecs/member-role.yaml and ecs/batch.yaml (multi-account runs): their feature combinations.
+MEMBER_REQUIRED = {"HubAccountId": "111122223333", "ExternalId": "vault-external-id",
+                   "SourceRegions": "us-east-1,eu-west-1"}
+BATCH_REQUIRED = dict(REQUIRED, SourceRegions="us-east-1,eu-west-1", Accounts="111111111111,222222222222",
+                      ExternalId="vault-external-id")
+OTHER_COMBINATIONS = {
+    cfn.MEMBER_TEMPLATE: {
+        "no-copies": MEMBER_REQUIRED,
+        "copies": dict(MEMBER_REQUIRED, DestRegions="us-west-2,eu-central-1"),
+        "copies-with-keys": dict(MEMBER_REQUIRED, DestRegions="us-west-2", DrKmsKeyArns=KEY),
+    },
+    cfn.BATCH_TEMPLATE: {
+        "listed-accounts": BATCH_REQUIRED,
+        "organization": dict(BATCH_REQUIRED, Accounts="organization", AccountsExclude="123456789012",
+                             DestRegion="us-west-2", DestRegionMap="eu-west-1=eu-central-1"),
+    },
+}
 COMBINATIONS = {"minimal": REQUIRED, "full": FULL, "existing-topic-and-table": EXISTING,
                 "created-buckets-only": dict(REQUIRED, S3SourceBucket="src", CreateBackupBuckets="true")}
 
@@ -72,7 +89,8 @@ GETATT = {
 }
 
 
-@pytest.fixture(scope="module", params=[cfn.TEMPLATE, cfn.DR_TEMPLATE], ids=["smartvault", "dr-kms"])
+@pytest.fixture(scope="module", params=[cfn.TEMPLATE, cfn.DR_TEMPLATE, cfn.MEMBER_TEMPLATE, cfn.BATCH_TEMPLATE],
+                ids=["smartvault", "dr-kms", "member-role", "batch"])
 def any_template(request):
     return request.param, cfn.load(request.param)
 
@@ -189,7 +207,8 @@ def test_resource_star_only_where_required_with_reason(any_template):
         if re.search(r'Resource:\s*"\*"', line) or re.search(r'^\s*-\s*"\*"\s*(#|$)', line):
             assert "#" in line and len(line.split("#", 1)[1].strip()) > 10, \
                 f"{path}:{line_no}: Resource \"*\" needs its reason in a comment beside it"
-    combos = COMBINATIONS if path == cfn.TEMPLATE else {"no-role": {}, "role": {"TaskRoleArn": "arn:aws:iam::1:role/x"}}
+    combos = COMBINATIONS if path == cfn.TEMPLATE else OTHER_COMBINATIONS.get(
+      path, {"no-role": {}, "role": {"TaskRoleArn": "arn:aws:iam::1:role/x"}})
     for combo, params in combos.items():
         resources, _ = evaluate_all(t, params)
         for where, doc in policy_docs(resources):

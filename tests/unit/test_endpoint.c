@@ -93,6 +93,7 @@ TEST(endpoint_service_table) {
         { ENDPOINT_DYNAMODB, "DYNAMODB", "dynamodb", "dynamodb" },
         { ENDPOINT_STS, "STS", "sts", "sts" },
         { ENDPOINT_KMS, "KMS", "kms", "kms" },
+        { ENDPOINT_ORGANIZATIONS, "ORGANIZATIONS", "organizations", "organizations" },
     };
     CHECK_INT(sizeof(cases) / sizeof(cases[0]), ENDPOINT__COUNT);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -1,0 +1,370 @@
+/*
+ * targets.c - the multi-account, multi-region loop: list this shard's targets, open each target's own AWS stack
+ * (its account's credentials through AssumeRole, or the hub's own), run the EBS job in it, and record how each
+ * target went; see targets.h for the one-call interface with the EBS job.
+ *
+ * It does not snapshot, copy or retain anything itself (backup/ebs.c), does not decide the split (backup/shard.c)
+ * and does not publish (backup/publish.c reads the per-target records from the report).
+ */
+#include "backup/targets.h"
+
+#include "backup/restore.h"
+
+#include "backup/shard.h"
+#include "base/log.h"
+#include "base/stop.h"
+#include "base/time.h"
+#include "codec/json.h"
+#include "svc/organizations.h"
+#include "svc/sts.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Why a target could not start, one line (the credentials chain's failure line fits). */
+#define TARGETS_WHY_MAX CREDS_MAX_FAILURE
+
+bool targets_enabled(const struct cfg *c) {
+    return c->naccounts > 0 || c->accounts_organization || c->nsource_regions > 1 || c->shard_count > 1;
+}
+
+/* The accounts of the run: ACCOUNTS as given, every ACTIVE account of the organization, or none (own account). */
+static enum err s_accounts(struct cycle *hub, const char *const **ids, size_t *n) {
+    const struct cfg *c = hub->cfg;
+    if (!c->accounts_organization) {
+        *ids = c->accounts;
+        *n = c->naccounts;
+        return ERR_OK;
+    }
+    const char **listed = NULL;
+    enum err e = organizations_list_active_accounts(
+      hub->aws, c->source_region, hub->arena, hub->scratch, CFG_ACCOUNTS_MAX, &listed, n);
+    if (e != ERR_OK) {
+        LOG(LOG_ERROR, "targets.organization_failed", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
+        return e;
+    }
+    *ids = listed;
+    return ERR_OK;
+}
+
+/* Records a target that could not start: one failed item (so the run exits 1) and the reason. */
+static void s_cannot_start(struct cycle *hub, struct report_target *rt, const char *code, const char *why) {
+    rt->outcome = "failed";
+    rt->reason = arena_strndup(hub->arena, why, strlen(why));
+    struct report_item it = {
+        .action = REPORT_FAILED,
+        .job = REPORT_JOB_EBS,
+        .ts_ms = time_wall_ms(),
+        .region = rt->region,
+        .aws_code = code,
+        .message = why,
+    };
+    report_add(hub->report, &it);
+    LOG(LOG_ERROR, "target.cannot_start", LF_S("aws_code", code), LF_S("reason", why));
+}
+
+/*
+ * The target's own stack: its region, its account (for pacing), and AssumeRole credentials unless it is the
+ * hub's own account. The credentials are fetched here, so a refused AssumeRole stops this target before any EC2
+ * call. On failure `why` says what happened and the stack is closed.
+ */
+static enum err s_open_stack(
+  struct cycle *hub,
+  const struct aws_stack_options *base,
+  const struct report_target *rt,
+  bool own,
+  struct aws_stack *st,
+  char why[TARGETS_WHY_MAX]) {
+    const struct cfg *c = hub->cfg;
+    struct aws_stack_options opt = *base;
+    opt.region = rt->region;
+    opt.account_id = rt->account_id;
+    opt.provider = NULL;
+    if (!own) {
+        char arn[STS_ROLE_ARN_MAX + 1];
+        char session[STS_SESSION_NAME_MAX + 1];
+        if (!sts_role_arn(c->source_region, rt->account_id, c->account_role_name, arn, sizeof(arn))) {
+            snprintf(why, TARGETS_WHY_MAX, "role ARN too long");
+            return ERR_LIMIT;
+        }
+        sts_session_name(hub->report->run_id, session);
+        opt.provider =
+          sts_assume_role_provider_new(hub->aws, c->source_region, arn, session, c->account_role_external_id);
+    }
+    enum err e = aws_stack_open(&opt, st);
+    if (e != ERR_OK) {
+        snprintf(why, TARGETS_WHY_MAX, "%s", err_last()->msg);
+        return e;
+    }
+    const struct creds *cr = NULL;
+    e = creds_get(st->creds, aws_client_now_s(st->client), &cr);
+    if (e != ERR_OK) {
+        snprintf(why, TARGETS_WHY_MAX, "%s", creds_chain_failure(st->creds));
+        aws_stack_close(st);
+    }
+    return e;
+}
+
+static void s_add_op(struct aws_op_stat *ops, size_t *nops, size_t max, const struct aws_op_stat *op) {
+    for (size_t i = 0; i < *nops; i++) {
+        if (strcmp(ops[i].name, op->name) == 0) {
+            ops[i].calls += op->calls;
+            ops[i].attempts += op->attempts;
+            ops[i].failures += op->failures;
+            return;
+        }
+    }
+    if (*nops < max) {
+        ops[(*nops)++] = *op;
+    }
+}
+
+static void s_add_retry(struct retry_counters *to, const struct retry_counters *from) {
+    to->attempts += from->attempts;
+    to->retries += from->retries;
+    to->throttles += from->throttles;
+    to->timeouts += from->timeouts;
+    to->quota_exhausted += from->quota_exhausted;
+    to->max_attempts += from->max_attempts;
+    to->limiter_waits += from->limiter_waits;
+}
+
+static void s_add_http(struct http_stats *to, const struct http_stats *from) {
+    to->requests += from->requests;
+    to->connections += from->connections;
+    to->tls_handshakes += from->tls_handshakes;
+    to->bytes_sent += from->bytes_sent;
+    to->bytes_received += from->bytes_received;
+}
+
+/* Folds a target's stack into the run's totals before it is closed; returns the target's request count. */
+static uint64_t s_collect(struct report *rep, const struct aws_stack *st) {
+    struct targets_totals *t = rep->target_totals;
+    size_t n = 0;
+    uint64_t calls = 0;
+    const struct aws_op_stat *ops = aws_client_ops(st->client, &n);
+    for (size_t i = 0; i < n; i++) {
+        s_add_op(t->ops, &t->nops, AWS_MAX_OPS, &ops[i]);
+        calls += ops[i].calls;
+    }
+    s_add_retry(&t->retry, &st->retry.counters);
+    s_add_http(&t->http, http_client_stats(st->http));
+    return calls;
+}
+
+void targets_add_totals(
+  const struct report *r,
+  struct aws_op_stat *ops,
+  size_t *nops,
+  size_t max,
+  struct retry_counters *rc,
+  struct http_stats *hs) {
+    const struct targets_totals *t = r->target_totals;
+    if (t == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < t->nops; i++) {
+        s_add_op(ops, nops, max, &t->ops[i]);
+    }
+    s_add_retry(rc, &t->retry);
+    s_add_http(hs, &t->http);
+}
+
+/*
+ * What a target's outcome is, from how ebs_run ended and what it recorded. Stopping before any instance was seen
+ * (EC2 unreachable, or refusing the very first call as for a region that is not enabled: AuthFailure,
+ * OptInRequired) means the target could not start.
+ */
+static const char *s_outcome(enum err e, const struct cycle *cy, const struct report_counts *c) {
+    if (e != ERR_OK && (cy->could_not_start || c->instances_seen == 0)) {
+        return "failed";
+    }
+    if (e != ERR_OK || c->failures > 0) {
+        return "partial";
+    }
+    return c->instances_seen == 0 ? "no_instances" : "ok";
+}
+
+/* "<code>: <message>" of the target's first failed action, or NULL. */
+static const char *s_first_failure(struct cycle *hub, uint32_t idx) {
+    const struct report *rep = hub->report;
+    for (size_t i = 0; i < rep->nitems; i++) {
+        const struct report_item *it = &rep->items[i];
+        if (it->target == idx && it->action == REPORT_FAILED) {
+            return arena_printf(hub->arena, "%s: %s", it->aws_code ? it->aws_code : "", it->message ? it->message : "");
+        }
+    }
+    return NULL;
+}
+
+/* One target: its stack, the EBS job in it, its record. Never fails the run. */
+static void s_run_target(
+  struct cycle *hub,
+  const struct aws_stack_options *base,
+  const char *hub_account,
+  const struct target *t,
+  uint32_t idx) {
+    struct report *rep = hub->report;
+    struct report_target *rt = &rep->targets[idx - 1];
+    int64_t start = time_mono_ms();
+    bool own = t->account_id[0] == '\0' || strcmp(t->account_id, hub_account) == 0;
+    const struct log_field ctx[] = { LF_S("account_id", rt->account_id), LF_S("region", rt->region) };
+    log_context_set(ctx, 2);
+    LOG(LOG_INFO, "target.start", LF_S("dest_region", rt->dest_region), LF_B("assume_role", !own));
+    rep->target = idx;
+    struct aws_stack st;
+    char why[TARGETS_WHY_MAX];
+    enum err e = s_open_stack(hub, base, rt, own, &st, why);
+    if (e != ERR_OK) {
+        s_cannot_start(hub, rt, e == ERR_AUTH || e == ERR_CREDS ? "AssumeRoleFailed" : err_name(e), why);
+    } else {
+        struct cfg tc = *hub->cfg;
+        tc.source_region = rt->region;
+        tc.dest_region = rt->dest_region;
+        struct cycle cy = *hub;
+        cy.cfg = &tc;
+        cy.aws = st.client;
+        cy.could_not_start = false;
+        size_t failures_before = report_counts(rep).failures;
+        rep->instances_seen = 0;
+        e = ebs_run(&cy);
+        if (!cy.could_not_start) {
+            drill_run(&cy); /* RESTORE_DRILL: each target drills its own volumes, in its own account and regions */
+        }
+        rt->instances_seen = rep->instances_seen;
+        struct report_counts c = report_target_counts(rep, idx);
+        rt->outcome = s_outcome(e, &cy, &c);
+        if (e != ERR_OK && report_counts(rep).failures == failures_before) {
+            /* Stopped without recording why: record it, so the run cannot pass for a success. */
+            s_cannot_start(hub, rt, err_name(e), err_last()->msg);
+            rt->outcome = cy.could_not_start ? "failed" : "partial";
+        } else if (strcmp(rt->outcome, "failed") == 0) {
+            rt->reason = s_first_failure(hub, idx);
+        }
+        rt->api_calls = s_collect(rep, &st);
+        aws_stack_close(&st);
+    }
+    rt->wall_ms = time_mono_ms() - start;
+    struct report_counts c = report_target_counts(rep, idx);
+    LOG(
+      strcmp(rt->outcome, "ok") == 0 || strcmp(rt->outcome, "no_instances") == 0 ? LOG_INFO : LOG_WARN,
+      "target.done",
+      LF_S("outcome", rt->outcome),
+      LF_U("instances_seen", c.instances_seen),
+      LF_U("snapshots_created", c.snapshots_created),
+      LF_U("snapshots_copied", c.snapshots_copied),
+      LF_U("snapshots_deleted", c.snapshots_deleted),
+      LF_U("failures", c.failures),
+      LF_U("api_calls", rt->api_calls),
+      LF_I("wall_ms", rt->wall_ms));
+    rep->target = 0;
+    log_context_clear();
+}
+
+/* This shard's targets, recorded in the report (all "not_run" until they run). */
+static size_t s_plan(struct cycle *hub, const char *const *ids, size_t n, const char *hub_account, struct target **t) {
+    const struct cfg *c = hub->cfg;
+    size_t total = shard_targets(c, ids, n, c->accounts_exclude, c->naccounts_exclude, hub->arena, t);
+    size_t mine = shard_select(*t, total, c->shard_index);
+    struct report *rep = hub->report;
+    rep->target_totals = ARENA_NEW(hub->arena, struct targets_totals);
+    memset(rep->target_totals, 0, sizeof(*rep->target_totals));
+    rep->targets = ARENA_NEW_ARRAY(hub->arena, struct report_target, mine ? mine : 1);
+    rep->ntargets = mine;
+    for (size_t i = 0; i < mine; i++) {
+        struct report_target *rt = &rep->targets[i];
+        memset(rt, 0, sizeof(*rt));
+        const char *acct = (*t)[i].account_id[0] ? (*t)[i].account_id : hub_account;
+        snprintf(rt->account_id, sizeof(rt->account_id), "%s", acct);
+        rt->region = (*t)[i].region;
+        rt->dest_region = (*t)[i].dest_region;
+        rt->outcome = "not_run";
+    }
+    LOG(
+      LOG_INFO,
+      "targets.planned",
+      LF_U("targets", mine),
+      LF_U("targets_all_shards", total),
+      LF_U("shard_index", c->shard_index),
+      LF_U("shard_count", c->shard_count),
+      LF_S("hub_account_id", hub_account));
+    return mine;
+}
+
+enum err targets_run(struct cycle *hub, const struct aws_stack_options *base) {
+    char hub_account[STS_ACCOUNT_ID_LEN + 1];
+    enum err e = sts_get_caller_account(hub->aws, hub->cfg->source_region, hub->scratch, hub_account);
+    const char *const *ids = NULL;
+    size_t n = 0;
+    if (e == ERR_OK) {
+        e = s_accounts(hub, &ids, &n);
+    } else {
+        LOG(LOG_ERROR, "targets.no_identity", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
+    }
+    if (e != ERR_OK) {
+        hub->could_not_start = cycle_err_cannot_start(e) || e == ERR_AUTH || e == ERR_AWS;
+        return e;
+    }
+    hub->report->ebs_ran = true;
+    struct target *t = NULL;
+    size_t mine = s_plan(hub, ids, n, hub_account, &t);
+    uint64_t seen = 0;
+    for (size_t i = 0; i < mine; i++) {
+        if (stop_requested()) {
+            LOG(
+              LOG_WARN,
+              "targets.stopped",
+              LF_U("not_started", mine - i),
+              LF_S("reason", stop_reason_name(stop_reason())));
+            break;
+        }
+        s_run_target(hub, base, hub_account, &t[i], (uint32_t) (i + 1));
+        seen += hub->report->targets[i].instances_seen;
+    }
+    hub->report->instances_seen = seen;
+    return ERR_OK;
+}
+
+void targets_json(const struct report *r, struct buf *out) {
+    struct json_writer w;
+    json_writer_init(&w, out);
+    json_write_array_begin(&w);
+    for (size_t i = 0; i < r->ntargets; i++) {
+        const struct report_target *rt = &r->targets[i];
+        struct report_counts c = report_target_counts(r, (uint32_t) (i + 1));
+        json_write_object_begin(&w);
+        json_write_key(&w, "account_id");
+        json_write_cstr(&w, rt->account_id);
+        json_write_key(&w, "region");
+        json_write_cstr(&w, rt->region);
+        json_write_key(&w, "dest_region");
+        if (rt->dest_region) {
+            json_write_cstr(&w, rt->dest_region);
+        } else {
+            json_write_null(&w);
+        }
+        json_write_key(&w, "outcome");
+        json_write_cstr(&w, rt->outcome);
+        if (rt->reason) {
+            json_write_key(&w, "reason");
+            json_write_cstr(&w, rt->reason);
+        }
+        const struct {
+            const char *k;
+            uint64_t v;
+        } nums[] = { { "instances_seen", c.instances_seen },
+                     { "snapshots_created", c.snapshots_created },
+                     { "snapshots_copied", c.snapshots_copied },
+                     { "snapshots_deleted", c.snapshots_deleted },
+                     { "skipped", c.skipped },
+                     { "failures", c.failures } };
+        for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
+            json_write_key(&w, nums[k].k);
+            json_write_u64(&w, nums[k].v);
+        }
+        json_write_key(&w, "wall_ms");
+        json_write_i64(&w, rt->wall_ms);
+        json_write_object_end(&w);
+    }
+    json_write_array_end(&w);
+}
