@@ -30,6 +30,16 @@ static enum retry_mode s_retry_mode(enum cfg_retry_mode m) {
     }
 }
 
+static struct aws_stack_options s_stack_options(const struct cfg *cfg) {
+    return (struct aws_stack_options){
+        .region = cfg->source_region,
+        .ca_file = cfg->ca_bundle,
+        .retry_mode = s_retry_mode(cfg->aws_retry_mode),
+        .max_attempts = cfg->aws_max_attempts,
+        .max_in_flight = cfg->max_concurrency,
+    };
+}
+
 const char *cycle_outcome_name(enum cycle_outcome o) {
     switch (o) {
         case CYCLE_OK:
@@ -147,13 +157,7 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
     report_init(report, arena, cfg->now_set ? cfg->now_ms : wall_now_ms);
     report->dry_run = cfg->dry_run;
 
-    struct aws_stack_options so = {
-        .region = cfg->source_region,
-        .ca_file = cfg->ca_bundle,
-        .retry_mode = s_retry_mode(cfg->aws_retry_mode),
-        .max_attempts = cfg->aws_max_attempts,
-        .max_in_flight = cfg->max_concurrency,
-    };
+    struct aws_stack_options so = s_stack_options(cfg);
     struct aws_stack st;
     enum cycle_outcome outcome = CYCLE_OK;
     if (aws_stack_open(&so, &st) != ERR_OK) {
@@ -232,6 +236,56 @@ done:
     report->wall_ms = time_mono_ms() - start_mono;
     s_log_done(&cy, &st, outcome, report->wall_ms);
     aws_stack_close(&st);
+    arena_free(&scratch);
+    return outcome;
+}
+
+/*
+ * `smartvault report`: the same stack and region resolution as a cycle, then only the EBS listings and the page.
+ * Nothing is created, copied, deleted or published; the one log line is report.page (or the failure).
+ */
+enum cycle_outcome
+cycle_report_page(const struct cfg *cfg, struct arena *arena, const char *out_path, const char *json_path) {
+    struct arena scratch;
+    arena_init(&scratch, 0);
+    struct report report;
+    report_init(&report, arena, cfg->now_set ? cfg->now_ms : time_wall_ms());
+    struct cycle cy = {
+        .cfg = cfg,
+        .arena = arena,
+        .scratch = &scratch,
+        .report = &report,
+        .now_s = (cfg->now_set ? cfg->now_ms : time_wall_ms()) / 1000,
+        .dry_run = true,
+        .page_size = cfg->ec2_page_size ? cfg->ec2_page_size : CYCLE_DEFAULT_PAGE_SIZE,
+    };
+    struct aws_stack_options so = s_stack_options(cfg);
+    struct aws_stack st;
+    enum cycle_outcome outcome = CYCLE_CANNOT_START;
+    struct cfg resolved = *cfg;
+    char region[REGION_MAX + 1];
+    if (aws_stack_open(&so, &st) != ERR_OK) {
+        LOG(LOG_ERROR, "report.cannot_start", LF_S("error", err_last()->msg));
+        goto out;
+    }
+    cy.aws = st.client;
+    if (resolved.source_region == NULL) {
+        if (s_resolve_region(st.http, cy.now_s, region) != ERR_OK) {
+            goto close;
+        }
+        resolved.source_region = region;
+    }
+    cy.cfg = &resolved;
+    enum err e = ebs_survey(&cy);
+    if (e != ERR_OK && cy.could_not_start) {
+        goto close;
+    }
+    e = webreport_write_files(&cy, out_path, json_path);
+    outcome = e != ERR_OK || report_has_failures(&report) ? CYCLE_PARTIAL : CYCLE_OK;
+close:
+    aws_stack_close(&st);
+out:
+    report_free(&report);
     arena_free(&scratch);
     return outcome;
 }
