@@ -291,6 +291,7 @@ PLACEHOLDER_PARAMS = {
     "S3DestinationBuckets": "<DOCUMENTS_BUCKET>,<PHOTOS_BUCKET>,<DATABASE_BUCKET>",
     "S3SseKmsKeyArn": "<S3_SSE_KMS_KEY_ARN>",
     "CreateBackupBuckets": "false",
+    "ReportBucket": "<REPORT_BUCKET>",
 }
 PLACEHOLDER_PSEUDO = {"AWS::AccountId": "<ACCOUNT_ID>", "AWS::Region": "<SOURCE_REGION>", "AWS::Partition": "aws"}
 

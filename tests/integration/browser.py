@@ -83,10 +83,14 @@ class BrowserError(RuntimeError):
 
 
 class Page:
-    def __init__(self, browser, session):
+    def __init__(self, browser, session, target):
         self.b = browser
         self.session = session
+        self.target = target
         self.load_ms = None
+
+    def close(self):
+        self.b.call("Target.closeTarget", targetId=self.target)
 
     def call(self, method, **params):
         return self.b.call(method, session=self.session, **params)
@@ -235,7 +239,7 @@ class Chromium:
         """A new tab showing the file; returns the Page once loaded and painted (load_ms: navigate -> painted)."""
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
         session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        page = Page(self, session)
+        page = Page(self, session, target)
         for domain in ("Page", "Network", "Runtime", "Log"):
             page.call(f"{domain}.enable")
         page.viewport(width, height, mobile)
