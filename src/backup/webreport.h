@@ -46,6 +46,7 @@
 #define WEBREPORT_PAGE_BYTES_PER_VOLUME_MAX 600 /* issue 15: the page stays under this per volume */
 #define WEBREPORT_FAILURES_MAX 10000            /* failures listed (all are counted) */
 #define WEBREPORT_RUNS_MAX 30                   /* last runs listed */
+#define WEBREPORT_OPEN_ROWS_MAX 200             /* more healthy rows than this start collapsed (render time) */
 #define WEBREPORT_PAGE_MAX ((size_t) 64 * 1024 * 1024)
 #define WEBREPORT_SCHEMA_VERSION 1
 

@@ -36,7 +36,8 @@ static const char s_style[] =
   ".warn dd{color:var(--warn)}.wrap{overflow-x:auto}table{border-collapse:collapse;width:100%}th,td{text-align:left;"
   "padding:3px 6px;border-bottom:1px solid var(--line);white-space:nowrap}thead th{position:sticky;top:0;"
   "background:#f6f8fa}th[tabindex]{cursor:pointer}tr.g th{background:#eef1f4}tr.p td:first-child{color:var(--bad);"
-  "font-weight:600}tr.v td:first-child{color:var(--ok)}tr.p td:first-child{color:var(--bad)}td.m{white-space:normal;"
+  "font-weight:600}tr.v td:first-child{color:var(--ok)}tr.p td:first-child{color:var(--bad)}h3{font-size:14px;"
+  "margin:12px 0 6px}summary{cursor:pointer;font-weight:600;margin:12px 0 6px}td.m{white-space:normal;"
   "max-width:40em;word-break:break-word}svg{width:150px;height:14px;display:block;background:repeating-linear-gradient"
   "(90deg,#eaeef2 0 4px,#fff 4px 5px)}.s{fill:var(--ok)}.d{fill:#0969da}.lg i{display:inline-block;width:10px;"
   "height:10px;margin:0 4px 0 12px}.lg .s1{background:var(--ok)}.lg .d1{background:#0969da}#f{margin:0 0 8px;"
@@ -46,16 +47,20 @@ static const char s_style[] =
 
 /* Sorting by a column (numbers by data-v) and filtering by text; the rows are already problems-first without it. */
 static const char s_script[] =
-  "(function(){var d=document,t=d.getElementById('vt'),f=d.getElementById('f');if(!t||!f)return;f.hidden=false;"
+  "(function(){var d=document,f=d.getElementById('f'),h=d.getElementById('healthy'),"
+  "ts=[].slice.call(d.querySelectorAll('table.vol'));if(!f||!ts.length)return;f.hidden=false;"
   "var rows=function(b){return[].slice.call(b.querySelectorAll('tr.v'))};"
-  "f.oninput=function(){var q=f.value.toLowerCase();[].forEach.call(t.tBodies,function(b){rows(b).forEach("
-  "function(r){r.hidden=q!==''&&r.textContent.toLowerCase().indexOf(q)<0})})};"
-  "var hs=t.tHead.rows[0].cells;[].forEach.call(hs,function(h,i){h.tabIndex=0;h.onclick=h.onkeydown=function(e){"
-  "if(e.type==='keydown'&&e.key!=='Enter')return;var a=h.getAttribute('aria-sort')!=='ascending';"
-  "[].forEach.call(hs,function(x){x.removeAttribute('aria-sort')});h.setAttribute('aria-sort',a?'ascending':"
-  "'descending');[].forEach.call(t.tBodies,function(b){var rs=rows(b);rs.sort(function(x,y){var p=x.cells[i],"
-  "q=y.cells[i],u=p.getAttribute('data-v'),w=q.getAttribute('data-v'),c=u!==null&&w!==null?u-w:"
-  "p.textContent.localeCompare(q.textContent);return a?c:-c});rs.forEach(function(r){b.appendChild(r)})})}})})();";
+  "f.oninput=function(){var q=f.value.toLowerCase();if(h&&q)h.open=true;ts.forEach(function(t){"
+  "[].forEach.call(t.tBodies,function(b){rows(b).forEach(function(r){"
+  "r.hidden=q!==''&&r.textContent.toLowerCase().indexOf(q)<0})})})};"
+  "addEventListener('beforeprint',function(){if(h)h.open=true});"
+  "ts.forEach(function(t){var hs=t.tHead.rows[0].cells;[].forEach.call(hs,function(th,i){th.tabIndex=0;"
+  "th.onclick=th.onkeydown=function(e){if(e.type==='keydown'&&e.key!=='Enter')return;"
+  "var a=th.getAttribute('aria-sort')!=='ascending';[].forEach.call(hs,function(x){x.removeAttribute('aria-sort')});"
+  "th.setAttribute('aria-sort',a?'ascending':'descending');[].forEach.call(t.tBodies,function(b){var rs=rows(b);"
+  "rs.sort(function(x,y){var p=x.cells[i],q=y.cells[i],u=p.getAttribute('data-v'),w=q.getAttribute('data-v'),"
+  "c=u!==null&&w!==null?u-w:p.textContent.localeCompare(q.textContent);return a?c:-c});"
+  "rs.forEach(function(r){b.appendChild(r)})})}})})})();";
 
 /* ---- small writers ---- */
 
@@ -288,13 +293,48 @@ static void s_row(const struct webreport *w, struct buf *b, const struct webrepo
     buf_append_cstr(b, "</tr>\n");
 }
 
+/* One table of the problem rows or of the healthy ones, with a group header row per (account, region). */
+static void s_volume_table(const struct webreport *w, struct buf *b, bool problems) {
+    buf_appendf(
+      b,
+      "<div class=wrap><table class=vol id=%s><thead><tr><th>State<th>Instance<th>Instance id<th class=h2>Device"
+      "<th class=h1>Volume<th>Newest snapshot<th>Kept<th>DR copy<th>Last drill<th>Last 30 days</thead>\n",
+      problems ? "vt-p" : "vt-h");
+    const struct webreport_volume *prev = NULL;
+    for (size_t i = 0; i < w->nvolumes; i++) {
+        const struct webreport_volume *v = &w->volumes[i];
+        if (v->problem != problems) {
+            continue;
+        }
+        bool new_group =
+          prev == NULL || strcmp(v->account, prev->account) != 0 || strcmp(v->region, prev->region) != 0;
+        if (new_group) {
+            buf_append_cstr(b, prev ? "</tbody><tbody>" : "<tbody>");
+            if (w->ngroups > 1) {
+                buf_append_cstr(b, "<tr class=g><th colspan=10>");
+                html_cstr(b, v->account[0] ? v->account : "account unknown");
+                buf_append_cstr(b, " &middot; ");
+                html_cstr(b, v->region);
+                buf_append_cstr(b, "</tr>\n");
+            }
+        }
+        s_row(w, b, v);
+        prev = v;
+    }
+    buf_append_cstr(b, prev ? "</tbody></table></div>\n" : "</table></div>\n");
+}
+
+/*
+ * Problem rows in their own table, always shown; healthy rows in a second table inside <details>, open up to
+ * WEBREPORT_OPEN_ROWS_MAX rows. A closed <details> is parsed but neither styled nor laid out, which is what keeps
+ * a 5,000-volume page fast (laying out 50,000 table cells is most of the cost); the script opens it for a filter
+ * and for printing.
+ */
 static void s_volumes(const struct webreport *w, struct buf *b) {
     buf_appendf(b, "<section id=volumes><h2>Volumes (%zu)</h2>\n", w->nvolumes);
     if (!w->listed) {
-        buf_append_cstr(
-          b,
-          "<p class=bad id=not-listed>The source region could not be listed: the table is "
-          "incomplete (see the failures below).</p>\n");
+        buf_append_cstr(b, "<p class=bad id=not-listed>The source region could not be listed: the table is "
+                           "incomplete (see the failures below).</p>\n");
     }
     if (w->nvolumes == 0) {
         buf_append_cstr(b, "<p id=empty>No backed-up volumes: no instance carries the tag ");
@@ -305,26 +345,22 @@ static void s_volumes(const struct webreport *w, struct buf *b) {
     buf_append_cstr(
       b,
       "<input id=f type=search placeholder=\"Filter volumes\" aria-label=\"Filter volumes\" hidden>"
-      "<p class=\"lg mut\">Last 30 days, today on the right:<i class=s1></i>snapshot<i class=d1></i>DR copy</p>\n"
-      "<div class=wrap><table id=vt><thead><tr><th>State<th>Instance<th>Instance id<th class=h2>Device"
-      "<th class=h1>Volume<th>Newest snapshot<th>Kept<th>DR copy<th>Last drill<th>Last 30 days</thead>\n");
-    for (size_t i = 0; i < w->nvolumes; i++) {
-        const struct webreport_volume *v = &w->volumes[i];
-        bool new_group = i == 0 || strcmp(v->account, w->volumes[i - 1].account) != 0 ||
-                         strcmp(v->region, w->volumes[i - 1].region) != 0;
-        if (new_group) {
-            buf_append_cstr(b, i ? "</tbody><tbody>" : "<tbody>");
-            if (w->ngroups > 1) {
-                buf_append_cstr(b, "<tr class=g><th colspan=10>");
-                html_cstr(b, v->account[0] ? v->account : "account unknown");
-                buf_append_cstr(b, " &middot; ");
-                html_cstr(b, v->region);
-                buf_append_cstr(b, "</tr>\n");
-            }
-        }
-        s_row(w, b, v);
+      "<p class=\"lg mut\">Last 30 days, today on the right:<i class=s1></i>snapshot<i class=d1></i>DR copy</p>\n");
+    size_t healthy = w->nvolumes - w->problems;
+    if (w->problems > 0) {
+        buf_appendf(b, "<h3 id=attention>Needing attention (%zu)</h3>\n", w->problems);
+        s_volume_table(w, b, true);
     }
-    buf_append_cstr(b, "</tbody></table></div></section>\n");
+    if (healthy > 0) {
+        buf_appendf(
+          b,
+          "<details id=healthy%s><summary>Healthy volumes (%zu)</summary>\n",
+          healthy <= WEBREPORT_OPEN_ROWS_MAX ? " open" : "",
+          healthy);
+        s_volume_table(w, b, false);
+        buf_append_cstr(b, "</details>\n");
+    }
+    buf_append_cstr(b, "</section>\n");
 }
 
 /* ---- the run ---- */

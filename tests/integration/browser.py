@@ -87,7 +87,8 @@ class Page:
         self.b = browser
         self.session = session
         self.target = target
-        self.load_ms = None
+        self.load_ms = None  # wall time from navigate to the second animation frame after load
+        self.cpu_ms = None  # CPU time Chromium's processes spent in that interval (what the page costs)
 
     def close(self):
         self.b.call("Target.closeTarget", targetId=self.target)
@@ -219,6 +220,28 @@ class Chromium:
                                          "sessionId": m.get("sessionId"), "params": {"accept": False}}).encode()
                      + b"\0")
 
+    def cpu_s(self):
+        """CPU seconds (user + system) used so far by Chromium and every process it started (renderer, GPU...)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        children = {}
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    st = Path("/proc", d, "stat").read_text()
+                except OSError:
+                    continue
+                fields = st[st.rindex(")") + 2:].split()
+                children.setdefault(int(fields[1]), []).append((int(d), int(fields[11]) + int(fields[12])))
+        total, todo = 0, [self.proc.pid]
+        own = Path("/proc", str(self.proc.pid), "stat").read_text()
+        f = own[own.rindex(")") + 2:].split()
+        total += int(f[11]) + int(f[12])
+        while todo:
+            for pid, ticks in children.get(todo.pop(), []):
+                total += ticks
+                todo.append(pid)
+        return total / tick
+
     def wait_event(self, method, session, timeout=None):
         deadline = time.monotonic() + (timeout or self.timeout)
         seen = len(self.events)
@@ -250,6 +273,7 @@ class Chromium:
         url = Path(path).resolve().as_uri()
         self.page_url = url
         mark = len(self.events)
+        cpu0 = self.cpu_s()
         t0 = time.monotonic()
         page.call("Page.navigate", url=url)
         while not any(e[0] == "Page.loadEventFired" and e[2] == session for e in self.events[mark:]):
@@ -259,6 +283,7 @@ class Chromium:
         page.eval("new Promise(function(r){requestAnimationFrame(function(){requestAnimationFrame(r)})})",
                   await_promise=True)
         page.load_ms = (time.monotonic() - t0) * 1000
+        page.cpu_ms = (self.cpu_s() - cpu0) * 1000
         return page
 
     def dialogs(self):
