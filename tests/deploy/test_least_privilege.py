@@ -279,7 +279,7 @@ def test_report_statements_cover_the_prefix_only(env):
     s3 = env.as_user("s3")
     assert not denied(lambda: s3.put_object(Bucket=REPORTS, Key="smartvault/report.json", Body=b"{}"))
     assert denied(lambda: s3.put_object(Bucket=REPORTS, Key="elsewhere/index.html", Body=b"x"))
-    assert denied(lambda: s3.put_object(Bucket=DOCS, Key="smartvault/index.html", Body=b"x"))
+    assert denied(lambda: s3.put_object(Bucket=SRC_BUCKET, Key="smartvault/index.html", Body=b"x"))
     assert not denied(lambda: s3.get_object(Bucket=REPORTS, Key="smartvault/index.html"))
     assert denied(lambda: s3.get_object(Bucket=REPORTS, Key="smartvault/report.json"))
 

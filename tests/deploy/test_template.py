@@ -21,7 +21,7 @@ ENV_NAMES = [
     "MAX_CONCURRENCY", "COPY_LIMIT", "DRY_RUN", "LOG_FORMAT", "LOG_LEVEL", "SNS_TOPIC_ARN", "METRIC_NAMESPACE",
     "METRICS_MODE", "DYNAMODB_TABLE", "AUDIT_TTL_DAYS", "S3_SOURCE_BUCKET", "S3_ROUTES", "S3_DEST_PREFIX",
     "S3_STORAGE_CLASS", "S3_SSE", "S3_SSE_KMS_KEY_ID", "S3_MULTIPART_THRESHOLD", "AWS_MAX_ATTEMPTS",
-    "AWS_RETRY_MODE",
+    "AWS_RETRY_MODE", "REPORT_BUCKET", "REPORT_PREFIX",
 ]
 # Set whatever the parameters say (the rest are left unset when their parameter is empty).
 ALWAYS_SET = {"SOURCE_REGION", "DRY_RUN", "LOG_FORMAT", "LOG_LEVEL", "SNS_TOPIC_ARN", "METRIC_NAMESPACE",
@@ -36,7 +36,7 @@ FULL = dict(
     WaitForCompletion="0", MaxConcurrency="8", CopyLimit="20", AuditTtlDays="90", S3SourceBucket="src",
     S3Routes="documents/=d", S3DestinationBuckets="d,p", S3DestPrefix="backup/", S3StorageClass="STANDARD_IA",
     S3Sse="aws:kms", S3SseKmsKeyArn=KEY.replace("us-west-2", "us-east-1"), S3MultipartThreshold="104857600",
-    AwsMaxAttempts="5", AwsRetryMode="adaptive", CreateBackupBuckets="true",
+    AwsMaxAttempts="5", AwsRetryMode="adaptive", CreateBackupBuckets="true", CreateReportBucket="true",
 )
 EXISTING = dict(REQUIRED, SnsTopicArn="arn:aws:sns:us-east-1:123456789012:ops", DynamoDbTable="audit")
 COMBINATIONS = {"minimal": REQUIRED, "full": FULL, "existing-topic-and-table": EXISTING,

@@ -220,10 +220,9 @@ class Chromium:
                                          "sessionId": m.get("sessionId"), "params": {"accept": False}}).encode()
                      + b"\0")
 
-    def cpu_s(self):
-        """CPU seconds (user + system) used so far by Chromium and every process it started (renderer, GPU...)."""
-        tick = os.sysconf("SC_CLK_TCK")
-        children = {}
+    def cpu_ticks(self):
+        """{pid: user + system clock ticks} of Chromium and every process it started (renderers, GPU...)."""
+        children, own = {}, {}
         for d in os.listdir("/proc"):
             if d.isdigit():
                 try:
@@ -231,16 +230,21 @@ class Chromium:
                 except OSError:
                     continue
                 fields = st[st.rindex(")") + 2:].split()
-                children.setdefault(int(fields[1]), []).append((int(d), int(fields[11]) + int(fields[12])))
-        total, todo = 0, [self.proc.pid]
-        own = Path("/proc", str(self.proc.pid), "stat").read_text()
-        f = own[own.rindex(")") + 2:].split()
-        total += int(f[11]) + int(f[12])
+                own[int(d)] = int(fields[11]) + int(fields[12])
+                children.setdefault(int(fields[1]), []).append(int(d))
+        out, todo = {}, [self.proc.pid]
         while todo:
-            for pid, ticks in children.get(todo.pop(), []):
-                total += ticks
-                todo.append(pid)
-        return total / tick
+            pid = todo.pop()
+            out[pid] = own.get(pid, 0)
+            todo.extend(children.get(pid, []))
+        return out
+
+    def cpu_ms_since(self, before):
+        """CPU milliseconds spent since `before` (cpu_ticks()) by the processes alive now; a process that exited
+        in between (the renderer of a closed tab) is left out rather than subtracted."""
+        now = self.cpu_ticks()
+        ticks = sum(t - before.get(pid, 0) for pid, t in now.items())
+        return ticks * 1000 / os.sysconf("SC_CLK_TCK")
 
     def wait_event(self, method, session, timeout=None):
         deadline = time.monotonic() + (timeout or self.timeout)
@@ -273,7 +277,7 @@ class Chromium:
         url = Path(path).resolve().as_uri()
         self.page_url = url
         mark = len(self.events)
-        cpu0 = self.cpu_s()
+        cpu0 = self.cpu_ticks()
         t0 = time.monotonic()
         page.call("Page.navigate", url=url)
         while not any(e[0] == "Page.loadEventFired" and e[2] == session for e in self.events[mark:]):
@@ -283,7 +287,7 @@ class Chromium:
         page.eval("new Promise(function(r){requestAnimationFrame(function(){requestAnimationFrame(r)})})",
                   await_promise=True)
         page.load_ms = (time.monotonic() - t0) * 1000
-        page.cpu_ms = (self.cpu_s() - cpu0) * 1000
+        page.cpu_ms = self.cpu_ms_since(cpu0)
         return page
 
     def dialogs(self):
