@@ -3,7 +3,8 @@
  * metrics and the SNS summary, each rendered from the report by its pure module (backup/audit, backup/metrics,
  * backup/notify) and sent through the request layer.
  *
- * Order: audit, then metrics, then SNS. Each channel reports the failures of the ones before it (the Errors
+ * Order: audit, then metrics, then the coverage page (REPORT_BUCKET, backup/webreport_publish.c), then SNS, whose
+ * summary links to the page. Each channel reports the failures of the ones before it (the Errors
  * metric and the SNS "Errors" list include a failed audit write; the SNS message says when the metrics could not
  * be put), so the last message an operator reads is the most complete. A channel's own failure is in the
  * cycle.done line and the exit code.

@@ -223,6 +223,30 @@ def test_report_command_bad_arguments_exit_2(run_smartvault, args, message):
     assert p.returncode == 2 and message in p.stderr and p.stdout == ""
 
 
+def test_a_page_that_cannot_be_written_is_a_reported_failure_only(run_smartvault, aws_env, moto):
+    """No such bucket: the run's snapshots stand, cycle.done counts one failure, exit 1 (like a failed SNS)."""
+    ec2 = F.ec2_client(moto.url, SRC)
+    F.launch(ec2, count=2, tags={"Backup": "true"}, volumes=1)
+    p = run_smartvault(["run"], env=page_env(aws_env, REPORT_BUCKET="no-such-report-bucket"))
+    assert p.returncode == 1, p.stdout[-2000:]
+    done = F.done(p.stdout)
+    assert done["counts"]["snapshots_created"] == 2 and done["counts"]["failures"] == 1
+    (fail,) = F.of(p.stdout, "report.page_failed")
+    assert fail["aws_code"] == "NoSuchBucket" and "PutObject" in fail["message"]
+    assert len(F.smartvault_snapshots(ec2)) == 2
+    assert F.of(p.stdout, "report.done")[0]["page"] == "failed"
+
+
+def test_dry_run_renders_the_page_and_writes_nothing(run_smartvault, aws_env, report_bucket):
+    ec2 = F.ec2_client(aws_env["AWS_ENDPOINT_URL"], SRC)
+    F.launch(ec2, count=1, tags={"Backup": "true"}, volumes=2)
+    p = run_smartvault(["run", "--dry-run"], env=page_env(aws_env))
+    assert p.returncode == 0, p.stdout[-2000:]
+    (dry,) = F.of(p.stdout, "report.page_dry_run")
+    assert dry["volumes"] == 2 and dry["bytes"] > 0
+    assert report_bucket.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
+
+
 # ---- failures, lag, hostile tags ---------------------------------------------------------------------------------
 
 
