@@ -100,6 +100,11 @@ struct cycle_page_link {
  * logged, not written.
  */
 enum err webreport_publish(struct cycle *cy, struct cycle_page_link *link) SV_MUST_CHECK;
+/*
+ * With DYNAMODB_TABLE and REPORT_BUCKET: one run item (pk "smartvault#runs", sk "<start>#<run id>", outcome, duration, counts,
+ * expires_at) so the page's "last runs" is one Query. A failure is a warning (report.run_index_failed).
+ */
+enum err webreport_record_run(struct cycle *cy) SV_MUST_CHECK;
 /* The page (and report.json when json_path is set) from cy->fleet and cy->report, written to local files. */
 enum err webreport_write_files(struct cycle *cy, const char *html_path, const char *json_path) SV_MUST_CHECK;
 /* The S3 job (backup/s3copy.c): incremental server-side copy of the source bucket into the routed buckets. */

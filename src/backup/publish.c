@@ -519,6 +519,10 @@ enum err report_publish(struct cycle *cy) {
     bool sns_on = cfg->sns_topic_arn != NULL;
     bool page_on = cfg->report_bucket != NULL;
     enum err audit_e = audit_on ? s_audit(cy) : ERR_OK;
+    /* The page's run index lives in the audit table: written only when there is a page to show it. */
+    if (audit_on && page_on && !cy->dry_run && webreport_record_run(cy) != ERR_OK) {
+        /* logged as report.run_index_failed: only the page's history misses this run */
+    }
     enum err metrics_e = metrics_on ? s_metrics(cy) : ERR_OK;
     /* The page before SNS, so the summary can link to it. */
     struct cycle_page_link page = { 0 };

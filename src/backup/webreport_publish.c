@@ -19,10 +19,12 @@
 #include "backup/webreport.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "svc/dynamodb.h"
 #include "svc/s3.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define WEBREPORT_LINK_MAX_S ((uint32_t) 7 * 24 * 3600) /* SigV4: presigned URLs live at most seven days */
@@ -31,8 +33,176 @@
 
 static const char *const s_effect = "reporting only: the cycle's own results are unchanged; the exit code is 1";
 
+/* ---- the run index in the audit table: the page's "last runs" ---- */
+
+/* One item per run under one partition key, so the last runs are one Query (newest first), not a table scan. */
+#define WEBREPORT_RUNS_PK "smartvault#runs"
+#define WEBREPORT_RUN_ATTRS 24
+
+static const char *s_table_region(const struct cfg *cfg) {
+    return cfg->dynamodb_table_region ? cfg->dynamodb_table_region : cfg->source_region;
+}
+
+/* The counts as N attributes, named as in cycle.done. */
+static size_t s_count_attrs(struct arena *a, const struct report_counts *c, struct dynamodb_attr *out) {
+    const struct {
+        const char *name;
+        uint64_t v;
+    } f[] = { { "instances_seen", c->instances_seen },
+              { "snapshots_created", c->snapshots_created },
+              { "snapshots_copied", c->snapshots_copied },
+              { "snapshots_deleted", c->snapshots_deleted },
+              { "skipped", c->skipped },
+              { "failures", c->failures },
+              { "s3_objects_copied", c->s3_objects_copied },
+              { "s3_bytes_copied", c->s3_bytes_copied },
+              { "s3_failed", c->s3_failed } };
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+        out[i] = (struct dynamodb_attr){ .name = f[i].name,
+                                         .type = DYNAMODB_N,
+                                         .text = arena_printf(a, "%llu", (unsigned long long) f[i].v) };
+    }
+    return sizeof(f) / sizeof(f[0]);
+}
+
+enum err webreport_record_run(struct cycle *cy) {
+    const struct cfg *cfg = cy->cfg;
+    const struct report *r = cy->report;
+    char start[TIME_ISO8601_LEN + 5];
+    time_format_iso8601_ms(r->start_ms, start);
+    struct report_counts c = report_counts(r);
+    struct dynamodb_attr attrs[WEBREPORT_RUN_ATTRS];
+    size_t n = 0;
+    attrs[n++] = (struct dynamodb_attr){ .name = "pk", .type = DYNAMODB_S, .text = WEBREPORT_RUNS_PK };
+    attrs[n++] = (struct dynamodb_attr){ .name = "sk",
+                                         .type = DYNAMODB_S,
+                                         .text = arena_printf(cy->arena, "%s#%s", start, r->run_id) };
+    attrs[n++] = (struct dynamodb_attr){ .name = "run_id", .type = DYNAMODB_S, .text = r->run_id };
+    attrs[n++] = (struct dynamodb_attr){ .name = "outcome",
+                                         .type = DYNAMODB_S,
+                                         .text = report_has_failures(r) ? "partial" : "ok" };
+    attrs[n++] = (struct dynamodb_attr){ .name = "started_ms",
+                                         .type = DYNAMODB_N,
+                                         .text = arena_printf(cy->arena, "%lld", (long long) r->start_ms) };
+    attrs[n++] = (struct dynamodb_attr){ .name = "duration_ms",
+                                         .type = DYNAMODB_N,
+                                         .text = arena_printf(cy->arena, "%lld", (long long) r->wall_ms) };
+    attrs[n++] = (struct dynamodb_attr){
+        .name = "expires_at",
+        .type = DYNAMODB_N,
+        .text =
+          arena_printf(cy->arena, "%lld", (long long) (time_wall_ms() / 1000 + (int64_t) cfg->audit_ttl_days * 86400))
+    };
+    n += s_count_attrs(cy->arena, &c, attrs + n);
+    struct dynamodb_item item = { attrs, n };
+    const struct dynamodb_item *items[1] = { &item };
+    struct buf body;
+    buf_init(&body, BUF_MAX_SMALL * 4);
+    enum err e = dynamodb_batch_write_body(&body, cfg->dynamodb_table, items, 1);
+    struct aws_request req = { .service = ENDPOINT_DYNAMODB,
+                               .region = s_table_region(cfg),
+                               .operation = "BatchWriteItem",
+                               .target = DYNAMODB_TARGET_BATCH_WRITE_ITEM,
+                               .body = buf_span(&body) };
+    if (e == ERR_OK) {
+        e = aws_run_one(cy->aws, &req);
+    }
+    if (e != ERR_OK) {
+        /* The page's run history only: a warning, the audit items of the run were written (or reported). */
+        LOG(
+          LOG_WARN,
+          "report.run_index_failed",
+          LF_S("table", cfg->dynamodb_table),
+          LF_S("aws_code", req.error.code[0] ? req.error.code : err_name(e)),
+          LF_S("effect", "this run is missing from the coverage page's last runs"));
+    }
+    aws_request_free(&req);
+    buf_free(&body);
+    return e;
+}
+
+static void s_run_from_item(struct arena *a, const struct dynamodb_item *it, struct webreport_run *out) {
+    const char *v;
+    memset(out, 0, sizeof(*out));
+    out->run_id = dynamodb_item_text(it, "run_id");
+    out->outcome = dynamodb_item_text(it, "outcome");
+    out->start_ms = (v = dynamodb_item_text(it, "started_ms")) ? strtoll(v, NULL, 10) : 0;
+    out->duration_ms = (v = dynamodb_item_text(it, "duration_ms")) ? strtoll(v, NULL, 10) : -1;
+    struct report_counts *c = &out->counts;
+    struct {
+        const char *name;
+        uint64_t *dst;
+    } f[] = { { "snapshots_created", &c->snapshots_created },
+              { "snapshots_copied", &c->snapshots_copied },
+              { "snapshots_deleted", &c->snapshots_deleted },
+              { "failures", &c->failures },
+              { "s3_objects_copied", &c->s3_objects_copied } };
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+        *f[i].dst = (v = dynamodb_item_text(it, f[i].name)) ? strtoull(v, NULL, 10) : 0;
+    }
+    out->run_id = out->run_id ? out->run_id : "?";
+    out->outcome = out->outcome ? out->outcome : "?";
+    (void) a;
+}
+
+/* The last runs, newest first: this one (from the report) and the earlier ones from the audit table. */
+static void s_runs(struct cycle *cy, struct webreport_run **runs, size_t *nruns) {
+    const struct cfg *cfg = cy->cfg;
+    bool this_run = cy->report->ebs_ran || cy->report->s3_ran;
+    *runs = ARENA_NEW_ARRAY(cy->arena, struct webreport_run, WEBREPORT_RUNS_MAX + 1);
+    *nruns = 0;
+    if (this_run) {
+        struct webreport_run *r = &(*runs)[(*nruns)++];
+        *r = (struct webreport_run){ .run_id = cy->report->run_id,
+                                     .start_ms = cy->report->start_ms,
+                                     .outcome = report_has_failures(cy->report) ? "partial" : "ok",
+                                     .duration_ms = cy->report->wall_ms,
+                                     .counts = report_counts(cy->report) };
+    }
+    if (cfg->dynamodb_table == NULL) {
+        *nruns = 0; /* only this run: the page says so */
+        return;
+    }
+    struct buf body;
+    buf_init(&body, BUF_MAX_SMALL);
+    enum err e = dynamodb_query_body(&body, cfg->dynamodb_table, "pk", WEBREPORT_RUNS_PK, WEBREPORT_RUNS_MAX, false);
+    struct aws_request req = { .service = ENDPOINT_DYNAMODB,
+                               .region = s_table_region(cfg),
+                               .operation = "Query",
+                               .target = DYNAMODB_TARGET_QUERY,
+                               .body = buf_span(&body) };
+    const struct json_value *root = NULL;
+    struct dynamodb_item *items = NULL;
+    size_t n = 0;
+    if (
+      e == ERR_OK && (e = aws_run_one(cy->aws, &req)) == ERR_OK &&
+      (e = aws_response_json(&req, cy->arena, &root)) == ERR_OK) {
+        e = dynamodb_query_parse(cy->arena, root, &items, &n);
+    }
+    if (e != ERR_OK) {
+        LOG(
+          LOG_WARN,
+          "report.page_runs_unavailable",
+          LF_S("table", cfg->dynamodb_table),
+          LF_S("aws_code", req.error.code[0] ? req.error.code : err_name(e)),
+          LF_S("effect", "the coverage page lists no earlier runs"));
+    }
+    for (size_t i = 0; i < n && *nruns < WEBREPORT_RUNS_MAX; i++) {
+        struct webreport_run run;
+        s_run_from_item(cy->arena, &items[i], &run);
+        if (!this_run || strcmp(run.run_id, cy->report->run_id) != 0) {
+            (*runs)[(*nruns)++] = run;
+        }
+    }
+    aws_request_free(&req);
+    buf_free(&body);
+}
+
 static void s_model(struct cycle *cy, struct webreport *w) {
     const struct cycle_fleet *f = &cy->fleet;
+    struct webreport_run *runs = NULL;
+    size_t nruns = 0;
+    s_runs(cy, &runs, &nruns);
     struct webreport_input in = {
         .cfg = cy->cfg,
         .account = cy->aws ? aws_client_account_id(cy->aws) : NULL,
@@ -45,6 +215,8 @@ static void s_model(struct cycle *cy, struct webreport *w) {
         .dst_failed = cy->cfg->dest_region != NULL && !f->dst_listed,
         .report = cy->report->ebs_ran || cy->report->s3_ran ? cy->report : NULL,
         .outcome = report_has_failures(cy->report) ? "partial" : "ok",
+        .runs = runs,
+        .nruns = nruns,
     };
     webreport_build(cy->arena, &in, w);
 }

@@ -247,6 +247,35 @@ def test_dry_run_renders_the_page_and_writes_nothing(run_smartvault, aws_env, re
     assert report_bucket.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
 
 
+def test_last_runs_come_from_the_audit_table(run_smartvault, aws_env, report_bucket, boto3_client, chromium,
+                                             tmp_path):
+    ddb = boto3_client("dynamodb", SRC)
+    ddb.create_table(TableName="audit", BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+    ec2 = F.ec2_client(aws_env["AWS_ENDPOINT_URL"], SRC)
+    F.launch(ec2, count=2, tags={"Backup": "true"}, volumes=1)
+    env = page_env(aws_env, DYNAMODB_TABLE="audit")
+    first = F.done(run_smartvault(["run"], env=env).stdout)
+    second = F.done(run_smartvault(["run"], env=env).stdout)
+    items = ddb.query(TableName="audit", KeyConditionExpression="pk = :p",
+                      ExpressionAttributeValues={":p": {"S": "smartvault#runs"}})["Items"]
+    assert sorted(i["run_id"]["S"] for i in items) == sorted([first["run_id"], second["run_id"]])
+    path, report = fetch_page(report_bucket, tmp_path)
+    assert [r["run_id"] for r in report["runs"]] == [second["run_id"], first["run_id"]]
+    assert report["runs"][1]["counts"]["snapshots_created"] == 2
+    page = chromium.open(path)
+    check_common(chromium, page, dom(page))
+    rows = page.eval("[].map.call(document.querySelectorAll('#runs tbody tr'),function(r){return r.cells[3].textContent})")
+    assert rows == ["0", "2"], "the runs table: this run (nothing due) first, then the first run's 2 snapshots"
+    out = tmp_path / "local.html"
+    p = run_smartvault(["report", "--out", str(out), "--json", str(tmp_path / "l.json")], env=env)
+    assert p.returncode == 0, p.stdout[-2000:]
+    local = json.loads((tmp_path / "l.json").read_text())
+    assert [r["run_id"] for r in local["runs"]] == [second["run_id"], first["run_id"]]
+
+
 # ---- failures, lag, hostile tags ---------------------------------------------------------------------------------
 
 

@@ -2,13 +2,14 @@
  * test_webreport.c - the coverage model and its two renderings: per-volume state (newest snapshot, DR copy state,
  * backlog, calendar, problems), volumes only snapshots know, deletions and failures of the run, row order; the
  * page's escaping and Content-Security-Policy (hashes checked with BearSSL directly), report.json parsed back,
- * and the size promise at 10 / 1,000 / 5,000 synthetic healthy volumes.
+ * the size promise at 10 / 1,000 / 5,000 synthetic healthy volumes, and the run index's DynamoDB Query.
  */
 #include "harness.h"
 
 #include "backup/cycle.h"
 #include "backup/webreport.h"
 #include "codec/json.h"
+#include "svc/dynamodb.h"
 
 #include <bearssl.h>
 #include <stdio.h>
@@ -411,4 +412,46 @@ TEST(webreport_page_size_per_volume_stays_under_the_promise) {
             CHECK(size <= fleets[i] * WEBREPORT_PAGE_BYTES_PER_VOLUME_MAX);
         }
     }
+}
+
+/* ---- the run index: DynamoDB Query body and response ---- */
+
+
+TEST(dynamodb_query_body_and_parse_for_the_run_index) {
+    struct buf b;
+    buf_init(&b, BUF_MAX_SMALL);
+    REQUIRE_OK(dynamodb_query_body(&b, "audit", "pk", "smartvault#runs", 30, false));
+    CHECK_STR(
+      buf_cstr(&b),
+      "{\"TableName\":\"audit\",\"KeyConditionExpression\":\"#k = :v\",\"ExpressionAttributeNames\":{\"#k\":\"pk\"},"
+      "\"ExpressionAttributeValues\":{\":v\":{\"S\":\"smartvault#runs\"}},\"ScanIndexForward\":false,\"Limit\":30}");
+    buf_reset(&b);
+    CHECK(dynamodb_query_body(&b, "audit", "pk", "x", 0, false) == ERR_INVALID);
+    CHECK(dynamodb_query_body(&b, "audit", "pk", "x", 1001, false) == ERR_INVALID);
+    CHECK(dynamodb_query_body(&b, "", "pk", "x", 1, false) == ERR_INVALID);
+    buf_free(&b);
+
+    struct arena a;
+    arena_init(&a, 0);
+    const char *doc =
+      "{\"Count\":2,\"Items\":[{\"run_id\":{\"S\":\"r2\"},\"failures\":{\"N\":\"3\"},\"dry\":{\"BOOL\":true},"
+      "\"l\":{\"L\":[]}},{\"run_id\":{\"S\":\"r1\"}}]}";
+    const struct json_value *root = NULL;
+    REQUIRE_OK(json_parse(&a, span_from_cstr(doc), NULL, &root));
+    struct dynamodb_item *items = NULL;
+    size_t n = 0;
+    REQUIRE_OK(dynamodb_query_parse(&a, root, &items, &n));
+    REQUIRE(n == 2);
+    CHECK_STR(dynamodb_item_text(&items[0], "run_id"), "r2");
+    CHECK_STR(dynamodb_item_text(&items[0], "failures"), "3");
+    CHECK_INT(items[0].nattrs, 3); /* the list attribute is skipped */
+    CHECK(dynamodb_item_text(&items[1], "failures") == NULL);
+    REQUIRE_OK(json_parse(&a, SPAN_LIT("{\"Items\":{}}"), NULL, &root));
+    CHECK(dynamodb_query_parse(&a, root, &items, &n) == ERR_PARSE);
+    REQUIRE_OK(json_parse(&a, SPAN_LIT("[]"), NULL, &root));
+    CHECK(dynamodb_query_parse(&a, root, &items, &n) == ERR_PARSE);
+    REQUIRE_OK(json_parse(&a, SPAN_LIT("{}"), NULL, &root));
+    REQUIRE_OK(dynamodb_query_parse(&a, root, &items, &n));
+    CHECK_INT(n, 0);
+    arena_free(&a);
 }
