@@ -232,7 +232,7 @@ def test_task_role_optional_statements_follow_the_features(t):
     assert set(minimal) == {"DiscoverInstancesAndSnapshots", "CreateSnapshotsPerInstance",
                             "TagSnapshotsOnlyWhenCreated", "DeleteOnlySmartVaultSnapshots",
                             "NeverDeleteSnapshotsOnLegalHold", "PublishCycleSummary", "PutMetricsInOwnNamespaceOnly",
-                            "WriteAuditItems", "ReadRunHistory"}
+                            "WriteAuditItems"}
     # Without a DR region, no ARN names another region.
     assert "us-west-2" not in json.dumps(minimal)
     # A KMS key without a DR region is not used for anything.
