@@ -46,6 +46,8 @@ PKGS_TEST=(file clang-format openssl python3-pytest python3-boto3 python3-botoco
     python3-werkzeug python3-jinja2 python3-requests python3-responses python3-xmltodict python3-dateutil
     python3-cryptography python3-yaml)
 PKGS_IMAGE=(buildah podman umoci debootstrap)
+# The coverage page's render tests (tests/integration/test_report_page.py): Debian's headless Chromium.
+PKGS_BROWSER=(chromium-headless-shell)
 
 # The steps of `./build.sh test`, in order. A step is a function test_step_NAME; add new ones here.
 TEST_STEPS=(lint unit asan fuzz repro integration deploy image)
@@ -478,7 +480,7 @@ cmd_repro() {
 test_step_repro() { cmd_repro; }
 
 cmd_integration() {
-    install_pkgs "${PKGS_BUILD[@]}" "${PKGS_TEST[@]}"
+    install_pkgs "${PKGS_BUILD[@]}" "${PKGS_TEST[@]}" "${PKGS_BROWSER[@]}"
     cmd_release
     SMARTVAULT_MOTO_PYTHONPATH=$(tests/tools/moto.sh)
     export SMARTVAULT_MOTO_PYTHONPATH
@@ -504,7 +506,7 @@ test_prebuild() {
 
 # Each step runs in its own process, so that `set -e` holds inside it; a failed step does not stop the others.
 cmd_test() {
-    install_pkgs "${PKGS_BUILD[@]}" "${PKGS_ASAN[@]}" "${PKGS_TEST[@]}" "${PKGS_IMAGE[@]}"
+    install_pkgs "${PKGS_BUILD[@]}" "${PKGS_ASAN[@]}" "${PKGS_TEST[@]}" "${PKGS_IMAGE[@]}" "${PKGS_BROWSER[@]}"
     local step rc t0 t_all passed=0 failed=0 summary=()
     t_all=$(now_s)
     test_prebuild

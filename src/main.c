@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* POSIX: the application declares it. cfg reads the environment only through this array, handed to it. */
 extern char **environ;
@@ -40,6 +41,9 @@ static const char s_usage[] =
   "\n"
   "commands:\n"
   "  run [options]       run one backup cycle (the default; `smartvault --dry-run` is `run --dry-run`)\n"
+  "  report --out FILE [--json FILE] [options]   write the coverage page (one self-contained HTML file)\n"
+  "                      from the live account: instances and snapshots are listed, nothing is changed;\n"
+  "                      --json also writes the data behind it (report.json)\n"
   "  config [options]    print the effective configuration, one NAME=value  (source: ...) per line,\n"
   "                      credentials shown only as (set); exit 2 with one line naming a bad variable\n"
   "  list [--instance ID] [--region R]   what can be restored: per volume its device, newest completed\n"
@@ -137,7 +141,11 @@ static const char *const s_usage_env[] = {
     "  METRICS_MODE        api|emf|both|off: PutMetricData, embedded-metric log lines, both or none\n"
     "                      (default api)\n"
     "  DYNAMODB_TABLE      audit table, name or ARN (default: none)\n"
-    "  AUDIT_TTL_DAYS      days before an audit item expires (DynamoDB TTL), 1-36500 (default 365)\n",
+    "  AUDIT_TTL_DAYS      days before an audit item expires (DynamoDB TTL), 1-36500 (default 365)\n"
+    "  REPORT_BUCKET       bucket (in SOURCE_REGION) for the coverage page: each run writes\n"
+    "                      <REPORT_PREFIX>index.html and report.json; the SNS summary links to the page\n"
+    "                      (default: none, no page)\n"
+    "  REPORT_PREFIX       key prefix of the page and its JSON (default smartvault/)\n",
     " S3 folder backup (runs when a source bucket and at least one route are set)\n"
     "  S3_SOURCE_BUCKET    the bucket to back up (default: none, no S3 job)\n"
     "  SRC_BUCKET          seed 004's name for S3_SOURCE_BUCKET\n"
@@ -270,6 +278,70 @@ static int s_restore_exit(enum restore_outcome o) {
     return codes[o];
 }
 
+/* The directory of `path` can be written to: checked before any network call, so a typo exits 2 at once. */
+static bool s_writable_dir(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) {
+        return access(".", W_OK) == 0;
+    }
+    if (slash == path) {
+        return access("/", W_OK) == 0;
+    }
+    char dir[4096];
+    size_t n = (size_t) (slash - path);
+    if (n >= sizeof(dir)) {
+        return false;
+    }
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    return access(dir, W_OK) == 0;
+}
+
+/* report: --out FILE [--json FILE] and the configuration flags; the page from listings only (no cycle). */
+static int s_report(int argc, char **argv) {
+    if (s_wants_help(argc, argv)) {
+        s_print_usage();
+        return EXIT_OK;
+    }
+    const char *out = NULL, *json = NULL;
+    char **rest = calloc((size_t) argc + 1, sizeof(*rest));
+    int nrest = 0;
+    for (int i = 0; rest != NULL && i < argc; i++) {
+        bool is_out = strcmp(argv[i], "--out") == 0, is_json = strcmp(argv[i], "--json") == 0;
+        if ((is_out || is_json) && i + 1 < argc && argv[i + 1][0] != '\0') {
+            *(is_out ? &out : &json) = argv[++i];
+        } else if (strncmp(argv[i], "--out=", 6) == 0 || strncmp(argv[i], "--json=", 7) == 0) {
+            *(argv[i][2] == 'o' ? &out : &json) = strchr(argv[i], '=') + 1;
+        } else {
+            rest[nrest++] = argv[i];
+        }
+    }
+    int code = EXIT_USAGE;
+    if (rest == NULL) {
+        fprintf(stderr, "smartvault: out of memory\n");
+    } else if (out == NULL || out[0] == '\0') {
+        fprintf(stderr, "smartvault: report: --out FILE is required (where to write the HTML page)\n");
+    } else if (!s_writable_dir(out) || (json != NULL && !s_writable_dir(json))) {
+        fprintf(
+          stderr,
+          "smartvault: report: cannot write %s: its directory is not writable\n",
+          s_writable_dir(out) ? json : out);
+    } else {
+        struct arena a;
+        arena_init(&a, 0);
+        struct cfg c;
+        if (s_load_cfg(nrest, rest, &a, &c)) {
+            struct log_config lc = { c.log_format, c.log_level, NULL };
+            log_configure(&lc);
+            enum cycle_outcome o = cycle_report_page(&c, &a, out, json);
+            code = o == CYCLE_OK ? EXIT_OK : o == CYCLE_PARTIAL ? EXIT_PARTIAL : EXIT_CANNOT_START;
+        }
+        arena_free(&a);
+    }
+    free(rest);
+    return code;
+}
+
 /* restore / list: the work is in backup/restore.c and backup/inventory.c; here only the exit code. */
 static int s_restore(int argc, char **argv) {
     if (s_wants_help(argc, argv)) {
@@ -316,6 +388,9 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "list") == 0) {
         return s_list(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "report") == 0) {
+        return s_report(argc - 2, argv + 2);
     }
     if (cmd[0] == '-' && cmd[1] == '-') {
         return s_run(argc - 1, argv + 1); /* flags without a command: `smartvault --dry-run` */

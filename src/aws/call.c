@@ -573,3 +573,58 @@ enum err aws_presign_query_url(
     buf_free(&q);
     return e;
 }
+
+/* A presigned link shorter than this is not worth sending to a person. */
+#define AWS_PRESIGN_MIN_S 60
+
+enum err aws_presign_s3_get_url(
+  struct aws_client *c,
+  const char *region,
+  const char *bucket,
+  struct span key,
+  uint32_t max_expires_s,
+  struct buf *out,
+  uint32_t *expires_s) {
+    ENSURE(max_expires_s >= 1 && max_expires_s <= SIGV4_MAX_EXPIRES_S, ERR_INVALID, "presign: bad lifetime");
+    struct endpoint ep;
+    TRY(endpoint_resolve(c->opt.env, ENDPOINT_S3, region, bucket, &ep));
+    int64_t now_s = aws_client_now_s(c);
+    const struct creds *cr = NULL;
+    TRY(creds_get(c->opt.creds, now_s, &cr));
+    int64_t left = cr->expiration_s == CREDS_NO_EXPIRY ? (int64_t) max_expires_s : cr->expiration_s - now_s;
+    ENSURE(left >= AWS_PRESIGN_MIN_S, ERR_LIMIT, "presign: the credentials expire in %lld s", (long long) left);
+    *expires_s = left < (int64_t) max_expires_s ? (uint32_t) left : max_expires_s;
+    struct buf path;
+    buf_init(&path, URI_MAX_URL_BYTES);
+    buf_append_cstr(&path, ep.path_prefix);
+    buf_append_char(&path, '/');
+    uri_encode_path(&path, key);
+    struct sigv4_header hs[1] = { { SPAN_LIT("Host"), span_from_cstr(ep.host_header) } };
+    struct sigv4_request sr = { .method = SPAN_LIT("GET"), .path = buf_span(&path), .headers = hs, .header_count = 1 };
+    struct sigv4_credentials sc = { span_from_cstr(cr->access_key_id),
+                                    secret_span(&cr->secret_access_key),
+                                    secret_span(&cr->session_token) };
+    struct sigv4_options so = {
+        .region = span_from_cstr(ep.signing_region),
+        .service = span_from_cstr(ep.signing_name),
+        .time_unix_s = now_s,
+        .s3 = true,
+        .presign_expires_s = *expires_s,
+    };
+    struct sigv4_output sig;
+    sigv4_output_init(&sig);
+    enum err e = buf_status(&path);
+    if (e == ERR_OK) {
+        e = sigv4_sign(&sr, &sc, &so, &sig);
+    }
+    if (e == ERR_OK) {
+        buf_append_cstr(out, ep.base_url);
+        buf_append_span(out, span_sub(buf_span(&path), strlen(ep.path_prefix), path.len - strlen(ep.path_prefix)));
+        buf_append_char(out, '?');
+        buf_append_span(out, buf_span(&sig.query));
+        e = buf_status(out);
+    }
+    sigv4_output_free(&sig);
+    buf_free(&path);
+    return e;
+}

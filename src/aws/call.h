@@ -138,6 +138,21 @@ enum err aws_presign_query_url(
   uint32_t expires_s,
   struct buf *out) SV_MUST_CHECK;
 
+/*
+ * A presigned S3 GET URL of bucket/key (a link people can open without AWS credentials), written to `out`. It is
+ * valid for max_expires_s (1..SIGV4_MAX_EXPIRES_S, seven days), or less: a presigned URL stops working when the
+ * credentials that signed it expire (temporary credentials of a task role or IRSA last hours), so the lifetime is
+ * cut to what the credentials have left; *expires_s says what it is. ERR_LIMIT when less than a minute is left.
+ */
+enum err aws_presign_s3_get_url(
+  struct aws_client *c,
+  const char *region,
+  const char *bucket,
+  struct span key,
+  uint32_t max_expires_s,
+  struct buf *out,
+  uint32_t *expires_s) SV_MUST_CHECK;
+
 /* The corrected clock (wall + skew offset), in seconds. */
 int64_t aws_client_now_s(const struct aws_client *c);
 int64_t aws_client_skew_offset_ms(const struct aws_client *c);

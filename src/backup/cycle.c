@@ -268,3 +268,54 @@ done:
     arena_free(&scratch);
     return outcome;
 }
+
+/*
+ * `smartvault report`: the same stack and region resolution as a cycle, then only the EBS listings and the page.
+ * Nothing is created, copied, deleted or published; the one log line is report.page (or the failure).
+ */
+enum cycle_outcome
+cycle_report_page(const struct cfg *cfg, struct arena *arena, const char *out_path, const char *json_path) {
+    struct arena scratch;
+    arena_init(&scratch, 0);
+    struct report report;
+    report_init(&report, arena, cfg->now_set ? cfg->now_ms : time_wall_ms());
+    struct cycle cy = {
+        .cfg = cfg,
+        .arena = arena,
+        .scratch = &scratch,
+        .report = &report,
+        .now_s = (cfg->now_set ? cfg->now_ms : time_wall_ms()) / 1000,
+        .dry_run = true,
+        .page_size = cfg->ec2_page_size ? cfg->ec2_page_size : CYCLE_DEFAULT_PAGE_SIZE,
+    };
+    struct aws_stack_options so;
+    cycle_stack_options(cfg, &so);
+    struct aws_stack st;
+    enum cycle_outcome outcome = CYCLE_CANNOT_START;
+    struct cfg resolved = *cfg;
+    char region[REGION_MAX + 1];
+    if (aws_stack_open(&so, &st) != ERR_OK) {
+        LOG(LOG_ERROR, "report.cannot_start", LF_S("error", err_last()->msg));
+        goto out;
+    }
+    cy.aws = st.client;
+    if (resolved.source_region == NULL) {
+        if (s_resolve_region(st.http, cy.now_s, region) != ERR_OK) {
+            goto close;
+        }
+        resolved.source_region = region;
+    }
+    cy.cfg = &resolved;
+    enum err e = ebs_survey(&cy);
+    if (e != ERR_OK && cy.could_not_start) {
+        goto close;
+    }
+    e = webreport_write_files(&cy, out_path, json_path);
+    outcome = e != ERR_OK || report_has_failures(&report) ? CYCLE_PARTIAL : CYCLE_OK;
+close:
+    aws_stack_close(&st);
+out:
+    report_free(&report);
+    arena_free(&scratch);
+    return outcome;
+}

@@ -12,9 +12,21 @@
 #include "backup/report.h"
 #include "base/arena.h"
 #include "cfg/cfg.h"
+#include "svc/ec2.h"
 
 #include <stdbool.h>
 #include <stdint.h>
+
+/* What the EBS job listed, kept for the coverage report (backup/webreport); filled as each listing completes. */
+struct cycle_fleet {
+    bool discovered; /* instances: the backed-up instances (tag matched) */
+    const struct ec2_instance *const *instances;
+    size_t ninstances;
+    bool src_listed; /* src: SmartVault snapshots in the source region (after the re-list that follows creates) */
+    struct ec2_snapshot_list src;
+    bool dst_listed; /* dst: SmartVault snapshots in the DR region */
+    struct ec2_snapshot_list dst;
+};
 
 struct cycle {
     const struct cfg *cfg;
@@ -30,6 +42,7 @@ struct cycle {
      * done): main.c exits 3 instead of 1.
      */
     bool could_not_start;
+    struct cycle_fleet fleet; /* the EBS listings, for the coverage report */
 };
 
 enum cycle_outcome {
@@ -66,6 +79,37 @@ enum err ebs_run(struct cycle *cy) SV_MUST_CHECK;
  * channels were published.
  */
 enum err report_publish(struct cycle *cy) SV_MUST_CHECK;
+/*
+ * The EBS job's listings only (discovery, source and DR snapshots) into cy->fleet, for `smartvault report`:
+ * nothing is created, copied or deleted. A failed listing is recorded in the report as the job would.
+ */
+enum err ebs_survey(struct cycle *cy) SV_MUST_CHECK;
+/*
+ * `smartvault report --out FILE`: the coverage page from the live account (listings only, no cycle), written to
+ * `out_path`; `json_path` (or NULL) gets report.json. CYCLE_PARTIAL when a listing failed (the page says so).
+ */
+enum cycle_outcome
+cycle_report_page(const struct cfg *cfg, struct arena *arena, const char *out_path, const char *json_path);
+/* The coverage page in S3, for the SNS summary: strings in the cycle arena, NULL when there is none. */
+struct cycle_page_link {
+    const char *location; /* "s3://bucket/<prefix>index.html" */
+    const char *url;      /* presigned GET URL */
+    int64_t expires_at;   /* Unix seconds when the URL stops working */
+};
+/*
+ * The coverage page and report.json (backup/webreport_publish.c): built from cy->fleet and the report, put to
+ * REPORT_BUCKET under REPORT_PREFIX, and a presigned link made for the SNS summary. A failure is recorded like
+ * any reporting failure (one REPORT_FAILED item of job reporting, report.page_failed); dry run: rendered and
+ * logged, not written.
+ */
+enum err webreport_publish(struct cycle *cy, struct cycle_page_link *link) SV_MUST_CHECK;
+/*
+ * With DYNAMODB_TABLE and REPORT_BUCKET: one run item (pk "smartvault#runs", sk "<start>#<run id>", outcome, duration,
+ * counts, expires_at) so the page's "last runs" is one Query. A failure is a warning (report.run_index_failed).
+ */
+enum err webreport_record_run(struct cycle *cy) SV_MUST_CHECK;
+/* The page (and report.json when json_path is set) from cy->fleet and cy->report, written to local files. */
+enum err webreport_write_files(struct cycle *cy, const char *html_path, const char *json_path) SV_MUST_CHECK;
 /* The S3 job (backup/s3copy.c): incremental server-side copy of the source bucket into the routed buckets. */
 enum err s3_run(struct cycle *cy) SV_MUST_CHECK;
 

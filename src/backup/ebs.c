@@ -73,6 +73,32 @@ static void s_record_failure(struct cycle *cy, struct report_item *it, const str
       LF_U("attempts", r->attempts));
 }
 
+/* ---- the listings, kept for the coverage report ---- */
+
+static void s_keep_instances(struct ebs_state *st) {
+    struct cycle_fleet *f = &st->cy->fleet;
+    const struct ec2_instance **v =
+      st->ninstances ? ARENA_NEW_ARRAY(st->cy->arena, const struct ec2_instance *, st->ninstances) : NULL;
+    for (size_t i = 0; i < st->ninstances; i++) {
+        v[i] = st->instances[i].inst;
+    }
+    f->instances = v;
+    f->ninstances = st->ninstances;
+    f->discovered = true;
+}
+
+static void s_keep_listings(struct ebs_state *st, bool src, bool dst) {
+    struct cycle_fleet *f = &st->cy->fleet;
+    if (src) {
+        f->src = st->src;
+        f->src_listed = true;
+    }
+    if (dst) {
+        f->dst = st->dst;
+        f->dst_listed = true;
+    }
+}
+
 /* ---- listing ---- */
 
 static enum err s_list_snapshots(struct cycle *cy, const char *region, struct ec2_snapshot_list *out) {
@@ -181,6 +207,7 @@ static enum err s_discover(struct ebs_state *st) {
         }
     }
     cy->report->instances_seen = st->ninstances;
+    s_keep_instances(st);
     LOG(
       LOG_INFO,
       "ebs.discovered",
@@ -188,6 +215,20 @@ static enum err s_discover(struct ebs_state *st) {
       LF_U("instances", st->ninstances),
       LF_U("pages", pages),
       LF_U("with_key", all.n));
+    return ERR_OK;
+}
+
+/* The listings only, for `smartvault report` (cycle.h). */
+enum err ebs_survey(struct cycle *cy) {
+    const struct cfg *cfg = cy->cfg;
+    struct ebs_state st = { .cy = cy };
+    TRY(s_discover(&st));
+    TRY(s_list_snapshots(cy, cfg->source_region, &st.src));
+    s_keep_listings(&st, true, false);
+    if (cfg->dest_region != NULL) {
+        TRY(s_list_snapshots(cy, cfg->dest_region, &st.dst));
+        s_keep_listings(&st, false, true);
+    }
     return ERR_OK;
 }
 
@@ -736,6 +777,7 @@ enum err ebs_run(struct cycle *cy) {
     cy->report->ebs_ran = true;
     TRY(s_discover(&st));
     TRY(s_list_snapshots(cy, cfg->source_region, &st.src));
+    s_keep_listings(&st, true, false);
     size_t created_before = report_counts(cy->report).snapshots_created;
     size_t items_before = cy->report->nitems;
     TRY(s_snapshot_due(&st));
@@ -751,12 +793,14 @@ enum err ebs_run(struct cycle *cy) {
         if (cfg->wait_for_completion_s > 0) {
             TRY(s_wait_for_completion(&st));
         }
+        s_keep_listings(&st, true, false);
     }
     /* Copies and destination retention: a failure there never skips source retention, and vice versa. */
     enum err copy_err = ERR_OK;
     if (cfg->dest_region != NULL) {
         copy_err = s_list_snapshots(cy, cfg->dest_region, &st.dst);
         if (copy_err == ERR_OK) {
+            s_keep_listings(&st, false, true);
             copy_err = s_copy(&st);
         }
     }

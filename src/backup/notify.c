@@ -181,6 +181,26 @@ void notify_subject(const struct report *r, const struct notify_context *ctx, ch
     buf_free(&b);
 }
 
+/* The coverage page's location and presigned link (a link longer than NOTIFY_LINK_MAX_BYTES is left out). */
+static void s_report_link(const struct notify_context *ctx, struct buf *out) {
+    if (ctx == NULL || ctx->report_location == NULL) {
+        return;
+    }
+    buf_append_cstr(out, "Coverage:  ");
+    notify_text_append(out, span_from_cstr(ctx->report_location), NOTIFY_LINK_MAX_BYTES);
+    buf_append_char(out, '\n');
+    if (ctx->report_url != NULL && strlen(ctx->report_url) <= NOTIFY_LINK_MAX_BYTES) {
+        char until[TIME_ISO8601_LEN + 1];
+        time_format_iso8601(ctx->report_url_expires_at, until);
+        buf_appendf(out, "Open:      %s\n", ctx->report_url);
+        buf_appendf(
+          out,
+          "           (this link works until %s, when the credentials that signed it expire; after that open the "
+          "page from the S3 console or with aws s3 cp)\n",
+          until);
+    }
+}
+
 /* ---- body ---- */
 
 /*
@@ -262,6 +282,7 @@ static void s_head(const struct report *r, const struct notify_context *ctx, str
         }
         buf_append_char(out, '\n');
     }
+    s_report_link(ctx, out);
     buf_append_char(out, '\n');
     if (r->ebs_ran || !r->s3_ran) {
         buf_appendf(out, "Instances seen:     %llu\n", (unsigned long long) c.instances_seen);

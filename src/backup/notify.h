@@ -51,6 +51,8 @@
 #define NOTIFY_BODY_MAX_BYTES (SNS_MESSAGE_MAX_BYTES - NOTIFY_ENVELOPE_RESERVE)
 /* The smallest budget notify_body accepts: the head (no lists) always fits in it. */
 #define NOTIFY_BODY_MIN_BYTES ((size_t) 4096)
+/* The longest coverage link (or location) put in the body: a presigned URL with a session token is ~1.5 KB. */
+#define NOTIFY_LINK_MAX_BYTES ((size_t) 2048)
 /* One field of one line (an S3 key is at most 1024 bytes, an AWS message 512). */
 #define NOTIFY_FIELD_MAX_BYTES ((size_t) 1024)
 /* The backup tag as written in the no-instances sentence ("Backup=true"); longer is cut. */
@@ -67,6 +69,10 @@ struct notify_context {
     const char *backup_tag;    /* "Backup=true": how instances are selected (seed 001's sentence) */
     const char *source_region; /* shown in the head */
     const char *dest_region;   /* NULL: no DR copy */
+    /* The coverage page (backup/webreport), when it was written: its S3 location and a presigned link. */
+    const char *report_location;   /* "s3://bucket/prefix/index.html", or NULL */
+    const char *report_url;        /* presigned GET URL, or NULL (then only the location is given) */
+    int64_t report_url_expires_at; /* Unix seconds when the link stops working */
 };
 
 enum notify_outcome notify_outcome(const struct report *r);

@@ -3,7 +3,8 @@
  * metrics and the SNS summary, each rendered from the report by its pure module (backup/audit, backup/metrics,
  * backup/notify) and sent through the request layer.
  *
- * Order: audit, then metrics, then SNS. Each channel reports the failures of the ones before it (the Errors
+ * Order: audit, then metrics, then the coverage page (REPORT_BUCKET, backup/webreport_publish.c), then SNS, whose
+ * summary links to the page. Each channel reports the failures of the ones before it (the Errors
  * metric and the SNS "Errors" list include a failed audit write; the SNS message says when the metrics could not
  * be put), so the last message an operator reads is the most complete. A channel's own failure is in the
  * cycle.done line and the exit code.
@@ -471,13 +472,16 @@ static enum err s_metrics(struct cycle *cy) {
 
 /* ---- SNS summary ---- */
 
-static enum err s_sns(struct cycle *cy) {
+static enum err s_sns(struct cycle *cy, const struct cycle_page_link *page) {
     const struct cfg *cfg = cy->cfg;
     char tag[CFG_TAG_KEY_MAX + CFG_TAG_VALUE_MAX + 2];
     snprintf(tag, sizeof(tag), "%s=%s", cfg->backup_tag.keys[0], cfg->backup_tag.value);
     struct notify_context nc = { .backup_tag = tag,
                                  .source_region = cfg->source_region,
-                                 .dest_region = cfg->dest_region };
+                                 .dest_region = cfg->dest_region,
+                                 .report_location = page->location,
+                                 .report_url = page->url,
+                                 .report_url_expires_at = page->expires_at };
     char subject[NOTIFY_SUBJECT_MAX + 1];
     notify_subject(cy->report, &nc, subject);
     struct buf body;
@@ -560,14 +564,24 @@ enum err report_publish(struct cycle *cy) {
     bool audit_on = cfg->dynamodb_table != NULL;
     bool metrics_on = cfg->metrics_mode != CFG_METRICS_OFF;
     bool sns_on = cfg->sns_topic_arn != NULL;
+    bool page_on = cfg->report_bucket != NULL;
     enum err audit_e = audit_on ? s_audit(cy) : ERR_OK;
+    /* The page's run index lives in the audit table: written only when there is a page to show it. */
+    if (audit_on && page_on && !cy->dry_run && webreport_record_run(cy) != ERR_OK) {
+        /* logged as report.run_index_failed: only the page's history misses this run */
+    }
     enum err metrics_e = metrics_on ? s_metrics(cy) : ERR_OK;
-    enum err sns_e = sns_on ? s_sns(cy) : ERR_OK;
+    /* The page before SNS, so the summary can link to it. */
+    struct cycle_page_link page = { 0 };
+    enum err page_e = page_on ? webreport_publish(cy, &page) : ERR_OK;
+    enum err sns_e = sns_on ? s_sns(cy, &page) : ERR_OK;
     LOG(
-      audit_e == ERR_OK && metrics_e == ERR_OK && sns_e == ERR_OK ? LOG_INFO : LOG_WARN,
+      audit_e == ERR_OK && metrics_e == ERR_OK && page_e == ERR_OK && sns_e == ERR_OK ? LOG_INFO : LOG_WARN,
       "report.done",
       LF_S("audit", s_state(audit_on, cy->dry_run, audit_e)),
       LF_S("metrics", s_state(metrics_on, cy->dry_run, metrics_e)),
+      LF_S("page", s_state(page_on, cy->dry_run, page_e)),
       LF_S("sns", s_state(sns_on, cy->dry_run, sns_e)));
-    return audit_e != ERR_OK ? audit_e : metrics_e != ERR_OK ? metrics_e : sns_e;
+    enum err first = audit_e != ERR_OK ? audit_e : metrics_e != ERR_OK ? metrics_e : page_e;
+    return first != ERR_OK ? first : sns_e;
 }

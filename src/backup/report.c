@@ -178,30 +178,44 @@ bool report_has_failures(const struct report *r) {
     return report_counts(r).failures > 0;
 }
 
+size_t report_count_fields(const struct report_counts *c, struct report_count_field out[REPORT_COUNT_FIELDS_MAX]) {
+    const struct report_count_field f[] = {
+        { "instances_seen", "Instances backed up", (double) c->instances_seen, false },
+        { "snapshots_created", "Snapshots created", (double) c->snapshots_created, false },
+        { "snapshots_copied", "Copies started", (double) c->snapshots_copied, false },
+        { "snapshots_deleted", "Snapshots deleted", (double) c->snapshots_deleted, false },
+        { "skipped", "Skipped or deferred", (double) c->skipped, false },
+        { "failures", "Failures", (double) c->failures, false },
+        { "s3_objects_seen", "S3 objects seen", (double) c->s3_objects_seen, false },
+        { "s3_objects_copied", "S3 objects copied", (double) c->s3_objects_copied, false },
+        { "s3_bytes_copied", "S3 bytes copied", (double) c->s3_bytes_copied, false },
+        { "s3_unchanged", "S3 unchanged", (double) c->s3_unchanged, false },
+        { "s3_skipped", "S3 skipped", (double) c->s3_skipped, false },
+        { "s3_failed", "S3 failed", (double) c->s3_failed, false },
+        { "drills_passed", "Restore drills passed", (double) c->drills_passed, false },
+        { "drills_failed", "Restore drills failed", (double) c->drills_failed, false },
+        { "drill_seconds_max", "Slowest drill (s)", c->drill_seconds_max, true },
+    };
+    _Static_assert(sizeof(f) / sizeof(f[0]) <= REPORT_COUNT_FIELDS_MAX, "REPORT_COUNT_FIELDS_MAX is too small");
+    memcpy(out, f, sizeof(f));
+    return sizeof(f) / sizeof(f[0]);
+}
+
+void report_count_value(const struct report_count_field *f, struct buf *out) {
+    if (f->fractional) {
+        buf_appendf(out, "%.3f", f->value);
+    } else {
+        buf_appendf(out, "%llu", (unsigned long long) f->value);
+    }
+}
+
 void report_counts_json(const struct report_counts *c, struct buf *out) {
-    buf_appendf(
-      out,
-      "\"instances_seen\":%llu,\"snapshots_created\":%llu,\"snapshots_copied\":%llu,\"snapshots_deleted\":%llu,"
-      "\"skipped\":%llu,\"failures\":%llu,\"s3_objects_seen\":%llu,\"s3_objects_copied\":%llu,"
-      "\"s3_bytes_copied\":%llu,\"s3_unchanged\":%llu,\"s3_skipped\":%llu,\"s3_failed\":%llu",
-      (unsigned long long) c->instances_seen,
-      (unsigned long long) c->snapshots_created,
-      (unsigned long long) c->snapshots_copied,
-      (unsigned long long) c->snapshots_deleted,
-      (unsigned long long) c->skipped,
-      (unsigned long long) c->failures,
-      (unsigned long long) c->s3_objects_seen,
-      (unsigned long long) c->s3_objects_copied,
-      (unsigned long long) c->s3_bytes_copied,
-      (unsigned long long) c->s3_unchanged,
-      (unsigned long long) c->s3_skipped,
-      (unsigned long long) c->s3_failed);
-    buf_appendf(
-      out,
-      ",\"drills_passed\":%llu,\"drills_failed\":%llu,\"drill_seconds_max\":%.3f",
-      (unsigned long long) c->drills_passed,
-      (unsigned long long) c->drills_failed,
-      c->drill_seconds_max);
+    struct report_count_field f[REPORT_COUNT_FIELDS_MAX];
+    size_t n = report_count_fields(c, f);
+    for (size_t i = 0; i < n; i++) {
+        buf_appendf(out, "%s\"%s\":", i ? "," : "", f[i].key);
+        report_count_value(&f[i], out);
+    }
 }
 
 const char *report_action_name(enum report_action a) {

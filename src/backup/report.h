@@ -140,6 +140,22 @@ size_t report_region_counts(const struct report *r, struct report_region_counts 
 bool report_has_failures(const struct report *r);
 
 /* Appends the counts as JSON object members (no braces): "instances_seen":3,"snapshots_created":... */
+/*
+ * Every count of cycle.done's "counts", in its order: the key, a label for people, and the value. One list, so
+ * cycle.done, report.json and the coverage page's table can never disagree about which counts exist.
+ */
+#define REPORT_COUNT_FIELDS_MAX 40
+struct report_count_field {
+    const char *key;   /* as in cycle.done: "snapshots_created" */
+    const char *label; /* "Snapshots created" */
+    double value;      /* exact for counts below 2^53 */
+    bool fractional;   /* printed with 3 decimals (seconds) rather than as a whole number */
+};
+size_t report_count_fields(const struct report_counts *c, struct report_count_field out[REPORT_COUNT_FIELDS_MAX]);
+
+/* One field's value as cycle.done prints it. */
+void report_count_value(const struct report_count_field *f, struct buf *out);
+
 void report_counts_json(const struct report_counts *c, struct buf *out);
 
 const char *report_action_name(enum report_action a);

@@ -73,6 +73,8 @@ static const struct cfg_var_info s_vars[CFG_VAR__COUNT] = {
     [CFG_VAR_METRICS_MODE] = S_SET("METRICS_MODE", NULL),
     [CFG_VAR_DYNAMODB_TABLE] = S_SET("DYNAMODB_TABLE", NULL),
     [CFG_VAR_AUDIT_TTL_DAYS] = S_SET("AUDIT_TTL_DAYS", NULL),
+    [CFG_VAR_REPORT_BUCKET] = S_SET("REPORT_BUCKET", NULL),
+    [CFG_VAR_REPORT_PREFIX] = S_SET("REPORT_PREFIX", NULL),
     [CFG_VAR_S3_SOURCE_BUCKET] = S_SET("S3_SOURCE_BUCKET", NULL),
     [CFG_VAR_SRC_BUCKET] = S_ALIAS("SRC_BUCKET", CFG_VAR_S3_SOURCE_BUCKET, NULL),
     [CFG_VAR_S3_ROUTES] = S_SET("S3_ROUTES", NULL),
@@ -989,6 +991,17 @@ static enum err s_reporting(struct s_parse *p) {
     }
     TRY(
       s_number(p, CFG_VAR_AUDIT_TTL_DAYS, " of days", 1, CFG_DAYS_MAX, CFG_DEFAULT_AUDIT_TTL_DAYS, &c->audit_ttl_days));
+    TRY(s_checked(p, CFG_VAR_REPORT_BUCKET, cfg_check_bucket, &c->report_bucket));
+    c->report_prefix = CFG_DEFAULT_REPORT_PREFIX;
+    if (!s_get(p, CFG_VAR_REPORT_PREFIX, &v, &from)) {
+        s_defaulted(p, CFG_VAR_REPORT_PREFIX);
+    } else if (cfg_check_key_prefix(v, &why) != ERR_OK) {
+        return s_fail(p, from, &v, "%s", why);
+    } else if (v.p[0] == '/') {
+        return s_fail(p, from, &v, "must not start with '/' (S3 keys have no leading slash)");
+    } else {
+        c->report_prefix = s_dup(p, v);
+    }
     return ERR_OK;
 }
 

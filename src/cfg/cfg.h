@@ -82,6 +82,7 @@
 #define CFG_DEFAULT_COPY_LIMIT 20 /* the default EC2 quota of concurrent snapshot copies per destination region */
 #define CFG_DEFAULT_METRIC_NAMESPACE "SmartVault"
 #define CFG_DEFAULT_AUDIT_TTL_DAYS 365
+#define CFG_DEFAULT_REPORT_PREFIX "smartvault/"
 #define CFG_DEFAULT_S3_STORAGE_CLASS "STANDARD"
 #define CFG_DEFAULT_S3_MULTIPART_THRESHOLD (64 * CFG_MIB)
 #define CFG_DEFAULT_S3_PART_SIZE (64 * CFG_MIB)
@@ -139,6 +140,8 @@ enum cfg_var {
     CFG_VAR_METRICS_MODE,
     CFG_VAR_DYNAMODB_TABLE,
     CFG_VAR_AUDIT_TTL_DAYS,
+    CFG_VAR_REPORT_BUCKET,
+    CFG_VAR_REPORT_PREFIX,
     /* S3 job */
     CFG_VAR_S3_SOURCE_BUCKET,
     CFG_VAR_SRC_BUCKET, /* alias of S3_SOURCE_BUCKET (seed 004) */
@@ -318,6 +321,8 @@ struct cfg {
     const char *dynamodb_table;        /* NULL: no audit items. A table name or a table ARN, as given */
     const char *dynamodb_table_region; /* the region of a table ARN, else NULL (= source region) */
     uint32_t audit_ttl_days;           /* default 365 */
+    const char *report_bucket;         /* NULL: no coverage page in S3 (the bucket is in the source region) */
+    const char *report_prefix;         /* default "smartvault/": <prefix>index.html and <prefix>report.json */
 
     /* --- S3 job: runs when s3_enabled (a source bucket and at least one route) --- */
     bool s3_enabled;

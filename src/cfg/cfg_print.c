@@ -201,6 +201,12 @@ static void s_value(struct buf *b, const struct cfg *c, enum cfg_var v) {
         case CFG_VAR_AUDIT_TTL_DAYS:
             buf_appendf(b, "%" PRIu32, c->audit_ttl_days);
             break;
+        case CFG_VAR_REPORT_BUCKET:
+            s_str(b, c->report_bucket);
+            break;
+        case CFG_VAR_REPORT_PREFIX:
+            s_str(b, c->report_prefix);
+            break;
         case CFG_VAR_S3_SOURCE_BUCKET:
             s_str(b, c->s3_source_bucket);
             break;

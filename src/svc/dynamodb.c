@@ -117,3 +117,95 @@ enum err dynamodb_batch_write_parse(
     }
     return ERR_OK;
 }
+
+#define DYNAMODB_QUERY_MAX_LIMIT 1000u
+
+enum err dynamodb_query_body(
+  struct buf *out,
+  const char *table,
+  const char *key_name,
+  const char *key_value,
+  uint32_t limit,
+  bool forward) {
+    ENSURE(table != NULL && table[0], ERR_INVALID, "dynamodb: no table");
+    ENSURE(key_name && key_name[0] && key_value, ERR_INVALID, "dynamodb: Query without a key");
+    ENSURE(limit >= 1 && limit <= DYNAMODB_QUERY_MAX_LIMIT, ERR_INVALID, "dynamodb: Query limit %u", limit);
+    struct json_writer w;
+    json_writer_init(&w, out);
+    json_write_object_begin(&w);
+    json_write_key(&w, "TableName");
+    json_write_cstr(&w, table);
+    json_write_key(&w, "KeyConditionExpression");
+    json_write_cstr(&w, "#k = :v");
+    json_write_key(&w, "ExpressionAttributeNames");
+    json_write_object_begin(&w);
+    json_write_key(&w, "#k");
+    json_write_cstr(&w, key_name);
+    json_write_object_end(&w);
+    json_write_key(&w, "ExpressionAttributeValues");
+    json_write_object_begin(&w);
+    json_write_key(&w, ":v");
+    json_write_object_begin(&w);
+    json_write_key(&w, "S");
+    json_write_cstr(&w, key_value);
+    json_write_object_end(&w);
+    json_write_object_end(&w);
+    json_write_key(&w, "ScanIndexForward");
+    json_write_bool(&w, forward);
+    json_write_key(&w, "Limit");
+    json_write_u64(&w, limit);
+    json_write_object_end(&w);
+    return json_writer_finish(&w);
+}
+
+static void s_read_attr(struct arena *out, const struct json_value *m, struct dynamodb_attr *a, bool *keep) {
+    const struct json_value *v;
+    *keep = true;
+    a->name = arena_span_cstr(out, m->key);
+    if ((v = json_get(m, "S")) != NULL && json_is(v, JSON_STRING)) {
+        a->type = DYNAMODB_S;
+        a->text = arena_span_cstr(out, json_string(v));
+    } else if ((v = json_get(m, "N")) != NULL && json_is(v, JSON_STRING)) {
+        a->type = DYNAMODB_N;
+        a->text = arena_span_cstr(out, json_string(v));
+    } else if ((v = json_get(m, "BOOL")) != NULL && json_is(v, JSON_BOOL)) {
+        a->type = DYNAMODB_BOOL;
+        a->flag = v->boolean;
+    } else {
+        *keep = false;
+    }
+}
+
+enum err
+dynamodb_query_parse(struct arena *out, const struct json_value *root, struct dynamodb_item **items, size_t *n) {
+    *items = NULL;
+    *n = 0;
+    ENSURE(json_is(root, JSON_OBJECT), ERR_PARSE, "Query response is not an object");
+    const struct json_value *list = json_get(root, "Items");
+    if (list == NULL) {
+        return ERR_OK;
+    }
+    ENSURE(json_is(list, JSON_ARRAY), ERR_PARSE, "Query response: Items is not a list");
+    *items = list->count ? ARENA_NEW_ARRAY(out, struct dynamodb_item, list->count) : NULL;
+    for (const struct json_value *it = json_first(list); it; it = it->next) {
+        ENSURE(json_is(it, JSON_OBJECT), ERR_PARSE, "Query response: an item is not an object");
+        struct dynamodb_attr *attrs = it->count ? ARENA_NEW_ARRAY(out, struct dynamodb_attr, it->count) : NULL;
+        size_t na = 0;
+        for (const struct json_value *m = json_first(it); m; m = m->next) {
+            bool keep = false;
+            s_read_attr(out, m, &attrs[na], &keep);
+            na += keep;
+        }
+        (*items)[(*n)++] = (struct dynamodb_item){ attrs, na };
+    }
+    return ERR_OK;
+}
+
+const char *dynamodb_item_text(const struct dynamodb_item *item, const char *name) {
+    for (size_t i = 0; i < item->nattrs; i++) {
+        if (strcmp(item->attrs[i].name, name) == 0) {
+            return item->attrs[i].text;
+        }
+    }
+    return NULL;
+}

@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 #define DYNAMODB_TARGET_BATCH_WRITE_ITEM "DynamoDB_20120810.BatchWriteItem"
+#define DYNAMODB_TARGET_QUERY "DynamoDB_20120810.Query"
 #define DYNAMODB_BATCH_WRITE_MAX_ITEMS 25
 #define DYNAMODB_BATCH_WRITE_MAX_BYTES ((size_t) 16 * 1024 * 1024)
 #define DYNAMODB_ITEM_MAX_BYTES ((size_t) 400 * 1024)
@@ -75,5 +76,28 @@ enum err dynamodb_batch_write_parse(
   const char *key_attr,
   struct span **keys,
   size_t *nkeys) SV_MUST_CHECK;
+
+/*
+ * A Query body: the items whose partition key `key_name` (String) is `key_value`, newest sort key first when
+ * `forward` is false, at most `limit` (1..1000) of them ({"TableName", "KeyConditionExpression": "#k = :v",
+ * "ExpressionAttributeNames", "ExpressionAttributeValues", "ScanIndexForward", "Limit"}).
+ */
+enum err dynamodb_query_body(
+  struct buf *out,
+  const char *table,
+  const char *key_name,
+  const char *key_value,
+  uint32_t limit,
+  bool forward) SV_MUST_CHECK;
+
+/*
+ * A Query response's Items, copied into `out`: String and Number attributes are kept (text), BOOL as flag, other
+ * types are skipped. ERR_PARSE when the document is not an object or Items is not a list of objects.
+ */
+enum err dynamodb_query_parse(struct arena *out, const struct json_value *root, struct dynamodb_item **items, size_t *n)
+  SV_MUST_CHECK;
+
+/* The text of attribute `name` of an item (NULL if absent). */
+const char *dynamodb_item_text(const struct dynamodb_item *item, const char *name);
 
 #endif

@@ -294,6 +294,7 @@ PLACEHOLDER_PARAMS = {
     "S3SseKmsKeyArn": "<S3_SSE_KMS_KEY_ARN>",
     "CreateBackupBuckets": "false",
     "RestoreDrill": "1",
+    "ReportBucket": "<REPORT_BUCKET>",
 }
 PLACEHOLDER_PSEUDO = {"AWS::AccountId": "<ACCOUNT_ID>", "AWS::Region": "<SOURCE_REGION>", "AWS::Partition": "aws"}
 

@@ -30,7 +30,7 @@ import cfn
 from conftest import ACCOUNT_ID, DR_REGION, REGION
 
 STACK = "sv"
-MOTO_UNSUPPORTED = {"Schedule", "TopicPolicy", "NoSnapshotsCreatedAlarm", "ErrorsAlarm", "RestoreDrillFailedAlarm"}
+MOTO_UNSUPPORTED = {"Schedule", "TopicPolicy", "NoSnapshotsCreatedAlarm", "ErrorsAlarm", "RestoreDrillFailedAlarm", "CoverageReportBucketPolicy"}
 KEY_ARN = f"arn:aws:kms:{DR_REGION}:{ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
@@ -130,7 +130,7 @@ def full(moto):
                   Subnets=",".join(subnets), SecurityGroups=sg, DestRegion=DR_REGION, KmsKeyArn=KEY_ARN,
                   S3SourceBucket="seed-source", S3DestinationBuckets="ext-documents,ext-photos",
                   S3SseKmsKeyArn=KEY_ARN.replace(DR_REGION, REGION), CreateBackupBuckets="true", MinKeep="2",
-                  RestoreDrill="2")
+                  RestoreDrill="2", CreateReportBucket="true")
     return Deployed(moto, params)
 
 
@@ -165,12 +165,16 @@ def test_task_role_policy_names_the_stack_resources(full):
                ("DocumentsBackupBucket", "PhotosBackupBucket", "DatabaseBackupBucket")]
     assert sts["WriteCreatedBackupBuckets"]["Resource"] == created
     assert sts["WriteDestinationObjects"]["Resource"] == ["arn:aws:s3:::ext-documents/*", "arn:aws:s3:::ext-photos/*"]
+    report = full.physical["CoverageReportBucket"]
+    assert sts["WriteCoverageReport"]["Resource"] == f"arn:aws:s3:::{report}/smartvault/*"
+    assert sts["SignCoverageReportLink"]["Resource"] == f"arn:aws:s3:::{report}/smartvault/index.html"
     # The same document as ecs/iam-policy.json once its placeholders are filled in.
     standalone = cfn.fill_placeholders(cfn.task_policy(), {
         "SOURCE_REGION": REGION, "DR_REGION": DR_REGION, "ACCOUNT_ID": ACCOUNT_ID, "DR_KMS_KEY_ARN": KEY_ARN,
         "SNS_TOPIC_ARN": full.outputs["TopicArn"], "AUDIT_TABLE": full.outputs["AuditTableName"],
         "SOURCE_BUCKET": "seed-source", "DOCUMENTS_BUCKET": "ext-documents", "PHOTOS_BUCKET": "ext-photos",
-        "DATABASE_BUCKET": "unused", "S3_SSE_KMS_KEY_ARN": KEY_ARN.replace(DR_REGION, REGION)})
+        "DATABASE_BUCKET": "unused", "S3_SSE_KMS_KEY_ARN": KEY_ARN.replace(DR_REGION, REGION),
+        "REPORT_BUCKET": full.physical["CoverageReportBucket"]})
     ours = {st["Sid"]: st for st in standalone["Statement"]}
     for sid, st in ours.items():
         if sid not in ("ListDestinationBuckets", "WriteDestinationObjects"):

@@ -40,6 +40,7 @@ from conftest import ACCOUNT_ID, DR_REGION, REGION, Moto
 
 BINARY = os.path.join(cfn.REPO, "build", "smartvault")
 SRC_BUCKET, DOCS, PHOTOS, DB = "sv-source", "sv-documents", "sv-photos", "sv-database"
+REPORTS = "sv-reports"
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 # Statements whose removal moto cannot notice (see the module docstring), with the reason.
@@ -53,6 +54,7 @@ MOTO_BLIND = {
     "WriteAuditItems": "moto's DynamoDB fails every signed request under enforcement (SignatureDoesNotMatch)",
     "TagOwnSnapshotsWithTheirDevice": "moto ignores conditions: the other ec2:CreateTags statements grant it too",
     "TagDrillVolumesOnlyWhenCreated": "moto does not check ec2:CreateTags for TagSpecifications",
+    "ReadRunHistory": "moto's DynamoDB fails every signed request under enforcement (SignatureDoesNotMatch)",
 }
 # Statement -> the API operations (as the binary's log names them) that fail without it.
 STATEMENT_CALLS = {
@@ -68,6 +70,12 @@ STATEMENT_CALLS = {
     "DescribeVolumesAndZonesForDrills": ["DescribeVolumes", "DescribeAvailabilityZones"],
     "CreateOnlyDrillVolumes": ["CreateVolume"],
     "DeleteOnlyDrillVolumes": ["DeleteVolume"],
+    "WriteCoverageReport": ["PutObject"],
+}
+# Statements the binary never exercises itself, with who does.
+SIGNED_FOR_OTHERS = {
+    "SignCoverageReportLink": "the SNS summary's presigned link: S3 authorizes whoever opens it as the task role "
+                              "(test_report_link_statement_allows_the_page_only)",
 }
 
 
@@ -133,7 +141,7 @@ class Env:
                 "ResourceType": "instance", "Tags": [{"Key": "Backup", "Value": "true"}, {"Key": "Name", "Value": f"app-{i}"}]}])
             self.instances.append(r["Instances"][0]["InstanceId"])
         s3 = self.client("s3")
-        for b in (SRC_BUCKET, DOCS, PHOTOS, DB):
+        for b in (SRC_BUCKET, DOCS, PHOTOS, DB, REPORTS):
             s3.create_bucket(Bucket=b)
         s3.put_object(Bucket=SRC_BUCKET, Key="documents/a.txt", Body=b"a" * 100)
         # Copied in one part: the last part of an upload has no minimum size.
@@ -144,7 +152,7 @@ class Env:
         self.values = {"SOURCE_REGION": REGION, "DR_REGION": DR_REGION, "ACCOUNT_ID": ACCOUNT_ID,
                        "DR_KMS_KEY_ARN": self.key_arn, "SNS_TOPIC_ARN": self.topic, "AUDIT_TABLE": "smartvault-audit",
                        "SOURCE_BUCKET": SRC_BUCKET, "DOCUMENTS_BUCKET": DOCS, "PHOTOS_BUCKET": PHOTOS,
-                       "DATABASE_BUCKET": DB, "S3_SSE_KMS_KEY_ARN": self.key_arn}
+                       "DATABASE_BUCKET": DB, "S3_SSE_KMS_KEY_ARN": self.key_arn, "REPORT_BUCKET": REPORTS}
         self.policy = project_for_moto(task_policy_for(self.values))
 
     def stop(self):
@@ -259,6 +267,8 @@ def cycle_calls(env):
                                               CopySource={"Bucket": SRC_BUCKET, "Key": "documents/a.txt"})),
         ("UploadPartCopy", multipart),
         ("Publish", lambda: env.as_user("sns").publish(TopicArn=env.topic, Subject="SmartVault OK", Message="ok")),
+        ("PutObject", lambda: s3.put_object(Bucket=REPORTS, Key="smartvault/index.html", Body=b"<p>page</p>",
+                                            ContentType="text/html; charset=utf-8", ServerSideEncryption="AES256")),
         ("PutMetricData", lambda: env.as_user("cloudwatch").put_metric_data(Namespace="SmartVault", MetricData=[
             {"MetricName": "SnapshotsCreated", "Dimensions": [{"Name": "Service", "Value": "Backup"}], "Value": 1}])),
     ]
@@ -282,7 +292,31 @@ def test_cycle_calls_fail_without_each_statement(env, sid):
 
 def test_every_statement_is_accounted_for():
     sids = {st["Sid"] for st in cfn.task_policy()["Statement"]}
-    assert sids == set(STATEMENT_CALLS) | set(MOTO_BLIND), "a new statement needs its calls (or reason) here"
+    assert sids == set(STATEMENT_CALLS) | set(MOTO_BLIND) | set(SIGNED_FOR_OTHERS), \
+        "a new statement needs its calls (or reason) here"
+
+
+def test_report_statements_cover_the_prefix_only(env):
+    """s3:PutObject under REPORT_PREFIX only; s3:GetObject (the presigned link) of the page only."""
+    env.set_user_policy(env.policy)
+    s3 = env.as_user("s3")
+    assert not denied(lambda: s3.put_object(Bucket=REPORTS, Key="smartvault/report.json", Body=b"{}"))
+    assert denied(lambda: s3.put_object(Bucket=REPORTS, Key="elsewhere/index.html", Body=b"x"))
+    assert denied(lambda: s3.put_object(Bucket=SRC_BUCKET, Key="smartvault/index.html", Body=b"x"))
+    assert not denied(lambda: s3.get_object(Bucket=REPORTS, Key="smartvault/index.html"))
+    assert denied(lambda: s3.get_object(Bucket=REPORTS, Key="smartvault/report.json"))
+
+
+def test_report_link_statement_allows_the_page_only(env):
+    s3 = env.as_user("s3")
+    env.set_user_policy(env.policy)
+    s3.put_object(Bucket=REPORTS, Key="smartvault/index.html", Body=b"<p>page</p>")
+    policy = dict(env.policy, Statement=[st for st in env.policy["Statement"] if st["Sid"] != "SignCoverageReportLink"])
+    env.set_user_policy(policy)
+    try:
+        assert denied(lambda: s3.get_object(Bucket=REPORTS, Key="smartvault/index.html"))
+    finally:
+        env.set_user_policy(env.policy)
 
 
 # ------------------------------------------------------------------------------------------------ the real binary
@@ -316,7 +350,8 @@ def run_cycle(env, extra=None):
          "MIN_INTERVAL": "90s", "SNS_TOPIC_ARN": env.topic,
          "METRICS_MODE": "api", "S3_SOURCE_BUCKET": SRC_BUCKET,
          "S3_ROUTES": f"documents/={DOCS},photos/={PHOTOS},database/={DB}",
-         "S3_MULTIPART_THRESHOLD": "5MiB", "LOG_FORMAT": "json", "AWS_MAX_ATTEMPTS": "1", "RESTORE_DRILL": "1"}
+         "S3_MULTIPART_THRESHOLD": "5MiB", "LOG_FORMAT": "json", "AWS_MAX_ATTEMPTS": "1", "RESTORE_DRILL": "1",
+         "REPORT_BUCKET": REPORTS}
     e.update(extra or {})
     out = subprocess.run([BINARY, "run"], env=e, capture_output=True, text=True, timeout=120)
     lines = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]

@@ -21,7 +21,7 @@ ENV_NAMES = [
     "MAX_CONCURRENCY", "COPY_LIMIT", "DRY_RUN", "LOG_FORMAT", "LOG_LEVEL", "SNS_TOPIC_ARN", "METRIC_NAMESPACE",
     "METRICS_MODE", "DYNAMODB_TABLE", "AUDIT_TTL_DAYS", "S3_SOURCE_BUCKET", "S3_ROUTES", "S3_DEST_PREFIX",
     "S3_STORAGE_CLASS", "S3_SSE", "S3_SSE_KMS_KEY_ID", "S3_MULTIPART_THRESHOLD", "AWS_MAX_ATTEMPTS",
-    "AWS_RETRY_MODE", "RESTORE_DRILL", "RESTORE_DRILL_PERIOD",
+    "AWS_RETRY_MODE", "RESTORE_DRILL", "RESTORE_DRILL_PERIOD", "REPORT_BUCKET", "REPORT_PREFIX",
 ]
 # Set whatever the parameters say (the rest are left unset when their parameter is empty).
 ALWAYS_SET = {"SOURCE_REGION", "DRY_RUN", "LOG_FORMAT", "LOG_LEVEL", "SNS_TOPIC_ARN", "METRIC_NAMESPACE",
@@ -36,7 +36,7 @@ FULL = dict(
     WaitForCompletion="0", MaxConcurrency="8", CopyLimit="20", AuditTtlDays="90", S3SourceBucket="src",
     S3Routes="documents/=d", S3DestinationBuckets="d,p", S3DestPrefix="backup/", S3StorageClass="STANDARD_IA",
     S3Sse="aws:kms", S3SseKmsKeyArn=KEY.replace("us-west-2", "us-east-1"), S3MultipartThreshold="104857600",
-    AwsMaxAttempts="5", AwsRetryMode="adaptive", CreateBackupBuckets="true", RestoreDrill="2",
+    AwsMaxAttempts="5", AwsRetryMode="adaptive", CreateBackupBuckets="true", RestoreDrill="2", CreateReportBucket="true",
 )
 EXISTING = dict(REQUIRED, SnsTopicArn="arn:aws:sns:us-east-1:123456789012:ops", DynamoDbTable="audit")
 # ecs/member-role.yaml and ecs/batch.yaml (multi-account runs): their feature combinations.
@@ -72,7 +72,7 @@ TASK_ACTIONS = {
     "kms:DescribeKey", "kms:CreateGrant", "kms:GenerateDataKey", "s3:ListBucket", "s3:ListBucketMultipartUploads",
     "s3:GetObject", "s3:GetObjectTagging", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload",
     "sns:Publish",
-    "cloudwatch:PutMetricData", "dynamodb:BatchWriteItem",
+    "cloudwatch:PutMetricData", "dynamodb:BatchWriteItem", "dynamodb:Query",
     "ec2:DescribeVolumes", "ec2:DescribeAvailabilityZones", "ec2:CreateVolume", "ec2:DeleteVolume",
 }
 

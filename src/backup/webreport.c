@@ -1,0 +1,513 @@
+/*
+ * webreport.c - the coverage model: volumes from the instances' block device mappings and from the snapshots
+ * kept, each with its newest snapshot, DR copy state, backlog and 30-day calendar; the run's counts, failures
+ * and S3 routes. (The page and report.json are written by webreport_render.c.)
+ *
+ * Lookups are sorted arrays and binary searches (volumes by id, copies by source snapshot id, deleted and failed
+ * ids), so a fleet of 5,000 volumes and 100,000 snapshots builds in a few milliseconds. It does not list, call
+ * AWS, read a clock or log: the caller hands it the listings and "now".
+ */
+#include "backup/webreport.h"
+
+#include "backup/cycle.h"
+#include "backup/retention.h"
+#include "base/time.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define WEBREPORT_HOUR_S 3600
+#define WEBREPORT_DAY_S 86400
+
+/* ---- sorted string sets ---- */
+
+struct s_idref {
+    struct span id;
+    size_t index; /* into the owner's array */
+    int state;    /* copies: enum snap_state, or -1 for "started this run" */
+};
+
+static int s_idref_cmp(const void *a, const void *b) {
+    const struct s_idref *x = a, *y = b;
+    int c = span_cmp(x->id, y->id);
+    return c ? c : (x->index < y->index ? -1 : x->index > y->index);
+}
+
+static const struct s_idref *s_find(const struct s_idref *v, size_t n, struct span id) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = span_cmp(v[mid].id, id);
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < n && span_eq(v[lo].id, id) ? &v[lo] : NULL;
+}
+
+static bool s_set(const char *s) {
+    return s != NULL && s[0] != '\0';
+}
+
+static struct span s_tag(const struct ec2_snapshot *s, const char *key) {
+    return ec2_tag_value(s->tags, s->ntags, key, NULL);
+}
+
+static bool s_ours(const struct ec2_snapshot *s) {
+    return span_eq_cstr(s_tag(s, TAG_CREATED_BY), TAG_CREATED_BY_VALUE);
+}
+
+/* ---- the build state ---- */
+
+struct s_build {
+    struct arena *a;
+    const struct webreport_input *in;
+    struct webreport *w;
+    int64_t today;        /* now_s / day */
+    struct s_idref *vols; /* by volume id -> w->volumes index */
+    size_t nvols;
+    struct s_idref *copies; /* by source snapshot id: copies in dst and copies started this run */
+    size_t ncopies;
+    struct s_idref *deleted; /* snapshot ids deleted this run */
+    size_t ndeleted;
+    struct s_idref *failed; /* instance and volume ids named by a failure -> failure index */
+    size_t nfailed;
+    size_t vcap;
+};
+
+static const char *s_str(struct arena *a, struct span s) {
+    return arena_span_cstr(a, s);
+}
+
+static struct webreport_volume *s_new_volume(struct s_build *b) {
+    struct webreport *w = b->w;
+    if (w->nvolumes == b->vcap) {
+        w->volumes = arena_grow_array(b->a, w->volumes, w->nvolumes, &b->vcap, sizeof(*w->volumes));
+    }
+    struct webreport_volume *v = &w->volumes[w->nvolumes++];
+    memset(v, 0, sizeof(*v));
+    v->account = w->account ? w->account : "";
+    v->region = w->source_region ? w->source_region : "";
+    v->instance_id = v->name = v->device = "";
+    return v;
+}
+
+static void s_index_volumes(struct s_build *b) {
+    b->nvols = b->w->nvolumes;
+    b->vols = b->nvols ? ARENA_NEW_ARRAY(b->a, struct s_idref, b->nvols) : NULL;
+    for (size_t i = 0; i < b->nvols; i++) {
+        b->vols[i] = (struct s_idref){ span_from_cstr(b->w->volumes[i].volume_id), i, 0 };
+    }
+    if (b->nvols) {
+        qsort(b->vols, b->nvols, sizeof(*b->vols), s_idref_cmp);
+    }
+}
+
+static struct webreport_volume *s_volume(const struct s_build *b, struct span id) {
+    const struct s_idref *r = s_find(b->vols, b->nvols, id);
+    return r ? &b->w->volumes[r->index] : NULL;
+}
+
+/* Volumes of the discovered instances, in mapping order. */
+static void s_instance_volumes(struct s_build *b) {
+    for (size_t i = 0; i < b->in->ninstances; i++) {
+        const struct ec2_instance *inst = b->in->instances[i];
+        struct span name = ec2_tag_value(inst->tags, inst->ntags, TAG_NAME, NULL);
+        for (size_t k = 0; k < inst->nvolumes; k++) {
+            struct webreport_volume *v = s_new_volume(b);
+            v->instance_id = s_str(b->a, inst->id);
+            v->name = s_str(b->a, name);
+            v->device = s_str(b->a, inst->volumes[k].device);
+            v->volume_id = s_str(b->a, inst->volumes[k].volume_id);
+        }
+    }
+}
+
+/* Volumes only the source snapshots know (instance terminated or untagged): one row each. */
+static void s_snapshot_only_volumes(struct s_build *b) {
+    const struct ec2_snapshot_list *src = b->in->src;
+    size_t n = 0;
+    struct s_idref *orphans = src && src->n ? ARENA_NEW_ARRAY(b->a, struct s_idref, src->n) : NULL;
+    for (size_t i = 0; src != NULL && i < src->n; i++) {
+        const struct ec2_snapshot *s = &src->items[i];
+        if (s_ours(s) && s->volume_id.n > 0 && s_volume(b, s->volume_id) == NULL) {
+            orphans[n++] = (struct s_idref){ s->volume_id, i, 0 };
+        }
+    }
+    if (n == 0) {
+        return;
+    }
+    qsort(orphans, n, sizeof(*orphans), s_idref_cmp);
+    for (size_t k = 0; k < n; k++) {
+        if (k > 0 && span_eq(orphans[k].id, orphans[k - 1].id)) {
+            continue;
+        }
+        const struct ec2_snapshot *s = &src->items[orphans[k].index];
+        struct webreport_volume *v = s_new_volume(b);
+        v->volume_id = s_str(b->a, s->volume_id);
+        v->instance_id = s_str(b->a, s_tag(s, TAG_INSTANCE_ID));
+        v->name = s_str(b->a, s_tag(s, TAG_NAME));
+        v->instance_gone = true;
+    }
+    s_index_volumes(b);
+}
+
+/* Copies by their source snapshot id: the DR listing, plus the copies this run started. */
+static void s_index_copies(struct s_build *b) {
+    const struct ec2_snapshot_list *dst = b->in->dst;
+    const struct report *r = b->in->report;
+    size_t cap = (dst ? dst->n : 0) + (r ? r->nitems : 0);
+    b->copies = cap ? ARENA_NEW_ARRAY(b->a, struct s_idref, cap) : NULL;
+    for (size_t i = 0; dst != NULL && i < dst->n; i++) {
+        struct span src_id = s_tag(&dst->items[i], TAG_SOURCE_SNAPSHOT_ID);
+        if (src_id.n) {
+            b->copies[b->ncopies++] = (struct s_idref){ src_id, i, (int) snap_state_parse(dst->items[i].state) };
+        }
+    }
+    for (size_t i = 0; r != NULL && !r->dry_run && i < r->nitems; i++) {
+        const struct report_item *it = &r->items[i];
+        if (it->job == REPORT_JOB_EBS && it->action == REPORT_COPIED && s_set(it->source_snapshot_id)) {
+            b->copies[b->ncopies++] = (struct s_idref){ span_from_cstr(it->source_snapshot_id), i, -1 };
+        }
+    }
+    if (b->ncopies) {
+        qsort(b->copies, b->ncopies, sizeof(*b->copies), s_idref_cmp);
+    }
+}
+
+/* Snapshots this run deleted (the listings were taken before retention ran), and ids failures name. */
+static void s_index_report(struct s_build *b) {
+    const struct report *r = b->in->report;
+    if (r == NULL || r->nitems == 0) {
+        return;
+    }
+    b->deleted = ARENA_NEW_ARRAY(b->a, struct s_idref, r->nitems);
+    b->failed = ARENA_NEW_ARRAY(b->a, struct s_idref, 2 * r->nitems);
+    for (size_t i = 0; i < r->nitems; i++) {
+        const struct report_item *it = &r->items[i];
+        if (it->action == REPORT_DELETED && !r->dry_run && s_set(it->snapshot_id)) {
+            b->deleted[b->ndeleted++] = (struct s_idref){ span_from_cstr(it->snapshot_id), i, 0 };
+        }
+        if (it->action == REPORT_FAILED && it->job == REPORT_JOB_EBS) {
+            if (s_set(it->instance_id)) {
+                b->failed[b->nfailed++] = (struct s_idref){ span_from_cstr(it->instance_id), i, 0 };
+            }
+            if (s_set(it->volume_id)) {
+                b->failed[b->nfailed++] = (struct s_idref){ span_from_cstr(it->volume_id), i, 0 };
+            }
+        }
+    }
+    qsort(b->deleted, b->ndeleted, sizeof(*b->deleted), s_idref_cmp);
+    qsort(b->failed, b->nfailed, sizeof(*b->failed), s_idref_cmp);
+}
+
+static bool s_deleted(const struct s_build *b, struct span id) {
+    return s_find(b->deleted, b->ndeleted, id) != NULL;
+}
+
+/* Day index of a time: 0 today, 1 yesterday...; -1 when outside the calendar. */
+static int s_day(const struct s_build *b, int64_t t_s) {
+    int64_t d = b->today - t_s / WEBREPORT_DAY_S;
+    return d >= 0 && d < WEBREPORT_DAYS ? (int) d : -1;
+}
+
+static void s_mark_day(const struct s_build *b, uint32_t *bits, int64_t t_s) {
+    int d = s_day(b, t_s);
+    if (d >= 0) {
+        *bits |= (uint32_t) 1 << d;
+    }
+}
+
+/* The copy state of a source snapshot: -2 none, -1 started this run, else enum snap_state of the best copy. */
+static int s_copy_state(const struct s_build *b, struct span snapshot_id) {
+    const struct s_idref *c = s_find(b->copies, b->ncopies, snapshot_id);
+    int best = -2;
+    for (; c != NULL && c < b->copies + b->ncopies && span_eq(c->id, snapshot_id); c++) {
+        if (c->state == SNAP_COMPLETED) {
+            return SNAP_COMPLETED;
+        }
+        if (c->state == -1 || c->state == SNAP_PENDING) {
+            best = SNAP_PENDING;
+        } else if (best == -2) {
+            best = c->state;
+        }
+    }
+    return best;
+}
+
+/* Source snapshots: newest, kept, calendar, backlog; the newest completed id per volume for its DR state. */
+static void s_source_snapshots(struct s_build *b, struct span *newest_done_id) {
+    const struct ec2_snapshot_list *src = b->in->src;
+    bool dr = b->w->dest_region != NULL;
+    int64_t retention_s = (int64_t) b->w->retention_days * WEBREPORT_DAY_S;
+    for (size_t i = 0; src != NULL && i < src->n; i++) {
+        const struct ec2_snapshot *s = &src->items[i];
+        const struct s_idref *vr = s_ours(s) ? s_find(b->vols, b->nvols, s->volume_id) : NULL;
+        if (vr == NULL || s_deleted(b, s->id)) {
+            continue;
+        }
+        struct webreport_volume *v = &b->w->volumes[vr->index];
+        enum snap_state st = snap_state_parse(s->state);
+        v->kept++;
+        if (st == SNAP_PENDING || st == SNAP_COMPLETED) {
+            v->newest_s = s->start_time_s > v->newest_s ? s->start_time_s : v->newest_s;
+        }
+        if (st != SNAP_COMPLETED) {
+            continue;
+        }
+        s_mark_day(b, &v->days, s->start_time_s);
+        if (
+          s->start_time_s > v->newest_done_s ||
+          (s->start_time_s == v->newest_done_s && span_cmp(s->id, newest_done_id[vr->index]) < 0)) {
+            v->newest_done_s = s->start_time_s;
+            newest_done_id[vr->index] = s->id;
+        }
+        bool inside = b->w->now_s - s->start_time_s < retention_s;
+        if (dr && !b->w->dst_failed && inside && s_copy_state(b, s->id) == -2) {
+            v->dr_backlog++;
+            if (v->dr_backlog_oldest_s == 0 || s->start_time_s < v->dr_backlog_oldest_s) {
+                v->dr_backlog_oldest_s = s->start_time_s;
+            }
+        }
+    }
+}
+
+/* Copies in the DR region: how many per volume (their VolumeId tag) and on which days (their CreatedOn tag). */
+static void s_dest_snapshots(struct s_build *b) {
+    const struct ec2_snapshot_list *dst = b->in->dst;
+    for (size_t i = 0; dst != NULL && i < dst->n; i++) {
+        const struct ec2_snapshot *s = &dst->items[i];
+        struct webreport_volume *v = s_ours(s) ? s_volume(b, s_tag(s, TAG_VOLUME_ID)) : NULL;
+        if (v == NULL || s_deleted(b, s->id)) {
+            continue;
+        }
+        v->dr_kept++;
+        int64_t day_s = s->start_time_s;
+        struct span on = s_tag(s, TAG_CREATED_ON);
+        struct civil c = { 0 };
+        if (on.n == TIME_DATE_LEN) {
+            char tmp[TIME_DATE_LEN + 1];
+            memcpy(tmp, on.p, on.n);
+            tmp[on.n] = '\0';
+            c.year = (int) strtol(tmp, NULL, 10);
+            c.month = (int) strtol(tmp + 5, NULL, 10);
+            c.day = (int) strtol(tmp + 8, NULL, 10);
+            if (c.year > 1970 && c.month >= 1 && c.month <= 12 && c.day >= 1 && c.day <= 31) {
+                day_s = time_unix_from_civil(&c);
+            }
+        }
+        if (snap_state_parse(s->state) == SNAP_COMPLETED) {
+            s_mark_day(b, &v->dr_days, day_s);
+        }
+    }
+}
+
+static void s_history(struct s_build *b) {
+    for (size_t i = 0; i < b->in->nhistory; i++) {
+        const struct webreport_history_day *h = &b->in->history[i];
+        struct webreport_volume *v = h->volume_id ? s_volume(b, span_from_cstr(h->volume_id)) : NULL;
+        if (v != NULL) {
+            s_mark_day(b, h->dr ? &v->dr_days : &v->days, h->start_s);
+        }
+    }
+}
+
+static enum webreport_dr s_dr_state(const struct s_build *b, const struct webreport_volume *v, struct span newest) {
+    if (b->w->dest_region == NULL) {
+        return WEBREPORT_DR_OFF;
+    }
+    if (b->w->dst_failed) {
+        return WEBREPORT_DR_UNKNOWN;
+    }
+    if (newest.n == 0) {
+        return WEBREPORT_DR_NONE;
+    }
+    int st = s_copy_state(b, newest);
+    if (st == SNAP_COMPLETED) {
+        return WEBREPORT_DR_OK;
+    }
+    if (st == SNAP_PENDING) {
+        return WEBREPORT_DR_PENDING;
+    }
+    return v->dr_kept > 0 ? WEBREPORT_DR_BEHIND : WEBREPORT_DR_MISSING;
+}
+
+/* The first failure of this run naming the volume or its instance. */
+static const char *s_failure_code(const struct s_build *b, const struct webreport_volume *v) {
+    const struct s_idref *f = s_find(b->failed, b->nfailed, span_from_cstr(v->volume_id));
+    if (f == NULL && s_set(v->instance_id)) {
+        f = s_find(b->failed, b->nfailed, span_from_cstr(v->instance_id));
+    }
+    if (f == NULL) {
+        return NULL;
+    }
+    const char *code = b->in->report->items[f->index].aws_code;
+    return s_set(code) ? code : "failed";
+}
+
+static void s_judge(struct s_build *b, struct webreport_volume *v) {
+    int64_t now = b->w->now_s, rpo = b->w->rpo_s;
+    v->failure_code = s_failure_code(b, v);
+    const char *why = NULL;
+    if (v->failure_code) {
+        why = "failed";
+    } else if (v->newest_s == 0) {
+        why = "no snapshot";
+    } else if (now - v->newest_s > rpo) {
+        why = "stale";
+    } else if (v->dr_backlog_oldest_s && now - v->dr_backlog_oldest_s > rpo) {
+        why = "DR behind";
+    } else if (v->drill == WEBREPORT_DRILL_FAILED) {
+        why = "drill failed";
+    }
+    v->problem = why != NULL;
+    v->problem_why = why ? why : "ok";
+}
+
+/* Fleet figures, from the judged volumes. */
+static void s_totals(struct webreport *w) {
+    w->oldest_backup_age_s = -1;
+    w->dr_backlog_oldest_age_s = -1;
+    for (size_t i = 0; i < w->nvolumes; i++) {
+        const struct webreport_volume *v = &w->volumes[i];
+        w->protected_n += v->newest_done_s > 0;
+        bool within = v->newest_s > 0 && w->now_s - v->newest_s <= w->rpo_s;
+        w->within_rpo += within;
+        w->outside_rpo += !within;
+        w->dr_up_to_date += v->dr == WEBREPORT_DR_OK || v->dr == WEBREPORT_DR_PENDING;
+        w->problems += v->problem;
+        w->dr_backlog += v->dr_backlog;
+        if (v->newest_s > 0 && w->now_s - v->newest_s > w->oldest_backup_age_s) {
+            w->oldest_backup_age_s = w->now_s - v->newest_s;
+        }
+        if (v->dr_backlog_oldest_s > 0 && w->now_s - v->dr_backlog_oldest_s > w->dr_backlog_oldest_age_s) {
+            w->dr_backlog_oldest_age_s = w->now_s - v->dr_backlog_oldest_s;
+        }
+        w->has_drills = w->has_drills || v->drill != WEBREPORT_DRILL_NONE;
+        w->drills_passed += v->drill == WEBREPORT_DRILL_PASSED;
+        w->drills_failed += v->drill == WEBREPORT_DRILL_FAILED;
+    }
+}
+
+/* Row order: group (account, region), problems first, then name, instance, device, volume. */
+static int s_row_cmp(const void *a, const void *b) {
+    const struct webreport_volume *x = a, *y = b;
+    int c = strcmp(x->account, y->account);
+    c = c ? c : strcmp(x->region, y->region);
+    c = c ? c : (int) y->problem - (int) x->problem;
+    c = c ? c : strcmp(x->name, y->name);
+    c = c ? c : strcmp(x->instance_id, y->instance_id);
+    c = c ? c : strcmp(x->device, y->device);
+    return c ? c : strcmp(x->volume_id, y->volume_id);
+}
+
+static size_t s_groups(const struct webreport *w) {
+    size_t n = 0;
+    for (size_t i = 0; i < w->nvolumes; i++) {
+        n += i == 0 || strcmp(w->volumes[i].account, w->volumes[i - 1].account) != 0 ||
+             strcmp(w->volumes[i].region, w->volumes[i - 1].region) != 0;
+    }
+    return n;
+}
+
+/* ---- the run ---- */
+
+static void s_run(struct s_build *b) {
+    const struct report *r = b->in->report;
+    struct webreport *w = b->w;
+    w->has_run = r != NULL;
+    if (r == NULL) {
+        return;
+    }
+    w->report = r;
+    w->outcome = b->in->outcome ? b->in->outcome : "ok";
+    w->counts = report_counts(r);
+    w->failures = ARENA_NEW_ARRAY(b->a, const struct report_item *, r->nitems ? r->nitems : 1);
+    for (size_t i = 0; i < r->nitems && w->nfailures < WEBREPORT_FAILURES_MAX; i++) {
+        if (r->items[i].action == REPORT_FAILED) {
+            w->failures[w->nfailures++] = &r->items[i];
+        }
+    }
+    const struct cfg *cfg = b->in->cfg;
+    if (cfg == NULL || !r->s3_ran || cfg->s3_nroutes == 0) {
+        return;
+    }
+    w->nroutes = cfg->s3_nroutes;
+    w->routes = ARENA_NEW_ARRAY(b->a, struct webreport_route, cfg->s3_nroutes);
+    for (size_t k = 0; k < cfg->s3_nroutes; k++) {
+        w->routes[k] =
+          (struct webreport_route){ .prefix = cfg->s3_routes[k].prefix, .bucket = cfg->s3_routes[k].bucket };
+    }
+    for (size_t i = 0; i < r->nitems; i++) {
+        const struct report_item *it = &r->items[i];
+        const struct cfg_route *rt =
+          it->job == REPORT_JOB_S3 && it->key ? cfg_s3_route(cfg, span_from_cstr(it->key)) : NULL;
+        if (rt == NULL) {
+            continue;
+        }
+        struct webreport_route *o = &w->routes[rt - cfg->s3_routes];
+        o->copied += it->action == REPORT_COPIED;
+        o->bytes += it->action == REPORT_COPIED ? it->bytes : 0;
+        o->skipped += it->action == REPORT_SKIPPED;
+        o->failed += it->action == REPORT_FAILED;
+    }
+}
+
+int64_t webreport_default_rpo_s(const struct cfg *cfg) {
+    int64_t rpo = cfg ? 2 * cfg->min_interval_s : 0;
+    return rpo < WEBREPORT_HOUR_S ? WEBREPORT_HOUR_S : rpo;
+}
+
+static void s_header(struct s_build *b) {
+    const struct webreport_input *in = b->in;
+    struct webreport *w = b->w;
+    const struct cfg *cfg = in->cfg;
+    char ts[TIME_ISO8601_LEN + 1];
+    time_format_iso8601(in->now_s, ts);
+    w->generated_at = arena_strndup(b->a, ts, strlen(ts));
+    w->now_s = in->now_s;
+    w->account = s_set(in->account) ? arena_strndup(b->a, in->account, strlen(in->account)) : NULL;
+    w->source_region = in->source_region;
+    w->dest_region = cfg ? cfg->dest_region : NULL;
+    w->retention_days = cfg ? cfg->retention_days : CFG_DEFAULT_RETENTION_DAYS;
+    w->rpo_s = in->rpo_s > 0 ? in->rpo_s : webreport_default_rpo_s(cfg);
+    w->backup_tag = cfg ? arena_printf(b->a, "%s=%s", cfg->backup_tag.keys[0], cfg->backup_tag.value) : "";
+    w->listed = in->src != NULL;
+    w->dst_failed = w->dest_region != NULL && (in->dst == NULL || in->dst_failed);
+    w->runs = in->runs;
+    w->nruns = in->nruns < WEBREPORT_RUNS_MAX ? in->nruns : WEBREPORT_RUNS_MAX;
+}
+
+void webreport_build(struct arena *a, const struct webreport_input *in, struct webreport *out) {
+    memset(out, 0, sizeof(*out));
+    struct s_build b = { .a = a, .in = in, .w = out, .today = in->now_s / WEBREPORT_DAY_S };
+    s_header(&b);
+    s_instance_volumes(&b);
+    s_index_volumes(&b);
+    s_snapshot_only_volumes(&b);
+    s_index_copies(&b);
+    s_index_report(&b);
+    struct span *newest = b.nvols ? ARENA_NEW_ARRAY(a, struct span, b.nvols) : NULL;
+    s_source_snapshots(&b, newest);
+    s_dest_snapshots(&b);
+    s_history(&b);
+    for (size_t i = 0; i < out->nvolumes; i++) {
+        out->volumes[i].dr = s_dr_state(&b, &out->volumes[i], newest[i]);
+    }
+    s_run(&b);
+    for (size_t i = 0; i < out->nvolumes; i++) {
+        s_judge(&b, &out->volumes[i]);
+    }
+    s_totals(out);
+    if (out->nvolumes > 1) {
+        qsort(out->volumes, out->nvolumes, sizeof(*out->volumes), s_row_cmp);
+    }
+    out->ngroups = s_groups(out);
+}
+
+const char *webreport_dr_name(enum webreport_dr d) {
+    static const char *const names[] = { "off", "ok", "pending", "behind", "missing", "none", "unknown" };
+    return (unsigned) d < sizeof(names) / sizeof(names[0]) ? names[d] : "unknown";
+}
