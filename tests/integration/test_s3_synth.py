@@ -122,3 +122,40 @@ def test_unrouted_keys_are_counted_and_only_the_first_thousand_recorded(synth_ru
         assert plan["unrouted"] == 20000 and plan["routed"] == 40000
         assert done["peak_rss_kb"] < 16 * 1024, done["peak_rss_kb"]
         assert synth.copies == []
+
+
+FLAT = 150_000
+
+
+def _flat_run(synth_run, synth, latency):
+    """One run over a source whose photos/ route is one flat folder; returns (done, events, list calls, wall)."""
+    import time
+
+    with SynthServer(synth, latency=latency) as srv:
+        t0 = time.monotonic()
+        done, evs = synth_run(srv, {"LOG_LEVEL": "info"})
+        return done, evs, synth.counts.get("ListObjectsV2", 0), time.monotonic() - t0
+
+
+def test_flat_folder_is_listed_in_startafter_ranges_concurrently(synth_run):
+    # photos/d000/ holds 50,000 keys without '/' below it: the sequential chain is 50 pages after another. It is
+    # cut into StartAfter sub-ranges listed concurrently: every key is merged exactly once (the changed ones
+    # copied, no extra key seen), with few pages more than the chain and far fewer rounds than its 50.
+    synth = Synth(FLAT, folders=1, seed=11, changed=0.002)
+    changed = {synth.src_key(g) for g in range(FLAT) if synth.is_changed(g)}
+    done, evs, calls, wall = _flat_run(synth_run, synth, 0.02)
+    c = done["counts"]
+    assert c["s3_objects_seen"] == FLAT and c["s3_unchanged"] == FLAT - len(changed) and c["s3_failed"] == 0
+    assert {k for _, k in synth.copies} == changed and len(synth.copies) == len(changed)
+    plan = [e for e in evs if e["event"] == "s3.plan"][0]
+    assert plan["extra_in_destination"] == 0 and plan["objects"] == FLAT
+    listed = {(e["bucket"], e["source"]): e for e in evs if e["event"] == "s3.listed"}
+    src = listed[("synth-src", True)]
+    print(f"flat {FLAT}: {calls} list calls, rounds {plan['rounds']}, wall {wall:.1f} s, listed {list(listed.values())}")
+    assert src["objects"] == FLAT and src["split_ranges"] > 10
+    chain = 3 * 50  # each route's folder: 50,000 keys = 50 pages in one chain
+    pages = sum(e["pages"] for e in listed.values())
+    assert pages <= 2 * (chain + 3 * 4 * 2), pages  # the chain's pages (source and destinations) + splits' extras
+    assert plan["rounds"] < 50 / 2, plan["rounds"]
+    assert plan["peak_pages_in_memory"] <= 48 + 4
+    print(f"flat {FLAT}: {calls} list calls, {pages} pages, {plan['rounds']} rounds, wall {wall:.1f} s")
