@@ -246,6 +246,7 @@ struct s3copy_page {
     struct arena a;
     uint32_t refs; /* slices still pointing into it */
     struct s3copy_stream *st;
+    struct s3copy_page *next_free; /* in run->free_pages once emptied */
 };
 
 /* Objects of one page that belong to one node, consumed from i to n. Allocated in the page's arena. */
@@ -388,6 +389,7 @@ struct s3copy_run {
     struct s3copy_plan_counts pc;
     struct s3copy_fetch *fetches;
     size_t max_fetches;
+    struct s3copy_page *free_pages; /* emptied pages kept for reuse: at most the peak held at once */
     struct s3copy_job *jobs;
     struct aws_request **reqs;
     uint64_t rounds;
@@ -534,13 +536,30 @@ static struct span s_span_malloc(struct span s) {
     return (struct span){ p, s.n };
 }
 
+/* A page's memory is kept for the next page (run->free_pages): no malloc/free per page, no fragmentation. */
 static void s_page_unref(struct s3copy_run *run, struct s3copy_page *pg) {
     if (--pg->refs == 0) {
         pg->st->pages_alive--;
-        arena_free(&pg->a);
-        free(pg);
+        arena_clear(&pg->a);
+        pg->next_free = run->free_pages;
+        run->free_pages = pg;
         run->pages_alive--;
     }
+}
+
+static struct s3copy_page *s_page_new(struct s3copy_run *run) {
+    struct s3copy_page *pg = run->free_pages;
+    if (pg) {
+        run->free_pages = pg->next_free;
+        pg->next_free = NULL;
+        return pg;
+    }
+    pg = calloc(1, sizeof(*pg));
+    if (pg == NULL) {
+        abort();
+    }
+    arena_init(&pg->a, 0);
+    return pg;
 }
 
 static struct s3copy_node *s_node_new(struct s3copy_stream *st, struct span prefix, uint32_t depth, bool listed) {
@@ -820,11 +839,7 @@ static void s_fetch_done(struct aws_request *r) {
         aws_request_free(r);
         return;
     }
-    struct s3copy_page *pg = calloc(1, sizeof(*pg));
-    if (pg == NULL) {
-        abort();
-    }
-    arena_init(&pg->a, 0);
+    struct s3copy_page *pg = s_page_new(run);
     pg->refs = 1; /* held while it is being placed */
     pg->st = st;
     st->pages_alive++;
@@ -1792,6 +1807,12 @@ static void s_cleanup(struct s3copy_run *run) {
         while (st->head) {
             s_node_free(st, st->head);
         }
+    }
+    while (run->free_pages) {
+        struct s3copy_page *pg = run->free_pages;
+        run->free_pages = pg->next_free;
+        arena_free(&pg->a);
+        free(pg);
     }
     for (size_t i = 0; i < run->nscopes; i++) {
         free((void *) run->uploads[i].key_marker.p);
