@@ -149,17 +149,17 @@ static size_t s_lcp(struct span a, struct span b) {
 }
 
 /*
- * `last` cut before position j, followed by byte c (0x7F: U+0080, the first character after ASCII). SPAN_NULL
+ * `last` cut before position j, followed by byte c (0x80: U+0080, the first character after ASCII). SPAN_NULL
  * when last[j] is inside a multibyte character, c is not a character of its own, or would be '/' in a delimited
  * listing (a boundary ending in '/' would cut a common prefix).
  */
 static struct span s_boundary(struct arena *a, struct span last, size_t j, unsigned c, bool delimited) {
-    if ((unsigned char) last.p[j] >= 0x80 || c > 0x7F || (delimited && c == '/')) {
+    if ((unsigned char) last.p[j] >= 0x80 || c > 0x80 || (delimited && c == '/')) {
         return SPAN_NULL;
     }
     char *b = arena_alloc(a, j + 2);
     memcpy(b, last.p, j);
-    if (c == 0x7F) {
+    if (c == 0x80) {
         b[j] = (char) 0xC2;
         b[j + 1] = (char) 0x80;
         return (struct span){ b, j + 2 };
@@ -200,7 +200,7 @@ size_t s3copy_split_points(
     }
     size_t n = 0;
     unsigned c = (unsigned char) last.p[jv];
-    for (unsigned v = c + 1; v <= 0x7F && n < (max + 1) / 2; v++) {
+    for (unsigned v = c + 1; v <= 0x80 && n < (max + 1) / 2; v++) {
         n = s_boundary_add(s_boundary(a, last, jv, v, delimited), last, end, out, n);
     }
     /* Then one boundary per position further out (the rest of each), nearest first. */
@@ -273,9 +273,9 @@ struct s3copy_node {
     struct span end;   /* malloc'd: a StartAfter sub-range's last possible key (inclusive); empty: none */
     uint32_t depth;    /* levels of common prefixes above it; delimited while below S3COPY_SPLIT_DEPTH */
     uint32_t redirects;
-    bool listed;   /* nothing left to fetch */
-    bool fetching; /* a page is being fetched this round */
-    bool paged;    /* its first page arrived (a flat range is split once, then) */
+    bool listed;    /* nothing left to fetch */
+    bool fetching;  /* a page is being fetched this round */
+    uint32_t pages; /* pages received for it (a flat range is split after its 1st, 2nd, 4th, 8th ... page) */
 };
 
 struct s3copy_run;
@@ -757,11 +757,15 @@ static void s_split(
   size_t npfx,
   bool truncated) {
     struct s3copy_run *run = st->run;
-    bool first_page = !n->paged;
-    n->paged = true;
-    if (!first_page || !truncated || npfx > 0 || objs->n < 2 || run->nodes >= S3COPY_MAX_RANGES) {
+    uint32_t p = ++n->pages;
+    if ((p & (p - 1)) != 0 || !truncated || npfx > 0 || objs->n < 2 || run->nodes >= S3COPY_MAX_RANGES) {
         return;
     }
+    /*
+     * At most as many new ranges as pages it has listed: a range that ends soon (a folder of a few pages) costs
+     * at most one extra request per page listed, while a long one is cut ever finer (1, 2, 4, ... ranges).
+     */
+    size_t max = p < S3COPY_SPLIT_FANOUT ? p : S3COPY_SPLIT_FANOUT;
     struct arena_mark m = arena_mark(run->cy->scratch);
     struct span b[S3COPY_SPLIT_FANOUT];
     size_t nb = s3copy_split_points(
@@ -772,7 +776,7 @@ static void s_split(
       n->end,
       n->depth < S3COPY_SPLIT_DEPTH,
       b,
-      S3COPY_SPLIT_FANOUT);
+      max);
     struct s3copy_node *at = n->next;
     for (size_t i = 0; i < nb; i++) {
         struct s3copy_node *r = s_node_new(st, n->prefix, n->depth, false);
