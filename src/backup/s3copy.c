@@ -15,8 +15,10 @@
  * that failed). Listings are split into key ranges listed concurrently: each stream starts as one delimited
  * listing ("/"), and every common prefix of a delimited page becomes a range of its own (delimited again down to
  * S3COPY_SPLIT_DEPTH levels), placed in key order between the objects of that page; each range is paged with
- * its own continuation token. The ranges the merge waits for are always fetched; the others are fetched ahead
- * while fewer than S3COPY_MAX_PAGES pages are in memory.
+ * its own continuation token. A flat range (no common prefix) still truncated after its 1st, 2nd, 4th ... page
+ * is cut into StartAfter sub-ranges (s3copy_split_points), each ending at the next one's start, inclusive. The
+ * ranges the merge waits for are always fetched; the others (and their chains of pages) are fetched ahead while
+ * fewer than S3COPY_MAX_PAGES pages are in memory; an emptied page's memory is kept for the next page.
  *
  * Before the merge, the incomplete multipart uploads of every scope are listed page by page and every one
  * initiated before this run started is aborted, whatever its age (s3copy_upload_stale). On a stop request
