@@ -15,8 +15,10 @@
  * that failed). Listings are split into key ranges listed concurrently: each stream starts as one delimited
  * listing ("/"), and every common prefix of a delimited page becomes a range of its own (delimited again down to
  * S3COPY_SPLIT_DEPTH levels), placed in key order between the objects of that page; each range is paged with
- * its own continuation token. The ranges the merge waits for are always fetched; the others are fetched ahead
- * while fewer than S3COPY_MAX_PAGES pages are in memory.
+ * its own continuation token. A flat range (no common prefix) still truncated after its 1st, 2nd, 4th ... page
+ * is cut into StartAfter sub-ranges (s3copy_split_points), each ending at the next one's start, inclusive. The
+ * ranges the merge waits for are always fetched; the others (and their chains of pages) are fetched ahead while
+ * fewer than S3COPY_MAX_PAGES pages are in memory; an emptied page's memory is kept for the next page.
  *
  * Before the merge, the incomplete multipart uploads of every scope are listed page by page and every one
  * initiated before this run started is aborted, whatever its age (s3copy_upload_stale). On a stop request
@@ -68,6 +70,13 @@
  * folders holds at most this many ranges (about 150 bytes each with their prefixes).
  */
 #define S3COPY_MAX_RANGES 20000
+/*
+ * A flat range (no common prefix on its first page) still truncated after its first page is cut into at most
+ * this many more StartAfter sub-ranges (s3copy_split_points), and each of those again after its own first page,
+ * so a folder of millions of keys without '/' is listed concurrently rather than as one chain of pages. The
+ * round's MAX_CONCURRENCY and S3COPY_MAX_PAGES still bound what is fetched at once.
+ */
+#define S3COPY_SPLIT_FANOUT 16
 /* The route of an item that has none (the abort of an abandoned upload: never paced). */
 #define S3COPY_NO_ROUTE ((size_t) -1)
 /* A progress line this often during a long job. */
@@ -133,6 +142,77 @@ bool s3copy_upload_stale(int64_t initiated_s, int64_t run_start_s) {
     return initiated_s <= run_start_s;
 }
 
+static size_t s_lcp(struct span a, struct span b) {
+    size_t i = 0;
+    while (i < a.n && i < b.n && a.p[i] == b.p[i]) {
+        i++;
+    }
+    return i;
+}
+
+/*
+ * `last` cut before position j, followed by byte c (0x80: U+0080, the first character after ASCII). SPAN_NULL
+ * when last[j] is inside a multibyte character, c is not a character of its own, or would be '/' in a delimited
+ * listing (a boundary ending in '/' would cut a common prefix).
+ */
+static struct span s_boundary(struct arena *a, struct span last, size_t j, unsigned c, bool delimited) {
+    if ((unsigned char) last.p[j] >= 0x80 || c > 0x80 || (delimited && c == '/')) {
+        return SPAN_NULL;
+    }
+    char *b = arena_alloc(a, j + 2);
+    memcpy(b, last.p, j);
+    if (c == 0x80) {
+        b[j] = (char) 0xC2;
+        b[j + 1] = (char) 0x80;
+        return (struct span){ b, j + 2 };
+    }
+    b[j] = (char) (c < 0x20 ? 0x20 : c);
+    return (struct span){ b, j + 1 };
+}
+
+static size_t s_boundary_add(struct span b, struct span last, struct span end, struct span *out, size_t n) {
+    if (
+      b.n && span_cmp(b, last) > 0 && (end.n == 0 || span_cmp(b, end) < 0) && (n == 0 || span_cmp(b, out[n - 1]) > 0)) {
+        out[n++] = b;
+    }
+    return n;
+}
+
+size_t s3copy_split_points(
+  struct arena *a,
+  struct span prefix,
+  struct span first,
+  struct span last,
+  struct span end,
+  bool delimited,
+  struct span *out,
+  size_t max) {
+    size_t lo = prefix.n;
+    if (end.n && s_lcp(last, end) > lo) {
+        lo = s_lcp(last, end);
+    }
+    /*
+     * The level: two positions above where the page's keys start to differ (pages often end where the digit
+     * just above rolls over, …0999, so the next position up is about one page per value: too small a range).
+     */
+    size_t d = s_lcp(first, last);
+    size_t jv = d > lo + 1 ? d - 2 : lo;
+    if (jv >= last.n) {
+        return 0;
+    }
+    size_t n = 0;
+    unsigned c = (unsigned char) last.p[jv];
+    for (unsigned v = c + 1; v <= 0x80 && n < (max + 1) / 2; v++) {
+        n = s_boundary_add(s_boundary(a, last, jv, v, delimited), last, end, out, n);
+    }
+    /* Then one boundary per position further out (the rest of each), nearest first. */
+    for (size_t j = jv; j > lo && n < max; j--) {
+        unsigned up = (unsigned char) last.p[j - 1] + 1;
+        n = s_boundary_add(s_boundary(a, last, j - 1, up, delimited), last, end, out, n);
+    }
+    return n;
+}
+
 size_t s3copy_scopes(struct arena *a, const struct cfg *cfg, struct s3copy_scope *out) {
     size_t n = 0;
     for (size_t i = 0; i < cfg->s3_nroutes; i++) {
@@ -168,6 +248,7 @@ struct s3copy_page {
     struct arena a;
     uint32_t refs; /* slices still pointing into it */
     struct s3copy_stream *st;
+    struct s3copy_page *next_free; /* in run->free_pages once emptied */
 };
 
 /* Objects of one page that belong to one node, consumed from i to n. Allocated in the page's arena. */
@@ -191,10 +272,12 @@ struct s3copy_node {
     struct span prefix;
     struct span token; /* malloc'd; empty before the first page */
     struct span after; /* malloc'd: the last key or common prefix of its last page (where its listing resumes) */
+    struct span end;   /* malloc'd: a StartAfter sub-range's last possible key (inclusive); empty: none */
     uint32_t depth;    /* levels of common prefixes above it; delimited while below S3COPY_SPLIT_DEPTH */
     uint32_t redirects;
-    bool listed;   /* nothing left to fetch */
-    bool fetching; /* a page is being fetched this round */
+    bool listed;    /* nothing left to fetch */
+    bool fetching;  /* a page is being fetched this round */
+    uint32_t pages; /* pages received for it (a flat range is split after its 1st, 2nd, 4th, 8th ... page) */
 };
 
 struct s3copy_run;
@@ -207,6 +290,8 @@ struct s3copy_stream {
     size_t strip; /* destinations: S3_DEST_PREFIX, dropped before keys are compared */
     struct s3copy_node *head, *tail;
     uint64_t objects, pages, ranges;
+    uint64_t split_ranges; /* StartAfter sub-ranges of flat ranges */
+    uint64_t past_end;     /* keys listed beyond a sub-range's end (listed again by the next sub-range) */
     size_t pages_alive;
     size_t nodes;
     bool failed;
@@ -306,6 +391,7 @@ struct s3copy_run {
     struct s3copy_plan_counts pc;
     struct s3copy_fetch *fetches;
     size_t max_fetches;
+    struct s3copy_page *free_pages; /* emptied pages kept for reuse: at most the peak held at once */
     struct s3copy_job *jobs;
     struct aws_request **reqs;
     uint64_t rounds;
@@ -452,13 +538,30 @@ static struct span s_span_malloc(struct span s) {
     return (struct span){ p, s.n };
 }
 
+/* A page's memory is kept for the next page (run->free_pages): no malloc/free per page, no fragmentation. */
 static void s_page_unref(struct s3copy_run *run, struct s3copy_page *pg) {
     if (--pg->refs == 0) {
         pg->st->pages_alive--;
-        arena_free(&pg->a);
-        free(pg);
+        arena_clear(&pg->a);
+        pg->next_free = run->free_pages;
+        run->free_pages = pg;
         run->pages_alive--;
     }
+}
+
+static struct s3copy_page *s_page_new(struct s3copy_run *run) {
+    struct s3copy_page *pg = run->free_pages;
+    if (pg) {
+        run->free_pages = pg->next_free;
+        pg->next_free = NULL;
+        return pg;
+    }
+    pg = calloc(1, sizeof(*pg));
+    if (pg == NULL) {
+        abort();
+    }
+    arena_init(&pg->a, 0);
+    return pg;
 }
 
 static struct s3copy_node *s_node_new(struct s3copy_stream *st, struct span prefix, uint32_t depth, bool listed) {
@@ -513,6 +616,7 @@ static void s_node_free(struct s3copy_stream *st, struct s3copy_node *n) {
     }
     free((void *) n->token.p);
     free((void *) n->after.p);
+    free((void *) n->end.p);
     st->nodes--;
     st->run->nodes--;
     free(n);
@@ -619,6 +723,77 @@ static void s_stream_failed(struct s3copy_stream *st, const struct aws_request *
     }
 }
 
+/*
+ * A StartAfter sub-range ends at its `end` key: drops what its page listed past it (the next sub-range lists
+ * those) and says whether the range is complete.
+ */
+static bool
+s_cut_at_end(struct s3copy_stream *st, struct s3copy_node *n, struct s3_object_list *objs, struct s3_prefix_list *pfx) {
+    if (n->end.n == 0) {
+        return false;
+    }
+    size_t o = objs->n, p = pfx->n;
+    while (o > 0 && span_cmp(objs->items[o - 1].key, n->end) > 0) {
+        o--;
+    }
+    while (p > 0 && span_cmp(pfx->items[p - 1], n->end) > 0) {
+        p--;
+    }
+    bool done = o < objs->n || p < pfx->n || (o > 0 && span_eq(objs->items[o - 1].key, n->end));
+    st->past_end += objs->n - o;
+    objs->n = o;
+    pfx->n = p;
+    return done;
+}
+
+/*
+ * After the first page of a flat range that is still truncated, cuts the rest of it into StartAfter sub-ranges
+ * (s3copy_split_points), placed after it in key order: it keeps (last key, first boundary], each new range
+ * (Bi, Bi+1] (the last one up to its old end). Delimited ranges are cut too when their page has no common prefix
+ * (a folder without '/' below it); the boundaries never cut a common prefix.
+ */
+static void s_split(
+  struct s3copy_stream *st,
+  struct s3copy_node *n,
+  const struct s3_object_list *objs,
+  size_t npfx,
+  bool truncated) {
+    struct s3copy_run *run = st->run;
+    uint32_t p = ++n->pages;
+    if ((p & (p - 1)) != 0 || !truncated || npfx > 0 || objs->n < 2 || run->nodes >= S3COPY_MAX_RANGES) {
+        return;
+    }
+    /*
+     * At most as many new ranges as pages it has listed: a range that ends soon (a folder of a few pages) costs
+     * at most one extra request per page listed, while a long one is cut ever finer (1, 2, 4, ... ranges).
+     */
+    size_t max = p < S3COPY_SPLIT_FANOUT ? p : S3COPY_SPLIT_FANOUT;
+    struct arena_mark m = arena_mark(run->cy->scratch);
+    struct span b[S3COPY_SPLIT_FANOUT];
+    size_t nb = s3copy_split_points(
+      run->cy->scratch,
+      n->prefix,
+      objs->items[0].key,
+      objs->items[objs->n - 1].key,
+      n->end,
+      n->depth < S3COPY_SPLIT_DEPTH,
+      b,
+      max);
+    struct s3copy_node *at = n->next;
+    for (size_t i = 0; i < nb; i++) {
+        struct s3copy_node *r = s_node_new(st, n->prefix, n->depth, false);
+        r->after = s_span_malloc(b[i]);
+        r->end = i + 1 < nb ? s_span_malloc(b[i + 1]) : n->end;
+        s_node_insert(st, r, at);
+    }
+    if (nb > 0) {
+        n->end = s_span_malloc(b[0]); /* its old end moved to the last new range */
+        st->split_ranges += nb;
+        run->nodes_peak = run->nodes > run->nodes_peak ? run->nodes : run->nodes_peak;
+    }
+    arena_rewind(run->cy->scratch, m);
+}
+
 static enum err
 s_parse_page(struct s3copy_fetch *f, struct aws_request *r, struct s3copy_page *pg, struct span *token) {
     struct s3copy_run *run = f->st->run;
@@ -636,13 +811,20 @@ s_parse_page(struct s3copy_fetch *f, struct aws_request *r, struct s3copy_page *
             e = err_raise(ERR_PARSE, __FILE__, __LINE__, "listed keys out of order");
         } else if (!span_starts_with(objs.items[i].key, f->node->prefix) || objs.items[i].key.n < f->st->strip) {
             e = err_raise(ERR_PARSE, __FILE__, __LINE__, "listed key outside the requested prefix");
+        } else if (i == 0 && f->node->token.n == 0 && span_cmp(objs.items[0].key, f->node->after) <= 0) {
+            /* StartAfter not honoured: the sub-ranges would overlap */
+            e = err_raise(ERR_PARSE, __FILE__, __LINE__, "listed key not after StartAfter");
         }
     }
     arena_rewind(run->cy->scratch, m);
     if (e == ERR_OK) {
+        if (s_cut_at_end(f->st, f->node, &objs, &pfx)) {
+            *token = SPAN_NULL;
+        }
         f->st->objects += objs.n;
         f->st->pages++;
         s_absorb(f->st, f->node, pg, &objs, &pfx);
+        s_split(f->st, f->node, &objs, pfx.n, token->n > 0);
     }
     return e;
 }
@@ -663,11 +845,7 @@ static void s_fetch_done(struct aws_request *r) {
         aws_request_free(r);
         return;
     }
-    struct s3copy_page *pg = calloc(1, sizeof(*pg));
-    if (pg == NULL) {
-        abort();
-    }
-    arena_init(&pg->a, 0);
+    struct s3copy_page *pg = s_page_new(run);
     pg->refs = 1; /* held while it is being placed */
     pg->st = st;
     st->pages_alive++;
@@ -690,6 +868,9 @@ static void s_fetch_done(struct aws_request *r) {
 static void s_fetch_build(struct s3copy_run *run, struct s3copy_fetch *f) {
     struct s3copy_node *n = f->node;
     struct s3_list_query q = { .prefix = n->prefix, .token = n->token };
+    if (n->token.n == 0) {
+        q.start_after = n->after; /* a StartAfter sub-range's first page */
+    }
     if (n->depth < S3COPY_SPLIT_DEPTH) {
         q.delimiter = SPAN_LIT("/");
     }
@@ -699,8 +880,12 @@ static void s_fetch_build(struct s3copy_run *run, struct s3copy_fetch *f) {
     n->fetching = true;
 }
 
+/*
+ * A range's next page may be fetched while earlier ones are still buffered: its chain of pages is then fetched
+ * ahead while the merge works on the ranges before it (S3COPY_MAX_PAGES bounds what is held).
+ */
 static bool s_wants_page(const struct s3copy_node *n) {
-    return !n->listed && !n->fetching && n->buffered < S3_LIST_MAX_KEYS;
+    return !n->listed && !n->fetching;
 }
 
 /* Where a range's next page starts, as a source key (a destination's key without S3_DEST_PREFIX). */
@@ -1601,6 +1786,8 @@ static void s_log_listed(const struct s3copy_run *run) {
           LF_U("objects", st->objects),
           LF_U("pages", st->pages),
           LF_U("ranges", st->ranges),
+          LF_U("split_ranges", st->split_ranges),
+          LF_U("past_end", st->past_end),
           LF_S("region", st->bucket->region));
     }
     for (size_t i = 0; i < run->nscopes; i++) {
@@ -1626,6 +1813,12 @@ static void s_cleanup(struct s3copy_run *run) {
         while (st->head) {
             s_node_free(st, st->head);
         }
+    }
+    while (run->free_pages) {
+        struct s3copy_page *pg = run->free_pages;
+        run->free_pages = pg->next_free;
+        arena_free(&pg->a);
+        free(pg);
     }
     for (size_t i = 0; i < run->nscopes; i++) {
         free((void *) run->uploads[i].key_marker.p);

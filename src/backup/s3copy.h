@@ -88,6 +88,28 @@ void s3copy_part_range(uint64_t size, uint64_t part_size, uint32_t part, uint64_
  */
 bool s3copy_upload_stale(int64_t initiated_s, int64_t run_start_s);
 
+/*
+ * StartAfter split points of one flat key range (issue 12): after the range's first page, whose keys run from
+ * `first` to `last` (both under `prefix`, first < last), the rest of the range - keys after `last` and, when
+ * `end` is not empty, up to and including `end` - is cut at boundaries B1 < B2 < ... (at most `max`, written
+ * into `out`, bytes in `a`). Level v is two byte positions above where the page's keys start to differ; first
+ * `last` cut before v with the byte at v raised by 1, 2, ... (up to half of max: about one range per value),
+ * then one boundary per position further out (the rest of each). The sub-ranges (last, B1], (B1, B2], ...,
+ * (Bk, end] are each listed with StartAfter and stop at their upper bound, so no key is lost or listed twice
+ * whatever the boundaries are. Boundaries are valid UTF-8 without control characters (only ASCII bytes of
+ * `last` are raised; 0x7F is raised to U+0080), and with `delimited` never end in '/', so a common prefix is
+ * never cut. Returns how many.
+ */
+size_t s3copy_split_points(
+  struct arena *a,
+  struct span prefix,
+  struct span first,
+  struct span last,
+  struct span end,
+  bool delimited,
+  struct span *out,
+  size_t max);
+
 /* One destination listing: a bucket and the prefix under which its copies live. */
 struct s3copy_scope {
     const char *bucket;

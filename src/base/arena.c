@@ -26,13 +26,17 @@ void arena_init(struct arena *a, size_t max_total) {
     a->max_total = max_total ? max_total : ARENA_MAX_DEFAULT;
 }
 
-void arena_free(struct arena *a) {
-    struct arena_chunk *c = a->head;
+static void s_free_chunks(struct arena_chunk *c) {
     while (c) {
         struct arena_chunk *next = c->next;
         free(c);
         c = next;
     }
+}
+
+void arena_free(struct arena *a) {
+    s_free_chunks(a->head);
+    s_free_chunks(a->spare);
     size_t max = a->max_total;
     memset(a, 0, sizeof(*a));
     a->max_total = max;
@@ -47,6 +51,13 @@ void *arena_alloc(struct arena *a, size_t n) {
         FATAL("arena maximum exceeded");
     }
     struct arena_chunk *c = a->head;
+    if ((c == NULL || c->cap - c->used < need) && a->spare && a->spare->cap >= need) {
+        c = a->spare;
+        a->spare = c->next;
+        c->used = 0;
+        c->next = a->head;
+        a->head = c;
+    }
     if (c == NULL || c->cap - c->used < need) {
         size_t cap = need > ARENA_CHUNK_MIN ? need : ARENA_CHUNK_MIN;
         c = malloc(sizeof(*c) + cap);
@@ -118,6 +129,17 @@ char *arena_printf(struct arena *a, const char *fmt, ...) {
     vsnprintf(p, (size_t) n + 1, fmt, ap);
     va_end(ap);
     return p;
+}
+
+void arena_clear(struct arena *a) {
+    while (a->head) {
+        struct arena_chunk *c = a->head;
+        a->head = c->next;
+        c->used = 0;
+        c->next = a->spare;
+        a->spare = c;
+    }
+    a->used_total = 0;
 }
 
 struct arena_mark arena_mark(const struct arena *a) {

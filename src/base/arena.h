@@ -20,7 +20,8 @@ struct arena {
     struct arena_chunk *head; /* newest chunk first */
     size_t used_total;        /* bytes handed out, for peak accounting */
     size_t peak_total;
-    size_t max_total; /* fatal beyond this */
+    size_t max_total;          /* fatal beyond this */
+    struct arena_chunk *spare; /* chunks kept by arena_clear, used again before any new one is allocated */
 };
 
 struct arena_mark {
@@ -33,6 +34,11 @@ struct arena_mark {
 
 void arena_init(struct arena *a, size_t max_total);
 void arena_free(struct arena *a);
+/*
+ * Empties the arena but keeps its chunks for its next allocations: an arena filled and emptied again and again
+ * (one listing page after another) reuses the same memory instead of returning it to malloc and asking again.
+ */
+void arena_clear(struct arena *a);
 
 /* Zeroed, aligned to 16. */
 void *arena_alloc(struct arena *a, size_t n);

@@ -686,3 +686,43 @@ def test_s3_job_runs_when_the_ebs_job_fails_and_vice_versa(buckets, backup):
     rules = [Rule("error", status=403, shape="s3", code="AccessDenied", method="GET", path=f"/{SRC}")]
     done, evs = backup({"EBS_BACKUP": "true"}, expect=1, rules=rules)
     assert "DescribeInstances" in done["api_calls"] and done["counts"]["s3_failed"] == 1
+
+
+# Keys of one flat folder (no '/' below photos/) around the StartAfter boundaries its listing is cut at: pages of
+# 1,000 end at photos/0999 and photos/1998, so the ranges are cut at photos/1 and photos/2 (each range ends at its
+# boundary, inclusive, and the next starts after it). Keys equal to a boundary, just after one, and with bytes
+# >= 0x80 (after every ASCII key) must each be merged exactly once.
+FLAT_SPECIAL = ["photos/1", "photos/1 ", "photos/1!", "photos/2", "photos/2 ", "photos/2é", "photos/2\x7f",
+                "photos/8é", "photos/9日", "photos/\x7f", "photos/é", "photos/éa", "photos/😀", "photos/😀😀"]
+
+
+def test_flat_folder_split_in_startafter_ranges_merges_every_key_once(buckets, backup):
+    s3 = buckets
+    keys = [f"photos/{i:04d}" for i in range(2200)] + FLAT_SPECIAL
+    put_many(s3, SRC, {k: f"v1 {k}".encode() for k in keys}, threads=32)
+
+    done, evs = backup(direct=True)
+    c = done["counts"]
+    assert c["s3_objects_seen"] == len(keys) and c["s3_objects_copied"] == len(keys) and c["s3_failed"] == 0
+    assert sorted(e["key"] for e in of(evs, "s3.copied")) == sorted(keys)  # each once
+    assert set(all_keys(s3, PICS)) == set(keys)
+    src = [e for e in of(evs, "s3.listed") if e["source"]][0]
+    assert src["split_ranges"] >= 2 and src["objects"] == len(keys)
+
+    # Nothing changed: every key found in the destination, itself listed in StartAfter ranges.
+    done, evs = backup(direct=True)
+    assert done["counts"]["s3_objects_copied"] == 0 and done["counts"]["s3_unchanged"] == len(keys)
+    dst = [e for e in of(evs, "s3.listed") if e["bucket"] == PICS][0]
+    assert dst["split_ranges"] >= 2 and dst["objects"] == len(keys)
+    assert of(evs, "s3.plan")[0]["extra_in_destination"] == 0
+
+    # Keys at and around the boundaries changed: exactly those copied.
+    wait_next_second()
+    changed = {k: b"v2 " + k.encode() for k in ("photos/0999", "photos/1", "photos/1 ", "photos/1998", "photos/2",
+                                                 "photos/2\x7f", "photos/é", "photos/😀😀")}
+    put_many(s3, SRC, changed)
+    done, evs = backup(direct=True)
+    assert done["counts"]["s3_objects_copied"] == len(changed)
+    assert {e["key"] for e in of(evs, "s3.copied")} == set(changed)
+    for k, v in changed.items():
+        assert body(s3, PICS, k) == v, k

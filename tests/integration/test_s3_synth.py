@@ -122,3 +122,41 @@ def test_unrouted_keys_are_counted_and_only_the_first_thousand_recorded(synth_ru
         assert plan["unrouted"] == 20000 and plan["routed"] == 40000
         assert done["peak_rss_kb"] < 16 * 1024, done["peak_rss_kb"]
         assert synth.copies == []
+
+
+
+FLAT = 100_000
+
+
+def test_flat_folder_is_listed_in_startafter_ranges_concurrently(run_smartvault):
+    # photos/d000/ holds 100,000 keys without '/' below it (and so does its destination): as one chain that is
+    # 100 pages one after another on each side, 100+ rounds. Cut into StartAfter sub-ranges listed concurrently:
+    # every key is merged exactly once (the changed ones copied, no extra key seen, all unchanged found), with at
+    # most 15% more pages than the chain and fewer than half its rounds.
+    import time
+
+    synth = Synth(FLAT, routes=("photos/",), folders=1, seed=11, changed=0.002)
+    changed = {synth.src_key(g) for g in range(FLAT) if synth.is_changed(g)}
+    env = {"EBS_BACKUP": "false", "SRC_BUCKET": "synth-src", "METRICS_MODE": "off", "PHOTO_DEST": "synth-dst-photos",
+           "LOG_LEVEL": "info"}
+    with SynthServer(synth, latency=0.05) as srv:
+        t0 = time.monotonic()
+        proc = run_smartvault(["run"], extra_env={**env, "AWS_ENDPOINT_URL": srv.url}, timeout=300)
+        wall = time.monotonic() - t0
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    evs = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
+    c = evs[-1]["counts"]
+    assert c["s3_objects_seen"] == FLAT and c["s3_unchanged"] == FLAT - len(changed) and c["s3_failed"] == 0
+    assert {k for _, k in synth.copies} == changed and len(synth.copies) == len(changed)
+    plan = [e for e in evs if e["event"] == "s3.plan"][0]
+    assert plan["extra_in_destination"] == 0 and plan["objects"] == FLAT
+    listed = {e["source"]: e for e in evs if e["event"] == "s3.listed"}
+    assert listed[True]["objects"] == FLAT and listed[False]["objects"] == FLAT
+    assert listed[True]["split_ranges"] >= 8 and listed[False]["split_ranges"] >= 8
+    chain = 2 * (FLAT // 1000 + 1)  # each side: the root page, then 100 pages in one chain
+    pages = synth.counts["ListObjectsV2"]
+    assert pages == listed[True]["pages"] + listed[False]["pages"]
+    assert chain <= pages <= chain * 1.15, pages
+    assert plan["rounds"] < chain / 2 / 2, plan["rounds"]
+    assert plan["peak_pages_in_memory"] <= 48 + 2
+    print(f"flat {FLAT}: {pages} list calls (chain {chain}), {plan['rounds']} rounds, wall {wall:.1f} s")

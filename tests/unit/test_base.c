@@ -303,3 +303,24 @@ TEST(rand_uuid_shape) {
     double d = rand_unit();
     CHECK(d >= 0.0 && d < 1.0);
 }
+
+TEST(arena_clear_reuses_its_chunks) {
+    struct arena a;
+    arena_init(&a, 0);
+    char *first = arena_alloc(&a, 100);
+    memset(first, 'x', 100);
+    for (int i = 0; i < 5; i++) {
+        arena_alloc(&a, 40 * 1024); /* several chunks */
+    }
+    arena_clear(&a);
+    CHECK_INT(a.used_total, 0);
+    /* The next allocations come from the kept chunks, zeroed, and the arena works as before. */
+    char *again = arena_alloc(&a, 100);
+    CHECK(again[0] == 0 && again[99] == 0);
+    for (int i = 0; i < 5; i++) {
+        CHECK(arena_alloc(&a, 40 * 1024) != NULL);
+    }
+    CHECK(arena_alloc(&a, 200 * 1024) != NULL); /* larger than any kept chunk: a new one */
+    arena_free(&a);
+    CHECK(a.head == NULL && a.spare == NULL);
+}

@@ -317,3 +317,102 @@ TEST(s3copy_scopes_table) {
         arena_free(&a);
     }
 }
+
+/* The boundaries of one split, joined with '|' (U+0080 shown as "<80>"). */
+static void s_split_str(
+  struct span prefix,
+  const char *first,
+  const char *last,
+  const char *end,
+  bool delim,
+  size_t max,
+  char *out,
+  size_t cap) {
+    struct arena a;
+    arena_init(&a, 0);
+    struct span b[16];
+    size_t n =
+      s3copy_split_points(&a, prefix, span_from_cstr(first), span_from_cstr(last), span_from_cstr(end), delim, b, max);
+    size_t k = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < b[i].n && k + 5 < cap; j++) {
+            unsigned char c = (unsigned char) b[i].p[j];
+            k += (size_t) snprintf(out + k, cap - k, c >= 0x80 ? "<%02x>" : "%c", c);
+        }
+        if (i + 1 < n && k + 2 < cap) {
+            out[k++] = '|';
+            out[k] = '\0';
+        }
+    }
+    arena_free(&a);
+}
+
+TEST(s3copy_split_points_cut_the_rest_in_order) {
+    char got[512];
+    /* Decimal keys: the values of the digit two above where the page varies, then one per position out. */
+    s_split_str(SPAN_LIT("p/"), "p/obj-00000000", "p/obj-00000999", "", false, 16, got, sizeof(got));
+    CHECK_STR(
+      got,
+      "p/obj-0001|p/obj-0002|p/obj-0003|p/obj-0004|p/obj-0005|p/obj-0006|p/obj-0007|p/obj-0008|"
+      "p/obj-001|p/obj-01|p/obj-1|p/obj.|p/obk|p/oc|p/p");
+    /* Bounded by the range's end: nothing at or past it. */
+    s_split_str(SPAN_LIT("p/"), "p/obj-00010000", "p/obj-00010999", "p/obj-001", false, 16, got, sizeof(got));
+    CHECK_STR(got, "p/obj-0002|p/obj-0003|p/obj-0004|p/obj-0005|p/obj-0006|p/obj-0007|p/obj-0008|p/obj-0009");
+    /* Few boundaries asked for: half to values, the rest outwards. */
+    s_split_str(SPAN_LIT("p/"), "p/obj-00000000", "p/obj-00000999", "", false, 4, got, sizeof(got));
+    CHECK_STR(got, "p/obj-0001|p/obj-0002|p/obj-001|p/obj-01");
+    /* Delimited: never a boundary ending in '/' (it would cut the common prefix "p/a/"). */
+    s_split_str(SPAN_LIT("p/"), "p/-0", "p/-9", "", true, 4, got, sizeof(got));
+    CHECK_STR(got, "p/.|p/0");
+    /* 0x7F raised to U+0080; bytes of a multibyte character are not raised. */
+    s_split_str(
+      SPAN_LIT(""),
+      "\x7f"
+      "a",
+      "\x7f"
+      "z",
+      "",
+      false,
+      2,
+      got,
+      sizeof(got));
+    CHECK_STR(got, "<c2><80>");
+    s_split_str(
+      SPAN_LIT(""),
+      "\xc3\xa9"
+      "a",
+      "\xc3\xa9"
+      "z",
+      "",
+      false,
+      16,
+      got,
+      sizeof(got));
+    CHECK_STR(got, "");
+    s_split_str(
+      SPAN_LIT("k"),
+      "k\xc3\xa9"
+      "00a",
+      "k\xc3\xa9"
+      "00z",
+      "",
+      false,
+      2,
+      got,
+      sizeof(got));
+    CHECK_STR(got, "k<c3><a9>1");
+    /* Control bytes are never sent: raised to a space (once: the next values are the same boundary). */
+    s_split_str(
+      SPAN_LIT(""),
+      "\x01"
+      "0a",
+      "\x01"
+      "0z",
+      "",
+      false,
+      2,
+      got,
+      sizeof(got));
+    CHECK_STR(got, " ");
+}
