@@ -6,6 +6,8 @@
  *   1  the cycle ran but some actions failed
  *   2  usage or configuration error; nothing was done
  *   3  could not start (no credentials, no region, endpoint unreachable); nothing was done
+ *   4  interrupted: SIGTERM/SIGINT (or RUN_TIMEOUT) stopped the cycle early; what was done is reported
+ *   128+N  a second signal N while stopping: the process ended at once (base/stop.c)
  *
  * Developer subcommands live under `smartvault debug ...`; they exist to test the layers below from outside.
  */
@@ -20,6 +22,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/span.h"
+#include "base/stop.h"
 #include "base/time.h"
 #include "cfg/cfg.h"
 #include "net/batch.h"
@@ -31,7 +34,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum exit_code { EXIT_OK = 0, EXIT_PARTIAL = 1, EXIT_USAGE = 2, EXIT_CANNOT_START = 3 };
+enum exit_code { EXIT_OK = 0, EXIT_PARTIAL = 1, EXIT_USAGE = 2, EXIT_CANNOT_START = 3, EXIT_INTERRUPTED = 4 };
+
+/* Of STOP_TIMEOUT, the share requests in flight at a stop may use before they are cancelled; the rest is reporting. */
+#define S_STOP_DRAIN_PERCENT 40
 
 /* POSIX: the application declares it. cfg reads the environment only through this array, handed to it. */
 extern char **environ;
@@ -40,7 +46,7 @@ static const char s_usage[] =
   "usage: smartvault [command] [options]\n"
   "\n"
   "Runs one SmartVault backup cycle and exits (0 ok, 1 some actions failed, 2 bad configuration,\n"
-  "3 could not start).\n"
+  "3 could not start, 4 interrupted by SIGTERM/SIGINT; a second signal exits at once with 128+signal).\n"
   "\n"
   "commands:\n"
   "  run [options]       run one backup cycle (the default; `smartvault --dry-run` is `run --dry-run`)\n"
@@ -104,6 +110,9 @@ static const char *const s_usage_env[] = {
     "  SMARTVAULT_NOW      RFC 3339 time used as now, for what-if planning (--now; default the clock)\n"
     "  LOG_FORMAT          json|text (--log-format; default json)\n"
     "  LOG_LEVEL           debug|info|warn|error (--log-level; default info)\n"
+    "  STOP_TIMEOUT        after SIGTERM/SIGINT the run ends within this: requests in flight get 40% of it,\n"
+    "                      then the reports are sent; exit 4 (default 20s, 1s-1h; keep it below the\n"
+    "                      scheduler's grace period: ECS stopTimeout, terminationGracePeriodSeconds)\n"
     " reporting\n"
     "  SNS_TOPIC_ARN       topic for the run summary, arn:aws:sns:REGION:ACCOUNT:NAME (default: none)\n"
     "  METRIC_NAMESPACE    CloudWatch namespace, not AWS/... (default SmartVault)\n"
@@ -689,6 +698,9 @@ static int s_run(int argc, char **argv) {
     }
     struct log_config lc = { c.log_format, c.log_level, NULL };
     log_configure(&lc);
+    /* From here a SIGTERM/SIGINT stops the cycle gracefully (also as PID 1, where unhandled signals are dropped). */
+    stop_configure(c.stop_timeout_s * 1000, c.stop_timeout_s * 1000 * S_STOP_DRAIN_PERCENT / 100);
+    stop_install_signal_handlers();
     struct report report;
     enum cycle_outcome outcome = cycle_run(&c, &report, &a);
     report_free(&report);
@@ -700,6 +712,8 @@ static int s_run(int argc, char **argv) {
             return EXIT_PARTIAL;
         case CYCLE_CANNOT_START:
             return EXIT_CANNOT_START;
+        case CYCLE_INTERRUPTED:
+            return EXIT_INTERRUPTED;
     }
     return EXIT_CANNOT_START;
 }

@@ -162,6 +162,9 @@ void audit_build(
         if (r->dry_run) {
             attrs[n++] = (struct dynamodb_attr){ .name = "dry_run", .type = DYNAMODB_BOOL, .flag = true };
         }
+        if (r->interrupted) {
+            attrs[n++] = (struct dynamodb_attr){ .name = "interrupted", .type = DYNAMODB_BOOL, .flag = true };
+        }
         s_attr_n(arena, attrs, &n, "expires_at", expires_at);
         out->items[out->n++] = (struct audit_item){
             .report_index = i,

@@ -15,7 +15,8 @@
  * Other attributes, each present only when it applies: run_id, timestamp (S, as in sk), action
  * (created|copied|deleted|skipped|failed), job (ebs|s3|reporting), region, instance_id, volume_id,
  * snapshot_id, source_snapshot_id, device, bucket, key, bytes (N), reason, error_code (the AWS error code or
- * error class of a failure), message, dry_run (BOOL, only in a dry run), expires_at (N, Unix seconds =
+ * error class of a failure), message, dry_run (BOOL, only in a dry run), interrupted (BOOL, only when a stop
+ * ended the run early), expires_at (N, Unix seconds =
  * now + AUDIT_TTL_DAYS days: the table's TTL attribute). `timestamp`, `action`, `key` and `bytes` are DynamoDB
  * reserved words: name them with ExpressionAttributeNames in queries.
  *

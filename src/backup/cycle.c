@@ -8,6 +8,7 @@
 
 #include "aws/imds.h"
 #include "base/log.h"
+#include "base/stop.h"
 #include "base/time.h"
 #include "version.h"
 
@@ -38,6 +39,8 @@ const char *cycle_outcome_name(enum cycle_outcome o) {
             return "partial";
         case CYCLE_CANNOT_START:
             return "could_not_start";
+        case CYCLE_INTERRUPTED:
+            return "interrupted";
     }
     return "unknown";
 }
@@ -100,6 +103,8 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
       "cycle.done",
       LF_S("run_id", cy->report->run_id),
       LF_S("outcome", cycle_outcome_name(outcome)),
+      LF_S("stop_reason", stop_requested() ? stop_reason_name(stop_reason()) : NULL),
+      LF_I("stop_elapsed_ms", stop_requested() ? stop_elapsed_ms(time_mono_ms()) : 0),
       LF_B("dry_run", cy->dry_run),
       LF_RAW("counts", buf_span(&counts)),
       LF_RAW("api_calls", buf_span(&calls)),
@@ -128,6 +133,23 @@ static enum err s_resolve_region(struct http_client *http, int64_t now_s, char o
           LF_S("hint", "set SOURCE_REGION or AWS_REGION (IMDS did not answer)"));
     }
     return e;
+}
+
+/* A stop that came during the jobs marks the run interrupted; one during the reports only bounds them (stop.h). */
+static void s_begin_ending(struct report *report) {
+    stop_begin_ending();
+    if (!stop_requested()) {
+        return;
+    }
+    report->interrupted = true;
+    report->stop_reason = stop_reason_name(stop_reason());
+    LOG(
+      LOG_WARN,
+      "cycle.stopping",
+      LF_S("reason", report->stop_reason),
+      LF_I("signal", stop_signal()),
+      LF_I("elapsed_ms", stop_elapsed_ms(time_mono_ms())),
+      LF_S("detail", "no new work started; reporting what was done"));
 }
 
 enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struct arena *arena) {
@@ -201,22 +223,24 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
             outcome = CYCLE_CANNOT_START;
             goto done;
         }
-        if (e != ERR_OK) {
+        if (e != ERR_OK && !stop_requested()) {
             LOG(LOG_ERROR, "ebs.incomplete", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
         }
     }
-    /* The S3 job runs whatever the EBS job did (one job failing never stops the other). */
-    if (resolved.s3_enabled) {
+    /* The S3 job runs whatever the EBS job did (one job failing never stops the other), unless a stop came. */
+    if (resolved.s3_enabled && !stop_refuses_new()) {
         enum err e = s3_run(&cy);
         if (e != ERR_OK && cy.could_not_start) {
             outcome = CYCLE_CANNOT_START;
             goto done;
         }
-        if (e != ERR_OK) {
+        if (e != ERR_OK && !stop_requested()) {
             LOG(LOG_ERROR, "s3.incomplete", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
         }
     }
 
+    /* The jobs have returned: the reports below are the ending's own requests, even if a stop comes now. */
+    s_begin_ending(report);
     /* Report (audit, metrics, SNS) with the duration so far; a failure to report is recorded as a failure. */
     report->wall_ms = time_mono_ms() - start_mono;
     if (report_publish(&cy) != ERR_OK) {
@@ -226,6 +250,9 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
     /* Any recorded failure (including one that stopped the EBS job early) makes the cycle partial. */
     if (report_has_failures(report)) {
         outcome = CYCLE_PARTIAL;
+    }
+    if (report->interrupted) {
+        outcome = CYCLE_INTERRUPTED; /* main.c exits 4: the run did not finish, whatever else happened */
     }
 done:
     report->end_ms = time_wall_ms();

@@ -36,6 +36,7 @@ enum cycle_outcome {
     CYCLE_OK = 0,       /* everything succeeded */
     CYCLE_PARTIAL,      /* the cycle ran, some actions failed (see the report) */
     CYCLE_CANNOT_START, /* no region, no credentials, endpoint unreachable: nothing was done */
+    CYCLE_INTERRUPTED,  /* a stop (SIGTERM/SIGINT, RUN_TIMEOUT) ended the jobs early; what was done is reported */
 };
 
 const char *cycle_outcome_name(enum cycle_outcome o);

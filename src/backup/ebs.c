@@ -16,6 +16,7 @@
 #include "backup/plan.h"
 #include "backup/retention.h"
 #include "base/log.h"
+#include "base/stop.h"
 #include "base/time.h"
 #include "svc/ec2.h"
 
@@ -49,9 +50,21 @@ static struct span s_tag(const struct ec2_tag *tags, size_t n, const char *key) 
     return ec2_tag_value(tags, n, key, NULL);
 }
 
-/* A failed call, recorded with its AWS code (or error class) and message. */
+/*
+ * A failed call, recorded with its AWS code (or error class) and message. A call a stop cancelled (SIGTERM,
+ * RUN_TIMEOUT) did not fail: it is recorded as skipped ("interrupted"), and the next run decides again.
+ */
 static void s_record_failure(struct cycle *cy, struct report_item *it, const struct aws_request *r, const char *what) {
     char msg[AWS_ERROR_MESSAGE_MAX + 64];
+    if (r->result == ERR_CANCELLED && stop_requested()) {
+        snprintf(msg, sizeof(msg), "interrupted before %s completed", what);
+        it->action = REPORT_SKIPPED;
+        it->job = REPORT_JOB_EBS;
+        it->ts_ms = time_wall_ms();
+        it->reason = msg;
+        report_add(cy->report, it);
+        return;
+    }
     it->action = REPORT_FAILED;
     it->job = REPORT_JOB_EBS;
     it->ts_ms = time_wall_ms();
@@ -398,7 +411,11 @@ static enum err s_wait_for_completion(struct ebs_state *st) {
         int64_t sleep_ms = left_ms < EBS_WAIT_POLL_S * 1000 ? left_ms : EBS_WAIT_POLL_S * 1000;
         if (sleep_ms > 0) {
             struct timespec ts = { (time_t) (sleep_ms / 1000), (long) (sleep_ms % 1000) * 1000000L };
-            nanosleep(&ts, NULL);
+            nanosleep(&ts, NULL); /* a signal (no SA_RESTART) ends the sleep early */
+        }
+        if (stop_requested()) {
+            LOG(LOG_INFO, "ebs.wait_done", LF_U("pending", pending), LF_S("stopped", stop_reason_name(stop_reason())));
+            return ERR_OK;
         }
         st->src = (struct ec2_snapshot_list){ 0 };
         TRY(s_list_snapshots(cy, cy->cfg->source_region, &st->src));
@@ -727,6 +744,15 @@ static enum err s_retain(
     return e_run;
 }
 
+/* Between phases: after a stop no phase starts (the cycle's ending reports what was done). */
+static enum err s_stop_point(const char *next_phase) {
+    if (!stop_refuses_new()) {
+        return ERR_OK;
+    }
+    LOG(LOG_WARN, "ebs.stopped", LF_S("before", next_phase), LF_S("reason", stop_reason_name(stop_reason())));
+    FAIL(ERR_CANCELLED, "stopped (%s) before %s", stop_reason_name(stop_reason()), next_phase);
+}
+
 enum err ebs_run(struct cycle *cy) {
     const struct cfg *cfg = cy->cfg;
     struct ebs_state st = { .cy = cy };
@@ -734,7 +760,9 @@ enum err ebs_run(struct cycle *cy) {
     TRY(s_discover(&st));
     TRY(s_list_snapshots(cy, cfg->source_region, &st.src));
     size_t created_before = report_counts(cy->report).snapshots_created;
+    TRY(s_stop_point("snapshots"));
     TRY(s_snapshot_due(&st));
+    TRY(s_stop_point("copies"));
     bool created = report_counts(cy->report).snapshots_created > created_before;
     /*
      * Re-list after creating: what completed already is copied in this cycle, and the new snapshots count for
@@ -755,6 +783,7 @@ enum err ebs_run(struct cycle *cy) {
             copy_err = s_copy(&st);
         }
     }
+    TRY(s_stop_point("retention"));
     enum err src_err = s_retain(&st, cfg->source_region, &st.src, false, cfg->retention_days);
     enum err dst_err = ERR_OK;
     if (cfg->dest_region != NULL && copy_err == ERR_OK) {

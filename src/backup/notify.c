@@ -128,7 +128,9 @@ void notify_subject(const struct report *r, const struct notify_context *ctx, ch
     bool failed = c.failures > 0;
     struct buf b;
     buf_init(&b, NOTIFY_SUBJECT_SCRATCH);
-    if (r->dry_run) {
+    if (r->interrupted) {
+        buf_append_cstr(&b, r->dry_run ? "SmartVault DRY RUN INTERRUPTED: " : "SmartVault INTERRUPTED: ");
+    } else if (r->dry_run) {
         buf_append_cstr(&b, failed ? "SmartVault DRY RUN FAILED: " : "SmartVault DRY RUN: ");
     } else {
         buf_append_cstr(&b, failed ? "SmartVault FAILED: " : "SmartVault OK: ");
@@ -194,6 +196,13 @@ static void s_head(const struct report *r, const struct notify_context *ctx, str
     }
     if (r->dry_run) {
         buf_append_cstr(out, "DRY RUN: nothing was changed; the counts below are what a real run would do.\n\n");
+    }
+    if (r->interrupted) {
+        buf_appendf(
+          out,
+          "INTERRUPTED (%s): the run was stopped before it finished. The counts below are what it did; the next run "
+          "carries on from there.\n\n",
+          r->stop_reason ? r->stop_reason : "stop");
     }
     char started[TIME_ISO8601_LEN + 5];
     time_format_iso8601_ms(r->start_ms, started);

@@ -89,6 +89,9 @@ struct report {
     uint64_t s3_unchanged;
     bool s3_ran;
     bool ebs_ran;
+    /* A stop (SIGTERM/SIGINT, RUN_TIMEOUT) ended the jobs early: every channel says so; "signal" or "deadline". */
+    bool interrupted;
+    const char *stop_reason;
 };
 
 void report_init(struct report *r, struct arena *arena, int64_t start_ms);

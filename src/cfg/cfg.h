@@ -57,6 +57,8 @@
 #define CFG_KEEP_MAX 1000              /* MIN_KEEP, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY */
 #define CFG_MIN_INTERVAL_MAX_S 7776000 /* 90 days */
 #define CFG_WAIT_MAX_S 7200            /* WAIT_FOR_COMPLETION: 2 hours, a scheduled task must end */
+#define CFG_STOP_TIMEOUT_MAX_S 3600    /* STOP_TIMEOUT: at most an hour (Kubernetes allows longer grace periods) */
+#define CFG_DEFAULT_STOP_TIMEOUT_S 20  /* below the 30 s that ECS (stopTimeout) and Kubernetes give by default */
 #define CFG_CONCURRENCY_MAX 256
 #define CFG_COPY_LIMIT_MAX 100
 #define CFG_EC2_PAGE_SIZE_MIN 5 /* EC2 DescribeInstances/DescribeSnapshots MaxResults bounds */
@@ -110,6 +112,7 @@ enum cfg_var {
     CFG_VAR_SMARTVAULT_NOW,
     CFG_VAR_LOG_FORMAT,
     CFG_VAR_LOG_LEVEL,
+    CFG_VAR_STOP_TIMEOUT,
     /* reporting */
     CFG_VAR_SNS_TOPIC_ARN,
     CFG_VAR_METRIC_NAMESPACE,
@@ -261,6 +264,7 @@ struct cfg {
     int64_t now_ms;             /* SMARTVAULT_NOW as Unix milliseconds (meaningful when now_set) */
     enum log_format log_format; /* default json */
     enum log_level log_level;   /* default info */
+    int64_t stop_timeout_s;     /* default 20, 1s..1h: a stop (SIGTERM, RUN_TIMEOUT) ends the run within it */
 
     /* --- reporting --- */
     const char *sns_topic_arn;    /* NULL: no SNS summary */

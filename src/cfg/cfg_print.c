@@ -138,6 +138,9 @@ static void s_value(struct buf *b, const struct cfg *c, enum cfg_var v) {
         case CFG_VAR_LOG_LEVEL:
             buf_append_cstr(b, log_level_name(c->log_level));
             break;
+        case CFG_VAR_STOP_TIMEOUT:
+            s_duration(b, c->stop_timeout_s);
+            break;
         case CFG_VAR_SNS_TOPIC_ARN:
             s_str(b, c->sns_topic_arn);
             break;

@@ -15,6 +15,7 @@
  */
 #include "net/http.h"
 
+#include "base/stop.h"
 #include "base/time.h"
 #include "version.h"
 
@@ -34,6 +35,7 @@ struct http_xfer {
     struct http_response *resp;
     void *user;
     bool over_limit; /* a write callback refused data over a named maximum */
+    bool cancelled;  /* aborted by a stop (base/stop) */
     bool https;
     bool done;
     enum err result;
@@ -178,6 +180,20 @@ static size_t s_on_body(char *data, size_t size, size_t n, void *user) {
     return len;
 }
 
+/*
+ * libcurl calls this at least once a second for every transfer, also while it waits for the server: a stop
+ * (SIGTERM, RUN_TIMEOUT) cancels requests still in flight once base/stop's bound has passed (ERR_CANCELLED).
+ */
+static int s_on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+    struct http_xfer *x = user;
+    (void) dltotal, (void) dlnow, (void) ultotal, (void) ulnow;
+    if (stop_requested() && stop_cancels_in_flight(time_mono_ms())) {
+        x->cancelled = true;
+        return 1;
+    }
+    return 0;
+}
+
 static bool s_has_header(const struct http_request *req, const char *name) {
     for (size_t i = 0; i < req->nheaders; i++) {
         if (span_eq_nocase(span_from_cstr(req->headers[i].name), span_from_cstr(name))) {
@@ -249,6 +265,9 @@ static enum err s_setup(
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->resp->error);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, s_on_progress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     const char *m = req->method ? req->method : "GET";
     if (strcmp(m, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
@@ -280,6 +299,8 @@ static enum err s_classify(CURLcode rc, const struct http_xfer *x) {
             return ERR_TLS;
         case CURLE_WRITE_ERROR:
             return x->over_limit ? ERR_LIMIT : ERR_NET;
+        case CURLE_ABORTED_BY_CALLBACK:
+            return x->cancelled ? ERR_CANCELLED : ERR_NET;
         default:
             return ERR_NET;
     }

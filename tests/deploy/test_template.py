@@ -21,11 +21,11 @@ ENV_NAMES = [
     "MAX_CONCURRENCY", "COPY_LIMIT", "DRY_RUN", "LOG_FORMAT", "LOG_LEVEL", "SNS_TOPIC_ARN", "METRIC_NAMESPACE",
     "METRICS_MODE", "DYNAMODB_TABLE", "AUDIT_TTL_DAYS", "S3_SOURCE_BUCKET", "S3_ROUTES", "S3_DEST_PREFIX",
     "S3_STORAGE_CLASS", "S3_SSE", "S3_SSE_KMS_KEY_ID", "S3_MULTIPART_THRESHOLD", "AWS_MAX_ATTEMPTS",
-    "AWS_RETRY_MODE",
+    "AWS_RETRY_MODE", "STOP_TIMEOUT",
 ]
 # Set whatever the parameters say (the rest are left unset when their parameter is empty).
 ALWAYS_SET = {"SOURCE_REGION", "DRY_RUN", "LOG_FORMAT", "LOG_LEVEL", "SNS_TOPIC_ARN", "METRIC_NAMESPACE",
-              "METRICS_MODE", "DYNAMODB_TABLE", "RETENTION_DAYS"}
+              "METRICS_MODE", "DYNAMODB_TABLE", "RETENTION_DAYS", "STOP_TIMEOUT"}
 
 REQUIRED = {"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/smartvault:1",
             "Subnets": "subnet-1,subnet-2", "SecurityGroups": "sg-1"}
@@ -454,12 +454,14 @@ def test_task_definition_json_agrees_with_template(t):
     assert jc["logConfiguration"]["logDriver"] == tc["LogConfiguration"]["LogDriver"]
     assert jc["logConfiguration"]["options"]["awslogs-stream-prefix"] == \
         tc["LogConfiguration"]["Options"]["awslogs-stream-prefix"]
+    # SIGKILL comes StopTimeout after SIGTERM: STOP_TIMEOUT (20s) must end the run with margin to spare.
+    assert jc["stopTimeout"] == tc["StopTimeout"] == 30
     names = [e["name"] for e in jc["environment"]]
     assert len(names) == len(set(names)) and set(names) <= set(ENV_NAMES) and ALWAYS_SET <= set(names)
     defaults, _ = evaluate_all(t, REQUIRED)
     tenv = {e["Name"]: e["Value"] for e in defaults["TaskDefinition"]["ContainerDefinitions"][0]["Environment"]}
     jenv = {e["name"]: e["value"] for e in jc["environment"]}
-    for k in ("RETENTION_DAYS", "DRY_RUN", "LOG_FORMAT", "LOG_LEVEL", "METRIC_NAMESPACE", "METRICS_MODE"):
+    for k in ("RETENTION_DAYS", "DRY_RUN", "LOG_FORMAT", "LOG_LEVEL", "METRIC_NAMESPACE", "METRICS_MODE", "STOP_TIMEOUT"):
         assert jenv[k] == tenv[k], k
 
 
