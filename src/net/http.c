@@ -24,6 +24,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * TLS policy (AWS requires TLS 1.2 or later on every endpoint): TLS 1.2 minimum (BearSSL has no 1.3), and only
+ * forward-secret AEAD suites — ECDHE key exchange with AES-GCM or ChaCha20-Poly1305. BearSSL's full profile would
+ * also accept TLS 1.0, static RSA key exchange, CBC and 3DES. Every AWS endpoint offers these suites.
+ */
+#define S_TLS_CIPHERS                                                                                                  \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"                         \
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define S_TLS_POLICY "SmartVault accepts only TLS 1.2+ with ECDHE and AES-GCM or ChaCha20-Poly1305, as AWS offers"
+
 /* Embedded at build time from the build machine's ca-certificates (build/gen/ca_bundle.c). */
 extern const unsigned char smartvault_ca_bundle[];
 extern const unsigned long smartvault_ca_bundle_len;
@@ -252,6 +262,8 @@ static enum err s_setup(
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(e, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2);
+    curl_easy_setopt(e, CURLOPT_SSL_CIPHER_LIST, S_TLS_CIPHERS);
     if (c->opt.ca_file != NULL) {
         curl_easy_setopt(e, CURLOPT_CAINFO, c->opt.ca_file);
     } else {
@@ -379,6 +391,11 @@ static void s_finish(struct http_client *c, struct http_xfer *x, CURLcode rc) {
     if (x->result != ERR_OK) {
         if (x->resp->error[0] == '\0') {
             snprintf(x->resp->error, sizeof(x->resp->error), "%s", curl_easy_strerror(rc));
+        }
+        if (rc == CURLE_SSL_CONNECT_ERROR) {
+            /* A refused handshake (old version, static RSA, CBC...) would otherwise read "connection error 0x..". */
+            size_t n = strlen(x->resp->error);
+            snprintf(x->resp->error + n, sizeof(x->resp->error) - n, " (TLS handshake refused: %s)", S_TLS_POLICY);
         }
         x->resp->status = 0;
     }
