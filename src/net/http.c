@@ -106,13 +106,27 @@ enum err http_client_new(const struct http_client_options *opt, struct http_clie
     return ERR_OK;
 }
 
+/*
+ * Request headers carry Authorization (a signature) and X-Amz-Security-Token: their copies are zeroed before
+ * they are freed. (libcurl's own request buffer, built from this list when the request is sent, is freed by
+ * libcurl as it is; that copy is beyond this module.)
+ */
+static void s_slist_wipe_free(struct curl_slist *hl) {
+    for (struct curl_slist *n = hl; n != NULL; n = n->next) {
+        if (n->data != NULL) {
+            explicit_bzero(n->data, strlen(n->data));
+        }
+    }
+    curl_slist_free_all(hl);
+}
+
 static void s_xfer_release(struct http_client *c, struct http_xfer *x) {
     if (x->easy != NULL) {
         curl_multi_remove_handle(c->multi, x->easy);
         curl_easy_cleanup(x->easy);
         x->easy = NULL;
     }
-    curl_slist_free_all(x->hl);
+    s_slist_wipe_free(x->hl);
     x->hl = NULL;
 }
 
@@ -230,12 +244,14 @@ static enum err s_setup(
     for (size_t i = 0; i < req->nheaders; i++) {
         int n = snprintf(line, sizeof(line), "%s: %s", req->headers[i].name, req->headers[i].value);
         if (n < 0 || (size_t) n >= sizeof(line)) {
-            curl_slist_free_all(hl);
+            explicit_bzero(line, sizeof(line));
+            s_slist_wipe_free(hl);
             curl_easy_cleanup(e);
             FAIL(ERR_LIMIT, "request header too long");
         }
         hl = curl_slist_append(hl, line);
     }
+    explicit_bzero(line, sizeof(line));
     /* libcurl would add these on its own; they are either unwanted or would not be covered by a signature. */
     hl = curl_slist_append(hl, "Expect:");
     if (!s_has_header(req, "Content-Type")) {
