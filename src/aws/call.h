@@ -18,6 +18,8 @@
  * Clock skew (AWS_CLIENT_SPEC_NOTES.md §7): on a clock-skew error code whose reply carries a server time
  * (the Date header, or S3's ServerTime) at least 5 minutes away from our corrected clock, the client's offset
  * is set to server - local and the attempt is retried once with the corrected time; later requests sign with it.
+ * A successful response's Date header that far away sets the offset too (the JS SDK v3 does the same), so the
+ * cycle can make its time decisions (retention, due-ness, the DR window) on AWS's clock (aws_client_now_s).
  *
  * Every request carries amz-sdk-invocation-id (one UUID per request, the same on each attempt) and
  * amz-sdk-request: attempt=N; max=M, both signed, as the SDKs do.

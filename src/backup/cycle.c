@@ -122,6 +122,25 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
     buf_free(&calls);
 }
 
+int64_t cycle_decision_now_s(struct cycle *cy) {
+    if (cy->cfg->now_set || cy->aws == NULL || aws_client_skew_offset_ms(cy->aws) == 0) {
+        return cy->now_s;
+    }
+    int64_t server_now_s = aws_client_now_s(cy->aws);
+    if (!cy->skew_logged) {
+        cy->skew_logged = true;
+        LOG(
+          LOG_WARN,
+          "cycle.clock_skew",
+          LF_I("skew_s", aws_client_skew_offset_ms(cy->aws) / 1000),
+          LF_I("local_now_s", time_wall_ms() / 1000),
+          LF_I("server_now_s", server_now_s),
+          LF_S("detail", "this host's clock differs from AWS's; retention, due-ness and the DR window use AWS's time"));
+    }
+    cy->now_s = server_now_s;
+    return server_now_s;
+}
+
 /* No region configured: ask IMDS (on EC2 and ECS-on-EC2), as the SDKs do. */
 static enum err s_resolve_region(struct http_client *http, int64_t now_s, char out[REGION_MAX + 1]) {
     enum err e = imds_discover_region(&endpoint_env_process, http, now_s, out);

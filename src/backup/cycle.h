@@ -23,6 +23,7 @@ struct cycle {
     struct arena *scratch; /* response trees; rewound after each response */
     struct report *report;
     int64_t now_s;      /* SMARTVAULT_NOW, or the wall clock at start: the one "now" of every plan */
+    bool skew_logged;   /* cycle.clock_skew was logged (once) */
     bool dry_run;       /* plan and log, mutate nothing */
     uint32_t page_size; /* MaxResults of EC2 listings (EC2_PAGE_SIZE; tests lower it to prove pagination) */
     /*
@@ -52,6 +53,14 @@ bool cycle_err_cannot_start(enum err e);
  * report_free); `arena` is the cycle arena and must outlive the report. Logs `cycle.start` and `cycle.done`.
  */
 enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struct arena *arena);
+
+/*
+ * The "now" of a decision that creates or deletes (due-ness, the DR window, retention). SMARTVAULT_NOW when set
+ * (what-if planning is the operator's explicit choice). Otherwise AWS's clock when the skew learned from AWS's
+ * responses (aws/call.h) is 5 minutes or more: a host whose clock is days fast must not delete days early. The
+ * first time the corrected clock is used, one `cycle.clock_skew` warning says by how much; cy->now_s follows.
+ */
+int64_t cycle_decision_now_s(struct cycle *cy);
 
 /* The EBS job: discovery, snapshots, cross-region copies, retention in both regions. */
 enum err ebs_run(struct cycle *cy) SV_MUST_CHECK;

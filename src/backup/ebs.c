@@ -317,7 +317,8 @@ static enum err s_snapshot_due(struct ebs_state *st) {
     }
     struct snap *snaps = s_snaps(st, &st->src, false);
     struct plan_due *due = ARENA_NEW_ARRAY(cy->scratch, struct plan_due, st->ninstances);
-    enum err e_plan = plan_due_instances(ids, st->ninstances, snaps, st->src.n, cfg->min_interval_s, cy->now_s, due);
+    enum err e_plan =
+      plan_due_instances(ids, st->ninstances, snaps, st->src.n, cfg->min_interval_s, cycle_decision_now_s(cy), due);
     if (e_plan != ERR_OK) {
         arena_rewind(cy->scratch, phase);
         return e_plan;
@@ -499,7 +500,7 @@ static enum err s_copy(struct ebs_state *st) {
       st->src.n ? ARENA_NEW_ARRAY(cy->scratch, struct plan_copy_decision, st->src.n) : NULL;
     struct plan_copy_counts counts;
     struct plan_copy_policy pol = { .retention_days = cfg->retention_days, .copy_limit = cfg->copy_limit };
-    enum err e_plan = plan_copies(src, st->src.n, dst, st->dst.n, &pol, cy->now_s, dec, &counts);
+    enum err e_plan = plan_copies(src, st->src.n, dst, st->dst.n, &pol, cycle_decision_now_s(cy), dec, &counts);
     if (e_plan != ERR_OK) {
         arena_rewind(cy->scratch, phase);
         return e_plan;
@@ -680,7 +681,7 @@ static enum err s_retain(
                                     .keep_daily = cfg->keep_daily,
                                     .keep_weekly = cfg->keep_weekly,
                                     .keep_monthly = cfg->keep_monthly };
-    enum err e_plan = retention_plan(snaps, list->n, &pol, cy->now_s, dec);
+    enum err e_plan = retention_plan(snaps, list->n, &pol, cycle_decision_now_s(cy), dec);
     if (e_plan != ERR_OK) {
         arena_rewind(cy->scratch, phase);
         return e_plan;
