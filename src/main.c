@@ -97,6 +97,8 @@ static const char *const s_usage_env[] = {
     "                      week, month for the last N of each, 0-1000 (default unset: not used)\n"
     "  MIN_INTERVAL        an instance is due when its newest snapshot is older than this: 90s, 30m,\n"
     "                      2h30m, 1d or whole seconds, up to 90d (default 30m)\n"
+    "  RPO                 recovery point objective: a volume whose newest snapshot is older is counted in\n"
+    "                      VolumesOutsideRpo (the alarm's metric); default 2 x MIN_INTERVAL, at least 1h\n"
     "  KMS_KEY_ID          KMS key for the copies, in DEST_REGION: key id, alias/NAME or key/alias ARN\n"
     "                      (default: the source snapshot's encryption)\n"
     "  WAIT_FOR_COMPLETION how long to wait for pending snapshots so they are copied in this run, up to\n"

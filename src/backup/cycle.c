@@ -83,6 +83,22 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
     buf_append_char(&counts, '{');
     report_counts_json(&c, &counts);
     buf_append_char(&counts, '}');
+    const struct coverage *cv = &cy->report->coverage;
+    struct buf coverage;
+    buf_init(&coverage, 512);
+    if (cv->known) {
+        buf_appendf(
+          &coverage,
+          "{\"rpo_s\":%lld,\"volumes\":%llu,\"volumes_outside_rpo\":%llu,\"never_backed_up\":%llu,"
+          "\"oldest_backup_age_s\":%lld}",
+          (long long) cv->rpo_s,
+          (unsigned long long) cv->volumes,
+          (unsigned long long) cv->outside_rpo,
+          (unsigned long long) cv->never_backed_up,
+          (long long) cv->oldest_age_s);
+    } else {
+        buf_append_cstr(&coverage, "null");
+    }
     struct buf calls;
     buf_init(&calls, 8192);
     buf_append_char(&calls, '{');
@@ -107,6 +123,7 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
       LF_I("stop_elapsed_ms", stop_requested() ? stop_elapsed_ms(time_mono_ms()) : 0),
       LF_B("dry_run", cy->dry_run),
       LF_RAW("counts", buf_span(&counts)),
+      LF_RAW("coverage", buf_span(&coverage)),
       LF_RAW("api_calls", buf_span(&calls)),
       LF_U("api_calls_total", total),
       LF_U("attempts", rc->attempts),
@@ -119,6 +136,7 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
       LF_I("peak_rss_kb", s_peak_rss_kb()),
       LF_U("arena_peak_bytes", cy->arena->peak_total));
     buf_free(&counts);
+    buf_free(&coverage);
     buf_free(&calls);
 }
 

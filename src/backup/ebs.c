@@ -745,6 +745,51 @@ static enum err s_retain(
     return e_run;
 }
 
+/*
+ * Coverage after the snapshot phase: the volumes of the discovered instances against the source listing plus
+ * what this run created (the listing may predate them, e.g. when a stop came). Logged as ebs.coverage.
+ */
+static void s_coverage(struct ebs_state *st) {
+    struct cycle *cy = st->cy;
+    struct arena_mark m = arena_mark(cy->scratch);
+    size_t nvol = 0, nb = 0;
+    for (size_t i = 0; i < st->ninstances; i++) {
+        nvol += st->instances[i].inst->nvolumes;
+    }
+    struct span *vols = nvol ? ARENA_NEW_ARRAY(cy->scratch, struct span, nvol) : NULL;
+    nvol = 0;
+    for (size_t i = 0; i < st->ninstances; i++) {
+        for (size_t v = 0; v < st->instances[i].inst->nvolumes; v++) {
+            vols[nvol++] = st->instances[i].inst->volumes[v].volume_id;
+        }
+    }
+    size_t cap = st->src.n + cy->report->nitems;
+    struct coverage_backup *bs = cap ? ARENA_NEW_ARRAY(cy->scratch, struct coverage_backup, cap) : NULL;
+    for (size_t i = 0; i < st->src.n; i++) {
+        const struct ec2_snapshot *s = &st->src.items[i];
+        bool counts = span_eq_cstr(s->state, "pending") || span_eq_cstr(s->state, "completed");
+        bs[nb++] = (struct coverage_backup){ s->volume_id, s->start_time_s, counts };
+    }
+    for (size_t i = 0; !cy->dry_run && i < cy->report->nitems; i++) {
+        const struct report_item *it = &cy->report->items[i];
+        if (it->action == REPORT_CREATED && it->job == REPORT_JOB_EBS && it->volume_id != NULL) {
+            bs[nb++] = (struct coverage_backup){ span_from_cstr(it->volume_id), it->ts_ms / 1000, true };
+        }
+    }
+    int64_t now_s = cycle_decision_now_s(cy);
+    struct coverage *c = &cy->report->coverage;
+    coverage_compute(cy->scratch, vols, nvol, bs, nb, now_s, cy->cfg->rpo_s, c);
+    arena_rewind(cy->scratch, m);
+    LOG(
+      c->outside_rpo ? LOG_WARN : LOG_INFO,
+      "ebs.coverage",
+      LF_U("volumes", c->volumes),
+      LF_U("outside_rpo", c->outside_rpo),
+      LF_U("never_backed_up", c->never_backed_up),
+      LF_I("oldest_backup_age_s", c->oldest_age_s),
+      LF_I("rpo_s", c->rpo_s));
+}
+
 /* Between phases: after a stop no phase starts (the cycle's ending reports what was done). */
 static enum err s_stop_point(const char *next_phase) {
     if (!stop_refuses_new()) {
@@ -763,6 +808,7 @@ enum err ebs_run(struct cycle *cy) {
     size_t created_before = report_counts(cy->report).snapshots_created;
     TRY(s_stop_point("snapshots"));
     TRY(s_snapshot_due(&st));
+    s_coverage(&st);
     TRY(s_stop_point("copies"));
     bool created = report_counts(cy->report).snapshots_created > created_before;
     /*

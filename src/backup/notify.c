@@ -132,6 +132,8 @@ void notify_subject(const struct report *r, const struct notify_context *ctx, ch
         buf_append_cstr(&b, r->dry_run ? "SmartVault DRY RUN INTERRUPTED: " : "SmartVault INTERRUPTED: ");
     } else if (r->dry_run) {
         buf_append_cstr(&b, failed ? "SmartVault DRY RUN FAILED: " : "SmartVault DRY RUN: ");
+    } else if (!failed && r->coverage.known && r->coverage.outside_rpo > 0) {
+        buf_appendf(&b, "SmartVault AT RISK: %llu volumes outside RPO, ", (unsigned long long) r->coverage.outside_rpo);
     } else {
         buf_append_cstr(&b, failed ? "SmartVault FAILED: " : "SmartVault OK: ");
     }
@@ -228,6 +230,19 @@ static void s_head(const struct report *r, const struct notify_context *ctx, str
         buf_appendf(out, "Snapshots copied:   %llu\n", (unsigned long long) c.snapshots_copied);
         buf_appendf(out, "Snapshots deleted:  %llu\n", (unsigned long long) c.snapshots_deleted);
         buf_appendf(out, "Skipped:            %llu\n", (unsigned long long) c.skipped);
+    }
+    if (r->coverage.known) {
+        const struct coverage *cv = &r->coverage;
+        buf_appendf(
+          out,
+          "Coverage:           %llu of %llu volumes outside the RPO of %lld h (%llu never backed up); oldest newest "
+          "backup %lld h %02lld min old\n",
+          (unsigned long long) cv->outside_rpo,
+          (unsigned long long) cv->volumes,
+          (long long) (cv->rpo_s / 3600),
+          (unsigned long long) cv->never_backed_up,
+          (long long) (cv->oldest_age_s / 3600),
+          (long long) (cv->oldest_age_s % 3600 / 60));
     }
     buf_appendf(out, "Errors:             %llu\n", (unsigned long long) c.failures);
     struct report_region_counts rc[REPORT_MAX_REGIONS];

@@ -11,6 +11,7 @@
 #ifndef SV_BACKUP_REPORT_H
 #define SV_BACKUP_REPORT_H
 
+#include "backup/coverage.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/rand.h"
@@ -92,6 +93,8 @@ struct report {
     /* A stop (SIGTERM/SIGINT, RUN_TIMEOUT) ended the jobs early: every channel says so; "signal" or "deadline". */
     bool interrupted;
     const char *stop_reason;
+    /* Set by the EBS job after its snapshot phase (coverage.known false when it did not get there). */
+    struct coverage coverage;
 };
 
 void report_init(struct report *r, struct arena *arena, int64_t start_ms);

@@ -43,6 +43,7 @@ static const struct cfg_var_info s_vars[CFG_VAR__COUNT] = {
     [CFG_VAR_KEEP_WEEKLY] = S_SET("KEEP_WEEKLY", NULL),
     [CFG_VAR_KEEP_MONTHLY] = S_SET("KEEP_MONTHLY", NULL),
     [CFG_VAR_MIN_INTERVAL] = S_SET("MIN_INTERVAL", NULL),
+    [CFG_VAR_RPO] = S_SET("RPO", NULL),
     [CFG_VAR_KMS_KEY_ID] = S_SET("KMS_KEY_ID", NULL),
     [CFG_VAR_WAIT_FOR_COMPLETION] = S_SET("WAIT_FOR_COMPLETION", NULL),
     [CFG_VAR_MAX_CONCURRENCY] = S_SET("MAX_CONCURRENCY", NULL),
@@ -656,6 +657,9 @@ static enum err s_ebs(struct s_parse *p) {
     TRY(s_backup_tag(p));
     TRY(s_retention(p));
     TRY(s_duration(p, CFG_VAR_MIN_INTERVAL, CFG_MIN_INTERVAL_MAX_S, CFG_DEFAULT_MIN_INTERVAL_S, &c->min_interval_s));
+    /* A volume whose newest backup is older than two intervals missed at least one chance to be backed up. */
+    int64_t rpo_default = 2 * c->min_interval_s > CFG_RPO_MIN_DEFAULT_S ? 2 * c->min_interval_s : CFG_RPO_MIN_DEFAULT_S;
+    TRY(s_duration(p, CFG_VAR_RPO, CFG_RPO_MAX_S, rpo_default, &c->rpo_s));
     TRY(s_kms(p));
     TRY(s_duration(p, CFG_VAR_WAIT_FOR_COMPLETION, CFG_WAIT_MAX_S, 0, &c->wait_for_completion_s));
     TRY(s_number(

@@ -56,6 +56,8 @@
 #define CFG_DAYS_MAX 36500             /* RETENTION_DAYS, DEST_RETENTION_DAYS, AUDIT_TTL_DAYS: 100 years */
 #define CFG_KEEP_MAX 1000              /* MIN_KEEP, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY */
 #define CFG_MIN_INTERVAL_MAX_S 7776000 /* 90 days */
+#define CFG_RPO_MAX_S 15552000         /* RPO: 180 days (twice the longest MIN_INTERVAL) */
+#define CFG_RPO_MIN_DEFAULT_S 3600     /* the derived RPO is never under an hour */
 #define CFG_WAIT_MAX_S 7200            /* WAIT_FOR_COMPLETION: 2 hours, a scheduled task must end */
 #define CFG_STOP_TIMEOUT_MAX_S 3600    /* STOP_TIMEOUT: at most an hour (Kubernetes allows longer grace periods) */
 #define CFG_DEFAULT_STOP_TIMEOUT_S 20  /* below the 30 s that ECS (stopTimeout) and Kubernetes give by default */
@@ -102,6 +104,7 @@ enum cfg_var {
     CFG_VAR_KEEP_WEEKLY,
     CFG_VAR_KEEP_MONTHLY,
     CFG_VAR_MIN_INTERVAL,
+    CFG_VAR_RPO,
     CFG_VAR_KMS_KEY_ID,
     CFG_VAR_WAIT_FOR_COMPLETION,
     CFG_VAR_MAX_CONCURRENCY,
@@ -251,6 +254,7 @@ struct cfg {
     uint32_t keep_weekly;
     uint32_t keep_monthly;
     int64_t min_interval_s;        /* default 1800, 0..90 days: an instance is due when its newest snapshot is older */
+    int64_t rpo_s;                 /* RPO: default 2 x MIN_INTERVAL (at least 1h), up to 180 days */
     const char *kms_key_id;        /* NULL: copies keep the source's encryption (or the region default) */
     const char *kms_key_region;    /* the region of a key/alias ARN, else NULL */
     int64_t wait_for_completion_s; /* default 0 = do not wait for pending snapshots, at most 2h */

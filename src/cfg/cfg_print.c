@@ -107,6 +107,9 @@ static void s_value(struct buf *b, const struct cfg *c, enum cfg_var v) {
         case CFG_VAR_MIN_INTERVAL:
             s_duration(b, c->min_interval_s);
             break;
+        case CFG_VAR_RPO:
+            s_duration(b, c->rpo_s);
+            break;
         case CFG_VAR_KMS_KEY_ID:
             s_str(b, c->kms_key_id);
             break;

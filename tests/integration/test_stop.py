@@ -219,3 +219,58 @@ def test_in_flight_requests_are_cancelled_after_the_drain_bound(smartvault, aws_
     assert done["counts"]["failures"] == 0, done["counts"]  # interrupted, not failed
     (subject, _), = sns_messages(channels)
     assert subject.startswith("SmartVault INTERRUPTED: ")
+
+
+# ---- coverage, not counts (issue 11, part 3) ---------------------------------------------------------------------
+
+
+def metric_max(ch, name):
+    now = time.time()
+    res = ch.cw.get_metric_statistics(Namespace="SmartVault", MetricName=name,
+                                      Dimensions=[{"Name": "Service", "Value": "Backup"}],
+                                      StartTime=now - 3600, EndTime=now + 3600, Period=60, Statistics=["Maximum"])
+    points = res["Datapoints"]
+    return max(p["Maximum"] for p in points) if points else None
+
+
+def test_kill_after_creates_then_rerun_raises_no_coverage_alarm(smartvault, aws_env, proxy, ec2, channels):
+    """SIGKILL once every CreateSnapshots was answered (no report at all), then a re-run: it has nothing to create
+    (SnapshotsCreated=0, the old count alarm's condition) but every volume is covered (VolumesOutsideRpo=0)."""
+    n = 6
+    fl.seed_fleet(ec2, n, volumes=2, tags={"Backup": "true"})
+    proxy.add(Rule("forward", op="DescribeSnapshots", after=1, delay=30))  # the re-list after creating hangs
+    proc, target = start(smartvault, aws_env, proxy, channels, False)
+    wait_for_creates(proxy, n)
+    os.kill(target, signal.SIGKILL)
+    finish(proc, 10)
+    assert len(fl.smartvault_snapshots(ec2)) == 2 * n
+    assert not sns_messages(channels) and metric_max(channels, "VolumesOutsideRpo") is None  # killed: no report
+
+    proxy.clear()
+    proc, _ = start(smartvault, aws_env, proxy, channels, False)
+    out, err = finish(proc, 60)
+    assert proc.returncode == 0, (out[-3000:], err)
+    done = fl.done(out)
+    assert done["counts"]["snapshots_created"] == 0  # nothing was due
+    cov = done["coverage"]
+    assert (cov["volumes"], cov["volumes_outside_rpo"], cov["never_backed_up"]) == (2 * n, 0, 0), cov
+    assert cov["rpo_s"] == 3600  # default: 2 x MIN_INTERVAL (30m), at least 1h
+    assert metric_max(channels, "VolumesOutsideRpo") == 0
+    assert metric_max(channels, "OldestBackupAgeSeconds") < 600
+    (subject, message), = sns_messages(channels)
+    assert subject.startswith("SmartVault OK: ") and "Coverage:           0 of 12 volumes outside" in message
+    cov_items = [i for i in audit_items(channels) if i["action"]["S"] == "coverage"]
+    assert len(cov_items) == 1 and cov_items[0]["volumes_outside_rpo"]["N"] == "0"
+
+
+def test_unprotected_fleet_is_outside_rpo(smartvault, aws_env, proxy, ec2, channels):
+    """CreateSnapshots denied: every volume is outside the RPO (never backed up) and the metric says so."""
+    n = 3
+    fl.seed_fleet(ec2, n, volumes=1, tags={"Backup": "true"})
+    proxy.add(Rule("error", op="CreateSnapshots", status=403, shape="ec2", code="UnauthorizedOperation"))
+    proc, _ = start(smartvault, aws_env, proxy, channels, False)
+    out, err = finish(proc, 60)
+    assert proc.returncode == 1, (out[-3000:], err)
+    cov = fl.done(out)["coverage"]
+    assert (cov["volumes"], cov["volumes_outside_rpo"], cov["never_backed_up"]) == (n, n, n), cov
+    assert metric_max(channels, "VolumesOutsideRpo") == n
