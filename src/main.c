@@ -716,6 +716,8 @@ static int s_run(int argc, char **argv) {
             return EXIT_CANNOT_START;
         case CYCLE_INTERRUPTED:
             return EXIT_INTERRUPTED;
+        case CYCLE_SKIPPED:
+            return EXIT_OK;
     }
     return EXIT_CANNOT_START;
 }

@@ -7,6 +7,7 @@
 #include "backup/cycle.h"
 
 #include "aws/imds.h"
+#include "backup/lease.h"
 #include "base/log.h"
 #include "base/stop.h"
 #include "base/time.h"
@@ -41,6 +42,8 @@ const char *cycle_outcome_name(enum cycle_outcome o) {
             return "could_not_start";
         case CYCLE_INTERRUPTED:
             return "interrupted";
+        case CYCLE_SKIPPED:
+            return "skipped";
     }
     return "unknown";
 }
@@ -138,6 +141,10 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
     buf_free(&counts);
     buf_free(&coverage);
     buf_free(&calls);
+}
+
+void cycle_heartbeat(struct cycle *cy) {
+    lease_renew(cy);
 }
 
 int64_t cycle_decision_now_s(struct cycle *cy) {
@@ -253,6 +260,18 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
       LF_B("dry_run", cy.dry_run),
       LF_B("ebs", resolved.ebs_backup),
       LF_B("s3", resolved.s3_enabled));
+    if (lease_acquire(&cy) == LEASE_BUSY) {
+        LOG(
+          LOG_WARN,
+          "cycle.skipped",
+          LF_S("reason", "another run for this account and region holds the lease"),
+          LF_S("table", resolved.dynamodb_table),
+          LF_S("region", resolved.source_region),
+          LF_I("lease_ttl_s", LEASE_TTL_S),
+          LF_S("detail", "nothing was done; the next scheduled run continues"));
+        outcome = CYCLE_SKIPPED;
+        goto done;
+    }
 
     if (resolved.ebs_backup) {
         enum err e = ebs_run(&cy);
@@ -264,6 +283,7 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
             LOG(LOG_ERROR, "ebs.incomplete", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
         }
     }
+    cycle_heartbeat(&cy);
     /* The S3 job runs whatever the EBS job did (one job failing never stops the other), unless a stop came. */
     if (resolved.s3_enabled && !stop_refuses_new()) {
         enum err e = s3_run(&cy);
@@ -292,6 +312,8 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
         outcome = CYCLE_INTERRUPTED; /* main.c exits 4: the run did not finish, whatever else happened */
     }
 done:
+    stop_begin_ending(); /* the lease's release is the ending's own request, also after a stop */
+    lease_release(&cy);
     report->end_ms = time_wall_ms();
     report->wall_ms = time_mono_ms() - start_mono;
     s_log_done(&cy, &st, outcome, report->wall_ms);

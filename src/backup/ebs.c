@@ -414,6 +414,7 @@ static enum err s_wait_for_completion(struct ebs_state *st) {
             struct timespec ts = { (time_t) (sleep_ms / 1000), (long) (sleep_ms % 1000) * 1000000L };
             nanosleep(&ts, NULL); /* a signal (no SA_RESTART) ends the sleep early */
         }
+        cycle_heartbeat(cy);
         if (stop_requested()) {
             LOG(LOG_INFO, "ebs.wait_done", LF_U("pending", pending), LF_S("stopped", stop_reason_name(stop_reason())));
             return ERR_OK;
@@ -791,7 +792,8 @@ static void s_coverage(struct ebs_state *st) {
 }
 
 /* Between phases: after a stop no phase starts (the cycle's ending reports what was done). */
-static enum err s_stop_point(const char *next_phase) {
+static enum err s_stop_point(struct cycle *cy, const char *next_phase) {
+    cycle_heartbeat(cy);
     if (!stop_refuses_new()) {
         return ERR_OK;
     }
@@ -806,10 +808,10 @@ enum err ebs_run(struct cycle *cy) {
     TRY(s_discover(&st));
     TRY(s_list_snapshots(cy, cfg->source_region, &st.src));
     size_t created_before = report_counts(cy->report).snapshots_created;
-    TRY(s_stop_point("snapshots"));
+    TRY(s_stop_point(cy, "snapshots"));
     TRY(s_snapshot_due(&st));
     s_coverage(&st);
-    TRY(s_stop_point("copies"));
+    TRY(s_stop_point(cy, "copies"));
     bool created = report_counts(cy->report).snapshots_created > created_before;
     /*
      * Re-list after creating: what completed already is copied in this cycle, and the new snapshots count for
@@ -830,7 +832,7 @@ enum err ebs_run(struct cycle *cy) {
             copy_err = s_copy(&st);
         }
     }
-    TRY(s_stop_point("retention"));
+    TRY(s_stop_point(cy, "retention"));
     enum err src_err = s_retain(&st, cfg->source_region, &st.src, false, cfg->retention_days);
     enum err dst_err = ERR_OK;
     if (cfg->dest_region != NULL && copy_err == ERR_OK) {

@@ -396,6 +396,8 @@ def test_stack_with_existing_topic_and_table(moto):
     sts = {st["Sid"]: st for st in strip_none(doc["Statement"])}
     assert set(sts) == {"DiscoverInstancesAndSnapshots", "CreateSnapshotsPerInstance", "TagSnapshotsOnlyWhenCreated",
                         "DeleteOnlySmartVaultSnapshots", "NeverDeleteSnapshotsOnLegalHold", "PublishCycleSummary",
-                        "PutMetricsInOwnNamespaceOnly", "WriteAuditItems"}
+                        "PutMetricsInOwnNamespaceOnly", "WriteAuditItems", "RunLeaseItemOnly"}
     assert sts["PublishCycleSummary"]["Resource"] == topic
     assert sts["WriteAuditItems"]["Resource"] == f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/existing-audit"
+    assert sts["RunLeaseItemOnly"]["Resource"] == f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/existing-audit"
+    assert sts["RunLeaseItemOnly"]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["lease#*"]}}

@@ -51,6 +51,7 @@ MOTO_BLIND = {
     "ReadSourceObjects": "moto checks CopyObject/UploadPartCopy against the destination only",
     "NeverDeleteSnapshotsOnLegalHold": "a Deny under a Condition; moto ignores conditions",
     "WriteAuditItems": "moto's DynamoDB fails every signed request under enforcement (SignatureDoesNotMatch)",
+    "RunLeaseItemOnly": "moto's DynamoDB fails every signed request under enforcement (SignatureDoesNotMatch)",
 }
 # Statement -> the API operations (as the binary's log names them) that fail without it.
 STATEMENT_CALLS = {

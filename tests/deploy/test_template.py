@@ -55,7 +55,7 @@ TASK_ACTIONS = {
     "kms:DescribeKey", "kms:CreateGrant", "kms:GenerateDataKey", "s3:ListBucket", "s3:ListBucketMultipartUploads",
     "s3:GetObject", "s3:GetObjectTagging", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload",
     "sns:Publish",
-    "cloudwatch:PutMetricData", "dynamodb:BatchWriteItem",
+    "cloudwatch:PutMetricData", "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
 }
 
 GETATT = {
@@ -232,7 +232,7 @@ def test_task_role_optional_statements_follow_the_features(t):
     assert set(minimal) == {"DiscoverInstancesAndSnapshots", "CreateSnapshotsPerInstance",
                             "TagSnapshotsOnlyWhenCreated", "DeleteOnlySmartVaultSnapshots",
                             "NeverDeleteSnapshotsOnLegalHold", "PublishCycleSummary", "PutMetricsInOwnNamespaceOnly",
-                            "WriteAuditItems"}
+                            "WriteAuditItems", "RunLeaseItemOnly"}
     # Without a DR region, no ARN names another region.
     assert "us-west-2" not in json.dumps(minimal)
     # A KMS key without a DR region is not used for anything.
