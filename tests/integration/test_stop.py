@@ -247,6 +247,14 @@ def test_kill_after_creates_then_rerun_raises_no_coverage_alarm(smartvault, aws_
     assert not sns_messages(channels) and metric_max(channels, "VolumesOutsideRpo") is None  # killed: no report
 
     proxy.clear()
+    # The killed run's lease (DYNAMODB_TABLE is set) is still there: a re-run within its 10 minutes is skipped...
+    proc, _ = start(smartvault, aws_env, proxy, channels, False)
+    out, err = finish(proc, 60)
+    assert proc.returncode == 0 and fl.done(out)["outcome"] == "skipped", (out[-3000:], err)
+    # ...and the one after it expired acts (the lease's expiry is moved back instead of waiting 10 minutes).
+    (lease,) = [i for i in channels.ddb.scan(TableName=TABLE)["Items"] if i["pk"]["S"].startswith("lease#")]
+    lease["expires_at"] = {"N": str(int(time.time()) - 1)}
+    channels.ddb.put_item(TableName=TABLE, Item=lease)
     proc, _ = start(smartvault, aws_env, proxy, channels, False)
     out, err = finish(proc, 60)
     assert proc.returncode == 0, (out[-3000:], err)
