@@ -147,6 +147,8 @@ static const char *const s_usage_env[] = {
     "  AWS_CA_BUNDLE       PEM file of CA certificates that replaces the embedded Mozilla bundle\n"
     "  SSL_CERT_FILE       same as AWS_CA_BUNDLE (AWS_CA_BUNDLE wins when both are set)\n"
     "  AWS_EC2_METADATA_DISABLED   true: never ask the instance metadata service (default false)\n"
+    "  AWS_EC2_METADATA_V1_DISABLED   true: IMDSv2 only - no request without a session token (default false:\n"
+    "                      IMDSv1 when the token request fails with anything but 400, as the AWS SDKs do)\n"
     " credentials (read by the credentials chain; `config` shows secrets only as (set))\n"
     "  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN   static or temporary keys\n"
     "  AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_SESSION_NAME   web identity (EKS IRSA)\n"

@@ -149,6 +149,7 @@ enum cfg_var {
     CFG_VAR_AWS_CA_BUNDLE,
     CFG_VAR_SSL_CERT_FILE, /* alias of AWS_CA_BUNDLE (AWS_CA_BUNDLE wins) */
     CFG_VAR_AWS_EC2_METADATA_DISABLED,
+    CFG_VAR_AWS_EC2_METADATA_V1_DISABLED,
     /* read by the credentials chain and libcurl, only reported here */
     CFG_VAR_AWS_ACCESS_KEY_ID,
     CFG_VAR_AWS_SECRET_ACCESS_KEY,
@@ -299,6 +300,7 @@ struct cfg {
     bool ignore_configured_endpoint_urls;              /* AWS_IGNORE_CONFIGURED_ENDPOINT_URLS */
     const char *ca_bundle;                             /* a readable regular file, or NULL (embedded bundle) */
     bool ec2_metadata_disabled;                        /* AWS_EC2_METADATA_DISABLED */
+    bool ec2_metadata_v1_disabled;                     /* AWS_EC2_METADATA_V1_DISABLED (read by aws/imds) */
 
     /* --- provenance, for cfg_print and tests: indexed by the canonical variable (never by an alias) --- */
     struct cfg_source src[CFG_VAR__COUNT];

@@ -209,6 +209,9 @@ static void s_value(struct buf *b, const struct cfg *c, enum cfg_var v) {
         case CFG_VAR_AWS_EC2_METADATA_DISABLED:
             s_bool(b, c->ec2_metadata_disabled);
             break;
+        case CFG_VAR_AWS_EC2_METADATA_V1_DISABLED:
+            s_bool(b, c->ec2_metadata_v1_disabled);
+            break;
         default:
             /* Credentials and proxies: a secret is never in struct cfg, so there is nothing to leak here. */
             if (cfg_var_info(v)->kind == CFG_KIND_SHOWN) {
