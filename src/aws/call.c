@@ -317,8 +317,19 @@ static enum err s_prepare(void *user, uint32_t attempt, struct http_request *out
         .headers = st->send,
         .nheaders = ns,
         .body = body,
+        .timeout_ms = r->timeout_ms > 0 ? r->timeout_ms : aws_attempt_timeout_ms(r->operation),
     };
     return ERR_OK;
+}
+
+int64_t aws_attempt_timeout_ms(const char *operation) {
+    if (operation == NULL) {
+        return 0;
+    }
+    if (strcmp(operation, "CopyObject") == 0 || strcmp(operation, "UploadPartCopy") == 0) {
+        return AWS_COPY_ATTEMPT_TIMEOUT_MS;
+    }
+    return strcmp(operation, "CompleteMultipartUpload") == 0 ? AWS_COMPLETE_ATTEMPT_TIMEOUT_MS : 0;
 }
 
 /* S3 answers some operations with 200 and an <Error> document (CopyObject, UploadPartCopy, Complete...). */
