@@ -6,10 +6,11 @@
 #define SV_EXIT_CODE_H
 
 enum exit_code {
-    EXIT_OK = 0,          /* everything succeeded */
-    EXIT_PARTIAL = 1,     /* the cycle ran but some actions failed */
-    EXIT_USAGE = 2,       /* usage or configuration error; nothing was done */
-    EXIT_CANNOT_START = 3 /* could not start (no credentials, no region, endpoint unreachable); nothing was done */
+    EXIT_OK = 0,           /* everything succeeded */
+    EXIT_PARTIAL = 1,      /* the cycle ran but some actions failed */
+    EXIT_USAGE = 2,        /* usage or configuration error; nothing was done */
+    EXIT_CANNOT_START = 3, /* could not start (no credentials, no region, endpoint unreachable); nothing was done */
+    EXIT_INTERRUPTED = 4   /* stopped by SIGTERM/SIGINT or RUN_TIMEOUT: what was done is reported, the rest is not */
 };
 
 #endif

@@ -6,6 +6,8 @@
  *   1  the cycle ran but some actions failed
  *   2  usage or configuration error; nothing was done
  *   3  could not start (no credentials, no region, endpoint unreachable); nothing was done
+ *   4  interrupted: SIGTERM/SIGINT (or RUN_TIMEOUT) stopped the cycle early; what was done is reported
+ *   128+N  a second signal N while stopping: the process ended at once (base/stop.c)
  *
  * Developer subcommands live under `smartvault debug ...` (src/debug/, one file per command); they exist to test
  * the layers below from outside.
@@ -30,6 +32,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Of STOP_TIMEOUT, the share requests in flight at a stop may use before they are cancelled; the rest is reporting. */
+#define S_STOP_DRAIN_PERCENT 40
+
 /* POSIX: the application declares it. cfg reads the environment only through this array, handed to it. */
 extern char **environ;
 
@@ -37,7 +42,7 @@ static const char s_usage[] =
   "usage: smartvault [command] [options]\n"
   "\n"
   "Runs one SmartVault backup cycle and exits (0 ok, 1 some actions failed, 2 bad configuration,\n"
-  "3 could not start).\n"
+  "3 could not start, 4 interrupted by SIGTERM/SIGINT; a second signal exits at once with 128+signal).\n"
   "\n"
   "commands:\n"
   "  run [options]       run one backup cycle (the default; `smartvault --dry-run` is `run --dry-run`)\n"
@@ -98,6 +103,8 @@ static const char *const s_usage_env[] = {
     "                      week, month for the last N of each, 0-1000 (default unset: not used)\n"
     "  MIN_INTERVAL        an instance is due when its newest snapshot is older than this: 90s, 30m,\n"
     "                      2h30m, 1d or whole seconds, up to 90d (default 30m)\n"
+    "  RPO                 recovery point objective: a volume whose newest snapshot is older is counted in\n"
+    "                      VolumesOutsideRpo (the alarm's metric); default 2 x MIN_INTERVAL, at least 1h\n"
     "  KMS_KEY_ID          KMS key for the copies, in DEST_REGION: key id, alias/NAME or key/alias ARN\n"
     "                      (default: the source snapshot's encryption)\n"
     "  WAIT_FOR_COMPLETION how long to wait for pending snapshots so they are copied in this run, up to\n"
@@ -135,6 +142,9 @@ static const char *const s_usage_env[] = {
     "  SMARTVAULT_NOW      RFC 3339 time used as now, for what-if planning (--now; default the clock)\n"
     "  LOG_FORMAT          json|text (--log-format; default json)\n"
     "  LOG_LEVEL           debug|info|warn|error (--log-level; default info)\n"
+    "  STOP_TIMEOUT        after SIGTERM/SIGINT the run ends within this: requests in flight get 40% of it,\n"
+    "                      then the reports are sent; exit 4 (default 20s, 1s-1h; keep it below the\n"
+    "                      scheduler's grace period: ECS stopTimeout, terminationGracePeriodSeconds)\n"
     " reporting\n"
     "  SNS_TOPIC_ARN       topic for the run summary, arn:aws:sns:REGION:ACCOUNT:NAME (default: none)\n"
     "  METRIC_NAMESPACE    CloudWatch namespace, not AWS/... (default SmartVault)\n"
@@ -171,6 +181,8 @@ static const char *const s_usage_env[] = {
     "  AWS_CA_BUNDLE       PEM file of CA certificates that replaces the embedded Mozilla bundle\n"
     "  SSL_CERT_FILE       same as AWS_CA_BUNDLE (AWS_CA_BUNDLE wins when both are set)\n"
     "  AWS_EC2_METADATA_DISABLED   true: never ask the instance metadata service (default false)\n"
+    "  AWS_EC2_METADATA_V1_DISABLED   true: IMDSv2 only - no request without a session token (default false:\n"
+    "                      IMDSv1 when the token request fails with anything but 400, as the AWS SDKs do)\n"
     " credentials (read by the credentials chain; `config` shows secrets only as (set))\n"
     "  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN   static or temporary keys\n"
     "  AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_SESSION_NAME   web identity (EKS IRSA)\n"
@@ -258,6 +270,9 @@ static int s_run(int argc, char **argv) {
     }
     struct log_config lc = { c.log_format, c.log_level, NULL };
     log_configure(&lc);
+    /* From here a SIGTERM/SIGINT stops the cycle gracefully (also as PID 1, where unhandled signals are dropped). */
+    stop_configure(c.stop_timeout_s * 1000, c.stop_timeout_s * 1000 * S_STOP_DRAIN_PERCENT / 100);
+    stop_install_signal_handlers();
     struct report report;
     enum cycle_outcome outcome = cycle_run(&c, &report, &a);
     report_free(&report);
@@ -269,6 +284,10 @@ static int s_run(int argc, char **argv) {
             return EXIT_PARTIAL;
         case CYCLE_CANNOT_START:
             return EXIT_CANNOT_START;
+        case CYCLE_INTERRUPTED:
+            return EXIT_INTERRUPTED;
+        case CYCLE_SKIPPED:
+            return EXIT_OK;
     }
     return EXIT_CANNOT_START;
 }

@@ -320,8 +320,19 @@ static enum err s_prepare(void *user, uint32_t attempt, struct http_request *out
         .headers = st->send,
         .nheaders = ns,
         .body = body,
+        .timeout_ms = r->timeout_ms > 0 ? r->timeout_ms : aws_attempt_timeout_ms(r->operation),
     };
     return ERR_OK;
+}
+
+int64_t aws_attempt_timeout_ms(const char *operation) {
+    if (operation == NULL) {
+        return 0;
+    }
+    if (strcmp(operation, "CopyObject") == 0 || strcmp(operation, "UploadPartCopy") == 0) {
+        return AWS_COPY_ATTEMPT_TIMEOUT_MS;
+    }
+    return strcmp(operation, "CompleteMultipartUpload") == 0 ? AWS_COMPLETE_ATTEMPT_TIMEOUT_MS : 0;
 }
 
 /* S3 answers some operations with 200 and an <Error> document (CopyObject, UploadPartCopy, Complete...). */
@@ -338,6 +349,20 @@ static bool s_error_in_200(const struct aws_request *r, const struct http_respon
     return span_starts_with(b, SPAN_LIT("<Error>")) || span_starts_with(b, SPAN_LIT("<Error "));
 }
 
+/* A success whose Date is >= 5 minutes from our corrected clock: learn the offset (signing and decisions use it). */
+static void s_learn_skew(struct aws_client *c, const struct aws_request *r, const struct http_response *resp) {
+    int64_t server_s = 0;
+    if (time_parse_http_date(http_response_header(resp, "Date"), &server_s) != ERR_OK) {
+        return;
+    }
+    int64_t diff_ms = server_s * 1000 - (s_wall_ms(c) + c->skew_offset_ms);
+    if (diff_ms < AWS_SKEW_THRESHOLD_MS && diff_ms > -AWS_SKEW_THRESHOLD_MS) {
+        return;
+    }
+    c->skew_offset_ms = server_s * 1000 - s_wall_ms(c);
+    LOG(LOG_WARN, "aws.clock_skew_learned", LF_S("operation", r->operation), LF_I("offset_ms", c->skew_offset_ms));
+}
+
 static void s_classify(void *user, enum err transport, const struct http_response *resp, struct retry_input *in) {
     struct aws_request *r = user;
     struct aws_request_state *st = r->state;
@@ -348,6 +373,7 @@ static void s_classify(void *user, enum err transport, const struct http_respons
     }
     bool in_200 = s_error_in_200(r, resp);
     if (resp->status < 300 && !in_200) {
+        s_learn_skew(c, r, resp);
         return;
     }
     struct aws_error_response er = {

@@ -18,6 +18,8 @@
  * Clock skew (AWS_CLIENT_SPEC_NOTES.md §7): on a clock-skew error code whose reply carries a server time
  * (the Date header, or S3's ServerTime) at least 5 minutes away from our corrected clock, the client's offset
  * is set to server - local and the attempt is retried once with the corrected time; later requests sign with it.
+ * A successful response's Date header that far away sets the offset too (the JS SDK v3 does the same), so the
+ * cycle can make its time decisions (retention, due-ness, the DR window) on AWS's clock (aws_client_now_s).
  *
  * Every request carries amz-sdk-invocation-id (one UUID per request, the same on each attempt) and
  * amz-sdk-request: attempt=N; max=M, both signed, as the SDKs do.
@@ -90,6 +92,7 @@ struct aws_request {
     size_t nheaders;
     /* S3 operations that can answer 200 with an <Error> document (CopyObject, UploadPartCopy, Complete...). */
     bool error_in_200;
+    int64_t timeout_ms; /* per attempt; 0 = aws_attempt_timeout_ms(operation) */
     void *user;
     /* Optional: called once when the request is over, e.g. to parse and free the body at once. */
     void (*on_done)(struct aws_request *r);
@@ -162,5 +165,15 @@ const char *aws_client_account_id(struct aws_client *c);
 
 /* The API version of a Query-protocol service ("2016-11-15" for EC2); NULL for others. */
 const char *aws_query_api_version(enum endpoint_service s);
+
+/*
+ * The per-attempt timeout of an operation: server-side copies get minutes - S3 may take several minutes to
+ * answer a CopyObject or UploadPartCopy of up to 5 GiB ("a copy can take a long time ... Amazon S3 sends
+ * whitespace characters to keep the connection alive", CopyObject API reference) and to assemble a
+ * CompleteMultipartUpload - while every other call keeps the http client's short default (0 here).
+ */
+#define AWS_COPY_ATTEMPT_TIMEOUT_MS ((int64_t) 15 * 60 * 1000)
+#define AWS_COMPLETE_ATTEMPT_TIMEOUT_MS ((int64_t) 5 * 60 * 1000)
+int64_t aws_attempt_timeout_ms(const char *operation);
 
 #endif

@@ -3,9 +3,13 @@
  *
  * What it does: turns "GET this metadata path" into the one to three HTTP requests IMDSv2 needs, following
  * botocore's `IMDSFetcher` (notes §3). What it does not do: retries beyond the single 401 retry (botocore's
- * default is 1 attempt, and a task that is not on EC2 should learn so within a second), IMDSv1 opt-out
- * (AWS_EC2_METADATA_V1_DISABLED: not in the notes; may come later), or any parsing of what it fetched
- * except the region.
+ * default is 1 attempt, and a task that is not on EC2 should learn so within a second), or any parsing of what it
+ * fetched except the region.
+ *
+ * IMDSv1 fallback, as botocore's IMDSFetcher: a token request answered 400 is an error; any other failure
+ * (403/404/405 from an IMDS without v2, 5xx, timeout, connection error) leaves no token and the GET goes without
+ * one - unless AWS_EC2_METADATA_V1_DISABLED=true (botocore's ec2_metadata_v1_disabled), which turns that into an
+ * error naming the variable ("Unable to retrieve token for use in IMDSv2 call and IMDSv1 has been disabled").
  */
 #include "aws/imds.h"
 
@@ -20,6 +24,8 @@ struct imds_client {
     struct http_client *http;
     char base_url[ENDPOINT_MAX_URL + 1];
     struct secret token;     /* .set when a token is cached */
+    bool v1_disabled;        /* AWS_EC2_METADATA_V1_DISABLED=true: never a request without a token */
+    char token_failure[96];  /* why the last token request gave no token */
     int64_t token_expires_s; /* the cached token is used while now < this */
 };
 
@@ -62,6 +68,7 @@ enum err imds_client_new(const struct endpoint_env *env, struct http_client *htt
         FATAL("out of memory");
     }
     c->http = http;
+    c->v1_disabled = endpoint_env_is_true(env, "AWS_EC2_METADATA_V1_DISABLED");
     enum err e = s_select_endpoint(env, c->base_url, sizeof(c->base_url));
     if (e != ERR_OK) {
         free(c);
@@ -140,7 +147,17 @@ static enum err s_fetch_token(struct imds_client *c, int64_t now_s) {
         c->token_expires_s = now_s + IMDS_TOKEN_CACHE_S;
         return ERR_OK;
     }
+    if (e == ERR_OK) {
+        snprintf(c->token_failure, sizeof(c->token_failure), "HTTP %ld", resp.status);
+    } else {
+        snprintf(c->token_failure, sizeof(c->token_failure), "%s", err_name(e));
+    }
     http_response_free(&resp);
+    ENSURE(
+      !c->v1_disabled,
+      ERR_CREDS,
+      "PUT /latest/api/token: no IMDSv2 token (%s), and AWS_EC2_METADATA_V1_DISABLED=true forbids IMDSv1",
+      c->token_failure);
     return ERR_OK;
 }
 

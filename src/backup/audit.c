@@ -106,6 +106,39 @@ static void s_attr_n(struct arena *a, struct dynamodb_attr *attrs, size_t *n, co
     }
 }
 
+/* The run's coverage (backup/coverage.h): one item, action "coverage", resource "run", at the run's start. */
+static void
+s_coverage_item(struct arena *arena, const struct report *r, long long expires_at, struct audit_items *out) {
+    char ts[TIME_ISO8601_LEN + 5];
+    time_format_iso8601_ms(r->start_ms, ts);
+    const struct coverage *c = &r->coverage;
+    struct dynamodb_attr *attrs = ARENA_NEW_ARRAY(arena, struct dynamodb_attr, AUDIT_MAX_ATTRS);
+    size_t n = 0;
+    const char *run_id = arena_strndup(arena, r->run_id[0] ? r->run_id : "-", strlen(r->run_id[0] ? r->run_id : "-"));
+    const char *sk = arena_printf(arena, "%s#coverage#run", ts);
+    s_attr_s(attrs, &n, "pk", run_id);
+    s_attr_s(attrs, &n, "sk", sk);
+    s_attr_s(attrs, &n, "run_id", run_id);
+    s_attr_s(attrs, &n, "timestamp", arena_strndup(arena, ts, strlen(ts)));
+    s_attr_s(attrs, &n, "action", "coverage");
+    s_attr_s(attrs, &n, "job", "ebs");
+    s_attr_n(arena, attrs, &n, "volumes", (long long) c->volumes);
+    s_attr_n(arena, attrs, &n, "volumes_outside_rpo", (long long) c->outside_rpo);
+    s_attr_n(arena, attrs, &n, "never_backed_up", (long long) c->never_backed_up);
+    s_attr_n(arena, attrs, &n, "oldest_backup_age_s", (long long) c->oldest_age_s);
+    s_attr_n(arena, attrs, &n, "rpo_s", (long long) c->rpo_s);
+    if (r->dry_run) {
+        attrs[n++] = (struct dynamodb_attr){ .name = "dry_run", .type = DYNAMODB_BOOL, .flag = true };
+    }
+    if (r->interrupted) {
+        attrs[n++] = (struct dynamodb_attr){ .name = "interrupted", .type = DYNAMODB_BOOL, .flag = true };
+    }
+    s_attr_n(arena, attrs, &n, "expires_at", expires_at);
+    out->items[out->n++] = (struct audit_item){
+        .report_index = SIZE_MAX, .sk = sk, .item = { .attrs = attrs, .nattrs = n }, .state = AUDIT_PENDING
+    };
+}
+
 void audit_build(
   struct arena *arena,
   const struct report *r,
@@ -114,7 +147,7 @@ void audit_build(
   struct audit_items *out) {
     out->arena = arena;
     out->n = 0;
-    out->items = r->nitems ? ARENA_NEW_ARRAY(arena, struct audit_item, r->nitems) : NULL;
+    out->items = ARENA_NEW_ARRAY(arena, struct audit_item, r->nitems + 1); /* + the coverage item */
     struct s_keyset keys;
     s_keyset_init(&keys, arena, r->nitems);
     struct buf tmp;
@@ -166,6 +199,9 @@ void audit_build(
         if (r->dry_run) {
             attrs[n++] = (struct dynamodb_attr){ .name = "dry_run", .type = DYNAMODB_BOOL, .flag = true };
         }
+        if (r->interrupted) {
+            attrs[n++] = (struct dynamodb_attr){ .name = "interrupted", .type = DYNAMODB_BOOL, .flag = true };
+        }
         s_attr_n(arena, attrs, &n, "expires_at", expires_at);
         out->items[out->n++] = (struct audit_item){
             .report_index = i,
@@ -175,6 +211,9 @@ void audit_build(
         };
     }
     buf_free(&tmp);
+    if (r->coverage.known && r->coverage.volumes > 0) {
+        s_coverage_item(arena, r, expires_at, out);
+    }
 }
 
 size_t audit_batch_count(size_t nitems) {

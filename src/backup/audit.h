@@ -15,9 +15,14 @@
  * Other attributes, each present only when it applies: run_id, timestamp (S, as in sk), action
  * (created|copied|deleted|skipped|failed), job (ebs|s3|reporting), region, instance_id, volume_id,
  * snapshot_id, source_snapshot_id, device, bucket, key, bytes (N), reason, error_code (the AWS error code or
- * error class of a failure), message, dry_run (BOOL, only in a dry run), expires_at (N, Unix seconds =
- * now + AUDIT_TTL_DAYS days: the table's TTL attribute). `timestamp`, `action`, `key` and `bytes` are DynamoDB
- * reserved words: name them with ExpressionAttributeNames in queries.
+ * error class of a failure), message, dry_run (BOOL, only in a dry run), interrupted (BOOL, only when a stop
+ * ended the run early), expires_at (N, Unix seconds = now + AUDIT_TTL_DAYS days: the table's TTL attribute).
+ * `timestamp`, `action`, `key` and `bytes` are
+ * DynamoDB reserved words: name them with ExpressionAttributeNames in queries.
+ *
+ * When the EBS job measured coverage (backup/coverage.h) of at least one volume, one more item per run: action
+ * `coverage`, sk `<run start>#coverage#run`, job ebs, and the numbers volumes, volumes_outside_rpo,
+ * never_backed_up, oldest_backup_age_s, rpo_s (N); it has no report_index (SIZE_MAX).
  *
  * Writing (audit_write) is a loop over rounds: round 1 sends every item, later rounds what is still pending,
  * after a backoff. Within a round the pending items are cut into batches of 25 (in report order), handed to the

@@ -7,9 +7,11 @@
 #include "backup/cycle.h"
 
 #include "aws/imds.h"
+#include "backup/lease.h"
 #include "backup/restore.h"
 #include "backup/targets.h"
 #include "base/log.h"
+#include "base/stop.h"
 #include "base/time.h"
 #include "version.h"
 
@@ -50,6 +52,10 @@ const char *cycle_outcome_name(enum cycle_outcome o) {
             return "partial";
         case CYCLE_CANNOT_START:
             return "could_not_start";
+        case CYCLE_INTERRUPTED:
+            return "interrupted";
+        case CYCLE_SKIPPED:
+            return "skipped";
     }
     return "unknown";
 }
@@ -105,6 +111,22 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
         hss = *http_client_stats(st->http);
     }
     targets_add_totals(cy->report, ops, &nops, AWS_MAX_OPS, &rcs, &hss);
+    const struct coverage *cv = &cy->report->coverage;
+    struct buf coverage;
+    buf_init(&coverage, 512);
+    if (cv->known) {
+        buf_appendf(
+          &coverage,
+          "{\"rpo_s\":%lld,\"volumes\":%llu,\"volumes_outside_rpo\":%llu,\"never_backed_up\":%llu,"
+          "\"oldest_backup_age_s\":%lld}",
+          (long long) cv->rpo_s,
+          (unsigned long long) cv->volumes,
+          (unsigned long long) cv->outside_rpo,
+          (unsigned long long) cv->never_backed_up,
+          (long long) cv->oldest_age_s);
+    } else {
+        buf_append_cstr(&coverage, "null");
+    }
     struct buf calls;
     buf_init(&calls, 8192);
     buf_append_char(&calls, '{');
@@ -124,8 +146,11 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
       "cycle.done",
       LF_S("run_id", cy->report->run_id),
       LF_S("outcome", cycle_outcome_name(outcome)),
+      LF_S("stop_reason", stop_requested() ? stop_reason_name(stop_reason()) : NULL),
+      LF_I("stop_elapsed_ms", stop_requested() ? stop_elapsed_ms(time_mono_ms()) : 0),
       LF_B("dry_run", cy->dry_run),
       LF_RAW("counts", buf_span(&counts)),
+      LF_RAW("coverage", buf_span(&coverage)),
       LF_RAW("api_calls", buf_span(&calls)),
       LF_RAW("targets", buf_status(&targets) == ERR_OK ? buf_span(&targets) : SPAN_LIT("null")),
       LF_U("api_calls_total", total),
@@ -139,8 +164,32 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
       LF_I("peak_rss_kb", s_peak_rss_kb()),
       LF_U("arena_peak_bytes", cy->arena->peak_total));
     buf_free(&counts);
+    buf_free(&coverage);
     buf_free(&calls);
     buf_free(&targets);
+}
+
+void cycle_heartbeat(struct cycle *cy) {
+    lease_renew(cy);
+}
+
+int64_t cycle_decision_now_s(struct cycle *cy) {
+    if (cy->cfg->now_set || cy->aws == NULL || aws_client_skew_offset_ms(cy->aws) == 0) {
+        return cy->now_s;
+    }
+    int64_t server_now_s = aws_client_now_s(cy->aws);
+    if (!cy->skew_logged) {
+        cy->skew_logged = true;
+        LOG(
+          LOG_WARN,
+          "cycle.clock_skew",
+          LF_I("skew_s", aws_client_skew_offset_ms(cy->aws) / 1000),
+          LF_I("local_now_s", time_wall_ms() / 1000),
+          LF_I("server_now_s", server_now_s),
+          LF_S("detail", "this host's clock differs from AWS's; retention, due-ness and the DR window use AWS's time"));
+    }
+    cy->now_s = server_now_s;
+    return server_now_s;
 }
 
 /* No region configured: ask IMDS (on EC2 and ECS-on-EC2), as the SDKs do. */
@@ -154,6 +203,23 @@ static enum err s_resolve_region(struct http_client *http, int64_t now_s, char o
           LF_S("hint", "set SOURCE_REGION or AWS_REGION (IMDS did not answer)"));
     }
     return e;
+}
+
+/* A stop that came during the jobs marks the run interrupted; one during the reports only bounds them (stop.h). */
+static void s_begin_ending(struct report *report) {
+    stop_begin_ending();
+    if (!stop_requested()) {
+        return;
+    }
+    report->interrupted = true;
+    report->stop_reason = stop_reason_name(stop_reason());
+    LOG(
+      LOG_WARN,
+      "cycle.stopping",
+      LF_S("reason", report->stop_reason),
+      LF_I("signal", stop_signal()),
+      LF_I("elapsed_ms", stop_elapsed_ms(time_mono_ms())),
+      LF_S("detail", "no new work started; reporting what was done"));
 }
 
 enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struct arena *arena) {
@@ -217,6 +283,18 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
       LF_B("dry_run", cy.dry_run),
       LF_B("ebs", resolved.ebs_backup),
       LF_B("s3", resolved.s3_enabled));
+    if (lease_acquire(&cy) == LEASE_BUSY) {
+        LOG(
+          LOG_WARN,
+          "cycle.skipped",
+          LF_S("reason", "another run for this account and region holds the lease"),
+          LF_S("table", resolved.dynamodb_table),
+          LF_S("region", resolved.source_region),
+          LF_I("lease_ttl_s", LEASE_TTL_S),
+          LF_S("detail", "nothing was done; the next scheduled run continues"));
+        outcome = CYCLE_SKIPPED;
+        goto done;
+    }
 
     if (resolved.ebs_backup) {
         /* Several accounts, regions or shards: one EBS cycle per target (backup/targets.h). */
@@ -225,31 +303,35 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
             outcome = CYCLE_CANNOT_START;
             goto done;
         }
-        if (e != ERR_OK) {
+        if (e != ERR_OK && !stop_requested()) {
             LOG(LOG_ERROR, "ebs.incomplete", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
         }
     }
-    /* The S3 job runs whatever the EBS job did (one job failing never stops the other). */
+    cycle_heartbeat(&cy);
+    /* The S3 job runs whatever the EBS job did (one job failing never stops the other), unless a stop came; in a
+     * sharded run only shard 0 runs it. */
     if (resolved.s3_enabled && resolved.shard_index != 0) {
         LOG(LOG_INFO, "s3.other_shard", LF_U("shard_index", resolved.shard_index), LF_S("detail", "shard 0 runs it"));
     }
-    if (resolved.s3_enabled && resolved.shard_index == 0) {
+    if (resolved.s3_enabled && resolved.shard_index == 0 && !stop_requested()) {
         enum err e = s3_run(&cy);
         if (e != ERR_OK && cy.could_not_start) {
             outcome = CYCLE_CANNOT_START;
             goto done;
         }
-        if (e != ERR_OK) {
+        if (e != ERR_OK && !stop_requested()) {
             LOG(LOG_ERROR, "s3.incomplete", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
         }
     }
 
     /* The restore drill (RESTORE_DRILL) after the backup, so it can drill what this cycle made (a multi-target run
      * drills inside each target). */
-    if (resolved.ebs_backup && !targets_enabled(&resolved)) {
+    if (resolved.ebs_backup && !targets_enabled(&resolved) && !stop_requested()) {
         drill_run(&cy);
     }
 
+    /* The jobs have returned: the reports below are the ending's own requests, even if a stop comes now. */
+    s_begin_ending(report);
     /* Report (audit, metrics, SNS) with the duration so far; a failure to report is recorded as a failure. */
     report->wall_ms = time_mono_ms() - start_mono;
     if (report_publish(&cy) != ERR_OK) {
@@ -260,7 +342,12 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
     if (report_has_failures(report)) {
         outcome = CYCLE_PARTIAL;
     }
+    if (report->interrupted) {
+        outcome = CYCLE_INTERRUPTED; /* main.c exits 4: the run did not finish, whatever else happened */
+    }
 done:
+    stop_begin_ending(); /* the lease's release is the ending's own request, also after a stop */
+    lease_release(&cy);
     report->end_ms = time_wall_ms();
     report->wall_ms = time_mono_ms() - start_mono;
     s_log_done(&cy, &st, outcome, report->wall_ms);

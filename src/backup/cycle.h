@@ -34,9 +34,12 @@ struct cycle {
     struct arena *arena;   /* lives for the cycle: lists, report strings */
     struct arena *scratch; /* response trees; rewound after each response */
     struct report *report;
-    int64_t now_s;      /* SMARTVAULT_NOW, or the wall clock at start: the one "now" of every plan */
-    bool dry_run;       /* plan and log, mutate nothing */
-    uint32_t page_size; /* MaxResults of EC2 listings (EC2_PAGE_SIZE; tests lower it to prove pagination) */
+    int64_t now_s;            /* SMARTVAULT_NOW, or the wall clock at start: the one "now" of every plan */
+    bool skew_logged;         /* cycle.clock_skew was logged (once) */
+    bool lease_held;          /* this run holds the overlap lease (backup/lease.h) */
+    int64_t lease_renewed_ms; /* monotonic time of the last lease write */
+    bool dry_run;             /* plan and log, mutate nothing */
+    uint32_t page_size;       /* MaxResults of EC2 listings (EC2_PAGE_SIZE; tests lower it to prove pagination) */
     /*
      * Set when the cycle could not start at all (no credentials, endpoint unreachable before anything was
      * done): main.c exits 3 instead of 1.
@@ -49,6 +52,8 @@ enum cycle_outcome {
     CYCLE_OK = 0,       /* everything succeeded */
     CYCLE_PARTIAL,      /* the cycle ran, some actions failed (see the report) */
     CYCLE_CANNOT_START, /* no region, no credentials, endpoint unreachable: nothing was done */
+    CYCLE_INTERRUPTED,  /* a stop (SIGTERM/SIGINT, RUN_TIMEOUT) ended the jobs early; what was done is reported */
+    CYCLE_SKIPPED,      /* another live run holds the lease: nothing was done (exit 0) */
 };
 
 const char *cycle_outcome_name(enum cycle_outcome o);
@@ -67,6 +72,17 @@ bool cycle_err_cannot_start(enum err e);
  * report_free); `arena` is the cycle arena and must outlive the report. Logs `cycle.start` and `cycle.done`.
  */
 enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struct arena *arena);
+
+/*
+ * The "now" of a decision that creates or deletes (due-ness, the DR window, retention). SMARTVAULT_NOW when set
+ * (what-if planning is the operator's explicit choice). Otherwise AWS's clock when the skew learned from AWS's
+ * responses (aws/call.h) is 5 minutes or more: a host whose clock is days fast must not delete days early. The
+ * first time the corrected clock is used, one `cycle.clock_skew` warning says by how much; cy->now_s follows.
+ */
+int64_t cycle_decision_now_s(struct cycle *cy);
+
+/* A phase boundary or a turn of a waiting loop: renews the run lease when it is due (backup/lease.h). */
+void cycle_heartbeat(struct cycle *cy);
 
 /* The EBS job: discovery, snapshots, cross-region copies, retention in both regions. */
 enum err ebs_run(struct cycle *cy) SV_MUST_CHECK;

@@ -17,6 +17,7 @@
 #include "backup/restore.h"
 #include "backup/retention.h"
 #include "base/log.h"
+#include "base/stop.h"
 #include "base/time.h"
 #include "svc/ec2.h"
 
@@ -50,9 +51,21 @@ static struct span s_tag(const struct ec2_tag *tags, size_t n, const char *key) 
     return ec2_tag_value(tags, n, key, NULL);
 }
 
-/* A failed call, recorded with its AWS code (or error class) and message. */
+/*
+ * A failed call, recorded with its AWS code (or error class) and message. A call a stop cancelled (SIGTERM,
+ * RUN_TIMEOUT) did not fail: it is recorded as skipped ("interrupted"), and the next run decides again.
+ */
 static void s_record_failure(struct cycle *cy, struct report_item *it, const struct aws_request *r, const char *what) {
     char msg[AWS_ERROR_MESSAGE_MAX + 64];
+    if (r->result == ERR_CANCELLED && stop_requested()) {
+        snprintf(msg, sizeof(msg), "interrupted before %s completed", what);
+        it->action = REPORT_SKIPPED;
+        it->job = REPORT_JOB_EBS;
+        it->ts_ms = time_wall_ms();
+        it->reason = msg;
+        report_add(cy->report, it);
+        return;
+    }
     it->action = REPORT_FAILED;
     it->job = REPORT_JOB_EBS;
     it->ts_ms = time_wall_ms();
@@ -346,7 +359,8 @@ static enum err s_snapshot_due(struct ebs_state *st) {
     }
     struct snap *snaps = s_snaps(st, &st->src, false);
     struct plan_due *due = ARENA_NEW_ARRAY(cy->scratch, struct plan_due, st->ninstances);
-    enum err e_plan = plan_due_instances(ids, st->ninstances, snaps, st->src.n, cfg->min_interval_s, cy->now_s, due);
+    enum err e_plan =
+      plan_due_instances(ids, st->ninstances, snaps, st->src.n, cfg->min_interval_s, cycle_decision_now_s(cy), due);
     if (e_plan != ERR_OK) {
         arena_rewind(cy->scratch, phase);
         return e_plan;
@@ -440,7 +454,12 @@ static enum err s_wait_for_completion(struct ebs_state *st) {
         int64_t sleep_ms = left_ms < EBS_WAIT_POLL_S * 1000 ? left_ms : EBS_WAIT_POLL_S * 1000;
         if (sleep_ms > 0) {
             struct timespec ts = { (time_t) (sleep_ms / 1000), (long) (sleep_ms % 1000) * 1000000L };
-            nanosleep(&ts, NULL);
+            nanosleep(&ts, NULL); /* a signal (no SA_RESTART) ends the sleep early */
+        }
+        cycle_heartbeat(cy);
+        if (stop_requested()) {
+            LOG(LOG_INFO, "ebs.wait_done", LF_U("pending", pending), LF_S("stopped", stop_reason_name(stop_reason())));
+            return ERR_OK;
         }
         st->src = (struct ec2_snapshot_list){ 0 };
         TRY(s_list_snapshots(cy, cy->cfg->source_region, &st->src));
@@ -524,7 +543,7 @@ static enum err s_copy(struct ebs_state *st) {
       st->src.n ? ARENA_NEW_ARRAY(cy->scratch, struct plan_copy_decision, st->src.n) : NULL;
     struct plan_copy_counts counts;
     struct plan_copy_policy pol = { .retention_days = cfg->retention_days, .copy_limit = cfg->copy_limit };
-    enum err e_plan = plan_copies(src, st->src.n, dst, st->dst.n, &pol, cy->now_s, dec, &counts);
+    enum err e_plan = plan_copies(src, st->src.n, dst, st->dst.n, &pol, cycle_decision_now_s(cy), dec, &counts);
     if (e_plan != ERR_OK) {
         arena_rewind(cy->scratch, phase);
         return e_plan;
@@ -707,7 +726,7 @@ static enum err s_retain(
                                     .keep_daily = cfg->keep_daily,
                                     .keep_weekly = cfg->keep_weekly,
                                     .keep_monthly = cfg->keep_monthly };
-    enum err e_plan = retention_plan(snaps, list->n, &pol, cy->now_s, dec);
+    enum err e_plan = retention_plan(snaps, list->n, &pol, cycle_decision_now_s(cy), dec);
     if (e_plan != ERR_OK) {
         arena_rewind(cy->scratch, phase);
         return e_plan;
@@ -771,6 +790,61 @@ static enum err s_retain(
     return e_run;
 }
 
+/*
+ * Coverage after the snapshot phase: the volumes of the discovered instances against the source listing plus
+ * what this run created (the listing may predate them, e.g. when a stop came). Logged as ebs.coverage.
+ */
+static void s_coverage(struct ebs_state *st) {
+    struct cycle *cy = st->cy;
+    struct arena_mark m = arena_mark(cy->scratch);
+    size_t nvol = 0, nb = 0;
+    for (size_t i = 0; i < st->ninstances; i++) {
+        nvol += st->instances[i].inst->nvolumes;
+    }
+    struct span *vols = nvol ? ARENA_NEW_ARRAY(cy->scratch, struct span, nvol) : NULL;
+    nvol = 0;
+    for (size_t i = 0; i < st->ninstances; i++) {
+        for (size_t v = 0; v < st->instances[i].inst->nvolumes; v++) {
+            vols[nvol++] = st->instances[i].inst->volumes[v].volume_id;
+        }
+    }
+    size_t cap = st->src.n + cy->report->nitems;
+    struct coverage_backup *bs = cap ? ARENA_NEW_ARRAY(cy->scratch, struct coverage_backup, cap) : NULL;
+    for (size_t i = 0; i < st->src.n; i++) {
+        const struct ec2_snapshot *s = &st->src.items[i];
+        bool counts = span_eq_cstr(s->state, "pending") || span_eq_cstr(s->state, "completed");
+        bs[nb++] = (struct coverage_backup){ s->volume_id, s->start_time_s, counts };
+    }
+    for (size_t i = 0; !cy->dry_run && i < cy->report->nitems; i++) {
+        const struct report_item *it = &cy->report->items[i];
+        if (it->action == REPORT_CREATED && it->job == REPORT_JOB_EBS && it->volume_id != NULL) {
+            bs[nb++] = (struct coverage_backup){ span_from_cstr(it->volume_id), it->ts_ms / 1000, true };
+        }
+    }
+    int64_t now_s = cycle_decision_now_s(cy);
+    struct coverage *c = &cy->report->coverage;
+    coverage_compute(cy->scratch, vols, nvol, bs, nb, now_s, cy->cfg->rpo_s, c);
+    arena_rewind(cy->scratch, m);
+    LOG(
+      c->outside_rpo ? LOG_WARN : LOG_INFO,
+      "ebs.coverage",
+      LF_U("volumes", c->volumes),
+      LF_U("outside_rpo", c->outside_rpo),
+      LF_U("never_backed_up", c->never_backed_up),
+      LF_I("oldest_backup_age_s", c->oldest_age_s),
+      LF_I("rpo_s", c->rpo_s));
+}
+
+/* Between phases: after a stop no phase starts (the cycle's ending reports what was done). */
+static enum err s_stop_point(struct cycle *cy, const char *next_phase) {
+    cycle_heartbeat(cy);
+    if (!stop_refuses_new()) {
+        return ERR_OK;
+    }
+    LOG(LOG_WARN, "ebs.stopped", LF_S("before", next_phase), LF_S("reason", stop_reason_name(stop_reason())));
+    FAIL(ERR_CANCELLED, "stopped (%s) before %s", stop_reason_name(stop_reason()), next_phase);
+}
+
 enum err ebs_run(struct cycle *cy) {
     const struct cfg *cfg = cy->cfg;
     struct ebs_state st = { .cy = cy };
@@ -779,9 +853,12 @@ enum err ebs_run(struct cycle *cy) {
     TRY(s_list_snapshots(cy, cfg->source_region, &st.src));
     s_keep_listings(&st, true, false);
     size_t created_before = report_counts(cy->report).snapshots_created;
+    TRY(s_stop_point(cy, "snapshots"));
     size_t items_before = cy->report->nitems;
     TRY(s_snapshot_due(&st));
     devtag_snapshots(cy, items_before); /* SmartVault:Device, before the re-list so copies carry it */
+    s_coverage(&st);
+    TRY(s_stop_point(cy, "copies"));
     bool created = report_counts(cy->report).snapshots_created > created_before;
     /*
      * Re-list after creating: what completed already is copied in this cycle, and the new snapshots count for
@@ -804,6 +881,7 @@ enum err ebs_run(struct cycle *cy) {
             copy_err = s_copy(&st);
         }
     }
+    TRY(s_stop_point(cy, "retention"));
     enum err src_err = s_retain(&st, cfg->source_region, &st.src, false, cfg->retention_days);
     enum err dst_err = ERR_OK;
     if (cfg->dest_region != NULL && copy_err == ERR_OK) {

@@ -37,6 +37,13 @@ void metrics_from_report(const struct report *r, struct metrics_set *out) {
         s_add(out, "S3BytesCopied", "Bytes", (double) c.s3_bytes_copied);
         s_add(out, "S3ObjectsFailed", "Count", (double) c.s3_failed);
     }
+    if (r->coverage.known) {
+        s_add(out, "VolumesOutsideRpo", "Count", (double) r->coverage.outside_rpo);
+        s_add(out, "OldestBackupAgeSeconds", "Seconds", (double) r->coverage.oldest_age_s);
+    }
+    if (r->interrupted) {
+        s_add(out, "RunsInterrupted", "Count", 1.0);
+    }
 }
 
 double metrics_value(const struct metrics_set *m, const char *name) {

@@ -12,8 +12,12 @@
  *   Errors                Count    every failed action, all jobs (report_counts().failures)
  *   CycleDurationSeconds  Seconds  report->wall_ms / 1000: the duration up to the reporting step
  *
- * and when the S3 job ran: S3ObjectsCopied (Count), S3BytesCopied (Bytes), S3ObjectsFailed (Count).
- * Dry runs have counts of what would be done; the caller does not publish them (backup/publish).
+ * when the EBS job measured coverage (backup/coverage.h): VolumesOutsideRpo (Count: backed-up volumes whose newest
+ * snapshot is older than RPO, or that have none) and OldestBackupAgeSeconds (Seconds) - the shipped alarm watches
+ * VolumesOutsideRpo and treats missing data as breaching; and when the S3 job ran: S3ObjectsCopied (Count),
+ * S3BytesCopied (Bytes), S3ObjectsFailed (Count); when a stop (SIGTERM, RUN_TIMEOUT) ended the jobs early:
+ * RunsInterrupted (Count, 1), so an alarm can count them. Dry runs have counts of what would be done; the caller does
+ * not publish them (backup/publish).
  */
 #ifndef SV_BACKUP_METRICS_H
 #define SV_BACKUP_METRICS_H

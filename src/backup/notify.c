@@ -131,8 +131,12 @@ void notify_subject(const struct report *r, const struct notify_context *ctx, ch
     bool failed = c.failures > 0;
     struct buf b;
     buf_init(&b, NOTIFY_SUBJECT_SCRATCH);
-    if (r->dry_run) {
+    if (r->interrupted) {
+        buf_append_cstr(&b, r->dry_run ? "SmartVault DRY RUN INTERRUPTED: " : "SmartVault INTERRUPTED: ");
+    } else if (r->dry_run) {
         buf_append_cstr(&b, failed ? "SmartVault DRY RUN FAILED: " : "SmartVault DRY RUN: ");
+    } else if (!failed && r->coverage.known && r->coverage.outside_rpo > 0) {
+        buf_appendf(&b, "SmartVault AT RISK: %llu volumes outside RPO, ", (unsigned long long) r->coverage.outside_rpo);
     } else {
         buf_append_cstr(&b, failed ? "SmartVault FAILED: " : "SmartVault OK: ");
     }
@@ -265,6 +269,13 @@ static void s_head(const struct report *r, const struct notify_context *ctx, str
     if (r->dry_run) {
         buf_append_cstr(out, "DRY RUN: nothing was changed; the counts below are what a real run would do.\n\n");
     }
+    if (r->interrupted) {
+        buf_appendf(
+          out,
+          "INTERRUPTED (%s): the run was stopped before it finished. The counts below are what it did; the next run "
+          "carries on from there.\n\n",
+          r->stop_reason ? r->stop_reason : "stop");
+    }
     char started[TIME_ISO8601_LEN + 5];
     time_format_iso8601_ms(r->start_ms, started);
     int64_t ms = r->wall_ms > 0 ? r->wall_ms : 0;
@@ -290,6 +301,19 @@ static void s_head(const struct report *r, const struct notify_context *ctx, str
         buf_appendf(out, "Snapshots copied:   %llu\n", (unsigned long long) c.snapshots_copied);
         buf_appendf(out, "Snapshots deleted:  %llu\n", (unsigned long long) c.snapshots_deleted);
         buf_appendf(out, "Skipped:            %llu\n", (unsigned long long) c.skipped);
+    }
+    if (r->coverage.known) {
+        const struct coverage *cv = &r->coverage;
+        buf_appendf(
+          out,
+          "Coverage:           %llu of %llu volumes outside the RPO of %lld h (%llu never backed up); oldest newest "
+          "backup %lld h %02lld min old\n",
+          (unsigned long long) cv->outside_rpo,
+          (unsigned long long) cv->volumes,
+          (long long) (cv->rpo_s / 3600),
+          (unsigned long long) cv->never_backed_up,
+          (long long) (cv->oldest_age_s / 3600),
+          (long long) (cv->oldest_age_s % 3600 / 60));
     }
     buf_appendf(out, "Errors:             %llu\n", (unsigned long long) c.failures);
     struct report_region_counts rc[REPORT_MAX_REGIONS];

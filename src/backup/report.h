@@ -11,6 +11,7 @@
 #ifndef SV_BACKUP_REPORT_H
 #define SV_BACKUP_REPORT_H
 
+#include "backup/coverage.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/rand.h"
@@ -107,6 +108,11 @@ struct report {
     size_t ntargets;
     uint32_t target;
     struct targets_totals *target_totals; /* backup/targets.h: the targets' API calls, for cycle.done */
+    /* A stop (SIGTERM/SIGINT, RUN_TIMEOUT) ended the jobs early: every channel says so; "signal" or "deadline". */
+    bool interrupted;
+    const char *stop_reason;
+    /* Set by the EBS job after its snapshot phase (coverage.known false when it did not get there). */
+    struct coverage coverage;
 };
 
 struct targets_totals;

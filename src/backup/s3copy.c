@@ -1500,6 +1500,7 @@ static void s_pace_sleep(const struct s3copy_run *run) {
 /* A stop was requested: no new listing, merge or copy; every upload this run opened is aborted. */
 static void s_stop(struct s3copy_run *run) {
     run->stopped = true;
+    stop_begin_ending(); /* the aborts below are the ending's own requests (base/stop.h): they must still go out */
     uint64_t dropped = 0;
     for (struct s3copy_item *it = run->items; it; it = it->next) {
         if (it->ended || it->failed || it->step == S3COPY_END) {

@@ -9,13 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const struct buf_allocator s_default_allocator = { malloc, free };
+static const struct buf_allocator *s_alloc = &s_default_allocator;
+
+void buf_set_allocator(const struct buf_allocator *a) {
+    s_alloc = a != NULL ? a : &s_default_allocator;
+}
+
 void buf_init(struct buf *b, size_t max) {
     memset(b, 0, sizeof(*b));
     b->max = max;
 }
 
 void buf_free(struct buf *b) {
-    free(b->data);
+    s_alloc->release(b->data);
     size_t max = b->max;
     memset(b, 0, sizeof(*b));
     b->max = max;
@@ -55,10 +62,16 @@ static int s_reserve(struct buf *b, size_t extra) {
     if (cap > b->max + 1) {
         cap = b->max + 1;
     }
-    char *p = realloc(b->data, cap);
+    /* Not realloc: it would free the old block with its content (a token, a signature) still in it. */
+    char *p = s_alloc->alloc(cap);
     if (p == NULL) {
         b->err = ERR_NOMEM;
         return -1;
+    }
+    if (b->data != NULL) {
+        memcpy(p, b->data, b->len + 1);
+        explicit_bzero(b->data, b->cap);
+        s_alloc->release(b->data);
     }
     b->data = p;
     b->cap = cap;

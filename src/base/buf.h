@@ -4,6 +4,11 @@
  * Appends never fail loudly: the first failure (over `max`, or out of memory) makes the error sticky, later
  * appends are ignored, and the builder checks buf_status() once at the end. The content is always kept
  * NUL-terminated (the terminator is not counted in len), so buf_cstr() is free.
+ *
+ * Growing never leaves a copy behind: the content moves to a new block and the old one is zeroed before it is
+ * freed (realloc would free it as it is). Buffers hold signatures, session tokens and credential documents, and
+ * one buffer growing to 4 KiB would otherwise leave six stale copies in freed memory. buf_wipe_free() zeroes the
+ * last block too; buf_free() does not (most buffers hold nothing secret).
  */
 #ifndef SV_BASE_BUF_H
 #define SV_BASE_BUF_H
@@ -27,6 +32,13 @@ struct buf {
 #define BUF_MAX_SMALL ((size_t) 4 * 1024)
 #define BUF_MAX_REQUEST ((size_t) 1024 * 1024)
 #define BUF_MAX_RESPONSE ((size_t) 64 * 1024 * 1024)
+
+/* The allocator buffers use; NULL = malloc/free. Tests install one that inspects what freed blocks contain. */
+struct buf_allocator {
+    void *(*alloc)(size_t n);
+    void (*release)(void *p);
+};
+void buf_set_allocator(const struct buf_allocator *a);
 
 void buf_init(struct buf *b, size_t max);
 void buf_free(struct buf *b);

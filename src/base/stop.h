@@ -14,6 +14,7 @@
 #define SV_BASE_STOP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum stop_reason {
     STOP_NONE = 0,
@@ -42,6 +43,33 @@ const char *stop_reason_name(enum stop_reason why);
  * an operator pressing Ctrl-C twice expects. No SA_RESTART: a blocking wait returns EINTR and looks at the flag.
  */
 void stop_install_signal_handlers(void);
+
+/*
+ * The ending (DESIGN: "how stopping works"). After a stop is requested the cycle has `total_ms` (STOP_TIMEOUT)
+ * to end: the jobs' requests already on the wire may finish during the first `drain_ms` and are cancelled after
+ * it (net/http aborts them); then the cycle enters the ending (stop_begin_ending()): its own requests (audit,
+ * metrics, SNS, lease release, multipart aborts) are allowed again, and cancelled when `total_ms` has passed
+ * since the stop. Both are counted from the moment the stop was requested. 0 = the defaults below.
+ */
+#define STOP_DEFAULT_TOTAL_MS 20000
+#define STOP_DEFAULT_DRAIN_MS 8000
+
+void stop_configure(int64_t total_ms, int64_t drain_ms);
+
+/* The jobs have returned: requests made from now on are the ending's own and are not refused. */
+void stop_begin_ending(void);
+
+/* True while new work must not start: a stop was requested and the ending has not begun. */
+bool stop_refuses_new(void);
+
+/*
+ * True when a request in flight at `now_mono_ms` (time_mono_ms()) must be cancelled: the jobs' requests after the
+ * drain bound, the ending's own after the total bound. False when no stop was requested.
+ */
+bool stop_cancels_in_flight(int64_t now_mono_ms);
+
+/* Milliseconds since the stop was requested (0 when it was not). */
+int64_t stop_elapsed_ms(int64_t now_mono_ms);
 
 /* Clears the flag. For tests only. */
 void stop_reset(void);

@@ -44,6 +44,7 @@ static const struct cfg_var_info s_vars[CFG_VAR__COUNT] = {
     [CFG_VAR_KEEP_WEEKLY] = S_SET("KEEP_WEEKLY", NULL),
     [CFG_VAR_KEEP_MONTHLY] = S_SET("KEEP_MONTHLY", NULL),
     [CFG_VAR_MIN_INTERVAL] = S_SET("MIN_INTERVAL", NULL),
+    [CFG_VAR_RPO] = S_SET("RPO", NULL),
     [CFG_VAR_KMS_KEY_ID] = S_SET("KMS_KEY_ID", NULL),
     [CFG_VAR_WAIT_FOR_COMPLETION] = S_SET("WAIT_FOR_COMPLETION", NULL),
     [CFG_VAR_MAX_CONCURRENCY] = S_SET("MAX_CONCURRENCY", NULL),
@@ -68,6 +69,7 @@ static const struct cfg_var_info s_vars[CFG_VAR__COUNT] = {
     [CFG_VAR_SMARTVAULT_NOW] = S_SET("SMARTVAULT_NOW", "--now"),
     [CFG_VAR_LOG_FORMAT] = S_SET("LOG_FORMAT", "--log-format"),
     [CFG_VAR_LOG_LEVEL] = S_SET("LOG_LEVEL", "--log-level"),
+    [CFG_VAR_STOP_TIMEOUT] = S_SET("STOP_TIMEOUT", NULL),
     [CFG_VAR_SNS_TOPIC_ARN] = S_SET("SNS_TOPIC_ARN", NULL),
     [CFG_VAR_METRIC_NAMESPACE] = S_SET("METRIC_NAMESPACE", NULL),
     [CFG_VAR_METRICS_MODE] = S_SET("METRICS_MODE", NULL),
@@ -100,6 +102,7 @@ static const struct cfg_var_info s_vars[CFG_VAR__COUNT] = {
     [CFG_VAR_AWS_CA_BUNDLE] = S_SET("AWS_CA_BUNDLE", NULL),
     [CFG_VAR_SSL_CERT_FILE] = S_ALIAS("SSL_CERT_FILE", CFG_VAR_AWS_CA_BUNDLE, NULL),
     [CFG_VAR_AWS_EC2_METADATA_DISABLED] = S_SET("AWS_EC2_METADATA_DISABLED", NULL),
+    [CFG_VAR_AWS_EC2_METADATA_V1_DISABLED] = S_SET("AWS_EC2_METADATA_V1_DISABLED", NULL),
     [CFG_VAR_AWS_ACCESS_KEY_ID] = { "AWS_ACCESS_KEY_ID", CFG_KIND_SECRET, CFG_VAR_SOURCE_REGION, NULL },
     [CFG_VAR_AWS_SECRET_ACCESS_KEY] = { "AWS_SECRET_ACCESS_KEY", CFG_KIND_SECRET, CFG_VAR_SOURCE_REGION, NULL },
     [CFG_VAR_AWS_SESSION_TOKEN] = { "AWS_SESSION_TOKEN", CFG_KIND_SECRET, CFG_VAR_SOURCE_REGION, NULL },
@@ -732,6 +735,9 @@ static enum err s_ebs(struct s_parse *p) {
     TRY(s_backup_tag(p));
     TRY(s_retention(p));
     TRY(s_duration(p, CFG_VAR_MIN_INTERVAL, CFG_MIN_INTERVAL_MAX_S, CFG_DEFAULT_MIN_INTERVAL_S, &c->min_interval_s));
+    /* A volume whose newest backup is older than two intervals missed at least one chance to be backed up. */
+    int64_t rpo_default = 2 * c->min_interval_s > CFG_RPO_MIN_DEFAULT_S ? 2 * c->min_interval_s : CFG_RPO_MIN_DEFAULT_S;
+    TRY(s_duration(p, CFG_VAR_RPO, CFG_RPO_MAX_S, rpo_default, &c->rpo_s));
     TRY(s_kms(p));
     TRY(s_duration(p, CFG_VAR_WAIT_FOR_COMPLETION, CFG_WAIT_MAX_S, 0, &c->wait_for_completion_s));
     TRY(s_number(
@@ -954,6 +960,10 @@ static enum err s_cycle(struct s_parse *p) {
         s_defaulted(p, CFG_VAR_LOG_LEVEL);
     } else if (!log_level_parse(v, &c->log_level)) {
         return s_fail(p, from, &v, "must be one of debug, info, warn, error, off");
+    }
+    TRY(s_duration(p, CFG_VAR_STOP_TIMEOUT, CFG_STOP_TIMEOUT_MAX_S, CFG_DEFAULT_STOP_TIMEOUT_S, &c->stop_timeout_s));
+    if (c->stop_timeout_s < 1 && s_get(p, CFG_VAR_STOP_TIMEOUT, &v, &from)) {
+        return s_fail(p, from, &v, "must be at least 1s");
     }
     return ERR_OK;
 }
@@ -1270,6 +1280,7 @@ static enum err s_sdk(struct s_parse *p) {
     TRY(s_bool(p, CFG_VAR_AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, false, &c->ignore_configured_endpoint_urls));
     TRY(s_ca_bundle(p));
     TRY(s_bool(p, CFG_VAR_AWS_EC2_METADATA_DISABLED, false, &c->ec2_metadata_disabled));
+    TRY(s_bool(p, CFG_VAR_AWS_EC2_METADATA_V1_DISABLED, false, &c->ec2_metadata_v1_disabled));
     return ERR_OK;
 }
 

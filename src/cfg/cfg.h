@@ -59,7 +59,11 @@
 #define CFG_DAYS_MAX 36500             /* RETENTION_DAYS, DEST_RETENTION_DAYS, AUDIT_TTL_DAYS: 100 years */
 #define CFG_KEEP_MAX 1000              /* MIN_KEEP, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY */
 #define CFG_MIN_INTERVAL_MAX_S 7776000 /* 90 days */
+#define CFG_RPO_MAX_S 15552000         /* RPO: 180 days (twice the longest MIN_INTERVAL) */
+#define CFG_RPO_MIN_DEFAULT_S 3600     /* the derived RPO is never under an hour */
 #define CFG_WAIT_MAX_S 7200            /* WAIT_FOR_COMPLETION: 2 hours, a scheduled task must end */
+#define CFG_STOP_TIMEOUT_MAX_S 3600    /* STOP_TIMEOUT: at most an hour (Kubernetes allows longer grace periods) */
+#define CFG_DEFAULT_STOP_TIMEOUT_S 20  /* below the 30 s that ECS (stopTimeout) and Kubernetes give by default */
 #define CFG_CONCURRENCY_MAX 256
 #define CFG_COPY_LIMIT_MAX 100
 #define CFG_RESTORE_DRILL_MAX 100     /* RESTORE_DRILL: volumes drilled per cycle */
@@ -108,6 +112,7 @@ enum cfg_var {
     CFG_VAR_KEEP_WEEKLY,
     CFG_VAR_KEEP_MONTHLY,
     CFG_VAR_MIN_INTERVAL,
+    CFG_VAR_RPO,
     CFG_VAR_KMS_KEY_ID,
     CFG_VAR_WAIT_FOR_COMPLETION,
     CFG_VAR_MAX_CONCURRENCY,
@@ -134,6 +139,7 @@ enum cfg_var {
     CFG_VAR_SMARTVAULT_NOW,
     CFG_VAR_LOG_FORMAT,
     CFG_VAR_LOG_LEVEL,
+    CFG_VAR_STOP_TIMEOUT,
     /* reporting */
     CFG_VAR_SNS_TOPIC_ARN,
     CFG_VAR_METRIC_NAMESPACE,
@@ -169,6 +175,7 @@ enum cfg_var {
     CFG_VAR_AWS_CA_BUNDLE,
     CFG_VAR_SSL_CERT_FILE, /* alias of AWS_CA_BUNDLE (AWS_CA_BUNDLE wins) */
     CFG_VAR_AWS_EC2_METADATA_DISABLED,
+    CFG_VAR_AWS_EC2_METADATA_V1_DISABLED,
     /* read by the credentials chain and libcurl, only reported here */
     CFG_VAR_AWS_ACCESS_KEY_ID,
     CFG_VAR_AWS_SECRET_ACCESS_KEY,
@@ -280,6 +287,7 @@ struct cfg {
     uint32_t keep_weekly;
     uint32_t keep_monthly;
     int64_t min_interval_s;        /* default 1800, 0..90 days: an instance is due when its newest snapshot is older */
+    int64_t rpo_s;                 /* RPO: default 2 x MIN_INTERVAL (at least 1h), up to 180 days */
     const char *kms_key_id;        /* NULL: copies keep the source's encryption (or the region default) */
     const char *kms_key_region;    /* the region of a key/alias ARN, else NULL */
     int64_t wait_for_completion_s; /* default 0 = do not wait for pending snapshots, at most 2h */
@@ -312,6 +320,7 @@ struct cfg {
     int64_t now_ms;             /* SMARTVAULT_NOW as Unix milliseconds (meaningful when now_set) */
     enum log_format log_format; /* default json */
     enum log_level log_level;   /* default info */
+    int64_t stop_timeout_s;     /* default 20, 1s..1h: a stop (SIGTERM, RUN_TIMEOUT) ends the run within it */
 
     /* --- reporting --- */
     const char *sns_topic_arn;    /* NULL: no SNS summary */
@@ -344,6 +353,7 @@ struct cfg {
     bool ignore_configured_endpoint_urls;              /* AWS_IGNORE_CONFIGURED_ENDPOINT_URLS */
     const char *ca_bundle;                             /* a readable regular file, or NULL (embedded bundle) */
     bool ec2_metadata_disabled;                        /* AWS_EC2_METADATA_DISABLED */
+    bool ec2_metadata_v1_disabled;                     /* AWS_EC2_METADATA_V1_DISABLED (read by aws/imds) */
 
     /* --- provenance, for cfg_print and tests: indexed by the canonical variable (never by an alias) --- */
     struct cfg_source src[CFG_VAR__COUNT];

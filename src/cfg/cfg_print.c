@@ -113,6 +113,9 @@ static void s_value(struct buf *b, const struct cfg *c, enum cfg_var v) {
         case CFG_VAR_MIN_INTERVAL:
             s_duration(b, c->min_interval_s);
             break;
+        case CFG_VAR_RPO:
+            s_duration(b, c->rpo_s);
+            break;
         case CFG_VAR_KMS_KEY_ID:
             s_str(b, c->kms_key_id);
             break;
@@ -186,6 +189,9 @@ static void s_value(struct buf *b, const struct cfg *c, enum cfg_var v) {
         case CFG_VAR_LOG_LEVEL:
             buf_append_cstr(b, log_level_name(c->log_level));
             break;
+        case CFG_VAR_STOP_TIMEOUT:
+            s_duration(b, c->stop_timeout_s);
+            break;
         case CFG_VAR_SNS_TOPIC_ARN:
             s_str(b, c->sns_topic_arn);
             break;
@@ -256,6 +262,9 @@ static void s_value(struct buf *b, const struct cfg *c, enum cfg_var v) {
             break;
         case CFG_VAR_AWS_EC2_METADATA_DISABLED:
             s_bool(b, c->ec2_metadata_disabled);
+            break;
+        case CFG_VAR_AWS_EC2_METADATA_V1_DISABLED:
+            s_bool(b, c->ec2_metadata_v1_disabled);
             break;
         default:
             /* Credentials and proxies: a secret is never in struct cfg, so there is nothing to leak here. */

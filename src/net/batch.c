@@ -15,6 +15,7 @@
  */
 #include "net/batch.h"
 
+#include "base/stop.h"
 #include "base/time.h"
 
 #include <errno.h>
@@ -74,7 +75,7 @@ static int64_t s_http_now(void *ctx) {
 static void s_http_sleep(void *ctx, int64_t ms) {
     (void) ctx;
     struct timespec ts = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !stop_requested()) {
     }
 }
 
@@ -264,8 +265,28 @@ static void s_send(struct batch *b, struct batch_item *it, int64_t now) {
     }
 }
 
+/*
+ * A stop (base/stop) ends a request that is not on the wire: queued ones are never started and waiting ones are
+ * not retried; they complete with ERR_CANCELLED. In the stop's ending (reports) only the total bound cancels.
+ */
+static bool s_stopped(void) {
+    return stop_refuses_new() || stop_cancels_in_flight(time_mono_ms()); /* base/stop counts on this clock */
+}
+
+static void s_cancel(struct batch *b, struct batch_item *it, int64_t now) {
+    retry_abandon(it->policy, &it->rs);
+    it->res.last_class = RETRY_CLASS_NOT_RETRYABLE;
+    it->res.stop = RETRY_STOP_NOT_RETRYABLE;
+    s_finish(b, it, ERR_CANCELLED, now);
+}
+
 /* Opens queued requests into free slots. */
 static void s_open(struct batch *b, int64_t now) {
+    while (b->qhead < b->qlen && stop_requested() && s_stopped()) {
+        struct batch_item *it = b->queue[b->qhead++];
+        it->started_ms = now;
+        s_cancel(b, it, now);
+    }
     for (size_t i = 0; i < b->opt.max_in_flight && b->qhead < b->qlen; i++) {
         if (b->slots[i] != NULL) {
             continue;
@@ -292,6 +313,10 @@ static int64_t s_start_due(struct batch *b) {
             continue;
         }
         int64_t now = b->tr->now_ms(b->tr->ctx);
+        if (stop_requested() && s_stopped()) {
+            s_cancel(b, it, now);
+            continue;
+        }
         if (now >= it->deadline_ms) {
             retry_abandon(it->policy, &it->rs); /* the retry it was waiting for will not be made */
             it->res.stop = RETRY_STOP_DEADLINE;

@@ -15,6 +15,7 @@
  */
 #include "net/http.h"
 
+#include "base/stop.h"
 #include "base/time.h"
 #include "version.h"
 
@@ -22,6 +23,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/*
+ * TLS policy (AWS requires TLS 1.2 or later on every endpoint): TLS 1.2 minimum (BearSSL has no 1.3), and only
+ * forward-secret AEAD suites — ECDHE key exchange with AES-GCM or ChaCha20-Poly1305. BearSSL's full profile would
+ * also accept TLS 1.0, static RSA key exchange, CBC and 3DES. Every AWS endpoint offers these suites.
+ */
+#define S_TLS_CIPHERS                                                                                                  \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"                         \
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define S_TLS_POLICY "SmartVault accepts only TLS 1.2+ with ECDHE and AES-GCM or ChaCha20-Poly1305, as AWS offers"
 
 /* Embedded at build time from the build machine's ca-certificates (build/gen/ca_bundle.c). */
 extern const unsigned char smartvault_ca_bundle[];
@@ -34,6 +45,7 @@ struct http_xfer {
     struct http_response *resp;
     void *user;
     bool over_limit; /* a write callback refused data over a named maximum */
+    bool cancelled;  /* aborted by a stop (base/stop) */
     bool https;
     bool done;
     enum err result;
@@ -94,13 +106,27 @@ enum err http_client_new(const struct http_client_options *opt, struct http_clie
     return ERR_OK;
 }
 
+/*
+ * Request headers carry Authorization (a signature) and X-Amz-Security-Token: their copies are zeroed before
+ * they are freed. (libcurl's own request buffer, built from this list when the request is sent, is freed by
+ * libcurl as it is; that copy is beyond this module.)
+ */
+static void s_slist_wipe_free(struct curl_slist *hl) {
+    for (struct curl_slist *n = hl; n != NULL; n = n->next) {
+        if (n->data != NULL) {
+            explicit_bzero(n->data, strlen(n->data));
+        }
+    }
+    curl_slist_free_all(hl);
+}
+
 static void s_xfer_release(struct http_client *c, struct http_xfer *x) {
     if (x->easy != NULL) {
         curl_multi_remove_handle(c->multi, x->easy);
         curl_easy_cleanup(x->easy);
         x->easy = NULL;
     }
-    curl_slist_free_all(x->hl);
+    s_slist_wipe_free(x->hl);
     x->hl = NULL;
 }
 
@@ -178,6 +204,20 @@ static size_t s_on_body(char *data, size_t size, size_t n, void *user) {
     return len;
 }
 
+/*
+ * libcurl calls this at least once a second for every transfer, also while it waits for the server: a stop
+ * (SIGTERM, RUN_TIMEOUT) cancels requests still in flight once base/stop's bound has passed (ERR_CANCELLED).
+ */
+static int s_on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+    struct http_xfer *x = user;
+    (void) dltotal, (void) dlnow, (void) ultotal, (void) ulnow;
+    if (stop_requested() && stop_cancels_in_flight(time_mono_ms())) {
+        x->cancelled = true;
+        return 1;
+    }
+    return 0;
+}
+
 static bool s_has_header(const struct http_request *req, const char *name) {
     for (size_t i = 0; i < req->nheaders; i++) {
         if (span_eq_nocase(span_from_cstr(req->headers[i].name), span_from_cstr(name))) {
@@ -204,12 +244,14 @@ static enum err s_setup(
     for (size_t i = 0; i < req->nheaders; i++) {
         int n = snprintf(line, sizeof(line), "%s: %s", req->headers[i].name, req->headers[i].value);
         if (n < 0 || (size_t) n >= sizeof(line)) {
-            curl_slist_free_all(hl);
+            explicit_bzero(line, sizeof(line));
+            s_slist_wipe_free(hl);
             curl_easy_cleanup(e);
             FAIL(ERR_LIMIT, "request header too long");
         }
         hl = curl_slist_append(hl, line);
     }
+    explicit_bzero(line, sizeof(line));
     /* libcurl would add these on its own; they are either unwanted or would not be covered by a signature. */
     hl = curl_slist_append(hl, "Expect:");
     if (!s_has_header(req, "Content-Type")) {
@@ -236,6 +278,8 @@ static enum err s_setup(
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(e, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2);
+    curl_easy_setopt(e, CURLOPT_SSL_CIPHER_LIST, S_TLS_CIPHERS);
     if (c->opt.ca_file != NULL) {
         curl_easy_setopt(e, CURLOPT_CAINFO, c->opt.ca_file);
     } else {
@@ -249,6 +293,9 @@ static enum err s_setup(
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->resp->error);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, s_on_progress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     const char *m = req->method ? req->method : "GET";
     if (strcmp(m, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
@@ -280,6 +327,8 @@ static enum err s_classify(CURLcode rc, const struct http_xfer *x) {
             return ERR_TLS;
         case CURLE_WRITE_ERROR:
             return x->over_limit ? ERR_LIMIT : ERR_NET;
+        case CURLE_ABORTED_BY_CALLBACK:
+            return x->cancelled ? ERR_CANCELLED : ERR_NET;
         default:
             return ERR_NET;
     }
@@ -358,6 +407,11 @@ static void s_finish(struct http_client *c, struct http_xfer *x, CURLcode rc) {
     if (x->result != ERR_OK) {
         if (x->resp->error[0] == '\0') {
             snprintf(x->resp->error, sizeof(x->resp->error), "%s", curl_easy_strerror(rc));
+        }
+        if (rc == CURLE_SSL_CONNECT_ERROR) {
+            /* A refused handshake (old version, static RSA, CBC...) would otherwise read "connection error 0x..". */
+            size_t n = strlen(x->resp->error);
+            snprintf(x->resp->error + n, sizeof(x->resp->error) - n, " (TLS handshake refused: %s)", S_TLS_POLICY);
         }
         x->resp->status = 0;
     }

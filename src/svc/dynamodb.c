@@ -209,3 +209,41 @@ const char *dynamodb_item_text(const struct dynamodb_item *item, const char *nam
     }
     return NULL;
 }
+
+enum err dynamodb_conditional_body(
+  struct buf *out,
+  const char *table,
+  bool put,
+  const struct dynamodb_item *item_or_key,
+  const char *condition,
+  const struct dynamodb_item *names,
+  const struct dynamodb_item *values) {
+    ENSURE(table != NULL && table[0], ERR_INVALID, "dynamodb: no table");
+    ENSURE(item_or_key != NULL && item_or_key->nattrs > 0, ERR_INVALID, "dynamodb: no item or key");
+    ENSURE(condition != NULL && condition[0], ERR_INVALID, "dynamodb: no condition");
+    struct json_writer w;
+    json_writer_init(&w, out);
+    json_write_object_begin(&w);
+    json_write_key(&w, "TableName");
+    json_write_cstr(&w, table);
+    json_write_key(&w, put ? "Item" : "Key");
+    TRY(s_write_item(&w, item_or_key));
+    json_write_key(&w, "ConditionExpression");
+    json_write_cstr(&w, condition);
+    if (names != NULL && names->nattrs > 0) {
+        json_write_key(&w, "ExpressionAttributeNames");
+        json_write_object_begin(&w);
+        for (size_t i = 0; i < names->nattrs; i++) {
+            ENSURE(names->attrs[i].name && names->attrs[i].text, ERR_INVALID, "dynamodb: attribute name %zu", i);
+            json_write_key(&w, names->attrs[i].name);
+            json_write_cstr(&w, names->attrs[i].text);
+        }
+        json_write_object_end(&w);
+    }
+    if (values != NULL && values->nattrs > 0) {
+        json_write_key(&w, "ExpressionAttributeValues");
+        TRY(s_write_item(&w, values));
+    }
+    json_write_object_end(&w);
+    return json_writer_finish(&w);
+}

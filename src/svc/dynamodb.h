@@ -28,6 +28,10 @@
 
 #define DYNAMODB_TARGET_BATCH_WRITE_ITEM "DynamoDB_20120810.BatchWriteItem"
 #define DYNAMODB_TARGET_QUERY "DynamoDB_20120810.Query"
+#define DYNAMODB_TARGET_PUT_ITEM "DynamoDB_20120810.PutItem"
+#define DYNAMODB_TARGET_DELETE_ITEM "DynamoDB_20120810.DeleteItem"
+/* The error code of a conditional write whose condition did not hold (PutItem, DeleteItem). */
+#define DYNAMODB_CONDITION_FAILED "ConditionalCheckFailedException"
 #define DYNAMODB_BATCH_WRITE_MAX_ITEMS 25
 #define DYNAMODB_BATCH_WRITE_MAX_BYTES ((size_t) 16 * 1024 * 1024)
 #define DYNAMODB_ITEM_MAX_BYTES ((size_t) 400 * 1024)
@@ -99,5 +103,20 @@ enum err dynamodb_query_parse(struct arena *out, const struct json_value *root, 
 
 /* The text of attribute `name` of an item (NULL if absent). */
 const char *dynamodb_item_text(const struct dynamodb_item *item, const char *name);
+
+/*
+ * A conditional PutItem ({"TableName","Item","ConditionExpression",...}) or DeleteItem ({"TableName","Key",...})
+ * body. `names` maps placeholders to attribute names (attr.name "#o", attr.text "owner"; written as plain strings)
+ * and `values` holds the typed placeholder values (attr.name ":now"); either may have no attributes. ERR_INVALID
+ * for a missing table, item or condition, or an attribute as dynamodb_batch_write_body refuses it.
+ */
+enum err dynamodb_conditional_body(
+  struct buf *out,
+  const char *table,
+  bool put,
+  const struct dynamodb_item *item_or_key,
+  const char *condition,
+  const struct dynamodb_item *names,
+  const struct dynamodb_item *values) SV_MUST_CHECK;
 
 #endif

@@ -30,7 +30,8 @@ import cfn
 from conftest import ACCOUNT_ID, DR_REGION, REGION
 
 STACK = "sv"
-MOTO_UNSUPPORTED = {"Schedule", "TopicPolicy", "NoSnapshotsCreatedAlarm", "ErrorsAlarm", "RestoreDrillFailedAlarm", "CoverageReportBucketPolicy"}
+MOTO_UNSUPPORTED = {"Schedule", "TopicPolicy", "CoverageAlarm", "NoSnapshotsCreatedAlarm", "ErrorsAlarm",
+                    "RestoreDrillFailedAlarm", "CoverageReportBucketPolicy"}
 KEY_ARN = f"arn:aws:kms:{DR_REGION}:{ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
@@ -292,18 +293,18 @@ def test_dead_letter_queue(full):
 
 def test_alarms_through_the_api(full):
     cw = full.moto.client("cloudwatch")
-    for name in ("NoSnapshotsCreatedAlarm", "ErrorsAlarm"):
+    for name in ("CoverageAlarm", "ErrorsAlarm"):
         props = full.props(name)
         props["Period"] = int(props["Period"])  # CloudFormation converts the Number parameter
         cw.put_metric_alarm(**props)
     alarms = {a["AlarmName"]: a for a in cw.describe_alarms(AlarmNamePrefix=STACK)["MetricAlarms"]}
-    no = alarms[f"{STACK}-NoSnapshotsCreated"]
-    assert (no["Namespace"], no["MetricName"], no["Statistic"], no["Period"], no["EvaluationPeriods"]) == (
-        "SmartVault", "SnapshotsCreated", "Sum", 86400, 1)
-    assert no["Dimensions"] == [{"Name": "Service", "Value": "Backup"}]
-    assert (no["Threshold"], no["ComparisonOperator"], no["TreatMissingData"]) == (
-        0.0, "LessThanOrEqualToThreshold", "breaching")
-    assert no["AlarmActions"] == [full.outputs["TopicArn"]]
+    cov = alarms[f"{STACK}-VolumesOutsideRpo"]
+    assert (cov["Namespace"], cov["MetricName"], cov["Statistic"], cov["Period"], cov["EvaluationPeriods"]) == (
+        "SmartVault", "VolumesOutsideRpo", "Maximum", 86400, 1)
+    assert cov["Dimensions"] == [{"Name": "Service", "Value": "Backup"}]
+    assert (cov["Threshold"], cov["ComparisonOperator"], cov["TreatMissingData"]) == (
+        0.0, "GreaterThanThreshold", "breaching")
+    assert cov["AlarmActions"] == [full.outputs["TopicArn"]]
     errors = alarms[f"{STACK}-Errors"]
     assert (errors["MetricName"], errors["ComparisonOperator"], errors["Threshold"]) == (
         "Errors", "GreaterThanThreshold", 0.0)
@@ -401,6 +402,8 @@ def test_stack_with_existing_topic_and_table(moto):
     sts = {st["Sid"]: st for st in strip_none(doc["Statement"])}
     assert set(sts) == {"DiscoverInstancesAndSnapshots", "CreateSnapshotsPerInstance", "TagSnapshotsOnlyWhenCreated",
                         "TagOwnSnapshotsWithTheirDevice", "DeleteOnlySmartVaultSnapshots", "NeverDeleteSnapshotsOnLegalHold", "PublishCycleSummary",
-                        "PutMetricsInOwnNamespaceOnly", "WriteAuditItems"}
+                        "PutMetricsInOwnNamespaceOnly", "WriteAuditItems", "RunLeaseItemOnly"}
     assert sts["PublishCycleSummary"]["Resource"] == topic
     assert sts["WriteAuditItems"]["Resource"] == f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/existing-audit"
+    assert sts["RunLeaseItemOnly"]["Resource"] == f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/existing-audit"
+    assert sts["RunLeaseItemOnly"]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["lease#*"]}}

@@ -205,6 +205,8 @@ def test_cronjob_settings_and_restricted_pod_security(variant):
     assert rule["action"] == "FailJob" and rule["onExitCodes"]["values"] == [2], "bad configuration is not retried"
     pod = pod_spec(cj)
     assert pod["restartPolicy"] == "Never"
+    # SIGKILL comes terminationGracePeriodSeconds after SIGTERM: the binary's STOP_TIMEOUT (default 20 s) fits.
+    assert pod["terminationGracePeriodSeconds"] >= 25
     assert pod["serviceAccountName"] == docs["ServiceAccount"]["metadata"]["name"]
     assert pod["automountServiceAccountToken"] is False
     assert docs["ServiceAccount"]["automountServiceAccountToken"] is False

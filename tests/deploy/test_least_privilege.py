@@ -55,6 +55,7 @@ MOTO_BLIND = {
     "TagOwnSnapshotsWithTheirDevice": "moto ignores conditions: the other ec2:CreateTags statements grant it too",
     "TagDrillVolumesOnlyWhenCreated": "moto does not check ec2:CreateTags for TagSpecifications",
     "ReadRunHistory": "moto's DynamoDB fails every signed request under enforcement (SignatureDoesNotMatch)",
+    "RunLeaseItemOnly": "moto's DynamoDB fails every signed request under enforcement (SignatureDoesNotMatch)",
 }
 # Statement -> the API operations (as the binary's log names them) that fail without it.
 STATEMENT_CALLS = {

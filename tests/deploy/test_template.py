@@ -21,11 +21,11 @@ ENV_NAMES = [
     "MAX_CONCURRENCY", "COPY_LIMIT", "DRY_RUN", "LOG_FORMAT", "LOG_LEVEL", "SNS_TOPIC_ARN", "METRIC_NAMESPACE",
     "METRICS_MODE", "DYNAMODB_TABLE", "AUDIT_TTL_DAYS", "S3_SOURCE_BUCKET", "S3_ROUTES", "S3_DEST_PREFIX",
     "S3_STORAGE_CLASS", "S3_SSE", "S3_SSE_KMS_KEY_ID", "S3_MULTIPART_THRESHOLD", "AWS_MAX_ATTEMPTS",
-    "AWS_RETRY_MODE", "RESTORE_DRILL", "RESTORE_DRILL_PERIOD", "REPORT_BUCKET", "REPORT_PREFIX",
+    "AWS_RETRY_MODE", "RESTORE_DRILL", "RESTORE_DRILL_PERIOD", "REPORT_BUCKET", "REPORT_PREFIX", "STOP_TIMEOUT",
 ]
 # Set whatever the parameters say (the rest are left unset when their parameter is empty).
 ALWAYS_SET = {"SOURCE_REGION", "DRY_RUN", "LOG_FORMAT", "LOG_LEVEL", "SNS_TOPIC_ARN", "METRIC_NAMESPACE",
-              "METRICS_MODE", "DYNAMODB_TABLE", "RETENTION_DAYS"}
+              "METRICS_MODE", "DYNAMODB_TABLE", "RETENTION_DAYS", "STOP_TIMEOUT"}
 
 REQUIRED = {"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/smartvault:1",
             "Subnets": "subnet-1,subnet-2", "SecurityGroups": "sg-1"}
@@ -72,7 +72,7 @@ TASK_ACTIONS = {
     "kms:DescribeKey", "kms:CreateGrant", "kms:GenerateDataKey", "s3:ListBucket", "s3:ListBucketMultipartUploads",
     "s3:GetObject", "s3:GetObjectTagging", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload",
     "sns:Publish",
-    "cloudwatch:PutMetricData", "dynamodb:BatchWriteItem", "dynamodb:Query",
+    "cloudwatch:PutMetricData", "dynamodb:BatchWriteItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem",
     "ec2:DescribeVolumes", "ec2:DescribeAvailabilityZones", "ec2:CreateVolume", "ec2:DeleteVolume",
 }
 
@@ -253,7 +253,7 @@ def test_task_role_optional_statements_follow_the_features(t):
                             "TagSnapshotsOnlyWhenCreated", "TagOwnSnapshotsWithTheirDevice",
                             "DeleteOnlySmartVaultSnapshots",
                             "NeverDeleteSnapshotsOnLegalHold", "PublishCycleSummary", "PutMetricsInOwnNamespaceOnly",
-                            "WriteAuditItems"}
+                            "WriteAuditItems", "RunLeaseItemOnly"}
     # Without a DR region, no ARN names another region.
     assert "us-west-2" not in json.dumps(minimal)
     # A KMS key without a DR region is not used for anything.
@@ -393,6 +393,16 @@ def test_roles_trust_only_their_service_in_this_account(t):
 
 def test_alarms(t):
     resources, _ = evaluate_all(t, REQUIRED)
+    c = resources["CoverageAlarm"]
+    assert c["AlarmName"].endswith("VolumesOutsideRpo")
+    assert (c["Namespace"], c["MetricName"], c["Dimensions"]) == ("SmartVault", "VolumesOutsideRpo",
+                                                                  [{"Name": "Service", "Value": "Backup"}])
+    assert (c["Statistic"], c["Period"], c["EvaluationPeriods"], c["Threshold"]) == ("Maximum", "86400", 1, 0)
+    assert c["ComparisonOperator"] == "GreaterThanThreshold" and c["TreatMissingData"] == "breaching"
+    assert c["AlarmActions"] == ["<Topic>"]
+    # The count alarm of seed 000 is opt-in: it fires after a kill + re-run that had nothing left to create.
+    assert "NoSnapshotsCreatedAlarm" not in resources
+    resources, _ = evaluate_all(t, dict(REQUIRED, NoSnapshotsCreatedAlarmEnabled="true"))
     a = resources["NoSnapshotsCreatedAlarm"]
     assert a["AlarmName"].endswith("NoSnapshotsCreated")
     assert (a["Namespace"], a["MetricName"], a["Dimensions"]) == ("SmartVault", "SnapshotsCreated",
@@ -405,7 +415,7 @@ def test_alarms(t):
         "Errors", "GreaterThanThreshold", 0, "Sum")
     assert e["AlarmActions"] == ["<Topic>"]
     existing, _ = evaluate_all(t, EXISTING)
-    assert existing["NoSnapshotsCreatedAlarm"]["AlarmActions"] == [EXISTING["SnsTopicArn"]]
+    assert existing["CoverageAlarm"]["AlarmActions"] == [EXISTING["SnsTopicArn"]]
     # RestoreDrillsFailed > 0, only when the drill runs.
     assert "RestoreDrillFailedAlarm" not in resources
     full, _ = evaluate_all(t, FULL)
@@ -498,12 +508,14 @@ def test_task_definition_json_agrees_with_template(t):
     assert jc["logConfiguration"]["logDriver"] == tc["LogConfiguration"]["LogDriver"]
     assert jc["logConfiguration"]["options"]["awslogs-stream-prefix"] == \
         tc["LogConfiguration"]["Options"]["awslogs-stream-prefix"]
+    # SIGKILL comes StopTimeout after SIGTERM: STOP_TIMEOUT (20s) must end the run with margin to spare.
+    assert jc["stopTimeout"] == tc["StopTimeout"] == 30
     names = [e["name"] for e in jc["environment"]]
     assert len(names) == len(set(names)) and set(names) <= set(ENV_NAMES) and ALWAYS_SET <= set(names)
     defaults, _ = evaluate_all(t, REQUIRED)
     tenv = {e["Name"]: e["Value"] for e in defaults["TaskDefinition"]["ContainerDefinitions"][0]["Environment"]}
     jenv = {e["name"]: e["value"] for e in jc["environment"]}
-    for k in ("RETENTION_DAYS", "DRY_RUN", "LOG_FORMAT", "LOG_LEVEL", "METRIC_NAMESPACE", "METRICS_MODE"):
+    for k in ("RETENTION_DAYS", "DRY_RUN", "LOG_FORMAT", "LOG_LEVEL", "METRIC_NAMESPACE", "METRICS_MODE", "STOP_TIMEOUT"):
         assert jenv[k] == tenv[k], k
 
 

@@ -36,7 +36,8 @@ Actions:
     callable         any function(ProxyRequest) -> Response or None (None = forward)
 Every rule may also have delay=seconds, applied before its action.
 
-FaultProxy(upstream, latency=seconds) adds a fixed latency to every request (benchmarks). upstream=None makes
+FaultProxy(upstream, latency=seconds) adds a fixed latency to every request (benchmarks); date_offset=seconds moves
+the Date header of every answer (a server clock that far from the client's: negative = the server is behind). upstream=None makes
 the proxy an origin that answers 200 with an empty body to whatever no rule answers (used by the TLS tests).
 ssl_context= serves HTTPS (the handshake runs in the connection's thread); `connections` and
 `tls_handshakes` count what the clients opened.
@@ -393,6 +394,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _write_head(self, status, headers, length):
         lines = [f"HTTP/1.1 {status} {_REASONS.get(status, ('Unknown',))[0]}\r\n"]
         seen = set()
+        if self.server.proxy.date_offset:
+            when = time.time() + self.server.proxy.date_offset
+            headers = [(k, v) for k, v in headers if k.lower() != "date"]
+            headers.append(("Date", email.utils.formatdate(when, usegmt=True)))
         for k, v in headers:
             if k.lower() == "content-length":
                 continue
@@ -450,9 +455,10 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 class FaultProxy:
-    def __init__(self, upstream, *, latency=0.0, ssl_context=None, host="127.0.0.1", port=0):
+    def __init__(self, upstream, *, latency=0.0, ssl_context=None, host="127.0.0.1", port=0, date_offset=0):
         self.upstream = upstream
         self.latency = latency
+        self.date_offset = date_offset
         self.ssl_context = ssl_context
         self.rules = []
         self.log = []

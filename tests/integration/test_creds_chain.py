@@ -208,6 +208,21 @@ def test_imds_v1_fallback(creds_run):
     assert imds.credential_gets == 1
 
 
+def test_imds_v1_disabled_refuses_the_fallback(creds_run):
+    """AWS_EC2_METADATA_V1_DISABLED=true: a failed token PUT is an error naming the variable; no GET is sent."""
+    with FakeIMDS(mode="v1") as imds:
+        r = creds_run({"AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url, "AWS_EC2_METADATA_V1_DISABLED": "true"})
+    assert r.rc == 3, r.stdout + r.stderr
+    assert "AWS_EC2_METADATA_V1_DISABLED" in r.stderr and "HTTP 403" in r.stderr, r.stderr
+    assert imds.token_puts >= 1 and [q for q in imds.requests if q.method == "GET"] == []
+
+
+def test_imds_v1_disabled_still_uses_v2(creds_run):
+    with FakeIMDS(mode="v2", expiration=iso(NOW + 3600)) as imds:
+        r = creds_run({"AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url, "AWS_EC2_METADATA_V1_DISABLED": "true"})
+    assert r.rc == 0 and r.first["provider"] == "imds", r.stdout + r.stderr
+
+
 def test_imds_without_role_fails_clearly(creds_run):
     with FakeIMDS(role=None) as imds:
         r = creds_run({"AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url})

@@ -129,3 +129,66 @@ def test_https_wrong_ca_bundle_is_rejected(https_url, pki, run_smartvault):
     assert proc.returncode == 3, proc.stdout
     err = proc.stderr.lower()
     assert "tls" in err or "certificate" in err, proc.stderr
+
+
+# ---- TLS policy: TLS 1.2+, ECDHE + AEAD only (issue 11) ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rsa_cert(pki):
+    """An RSA server certificate from the same test CA (static RSA key exchange needs an RSA key)."""
+    d = pki["cert"].parent
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "rsa.key", "-out", "rsa.csr", "-subj", "/CN=localhost",
+             cwd=d)
+    _openssl("x509", "-req", "-in", "rsa.csr", "-CA", "test-ca.pem", "-CAkey", "test-ca.key", "-CAcreateserial",
+             "-out", "rsa.pem", "-days", "2", "-extfile", "server.ext", cwd=d)
+    return {"cert": d / "rsa.pem", "key": d / "rsa.key"}
+
+
+def _s_server(cert, key, *flags):
+    """`openssl s_server -www` on 127.0.0.1 with the given protocol/cipher flags; yields its port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(cert), "-key",
+                             str(key), "-www", "-quiet", *flags],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return proc, port
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(f"openssl s_server {flags} did not start")
+            threading.Event().wait(0.02)
+    proc.kill()
+    raise AssertionError("openssl s_server did not listen")
+
+
+SERVERS = {
+    # name: (s_server flags, accepted?)
+    "tls1.0-only": (["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"], False),
+    "tls1.1-only": (["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"], False),
+    "tls1.2-static-rsa-aead": (["-tls1_2", "-cipher", "AES128-GCM-SHA256"], False),
+    "tls1.2-ecdhe-cbc": (["-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA256"], False),
+    "tls1.2-ecdhe-aead": (["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"], True),
+}
+
+
+@pytest.mark.parametrize("name", list(SERVERS))
+def test_tls_policy_refuses_old_versions_and_static_rsa(name, pki, rsa_cert, run_smartvault):
+    flags, accepted = SERVERS[name]
+    proc, port = _s_server(rsa_cert["cert"], rsa_cert["key"], *flags)
+    try:
+        out = run_smartvault(["debug", "http", f"https://localhost:{port}/"],
+                             extra_env={"AWS_CA_BUNDLE": str(pki["ca"])}, timeout=20)
+    finally:
+        proc.kill()
+        proc.wait()
+    if accepted:
+        assert out.returncode == 0 and _status(out) == 200, out.stderr
+        return
+    assert out.returncode == 3, (out.returncode, out.stdout)
+    # One clear line: a TLS error that says what SmartVault accepts.
+    assert "tls error" in out.stderr and "TLS handshake refused" in out.stderr, out.stderr
+    assert "TLS 1.2+ with ECDHE and AES-GCM or ChaCha20-Poly1305" in out.stderr, out.stderr

@@ -161,8 +161,17 @@ def emf_lines(stdout):
 
 
 def check_audit(ch, d, expected_items):
-    """Exactly one item per action, keys as documented, TTL set about AUDIT_TTL_DAYS ahead."""
+    """Exactly one item per action (and the run's coverage item), keys as documented, TTL set about AUDIT_TTL_DAYS
+    ahead."""
     items = audit_items(ch)
+    coverage = [it for it in items if it["action"] == "coverage"]
+    if d.get("coverage") and d["coverage"]["volumes"] > 0:
+        (cov,) = coverage
+        assert cov["volumes_outside_rpo"] == str(d["coverage"]["volumes_outside_rpo"])
+        assert cov["sk"].endswith("#coverage#run")
+    else:
+        assert coverage == []
+    items = [it for it in items if it["action"] != "coverage"]
     assert len(items) == expected_items, (len(items), expected_items)
     assert len({it["sk"] for it in items}) == len(items)
     now = time.time()
@@ -363,7 +372,8 @@ def test_more_than_25_actions_are_written_in_batches_of_25(ec2, channels, cycle,
     assert proxy.count("BatchWriteItem") == 2
     check_audit(channels, d, 30)
     (line,) = fl.of(out, "report.audit")
-    assert (line["items"], line["written"], line["lost"], line["batches"], line["rounds"]) == (30, 30, 0, 2, 1)
+    # 30 actions + the run's coverage item
+    assert (line["items"], line["written"], line["lost"], line["batches"], line["rounds"]) == (31, 31, 0, 2, 1)
 
 
 def test_throttled_batches_are_retried_and_lose_no_item(ec2, channels, cycle, proxy):
@@ -429,18 +439,18 @@ def test_items_never_processed_are_reported_not_lost_silently(moto, ec2, channel
     assert d["counts"]["failures"] == 1 and d["outcome"] == "partial"
     assert audit_items(channels) == []
     (line,) = fl.of(out, "report.audit")
-    assert (line["written"], line["lost"], line["rounds"]) == (0, 3, 6)
-    lost = fl.of(out, "report.audit_item_lost")
+    assert (line["written"], line["lost"], line["rounds"]) == (0, 4, 6)  # 3 created + the coverage item
+    lost = [e for e in fl.of(out, "report.audit_item_lost") if e["action"] != "coverage"]
     assert sorted(e["snapshot_id"] for e in lost) == sorted(fl.smartvault_snapshots(ec2))
     assert all(e["error_code"] == "UnprocessedItems" and e["pk"] == d["run_id"] for e in lost)
     (failed,) = fl.of(out, "report.audit_failed")
     assert failed["level"] == "error" and failed["aws_code"] == "UnprocessedItems"
-    assert "3 of 3 audit items not written" in failed["message"]
+    assert "4 of 4 audit items not written" in failed["message"]
     # Later channels tell about it: the Errors metric and the SNS message.
     assert metrics(channels)["Errors"][1] == 1
     subject, body = the_message(channels)
     assert subject == "SmartVault FAILED: 1 error, 3 created, 0 copied, 0 deleted"
-    assert "\nErrors (1):\n  - us-east-1: UnprocessedItems - DynamoDB BatchWriteItem to smartvault-audit: 3 of 3" in body
+    assert "\nErrors (1):\n  - us-east-1: UnprocessedItems - DynamoDB BatchWriteItem to smartvault-audit: 4 of 4" in body
 
 
 # ---- reporting endpoints failing -----------------------------------------------------------------------------------
@@ -519,7 +529,7 @@ def test_dry_run_renders_everything_and_sends_nothing(ec2, channels, cycle, prox
     (m,) = fl.of(out, "report.metrics_dry_run")
     assert m["metrics"]["SnapshotsCreated"] == d["counts"]["snapshots_created"] == 1
     (a,) = fl.of(out, "report.audit_dry_run")
-    assert (a["items"], a["batches"]) == (actions(d), 1)
+    assert (a["items"], a["batches"]) == (actions(d) + 1, 1)  # + the coverage item
     assert report_done(out) == {**report_done(out), "audit": "dry_run", "metrics": "dry_run", "sns": "dry_run"}
 
 

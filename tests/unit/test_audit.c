@@ -615,3 +615,32 @@ TEST(dynamodb_batch_write_parse_unprocessed_items) {
     }
     arena_free(&a);
 }
+
+TEST(dynamodb_conditional_body_for_the_lease) {
+    struct dynamodb_attr key_attrs[] = { { .name = "pk", .type = DYNAMODB_S, .text = "lease#eu-west-1" },
+                                         { .name = "sk", .type = DYNAMODB_S, .text = "lease" },
+                                         { .name = "expires_at", .type = DYNAMODB_N, .text = "1700000600" } };
+    struct dynamodb_attr n[] = { { .name = "#o", .type = DYNAMODB_S, .text = "owner" } };
+    struct dynamodb_attr v[] = { { .name = ":me", .type = DYNAMODB_S, .text = "run-1" },
+                                 { .name = ":now", .type = DYNAMODB_N, .text = "1700000000" } };
+    struct dynamodb_item item = { key_attrs, 3 }, names = { n, 1 }, values = { v, 2 };
+    struct buf b;
+    buf_init(&b, BUF_MAX_SMALL);
+    REQUIRE_OK(dynamodb_conditional_body(&b, "t", true, &item, "expires_at < :now OR #o = :me", &names, &values));
+    CHECK_STR(
+      buf_cstr(&b),
+      "{\"TableName\":\"t\",\"Item\":{\"pk\":{\"S\":\"lease#eu-west-1\"},\"sk\":{\"S\":\"lease\"},\"expires_at\":{"
+      "\"N\":"
+      "\"1700000600\"}},\"ConditionExpression\":\"expires_at < :now OR #o = :me\",\"ExpressionAttributeNames\":{\"#o\":"
+      "\"owner\"},\"ExpressionAttributeValues\":{\":me\":{\"S\":\"run-1\"},\":now\":{\"N\":\"1700000000\"}}}");
+    buf_reset(&b);
+    item.nattrs = 2;
+    REQUIRE_OK(dynamodb_conditional_body(&b, "t", false, &item, "#o = :me", &names, &values));
+    CHECK(strstr(buf_cstr(&b), "\"Key\":{\"pk\"") != NULL);
+    buf_reset(&b);
+    CHECK_INT(dynamodb_conditional_body(&b, "t", true, &item, "", &names, &values), ERR_INVALID);
+    v[1].text = "-1";
+    buf_reset(&b);
+    CHECK_INT(dynamodb_conditional_body(&b, "t", true, &item, "#o = :me", &names, &values), ERR_INVALID);
+    buf_free(&b);
+}

@@ -7,6 +7,8 @@
  */
 #include "harness.h"
 
+#include "base/stop.h"
+#include "base/time.h"
 #include "net/batch.h"
 
 #include <arpa/inet.h>
@@ -38,7 +40,8 @@ struct job {
     enum err final;
     struct batch_item_result res;
     int64_t done_at;
-    int chain_left; /* pagination: complete() adds the next page while > 0 */
+    int chain_left;        /* pagination: complete() adds the next page while > 0 */
+    bool stop_on_complete; /* complete() requests a stop, as SIGTERM arriving then would */
     struct batch *b;
     char url[32];
 };
@@ -179,6 +182,9 @@ static void s_complete(void *user, enum err final, struct http_response *resp, c
     j->final = final;
     j->res = *res;
     j->done_at = s_fake.now;
+    if (j->stop_on_complete) {
+        stop_request(STOP_SIGNAL, 15);
+    }
     if (j->chain_left > 0) {
         struct job *next = s_job(j->replies, j->nreplies);
         next->chain_left = j->chain_left - 1;
@@ -244,6 +250,64 @@ TEST(batch_all_succeed_with_bounded_concurrency) {
     }
     CHECK_INT(p.quota, 500);
     batch_free(b);
+}
+
+static const struct reply s_throttled_then_ok[] = { { 10, ERR_OK, 503, "SlowDown" }, { 10, ERR_OK, 200, NULL } };
+
+TEST(batch_stop_starts_nothing_new_and_lets_in_flight_finish) {
+    s_reset();
+    stop_reset();
+    s_jitter_value = 0.5;
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct batch *b = s_batch(&p, 3, 0);
+    REQUIRE(b != NULL);
+    static const struct reply fast[] = { { 100, ERR_OK, 200, NULL } }, slow[] = { { 300, ERR_OK, 200, NULL } };
+    struct job *first = s_job(fast, 1), *in_flight = s_job(slow, 1), *retrying = s_job(s_throttled_then_ok, 2);
+    first->stop_on_complete = true;
+    REQUIRE_OK(batch_add(b, &s_ops, first, NULL));
+    REQUIRE_OK(batch_add(b, &s_ops, in_flight, NULL));
+    REQUIRE_OK(batch_add(b, &s_ops, retrying, NULL));
+    for (int i = 0; i < 5; i++) {
+        REQUIRE_OK(batch_add(b, &s_ops, s_job(s_ok, 1), NULL));
+    }
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(first->final, ERR_OK);
+    CHECK_INT(in_flight->final, ERR_OK);       /* on the wire at the stop: allowed to finish within the drain bound */
+    CHECK_INT(retrying->final, ERR_CANCELLED); /* waiting for its retry at the stop: not retried */
+    CHECK_INT(retrying->nprepared, 1);
+    for (size_t i = 3; i < 8; i++) {
+        CHECK_INT(s_fake.jobs[i].completes, 1);
+        CHECK_INT(s_fake.jobs[i].final, ERR_CANCELLED);
+        CHECK_INT(s_fake.jobs[i].nprepared, 0); /* queued at the stop: never sent */
+    }
+    CHECK_INT(p.quota, 500); /* the abandoned retry's cost is given back */
+    /* In the ending (reports), requests run again. */
+    stop_begin_ending();
+    REQUIRE_OK(batch_add(b, &s_ops, s_job(s_ok, 1), NULL));
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(s_fake.jobs[8].final, ERR_OK);
+    stop_reset();
+    batch_free(b);
+}
+
+TEST(stop_bounds_follow_the_configuration) {
+    stop_reset();
+    stop_configure(10000, 4000);
+    CHECK(!stop_requested() && !stop_refuses_new() && !stop_cancels_in_flight(0));
+    stop_request(STOP_DEADLINE, 0);
+    stop_request(STOP_SIGNAL, 15); /* the first reason wins */
+    CHECK_INT(stop_reason(), STOP_DEADLINE);
+    CHECK(stop_refuses_new());
+    int64_t now = time_mono_ms();
+    CHECK(!stop_cancels_in_flight(now + 3000));
+    CHECK(stop_cancels_in_flight(now + 4000));
+    stop_begin_ending();
+    CHECK(!stop_refuses_new());
+    CHECK(!stop_cancels_in_flight(now + 9000));
+    CHECK(stop_cancels_in_flight(now + 10000));
+    stop_configure(0, 0);
+    stop_reset();
 }
 
 TEST(batch_throttled_then_success_within_max_attempts) {

@@ -655,3 +655,13 @@ TEST(s3_object_tagging) {
     CHECK_STR(s_header(&r, "x-amz-tagging"), "a=b");
     arena_free(&a);
 }
+
+TEST(aws_attempt_timeouts_are_sized_by_operation) {
+    CHECK_INT(aws_attempt_timeout_ms("CopyObject"), AWS_COPY_ATTEMPT_TIMEOUT_MS);
+    CHECK_INT(aws_attempt_timeout_ms("UploadPartCopy"), AWS_COPY_ATTEMPT_TIMEOUT_MS);
+    CHECK_INT(aws_attempt_timeout_ms("CompleteMultipartUpload"), AWS_COMPLETE_ATTEMPT_TIMEOUT_MS);
+    CHECK(AWS_COPY_ATTEMPT_TIMEOUT_MS >= 10 * 60 * 1000);  /* minutes, not the 60 s of ordinary calls */
+    CHECK_INT(aws_attempt_timeout_ms("ListObjectsV2"), 0); /* 0 = the http client's short default */
+    CHECK_INT(aws_attempt_timeout_ms("DescribeSnapshots"), 0);
+    CHECK_INT(aws_attempt_timeout_ms(NULL), 0);
+}
