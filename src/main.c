@@ -104,6 +104,8 @@ static const char *const s_usage_env[] = {
     "  SMARTVAULT_NOW      RFC 3339 time used as now, for what-if planning (--now; default the clock)\n"
     "  LOG_FORMAT          json|text (--log-format; default json)\n"
     "  LOG_LEVEL           debug|info|warn|error (--log-level; default info)\n"
+    "  RUN_TIMEOUT         no new AWS request starts after this; what is left is reported as deferred\n"
+    "                      and the exit code is 1, up to 1d (default 55m: inside a 1 h job deadline)\n"
     " reporting\n"
     "  SNS_TOPIC_ARN       topic for the run summary, arn:aws:sns:REGION:ACCOUNT:NAME (default: none)\n"
     "  METRIC_NAMESPACE    CloudWatch namespace, not AWS/... (default SmartVault)\n"

@@ -38,8 +38,11 @@ enum err aws_stack_open(const struct aws_stack_options *opt, struct aws_stack *o
     struct http_client_options ho = { .ca_file = opt->ca_file,
                                       .max_host_connections = (long) (opt->max_in_flight ? opt->max_in_flight : 16) };
     TRY(http_client_new(&ho, &out->http));
-    struct retry_config rc = { .mode = opt->retry_mode, .max_attempts = opt->max_attempts };
+    struct retry_config rc = { .mode = opt->retry_mode,
+                               .max_attempts = opt->max_attempts,
+                               .throttle_until_deadline = opt->run_deadline_ms > 0 };
     retry_policy_init(&out->retry, &rc, time_mono_ms());
+    pacing_init(&out->pacing, &rc);
     struct creds_chain_options co = { .env = opt->env, .http = out->http, .region = opt->region };
     enum err e = creds_chain_new(&co, &out->creds);
     if (e == ERR_OK) {
@@ -48,6 +51,8 @@ enum err aws_stack_open(const struct aws_stack_options *opt, struct aws_stack *o
             .http = out->http,
             .creds = out->creds,
             .retry = &out->retry,
+            .pacing = &out->pacing,
+            .run_deadline_ms = opt->run_deadline_ms,
             .max_in_flight = opt->max_in_flight,
         };
         e = aws_client_new(&ao, &out->client);

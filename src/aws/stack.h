@@ -1,6 +1,7 @@
 /*
  * stack.h - everything one needs to call AWS, built in one place: the HTTP client (one connection pool per
- * cycle), the retry policy (one quota per client), the credentials chain and the request layer.
+ * cycle), the retry policies and rate limiters (aws/pacing: one quota per service and region, one limiter per
+ * account, region and EC2 API), the credentials chain and the request layer.
  *
  * The cycle and the developer commands open one stack and close it at the end; closing wipes the secrets.
  */
@@ -10,6 +11,7 @@
 #include "aws/call.h"
 #include "aws/creds.h"
 #include "aws/endpoint.h"
+#include "aws/pacing.h"
 #include "net/http.h"
 #include "net/retry.h"
 
@@ -20,11 +22,17 @@ struct aws_stack_options {
     enum retry_mode retry_mode;
     uint32_t max_attempts; /* 0 = default */
     size_t max_in_flight;  /* 0 = default */
+    /*
+     * Absolute monotonic ms (time_mono_ms) at which the run stops starting work (RUN_TIMEOUT); 0 = none. With a
+     * deadline, throttling replies are retried until it (net/retry.h); without, AWS_MAX_ATTEMPTS ends them too.
+     */
+    int64_t run_deadline_ms;
 };
 
 struct aws_stack {
     struct http_client *http;
-    struct retry_policy retry;
+    struct retry_policy retry; /* the credentials chain's own calls and anything run without pacing */
+    struct pacing pacing;      /* every request of `client` */
     struct creds_chain *creds;
     struct aws_client *client;
 };

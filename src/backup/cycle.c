@@ -8,6 +8,7 @@
 
 #include "aws/imds.h"
 #include "base/log.h"
+#include "base/stop.h"
 #include "base/time.h"
 #include "version.h"
 
@@ -93,7 +94,8 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
         }
     }
     buf_append_char(&calls, '}');
-    const struct retry_counters *rc = &st->retry.counters;
+    struct retry_counters rcs = pacing_counters(&st->pacing);
+    const struct retry_counters *rc = &rcs;
     const struct http_stats *hs = st->http ? http_client_stats(st->http) : NULL;
     LOG(
       outcome == CYCLE_OK ? LOG_INFO : LOG_WARN,
@@ -107,6 +109,8 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
       LF_U("attempts", rc->attempts),
       LF_U("retries", rc->retries),
       LF_U("throttles", rc->throttles),
+      LF_U("limiter_waits", rc->limiter_waits),
+      LF_S("stopped", stop_reason_name(stop_reason())),
       LF_U("tls_handshakes", hs ? hs->tls_handshakes : 0),
       LF_U("bytes_sent", hs ? hs->bytes_sent : 0),
       LF_U("bytes_received", hs ? hs->bytes_received : 0),
@@ -153,6 +157,7 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
         .retry_mode = s_retry_mode(cfg->aws_retry_mode),
         .max_attempts = cfg->aws_max_attempts,
         .max_in_flight = cfg->max_concurrency,
+        .run_deadline_ms = start_mono + cfg->run_timeout_s * 1000,
     };
     struct aws_stack st;
     enum cycle_outcome outcome = CYCLE_OK;
@@ -219,12 +224,24 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
 
     /* Report (audit, metrics, SNS) with the duration so far; a failure to report is recorded as a failure. */
     report->wall_ms = time_mono_ms() - start_mono;
+    if (stop_requested()) {
+        LOG(
+          LOG_WARN,
+          "cycle.stopped",
+          LF_S("reason", stop_reason_name(stop_reason())),
+          LF_U("deferred", report_counts(report).deferred),
+          LF_I("run_timeout_s", cfg->run_timeout_s));
+    }
+    aws_client_after_stop(st.client); /* the report of a stopped run still goes out */
     if (report_publish(&cy) != ERR_OK) {
         LOG(LOG_WARN, "report.incomplete", LF_S("detail", "see report.*_failed; the jobs' results stand"));
     }
 
-    /* Any recorded failure (including one that stopped the EBS job early) makes the cycle partial. */
-    if (report_has_failures(report)) {
+    /*
+     * Any recorded failure (including one that stopped the EBS job early) makes the cycle partial, and so does a
+     * stop: what it left undone is reported as deferred, and exit 1 tells the scheduler the run did not finish.
+     */
+    if (report_has_failures(report) || report_counts(report).deferred > 0 || stop_requested()) {
         outcome = CYCLE_PARTIAL;
     }
 done:

@@ -16,10 +16,12 @@
 #include "backup/plan.h"
 #include "backup/retention.h"
 #include "base/log.h"
+#include "base/stop.h"
 #include "base/time.h"
 #include "svc/ec2.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -41,8 +43,9 @@ struct ebs_state {
     struct cycle *cy;
     struct ebs_instance *instances;
     size_t ninstances;
-    struct ec2_snapshot_list src; /* SmartVault snapshots in the source region */
-    struct ec2_snapshot_list dst; /* SmartVault snapshots in the destination region */
+    const struct ebs_instance **by_id; /* the instances sorted by id: snapshots join them by binary search */
+    struct ec2_snapshot_list src;      /* SmartVault snapshots in the source region */
+    struct ec2_snapshot_list dst;      /* SmartVault snapshots in the destination region */
 };
 
 static struct span s_tag(const struct ec2_tag *tags, size_t n, const char *key) {
@@ -72,6 +75,38 @@ static void s_record_failure(struct cycle *cy, struct report_item *it, const str
       LF_U("attempts", r->attempts));
 }
 
+/*
+ * Work the run's stop left undone (the request was never sent, or its last attempt was throttled, i.e. not
+ * executed): recorded as deferred, not as a failure. The next run's plans pick it up from what exists.
+ */
+static void s_record_deferred(struct cycle *cy, struct report_item *it, const char *what) {
+    char why[96];
+    snprintf(why, sizeof(why), "deferred: %s not done, run stopped (%s)", what, stop_reason_name(stop_reason()));
+    it->action = REPORT_DEFERRED;
+    it->job = REPORT_JOB_EBS;
+    it->ts_ms = time_wall_ms();
+    it->reason = why;
+    report_add(cy->report, it);
+    LOG(
+      LOG_WARN,
+      "ebs.deferred",
+      LF_S("step", what),
+      LF_S("region", it->region),
+      LF_S("instance_id", it->instance_id),
+      LF_S("snapshot_id", it->snapshot_id),
+      LF_S("source_snapshot_id", it->source_snapshot_id),
+      LF_S("reason", why));
+}
+
+/* A failed call: deferred when the stop cancelled it, else a failure. */
+static void s_record_outcome(struct cycle *cy, struct report_item *it, const struct aws_request *r, const char *what) {
+    if (r->result == ERR_CANCELLED) {
+        s_record_deferred(cy, it, what);
+    } else {
+        s_record_failure(cy, it, r, what);
+    }
+}
+
 /* ---- listing ---- */
 
 static enum err s_list_snapshots(struct cycle *cy, const char *region, struct ec2_snapshot_list *out) {
@@ -86,7 +121,7 @@ static enum err s_list_snapshots(struct cycle *cy, const char *region, struct ec
         enum err e = aws_run_one(cy->aws, &r);
         if (e != ERR_OK) {
             struct report_item it = { .region = region };
-            s_record_failure(cy, &it, &r, "DescribeSnapshots");
+            s_record_outcome(cy, &it, &r, "DescribeSnapshots");
             aws_request_free(&r);
             return e;
         }
@@ -102,6 +137,41 @@ static enum err s_list_snapshots(struct cycle *cy, const char *region, struct ec
         TRY(e);
     } while (token.n > 0);
     return ERR_OK;
+}
+
+static int s_by_id_cmp(const void *a, const void *b) {
+    const struct ebs_instance *x = *(const struct ebs_instance *const *) a;
+    const struct ebs_instance *y = *(const struct ebs_instance *const *) b;
+    return span_cmp(x->inst->id, y->inst->id);
+}
+
+/* The join index: O(n log n) once, then O(log n) per listed snapshot (a linear scan made the cycle quadratic). */
+static void s_index_instances(struct ebs_state *st) {
+    if (st->ninstances == 0) {
+        return;
+    }
+    st->by_id = ARENA_NEW_ARRAY(st->cy->arena, const struct ebs_instance *, st->ninstances);
+    for (size_t i = 0; i < st->ninstances; i++) {
+        st->by_id[i] = &st->instances[i];
+    }
+    qsort(st->by_id, st->ninstances, sizeof(*st->by_id), s_by_id_cmp);
+}
+
+static const struct ebs_instance *s_find_instance(const struct ebs_state *st, struct span id) {
+    size_t lo = 0, hi = st->ninstances;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = span_cmp(st->by_id[mid]->inst->id, id);
+        if (c == 0) {
+            return st->by_id[mid];
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return NULL;
 }
 
 static bool s_tag_matches(const struct cfg *cfg, const struct ec2_instance *inst) {
@@ -141,7 +211,7 @@ static enum err s_discover(struct ebs_state *st) {
                 cy->could_not_start = true;
             }
             struct report_item it = { .region = cfg->source_region };
-            s_record_failure(cy, &it, &r, "DescribeInstances");
+            s_record_outcome(cy, &it, &r, "DescribeInstances");
             aws_request_free(&r);
             return e;
         }
@@ -180,6 +250,7 @@ static enum err s_discover(struct ebs_state *st) {
         }
     }
     cy->report->instances_seen = st->ninstances;
+    s_index_instances(st);
     LOG(
       LOG_INFO,
       "ebs.discovered",
@@ -188,15 +259,6 @@ static enum err s_discover(struct ebs_state *st) {
       LF_U("pages", pages),
       LF_U("with_key", all.n));
     return ERR_OK;
-}
-
-static const struct ebs_instance *s_find_instance(const struct ebs_state *st, struct span id) {
-    for (size_t i = 0; i < st->ninstances; i++) {
-        if (span_eq(st->instances[i].inst->id, id)) {
-            return &st->instances[i];
-        }
-    }
-    return NULL;
 }
 
 /* The planners' view of a listed snapshot. */
@@ -240,7 +302,7 @@ static void s_create_done(struct aws_request *r) {
     const char *id = arena_span_cstr(cy->scratch, inst->id);
     if (r->result != ERR_OK) {
         struct report_item it = { .region = cy->cfg->source_region, .instance_id = id };
-        s_record_failure(cy, &it, r, "CreateSnapshots");
+        s_record_outcome(cy, &it, r, "CreateSnapshots");
         aws_request_free(r);
         return;
     }
@@ -388,7 +450,7 @@ static enum err s_wait_for_completion(struct ebs_state *st) {
                 pending++;
             }
         }
-        if (pending == 0 || time_mono_ms() >= deadline) {
+        if (pending == 0 || time_mono_ms() >= deadline || stop_requested()) {
             LOG(LOG_INFO, "ebs.wait_done", LF_U("pending", pending));
             return ERR_OK;
         }
@@ -435,7 +497,7 @@ static void s_copy_done(struct aws_request *r) {
             LOG(LOG_WARN, "copy.deferred", LF_S("source_snapshot_id", src_id), LF_S("reason", it.reason));
         } else {
             it.snapshot_id = src_id;
-            s_record_failure(cy, &it, r, "CopySnapshot");
+            s_record_outcome(cy, &it, r, "CopySnapshot");
         }
         aws_request_free(r);
         return;
@@ -638,7 +700,7 @@ static void s_delete_done(struct aws_request *r) {
         /* Already gone (an overlapping run or a human): the goal state is reached. */
         LOG(LOG_INFO, "snapshot.already_deleted", LF_S("region", d->region), LF_S("snapshot_id", d->snapshot_id));
     } else {
-        s_record_failure(cy, &it, r, "DeleteSnapshot");
+        s_record_outcome(cy, &it, r, "DeleteSnapshot");
     }
     aws_request_free(r);
 }

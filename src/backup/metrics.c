@@ -32,6 +32,9 @@ void metrics_from_report(const struct report *r, struct metrics_set *out) {
         s_add(out, "S3BytesCopied", "Bytes", (double) c.s3_bytes_copied);
         s_add(out, "S3ObjectsFailed", "Count", (double) c.s3_failed);
     }
+    if (c.deferred > 0) { /* only a stopped run has any: its alarm treats missing data as "not stopped" */
+        s_add(out, "Deferred", "Count", (double) c.deferred);
+    }
 }
 
 double metrics_value(const struct metrics_set *m, const char *name) {

@@ -68,6 +68,9 @@ struct report_counts report_counts(const struct report *r) {
         if (it->action == REPORT_FAILED) {
             c.failures++;
         }
+        if (it->action == REPORT_DEFERRED) {
+            c.deferred++;
+        }
         if (it->job == REPORT_JOB_EBS) {
             switch (it->action) {
                 case REPORT_CREATED:
@@ -158,7 +161,7 @@ void report_counts_json(const struct report_counts *c, struct buf *out) {
       out,
       "\"instances_seen\":%llu,\"snapshots_created\":%llu,\"snapshots_copied\":%llu,\"snapshots_deleted\":%llu,"
       "\"skipped\":%llu,\"failures\":%llu,\"s3_objects_seen\":%llu,\"s3_objects_copied\":%llu,"
-      "\"s3_bytes_copied\":%llu,\"s3_unchanged\":%llu,\"s3_skipped\":%llu,\"s3_failed\":%llu",
+      "\"s3_bytes_copied\":%llu,\"s3_unchanged\":%llu,\"s3_skipped\":%llu,\"s3_failed\":%llu,\"deferred\":%llu",
       (unsigned long long) c->instances_seen,
       (unsigned long long) c->snapshots_created,
       (unsigned long long) c->snapshots_copied,
@@ -170,10 +173,13 @@ void report_counts_json(const struct report_counts *c, struct buf *out) {
       (unsigned long long) c->s3_bytes_copied,
       (unsigned long long) c->s3_unchanged,
       (unsigned long long) c->s3_skipped,
-      (unsigned long long) c->s3_failed);
+      (unsigned long long) c->s3_failed,
+      (unsigned long long) c->deferred);
 }
 
 const char *report_action_name(enum report_action a) {
-    static const char *const names[REPORT__ACTIONS] = { "created", "copied", "deleted", "skipped", "failed" };
+    static const char *const names[REPORT__ACTIONS] = {
+        "created", "copied", "deleted", "skipped", "failed", "deferred"
+    };
     return (unsigned) a < REPORT__ACTIONS ? names[a] : "unknown";
 }

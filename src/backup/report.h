@@ -25,6 +25,7 @@ enum report_action {
     REPORT_DELETED,     /* a snapshot past retention was deleted */
     REPORT_SKIPPED,     /* deliberately not acted on (not due, pending, copy limit, unrouted key, in use...) */
     REPORT_FAILED,      /* an action that should have happened failed */
+    REPORT_DEFERRED,    /* left undone because the run stopped (RUN_TIMEOUT or a signal): not a failure */
     REPORT__ACTIONS
 };
 
@@ -57,6 +58,7 @@ struct report_counts {
     uint64_t snapshots_deleted;
     uint64_t skipped;  /* EBS skips (not due, pending, deferred, in use, ...) */
     uint64_t failures; /* every REPORT_FAILED, all jobs */
+    uint64_t deferred; /* every REPORT_DEFERRED, all jobs: work the run's stop left for the next run */
     uint64_t s3_objects_seen;
     uint64_t s3_objects_copied;
     uint64_t s3_bytes_copied;

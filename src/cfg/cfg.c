@@ -52,6 +52,7 @@ static const struct cfg_var_info s_vars[CFG_VAR__COUNT] = {
     [CFG_VAR_SMARTVAULT_NOW] = S_SET("SMARTVAULT_NOW", "--now"),
     [CFG_VAR_LOG_FORMAT] = S_SET("LOG_FORMAT", "--log-format"),
     [CFG_VAR_LOG_LEVEL] = S_SET("LOG_LEVEL", "--log-level"),
+    [CFG_VAR_RUN_TIMEOUT] = S_SET("RUN_TIMEOUT", NULL),
     [CFG_VAR_SNS_TOPIC_ARN] = S_SET("SNS_TOPIC_ARN", NULL),
     [CFG_VAR_METRIC_NAMESPACE] = S_SET("METRIC_NAMESPACE", NULL),
     [CFG_VAR_METRICS_MODE] = S_SET("METRICS_MODE", NULL),
@@ -691,6 +692,10 @@ static enum err s_cycle(struct s_parse *p) {
         s_defaulted(p, CFG_VAR_LOG_LEVEL);
     } else if (!log_level_parse(v, &c->log_level)) {
         return s_fail(p, from, &v, "must be one of debug, info, warn, error, off");
+    }
+    TRY(s_duration(p, CFG_VAR_RUN_TIMEOUT, CFG_RUN_TIMEOUT_MAX_S, CFG_DEFAULT_RUN_TIMEOUT_S, &c->run_timeout_s));
+    if (c->run_timeout_s < 1 && s_get(p, CFG_VAR_RUN_TIMEOUT, &v, &from)) {
+        return s_fail(p, from, &v, "must be at least 1s (a run needs a deadline)");
     }
     return ERR_OK;
 }

@@ -57,6 +57,7 @@
 #define CFG_KEEP_MAX 1000              /* MIN_KEEP, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY */
 #define CFG_MIN_INTERVAL_MAX_S 7776000 /* 90 days */
 #define CFG_WAIT_MAX_S 7200            /* WAIT_FOR_COMPLETION: 2 hours, a scheduled task must end */
+#define CFG_RUN_TIMEOUT_MAX_S 86400    /* RUN_TIMEOUT: a day; a daily run must end before the next one */
 #define CFG_CONCURRENCY_MAX 256
 #define CFG_COPY_LIMIT_MAX 100
 #define CFG_EC2_PAGE_SIZE_MIN 5 /* EC2 DescribeInstances/DescribeSnapshots MaxResults bounds */
@@ -73,6 +74,12 @@
 #define CFG_DEFAULT_MIN_INTERVAL_S 1800
 #define CFG_DEFAULT_MAX_CONCURRENCY 16
 #define CFG_DEFAULT_COPY_LIMIT 20 /* the default EC2 quota of concurrent snapshot copies per destination region */
+/*
+ * RUN_TIMEOUT: 55 minutes. The shipped CronJob's activeDeadlineSeconds is 3600 and Kubernetes then sends SIGTERM
+ * with the default 30 s grace; ECS tasks have no run limit, but a scheduled task should end long before the next
+ * start. 5 minutes are left for the requests in flight and the reporting step.
+ */
+#define CFG_DEFAULT_RUN_TIMEOUT_S 3300
 #define CFG_DEFAULT_METRIC_NAMESPACE "SmartVault"
 #define CFG_DEFAULT_AUDIT_TTL_DAYS 365
 #define CFG_DEFAULT_S3_STORAGE_CLASS "STANDARD"
@@ -110,6 +117,7 @@ enum cfg_var {
     CFG_VAR_SMARTVAULT_NOW,
     CFG_VAR_LOG_FORMAT,
     CFG_VAR_LOG_LEVEL,
+    CFG_VAR_RUN_TIMEOUT,
     /* reporting */
     CFG_VAR_SNS_TOPIC_ARN,
     CFG_VAR_METRIC_NAMESPACE,
@@ -261,6 +269,7 @@ struct cfg {
     int64_t now_ms;             /* SMARTVAULT_NOW as Unix milliseconds (meaningful when now_set) */
     enum log_format log_format; /* default json */
     enum log_level log_level;   /* default info */
+    int64_t run_timeout_s;      /* RUN_TIMEOUT, default 55m, 1s..1d: no new request starts after it */
 
     /* --- reporting --- */
     const char *sns_topic_arn;    /* NULL: no SNS summary */
