@@ -98,6 +98,8 @@ static const char *const s_usage_env[] = {
     "  MAX_CONCURRENCY     AWS requests in flight, 1-256 (default 16)\n"
     "  COPY_LIMIT          snapshot copies in flight per destination region, 1-100 (default 20, the\n"
     "                      default EC2 quota; raise it only with the quota)\n"
+    "  COPY_WINDOW         how long to keep COPY_LIMIT copies in flight, starting the next as copies\n"
+    "                      complete, up to 1d; 0s starts one round only (default 20m)\n"
     "  EC2_PAGE_SIZE       MaxResults of EC2 listings, 5-1000 (default 1000; lower only to test paging)\n",
     " run\n"
     "  DRY_RUN             true|false|1|0|yes|no: plan and print, change nothing (--dry-run; default false)\n"

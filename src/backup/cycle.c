@@ -111,6 +111,8 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
       LF_U("throttles", rc->throttles),
       LF_U("limiter_waits", rc->limiter_waits),
       LF_S("stopped", stop_reason_name(stop_reason())),
+      LF_I("dr_backlog", cy->report->dr_backlog_known ? (int64_t) cy->report->dr_backlog : -1),
+      LF_I("dr_backlog_oldest_s", cy->report->dr_backlog_oldest_s),
       LF_U("tls_handshakes", hs ? hs->tls_handshakes : 0),
       LF_U("bytes_sent", hs ? hs->bytes_sent : 0),
       LF_U("bytes_received", hs ? hs->bytes_received : 0),

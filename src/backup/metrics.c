@@ -32,6 +32,10 @@ void metrics_from_report(const struct report *r, struct metrics_set *out) {
         s_add(out, "S3BytesCopied", "Bytes", (double) c.s3_bytes_copied);
         s_add(out, "S3ObjectsFailed", "Count", (double) c.s3_failed);
     }
+    if (r->dr_backlog_known) {
+        s_add(out, "DrCopyBacklog", "Count", (double) r->dr_backlog);
+        s_add(out, "DrCopyBacklogOldestSeconds", "Seconds", (double) r->dr_backlog_oldest_s);
+    }
     if (c.deferred > 0) { /* only a stopped run has any: its alarm treats missing data as "not stopped" */
         s_add(out, "Deferred", "Count", (double) c.deferred);
     }

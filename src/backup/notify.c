@@ -221,6 +221,13 @@ static void s_head(const struct report *r, const struct notify_context *ctx, str
         buf_appendf(out, "Skipped:            %llu\n", (unsigned long long) c.skipped);
     }
     buf_appendf(out, "Errors:             %llu\n", (unsigned long long) c.failures);
+    if (r->dr_backlog_known) {
+        buf_appendf(
+          out,
+          "DR copy backlog:    %llu (oldest %lld s)\n",
+          (unsigned long long) r->dr_backlog,
+          (long long) r->dr_backlog_oldest_s);
+    }
     if (c.deferred > 0) {
         buf_appendf(
           out, "Deferred:           %llu (the run stopped; the next run does them)\n", (unsigned long long) c.deferred);

@@ -91,6 +91,10 @@ struct report {
     uint64_t s3_unchanged;
     bool s3_ran;
     bool ebs_ran;
+    /* DR backlog (set by the EBS job's last copy plan): completed snapshots inside retention without a copy. */
+    bool dr_backlog_known;
+    uint64_t dr_backlog;
+    int64_t dr_backlog_oldest_s; /* age of the oldest of them, 0 when none */
 };
 
 void report_init(struct report *r, struct arena *arena, int64_t start_ms);

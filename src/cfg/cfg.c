@@ -47,6 +47,7 @@ static const struct cfg_var_info s_vars[CFG_VAR__COUNT] = {
     [CFG_VAR_WAIT_FOR_COMPLETION] = S_SET("WAIT_FOR_COMPLETION", NULL),
     [CFG_VAR_MAX_CONCURRENCY] = S_SET("MAX_CONCURRENCY", NULL),
     [CFG_VAR_COPY_LIMIT] = S_SET("COPY_LIMIT", NULL),
+    [CFG_VAR_COPY_WINDOW] = S_SET("COPY_WINDOW", NULL),
     [CFG_VAR_EC2_PAGE_SIZE] = S_SET("EC2_PAGE_SIZE", NULL),
     [CFG_VAR_DRY_RUN] = S_SET("DRY_RUN", "--dry-run"),
     [CFG_VAR_SMARTVAULT_NOW] = S_SET("SMARTVAULT_NOW", "--now"),
@@ -661,6 +662,7 @@ static enum err s_ebs(struct s_parse *p) {
     TRY(s_number(
       p, CFG_VAR_MAX_CONCURRENCY, "", 1, CFG_CONCURRENCY_MAX, CFG_DEFAULT_MAX_CONCURRENCY, &c->max_concurrency));
     TRY(s_number(p, CFG_VAR_COPY_LIMIT, "", 1, CFG_COPY_LIMIT_MAX, CFG_DEFAULT_COPY_LIMIT, &c->copy_limit));
+    TRY(s_duration(p, CFG_VAR_COPY_WINDOW, CFG_RUN_TIMEOUT_MAX_S, CFG_DEFAULT_COPY_WINDOW_S, &c->copy_window_s));
     TRY(s_number(
       p,
       CFG_VAR_EC2_PAGE_SIZE,

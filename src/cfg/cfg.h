@@ -80,6 +80,11 @@
  * start. 5 minutes are left for the requests in flight and the reporting step.
  */
 #define CFG_DEFAULT_RUN_TIMEOUT_S 3300
+/*
+ * COPY_WINDOW: 20 minutes. Daily incremental copies usually complete in minutes, so 20 slots turn over several
+ * times; with RUN_TIMEOUT 55m it leaves half an hour for creating and deleting before it.
+ */
+#define CFG_DEFAULT_COPY_WINDOW_S 1200
 #define CFG_DEFAULT_METRIC_NAMESPACE "SmartVault"
 #define CFG_DEFAULT_AUDIT_TTL_DAYS 365
 #define CFG_DEFAULT_S3_STORAGE_CLASS "STANDARD"
@@ -111,6 +116,7 @@ enum cfg_var {
     CFG_VAR_WAIT_FOR_COMPLETION,
     CFG_VAR_MAX_CONCURRENCY,
     CFG_VAR_COPY_LIMIT,
+    CFG_VAR_COPY_WINDOW,
     CFG_VAR_EC2_PAGE_SIZE,
     /* cycle */
     CFG_VAR_DRY_RUN,
@@ -261,6 +267,7 @@ struct cfg {
     int64_t wait_for_completion_s; /* default 0 = do not wait for pending snapshots, at most 2h */
     uint32_t max_concurrency;      /* default 16, 1..256: requests in flight */
     uint32_t copy_limit;           /* default 20, 1..100: snapshot copies in flight per destination region */
+    int64_t copy_window_s;         /* COPY_WINDOW, default 20m, 0..1d: how long the copy pump refills slots */
     uint32_t ec2_page_size;        /* default 1000, 5..1000: MaxResults of EC2 listings */
 
     /* --- the cycle --- */
