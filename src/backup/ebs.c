@@ -46,8 +46,9 @@ struct ebs_state {
     const struct ebs_instance **by_id; /* the instances sorted by id: snapshots join them by binary search */
     struct ec2_snapshot_list src;      /* SmartVault snapshots in the source region */
     struct ec2_snapshot_list dst;      /* SmartVault snapshots in the destination region */
-    bool pump;                         /* COPY_WINDOW > 0 with a DR region: the copy pump reports what is left */
-    size_t copies_waiting;             /* the last copy plan's eligible snapshots left for a free slot */
+    size_t creates_queued; /* CreateSnapshots calls of step A: step B lists again and has the last word on copies */
+    bool pump;             /* COPY_WINDOW > 0 with a DR region: the copy pump reports what is left */
+    size_t copies_waiting; /* the last copy plan's eligible snapshots left for a free slot */
 };
 
 /* What a copy pass does with its plan. */
@@ -461,6 +462,7 @@ static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
         s_enqueue(cy, queue, &c->req);
         n++;
     }
+    st->creates_queued += n;
     return ERR_OK;
 }
 
@@ -591,7 +593,8 @@ static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_cop
         const struct ec2_snapshot *s = &st->src.items[dec[k].index];
         char *sid = arena_span_cstr(cy->scratch, s->id);
         if (dec[k].action == PLAN_COPY_DEFER || mode == S_COPY_REPORT) {
-            if (mode == S_COPY_START) {
+            /* A pump round reports nothing; the last word reports what waits (the startable ones are backlog). */
+            if (mode == S_COPY_START || dec[k].action != PLAN_COPY_DEFER) {
                 continue;
             }
             struct report_item it = { .action = REPORT_SKIPPED,
@@ -599,10 +602,9 @@ static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_cop
                                       .ts_ms = time_wall_ms(),
                                       .region = cfg->dest_region,
                                       .source_snapshot_id = sid,
-                                      .reason =
-                                        dec[k].action == PLAN_COPY_DEFER ? dec[k].why : "deferred: COPY_WINDOW over" };
+                                      .reason = dec[k].why };
             report_add(cy->report, &it);
-            LOG(LOG_INFO, "copy.deferred", LF_S("source_snapshot_id", sid), LF_S("reason", it.reason));
+            LOG(LOG_INFO, "copy.deferred", LF_S("source_snapshot_id", sid), LF_S("reason", dec[k].why));
             continue;
         }
         if (cy->dry_run) {
@@ -927,7 +929,9 @@ static enum err s_step_a(struct ebs_state *st, enum err dst_listed, enum err *co
     *copy_err = dst_listed;
     *dst_err = ERR_OK;
     if (cfg->dest_region != NULL && dst_listed == ERR_OK) {
-        *copy_err = s_copy(st, &q, st->pump ? S_COPY_START : S_COPY_START_AND_REPORT);
+        /* Step B (after creating) or the pump has the last word on copies; else this pass reports. */
+        bool later = st->pump || st->creates_queued > 0;
+        *copy_err = s_copy(st, &q, later ? S_COPY_START : S_COPY_START_AND_REPORT);
         *dst_err = s_retain(st, cfg->dest_region, &st->dst, true, cfg->dest_retention_days, &q);
     }
     enum err run_err = s_run_step(cy, &q, step);
@@ -974,11 +978,9 @@ enum err ebs_run(struct cycle *cy) {
     /* A failed DR listing skips the copies and DR retention, never the source's work (and vice versa). */
     enum err dst_listed =
       cfg->dest_region != NULL ? s_list_snapshots(cy, cfg->dest_region, cy->arena, &st.dst) : ERR_OK;
-    size_t created_before = report_counts(cy->report).snapshots_created;
     enum err copy_err = ERR_OK, dst_err = ERR_OK;
     TRY(s_step_a(&st, dst_listed, &copy_err, &dst_err));
-    bool created = report_counts(cy->report).snapshots_created > created_before;
-    if (created && !cy->dry_run) {
+    if (st.creates_queued > 0) { /* also when they failed: step B reports the copies step A left to it */
         TRY(s_step_b(&st, &copy_err));
     }
     if (st.pump && copy_err == ERR_OK) {
