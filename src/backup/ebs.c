@@ -47,7 +47,9 @@ struct ebs_state {
     struct ec2_snapshot_list src;      /* SmartVault snapshots in the source region */
     struct ec2_snapshot_list dst;      /* SmartVault snapshots in the destination region */
     size_t creates_queued; /* CreateSnapshots calls of step A: step B lists again and has the last word on copies */
-    bool pump;             /* COPY_WINDOW > 0 with a DR region: the copy pump reports what is left */
+    bool pump;
+    bool dst_stale; /* copies were started since st->dst was listed */ /* COPY_WINDOW > 0 with a DR region: the copy
+                                                                          pump reports what is left */
     size_t copies_waiting; /* the last copy plan's eligible snapshots left for a free slot */
 };
 
@@ -678,6 +680,7 @@ static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_cop
         ec2_copy_snapshot_request(q, &cr, true);
         c->req.params = q;
         s_enqueue(cy, queue, &c->req);
+        st->dst_stale = true;
         n++;
     }
     return ERR_OK;
@@ -732,10 +735,13 @@ static enum err s_run_step(struct cycle *cy, struct ebs_queue *q, struct arena_m
 
 static enum err s_pump_round(struct ebs_state *st, struct arena *pump, enum s_copy_mode mode) {
     struct cycle *cy = st->cy;
-    arena_free(pump);
-    arena_init(pump, 0);
-    st->dst = (struct ec2_snapshot_list){ 0 };
-    TRY(s_list_snapshots(cy, cy->cfg->dest_region, pump, &st->dst));
+    if (mode != S_COPY_REPORT || st->dst_stale) { /* the last word needs no listing when nothing was started */
+        arena_free(pump);
+        arena_init(pump, 0);
+        st->dst = (struct ec2_snapshot_list){ 0 };
+        TRY(s_list_snapshots(cy, cy->cfg->dest_region, pump, &st->dst));
+        st->dst_stale = false;
+    }
     struct arena_mark step = arena_mark(cy->scratch);
     struct ebs_queue q = { 0 };
     enum err plan_err = s_copy(st, &q, mode);
@@ -959,6 +965,7 @@ static enum err s_step_b(struct ebs_state *st, enum err *copy_err) {
     if (cfg->dest_region != NULL && *copy_err == ERR_OK) {
         st->dst = (struct ec2_snapshot_list){ 0 };
         *copy_err = s_list_snapshots(cy, cfg->dest_region, cy->arena, &st->dst);
+        st->dst_stale = false;
         if (*copy_err == ERR_OK) {
             *copy_err = s_copy(st, &q, st->pump ? S_COPY_START : S_COPY_START_AND_REPORT);
         }
