@@ -91,17 +91,17 @@ def check(moto_url, src, dst, times, expired):
 
     ec2, ec2d = fl.ec2_client(moto_url, src), fl.ec2_client(moto_url, dst)
     s, d = fl.smartvault_snapshots(ec2), fl.smartvault_snapshots(ec2d)
-    new = {}
+    new = {}  # per (instance, volume): CreateSnapshots makes one snapshot per volume
     for k, v in s.items():
         if k not in times:
-            new.setdefault(fl.tags_of(v)["InstanceId"], []).append(k)
+            new.setdefault((fl.tags_of(v)["InstanceId"], v["VolumeId"]), []).append(k)
     copies = {}
     for k, v in d.items():
         copies.setdefault(fl.tags_of(v)["SourceSnapshotId"], []).append(k)
     dup = sum(len(v) - 1 for v in new.values() if len(v) > 1) + sum(len(v) - 1 for v in copies.values() if len(v) > 1)
     left_expired = len((set(s) | set(d)) & expired)
     uncopied = len([k for k in s if k not in copies and k not in expired])
-    return {"instances_with_new": len(new), "duplicates": dup, "expired_left": left_expired, "uncopied": uncopied}
+    return {"volumes_with_new": len(new), "duplicates": dup, "expired_left": left_expired, "uncopied": uncopied}
 
 
 def main():
@@ -139,7 +139,7 @@ def main():
                 proxy.add(buckets.rule())
                 proxy.add(Rule("rewrite", op="DescribeSnapshots", fn=backdate(times)))
                 env = dict(os.environ, **CREDS, AWS_ENDPOINT_URL=proxy.url, AWS_REGION=src, DEST_REGION=dst,
-                           MIN_INTERVAL="1d", LOG_LEVEL="warn")
+                           MIN_INTERVAL="1d")
                 if who == "smartvault":
                     argv = [sv, "run"]
                 else:
