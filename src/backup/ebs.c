@@ -504,6 +504,33 @@ struct ebs_copy {
     struct aws_request req;
 };
 
+/*
+ * The pump keeps the destination listing current itself: a started copy joins st->dst as `pending` (with the tags
+ * the planner reads), and each round asks EC2 only about the pending ones, by id.
+ */
+static void s_track_copy(struct ebs_state *st, const struct ec2_snapshot *src, struct span copy_id) {
+    struct cycle *cy = st->cy;
+    struct ec2_snapshot_list *l = &st->dst;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct ec2_snapshot *v = ARENA_NEW_ARRAY(cy->arena, struct ec2_snapshot, cap);
+        if (l->n) {
+            memcpy(v, l->items, l->n * sizeof(*v));
+        }
+        l->items = v;
+        l->cap = cap;
+    }
+    struct ec2_tag *tags = ARENA_NEW_ARRAY(cy->arena, struct ec2_tag, 3);
+    tags[0] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_BY), SPAN_LIT(TAG_CREATED_BY_VALUE) };
+    tags[1] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_SNAPSHOT_ID), arena_span_dup(cy->arena, src->id) };
+    tags[2] = (struct ec2_tag){ SPAN_LIT(TAG_VOLUME_ID), arena_span_dup(cy->arena, src->volume_id) };
+    l->items[l->n++] = (struct ec2_snapshot){ .id = arena_span_dup(cy->arena, copy_id),
+                                              .state = SPAN_LIT("pending"),
+                                              .start_time_s = cy->now_s,
+                                              .tags = tags,
+                                              .ntags = 3 };
+}
+
 static void s_copy_done(struct aws_request *r) {
     struct ebs_copy *c = r->user;
     struct cycle *cy = c->st->cy;
@@ -544,6 +571,9 @@ static void s_copy_done(struct aws_request *r) {
         s_record_failure(cy, &it, r, "CopySnapshot response");
     } else {
         const char *copy = arena_span_cstr(cy->scratch, copy_id);
+        if (c->st->pump) {
+            s_track_copy(c->st, c->src, copy_id);
+        }
         it.action = REPORT_COPIED;
         it.snapshot_id = copy;
         report_add(cy->report, &it);
@@ -733,9 +763,66 @@ static void s_pump_sleep(int64_t ms) {
 
 static enum err s_run_step(struct cycle *cy, struct ebs_queue *q, struct arena_mark step);
 
+/*
+ * DescribeSnapshots by id for the copies still pending in st->dst (at most EC2_DESCRIBE_SNAPSHOTS_MAX_RESULTS, else
+ * ERR_LIMIT: the caller lists the whole destination instead), updating their state in place.
+ */
+static enum err s_refresh_in_flight(struct ebs_state *st) {
+    struct cycle *cy = st->cy;
+    struct arena_mark m = arena_mark(cy->scratch);
+    struct query_params q;
+    query_init(&q, cy->scratch);
+    size_t n = 0;
+    for (size_t i = 0; i < st->dst.n; i++) {
+        if (span_eq_cstr(st->dst.items[i].state, "pending")) {
+            if (n == EC2_DESCRIBE_SNAPSHOTS_MAX_RESULTS) {
+                arena_rewind(cy->scratch, m);
+                return ERR_LIMIT;
+            }
+            query_add(&q, arena_printf(cy->scratch, "SnapshotId.%zu", ++n), st->dst.items[i].id);
+        }
+    }
+    if (n == 0) {
+        arena_rewind(cy->scratch, m);
+        return ERR_OK;
+    }
+    struct aws_request r = {
+        .service = ENDPOINT_EC2, .region = cy->cfg->dest_region, .operation = "DescribeSnapshots", .params = &q
+    };
+    enum err e = aws_run_one(cy->aws, &r);
+    const struct xml_node *root = NULL;
+    struct ec2_snapshot_list got = { 0 };
+    struct span token = SPAN_NULL;
+    if (e == ERR_OK) {
+        e = aws_response_xml(&r, cy->scratch, &root);
+    }
+    if (e == ERR_OK) {
+        e = ec2_describe_snapshots_parse(cy->scratch, root, &got, &token);
+    }
+    aws_request_free(&r);
+    for (size_t k = 0; e == ERR_OK && k < got.n; k++) {
+        for (size_t i = st->dst.n; i-- > 0;) {
+            if (span_eq(st->dst.items[i].id, got.items[k].id)) {
+                const char *state = span_eq_cstr(got.items[k].state, "completed") ? "completed"
+                                    : span_eq_cstr(got.items[k].state, "error")   ? "error"
+                                                                                  : "pending";
+                st->dst.items[i].state = span_from_cstr(state);
+                break;
+            }
+        }
+    }
+    arena_rewind(cy->scratch, m);
+    return e;
+}
+
 static enum err s_pump_round(struct ebs_state *st, struct arena *pump, enum s_copy_mode mode) {
     struct cycle *cy = st->cy;
-    if (mode != S_COPY_REPORT || st->dst_stale) { /* the last word needs no listing when nothing was started */
+    if (mode == S_COPY_START && s_refresh_in_flight(st) == ERR_OK) {
+        st->dst_stale = false; /* current: started copies were added, pending ones asked about by id */
+    } else if (mode == S_COPY_START) {
+        st->dst_stale = true; /* the by-id look-up failed (a copy deleted meanwhile, too many): list it all */
+    }
+    if (st->dst_stale) { /* the last word needs no listing when the listing is current */
         arena_free(pump);
         arena_init(pump, 0);
         st->dst = (struct ec2_snapshot_list){ 0 };
@@ -757,6 +844,7 @@ static enum err s_copy_pump(struct ebs_state *st) {
     struct arena pump;
     arena_init(&pump, 0);
     enum err e = ERR_OK;
+    st->dst_stale = false; /* the copies of steps A and B were added to st->dst as they were started */
     while (e == ERR_OK && st->copies_waiting > 0 && !stop_requested()) {
         int64_t left = end - time_mono_ms();
         if (left <= 0) {
