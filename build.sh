@@ -561,6 +561,7 @@ cmd_bench() {
     SMARTVAULT_MOTO_PYTHONPATH=$(tests/tools/moto.sh)
     export SMARTVAULT_MOTO_PYTHONPATH
     /usr/bin/python3 tests/bench/bench_ebs.py "$@"
+    /usr/bin/python3 tests/bench/bench_ebs_throttled.py # 1,000 x 2 under EC2's documented buckets (issue 10)
     /usr/bin/python3 tests/bench/bench_s3.py "$@"
 }
 

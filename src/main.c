@@ -6,7 +6,8 @@
  *   1  the cycle ran but some actions failed
  *   2  usage or configuration error; nothing was done
  *   3  could not start (no credentials, no region, endpoint unreachable); nothing was done
- *   4  interrupted: SIGTERM/SIGINT (or RUN_TIMEOUT) stopped the cycle early; what was done is reported
+ *   4  interrupted: SIGTERM/SIGINT stopped the cycle early; what was done is reported (a RUN_TIMEOUT deadline
+ *      ends the run the same way but exits 1: its undone work is reported as deferred)
  *   128+N  a second signal N while stopping: the process ended at once (base/stop.c)
  *
  * Developer subcommands live under `smartvault debug ...` (src/debug/, one file per command); they exist to test
@@ -112,6 +113,8 @@ static const char *const s_usage_env[] = {
     "  MAX_CONCURRENCY     AWS requests in flight, 1-256 (default 16)\n"
     "  COPY_LIMIT          snapshot copies in flight per destination region, 1-100 (default 20, the\n"
     "                      default EC2 quota; raise it only with the quota)\n"
+    "  COPY_WINDOW         how long to keep COPY_LIMIT copies in flight, starting the next as copies\n"
+    "                      complete, up to 1d; 0s starts one round only (default 20m)\n"
     "  EC2_PAGE_SIZE       MaxResults of EC2 listings, 5-1000 (default 1000; lower only to test paging)\n",
     " restore drill (after the backup, restore N volumes and delete them again)\n"
     "  RESTORE_DRILL       volumes restored per cycle from their newest completed snapshot, 0-100, alternating\n"
@@ -145,6 +148,8 @@ static const char *const s_usage_env[] = {
     "  STOP_TIMEOUT        after SIGTERM/SIGINT the run ends within this: requests in flight get 40% of it,\n"
     "                      then the reports are sent; exit 4 (default 20s, 1s-1h; keep it below the\n"
     "                      scheduler's grace period: ECS stopTimeout, terminationGracePeriodSeconds)\n"
+    "  RUN_TIMEOUT         no new AWS request starts after this; what is left is reported as deferred\n"
+    "                      and the exit code is 1, up to 1d (default 55m: inside a 1 h job deadline)\n"
     " reporting\n"
     "  SNS_TOPIC_ARN       topic for the run summary, arn:aws:sns:REGION:ACCOUNT:NAME (default: none)\n"
     "  METRIC_NAMESPACE    CloudWatch namespace, not AWS/... (default SmartVault)\n"

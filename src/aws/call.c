@@ -448,9 +448,9 @@ static void s_complete(void *user, enum err final, struct http_response *resp, c
     }
     r->result = final;
     struct aws_op_stat *op = s_op(c, r->operation);
-    op->calls++;
+    op->calls += res->attempts > 0; /* a request the stop left unsent is not a call */
     op->attempts += res->attempts;
-    if (final != ERR_OK) {
+    if (final != ERR_OK && final != ERR_CANCELLED) {
         op->failures++;
         LOG(
           LOG_DEBUG,
@@ -489,12 +489,23 @@ enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) {
     if (n == 0) {
         return ERR_OK;
     }
-    struct batch_options bo = { .max_in_flight = c->opt.max_in_flight, .policy = c->opt.retry };
+    struct batch_options bo = { .max_in_flight = c->opt.max_in_flight,
+                                .policy = c->opt.retry,
+                                .run_deadline_ms = c->opt.run_deadline_ms };
     struct batch *b = NULL;
     TRY(batch_new(c->opt.http, &bo, &b));
+    const char *account = c->opt.pacing != NULL ? aws_client_account_id(c) : "";
+    int64_t now = time_mono_ms();
     for (size_t i = 0; i < n; i++) {
         s_arm(c, reqs[i]);
-        enum err e = batch_add(b, &s_ops, reqs[i], NULL);
+        struct retry_policy *policy = NULL;
+        struct ratelimit *limiter = NULL;
+        if (c->opt.pacing != NULL) {
+            policy = pacing_policy(c->opt.pacing, reqs[i]->service, reqs[i]->region, now);
+            limiter =
+              pacing_limiter(c->opt.pacing, account, reqs[i]->service, reqs[i]->region, reqs[i]->operation, now);
+        }
+        enum err e = batch_add_paced(b, &s_ops, reqs[i], policy, limiter);
         if (e != ERR_OK) {
             batch_free(b);
             return e;

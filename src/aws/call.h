@@ -30,6 +30,7 @@
 #include "aws/creds.h"
 #include "aws/endpoint.h"
 #include "aws/error.h"
+#include "aws/pacing.h"
 #include "aws/query.h"
 #include "base/arena.h"
 #include "base/buf.h"
@@ -51,7 +52,9 @@ struct aws_client_options {
     const struct endpoint_env *env; /* NULL = the process environment */
     struct http_client *http;       /* required; not owned */
     struct creds_chain *creds;      /* required; not owned */
-    struct retry_policy *retry;     /* required; not owned: one quota per client, as in the SDKs */
+    struct retry_policy *retry;     /* required; not owned: the policy when `pacing` is NULL */
+    struct pacing *pacing;          /* not owned; NULL = `retry` for everything, no per-API limiters */
+    int64_t run_deadline_ms;        /* absolute monotonic ms (time_mono_ms); 0 = none: net/batch stops there */
     size_t max_in_flight;           /* 0 = BATCH_DEFAULT_IN_FLIGHT */
     int64_t (*wall_ms)(void);       /* the signing clock; NULL = time_wall_ms. Tests pin it. */
 };
@@ -114,7 +117,12 @@ struct aws_request {
 enum err aws_client_new(const struct aws_client_options *opt, struct aws_client **out) SV_MUST_CHECK;
 void aws_client_free(struct aws_client *c);
 
-/* Runs every request to completion, max_in_flight at a time. Results are per request; returns ERR_OK. */
+/*
+ * Runs every request to completion, max_in_flight at a time. Results are per request; returns ERR_OK. With a
+ * pacing registry, each request takes the retry policy of its (service, region) and the limiter of its (account,
+ * service, region, operation). A request the run's stop left unsent (or whose throttled attempt was not retried)
+ * ends with ERR_CANCELLED: nothing of it was executed.
+ */
 enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) SV_MUST_CHECK;
 /* One request; returns its result. */
 enum err aws_run_one(struct aws_client *c, struct aws_request *r) SV_MUST_CHECK;

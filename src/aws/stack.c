@@ -55,8 +55,11 @@ enum err aws_stack_open(const struct aws_stack_options *opt, struct aws_stack *o
         }
         return e;
     }
-    struct retry_config rc = { .mode = opt->retry_mode, .max_attempts = opt->max_attempts };
+    struct retry_config rc = { .mode = opt->retry_mode,
+                               .max_attempts = opt->max_attempts,
+                               .throttle_until_deadline = opt->run_deadline_ms > 0 };
     retry_policy_init(&out->retry, &rc, time_mono_ms());
+    pacing_init(&out->pacing, &rc);
     e = s_creds(opt, out);
     if (e == ERR_OK) {
         struct aws_client_options ao = {
@@ -64,6 +67,8 @@ enum err aws_stack_open(const struct aws_stack_options *opt, struct aws_stack *o
             .http = out->http,
             .creds = out->creds,
             .retry = &out->retry,
+            .pacing = &out->pacing,
+            .run_deadline_ms = opt->run_deadline_ms,
             .max_in_flight = opt->max_in_flight,
         };
         e = aws_client_new(&ao, &out->client);

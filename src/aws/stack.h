@@ -1,6 +1,7 @@
 /*
  * stack.h - everything one needs to call AWS, built in one place: the HTTP client (one connection pool per
- * cycle), the retry policy (one quota per client), the credentials chain and the request layer.
+ * cycle), the retry policies and rate limiters (aws/pacing: one quota per service and region, one limiter per
+ * account, region and EC2 API), the credentials chain and the request layer.
  *
  * The cycle and the developer commands open one stack and close it at the end; closing wipes the secrets.
  */
@@ -11,6 +12,7 @@
 #include "aws/creds.h"
 #include "aws/creds_provider.h"
 #include "aws/endpoint.h"
+#include "aws/pacing.h"
 #include "net/http.h"
 #include "net/retry.h"
 
@@ -28,11 +30,17 @@ struct aws_stack_options {
      */
     const char *account_id;
     struct creds_provider *provider;
+    /*
+     * Absolute monotonic ms (time_mono_ms) at which the run stops starting work (RUN_TIMEOUT); 0 = none. With a
+     * deadline, throttling replies are retried until it (net/retry.h); without, AWS_MAX_ATTEMPTS ends them too.
+     */
+    int64_t run_deadline_ms;
 };
 
 struct aws_stack {
     struct http_client *http;
-    struct retry_policy retry;
+    struct retry_policy retry; /* the credentials chain's own calls and anything run without pacing */
+    struct pacing pacing;      /* every request of `client` */
     struct creds_chain *creds;
     struct aws_client *client;
     char account_id[CREDS_MAX_ACCOUNT_ID + 1]; /* aws_stack_options.account_id, or "" */

@@ -101,7 +101,7 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
     /* The hub's own calls, plus those of the targets' stacks in a multi-account run (backup/targets.h). */
     struct aws_op_stat ops[AWS_MAX_OPS];
     size_t nops = 0;
-    struct retry_counters rcs = st->retry.counters;
+    struct retry_counters rcs = pacing_counters(&st->pacing);
     struct http_stats hss = { 0 };
     if (st->client) {
         const struct aws_op_stat *hub_ops = aws_client_ops(st->client, &nops);
@@ -157,6 +157,9 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
       LF_U("attempts", rc->attempts),
       LF_U("retries", rc->retries),
       LF_U("throttles", rc->throttles),
+      LF_U("limiter_waits", rc->limiter_waits),
+      LF_I("dr_backlog", cy->report->dr_backlog_known ? (int64_t) cy->report->dr_backlog : -1),
+      LF_I("dr_backlog_oldest_s", cy->report->dr_backlog_oldest_s),
       LF_U("tls_handshakes", hs->tls_handshakes),
       LF_U("bytes_sent", hs->bytes_sent),
       LF_U("bytes_received", hs->bytes_received),
@@ -241,6 +244,7 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
 
     struct aws_stack_options so;
     cycle_stack_options(cfg, &so);
+    so.run_deadline_ms = start_mono + cfg->run_timeout_s * 1000;
     struct aws_stack st;
     enum cycle_outcome outcome = CYCLE_OK;
     if (aws_stack_open(&so, &st) != ERR_OK) {
@@ -334,16 +338,27 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
     s_begin_ending(report);
     /* Report (audit, metrics, SNS) with the duration so far; a failure to report is recorded as a failure. */
     report->wall_ms = time_mono_ms() - start_mono;
+    if (stop_requested()) {
+        LOG(
+          LOG_WARN,
+          "cycle.stopped",
+          LF_S("reason", stop_reason_name(stop_reason())),
+          LF_U("deferred", report_counts(report).deferred),
+          LF_I("run_timeout_s", cfg->run_timeout_s));
+    }
     if (report_publish(&cy) != ERR_OK) {
         LOG(LOG_WARN, "report.incomplete", LF_S("detail", "see report.*_failed; the jobs' results stand"));
     }
 
-    /* Any recorded failure (including one that stopped the EBS job early) makes the cycle partial. */
-    if (report_has_failures(report)) {
+    /*
+     * Any recorded failure (including one that stopped the EBS job early) makes the cycle partial, and so does a
+     * stop: what it left undone is reported as deferred, and exit 1 tells the scheduler the run did not finish.
+     */
+    if (report_has_failures(report) || report_counts(report).deferred > 0 || stop_requested()) {
         outcome = CYCLE_PARTIAL;
     }
-    if (report->interrupted) {
-        outcome = CYCLE_INTERRUPTED; /* main.c exits 4: the run did not finish, whatever else happened */
+    if (report->interrupted && stop_reason() == STOP_SIGNAL) {
+        outcome = CYCLE_INTERRUPTED; /* main.c exits 4: the scheduler stopped the run, whatever else happened */
     }
 done:
     stop_begin_ending(); /* the lease's release is the ending's own request, also after a stop */

@@ -30,7 +30,9 @@ static void s_done(struct aws_request *r) {
     if (r->result == ERR_OK) {
         LOG(LOG_INFO, "snapshot.device_tagged", LF_S("device", c->device), LF_U("snapshots", c->nids));
     } else {
-        struct report_item it = { .action = REPORT_FAILED,
+        /* A stop (signal or RUN_TIMEOUT) cancelled it before it was sent: deferred, not a failure of the account. */
+        bool stopped = r->result == ERR_CANCELLED;
+        struct report_item it = { .action = stopped ? REPORT_DEFERRED : REPORT_FAILED,
                                   .job = REPORT_JOB_EBS,
                                   .ts_ms = time_wall_ms(),
                                   .region = c->cy->cfg->source_region,
@@ -39,8 +41,9 @@ static void s_done(struct aws_request *r) {
                                   .message = "CreateTags SmartVault:Device" };
         report_add(c->cy->report, &it);
         LOG(
-          LOG_ERROR,
-          "snapshot.device_tag_failed",
+          stopped ? LOG_WARN : LOG_ERROR,
+          stopped ? "ebs.deferred" : "snapshot.device_tag_failed", /* one event for all work a stop left undone */
+          LF_S("step", "CreateTags"),
           LF_S("device", c->device),
           LF_U("snapshots", c->nids),
           LF_S("aws_code", it.aws_code),

@@ -22,6 +22,7 @@
 #include "svc/ec2.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -43,9 +44,45 @@ struct ebs_state {
     struct cycle *cy;
     struct ebs_instance *instances;
     size_t ninstances;
-    struct ec2_snapshot_list src; /* SmartVault snapshots in the source region */
-    struct ec2_snapshot_list dst; /* SmartVault snapshots in the destination region */
+    const struct ebs_instance **by_id; /* the instances sorted by id: snapshots join them by binary search */
+    struct ec2_snapshot_list src;      /* SmartVault snapshots in the source region */
+    struct ec2_snapshot_list dst;      /* SmartVault snapshots in the destination region */
+    size_t creates_queued; /* CreateSnapshots calls of step A: step B lists again and has the last word on copies */
+    bool pump;
+    bool dst_stale; /* copies were started since st->dst was listed */ /* COPY_WINDOW > 0 with a DR region: the copy
+                                                                          pump reports what is left */
+    size_t copies_waiting; /* the last copy plan's eligible snapshots left for a free slot */
 };
+
+/* What a copy pass does with its plan. */
+enum s_copy_mode {
+    S_COPY_START_AND_REPORT, /* start what fits, report the rest as deferred (no pump) */
+    S_COPY_START,            /* start what fits, report nothing yet (a pump round) */
+    S_COPY_REPORT,           /* start nothing: report the backlog (the pump's last word) */
+};
+
+/*
+ * The requests of one overlapped step: phases that draw on different buckets (CreateSnapshots, DeleteSnapshot in
+ * each region, CopySnapshot) queue theirs here and run as one batch, so the step takes about as long as its
+ * slowest bucket instead of the sum of the phases. Lives in the scratch arena of the step.
+ */
+struct ebs_queue {
+    struct aws_request **reqs;
+    size_t n, cap;
+};
+
+static void s_enqueue(struct cycle *cy, struct ebs_queue *q, struct aws_request *r) {
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 256;
+        struct aws_request **v = ARENA_NEW_ARRAY(cy->scratch, struct aws_request *, cap);
+        if (q->n) {
+            memcpy(v, q->reqs, q->n * sizeof(*v));
+        }
+        q->reqs = v;
+        q->cap = cap;
+    }
+    q->reqs[q->n++] = r;
+}
 
 static struct span s_tag(const struct ec2_tag *tags, size_t n, const char *key) {
     return ec2_tag_value(tags, n, key, NULL);
@@ -112,9 +149,42 @@ static void s_keep_listings(struct ebs_state *st, bool src, bool dst) {
     }
 }
 
+/*
+ * Work the run's stop left undone (the request was never sent, or its last attempt was throttled, i.e. not
+ * executed): recorded as deferred, not as a failure. The next run's plans pick it up from what exists.
+ */
+static void s_record_deferred(struct cycle *cy, struct report_item *it, const char *what) {
+    char why[96];
+    snprintf(why, sizeof(why), "deferred: %s not done, run stopped (%s)", what, stop_reason_name(stop_reason()));
+    it->action = REPORT_DEFERRED;
+    it->job = REPORT_JOB_EBS;
+    it->ts_ms = time_wall_ms();
+    it->reason = why;
+    report_add(cy->report, it);
+    LOG(
+      LOG_WARN,
+      "ebs.deferred",
+      LF_S("step", what),
+      LF_S("region", it->region),
+      LF_S("instance_id", it->instance_id),
+      LF_S("snapshot_id", it->snapshot_id),
+      LF_S("source_snapshot_id", it->source_snapshot_id),
+      LF_S("reason", why));
+}
+
+/* A failed call: deferred when the stop cancelled it, else a failure. */
+static void s_record_outcome(struct cycle *cy, struct report_item *it, const struct aws_request *r, const char *what) {
+    if (r->result == ERR_CANCELLED) {
+        s_record_deferred(cy, it, what);
+    } else {
+        s_record_failure(cy, it, r, what);
+    }
+}
+
 /* ---- listing ---- */
 
-static enum err s_list_snapshots(struct cycle *cy, const char *region, struct ec2_snapshot_list *out) {
+static enum err
+s_list_snapshots(struct cycle *cy, const char *region, struct arena *into, struct ec2_snapshot_list *out) {
     struct span token = SPAN_NULL;
     do {
         struct query_params q;
@@ -126,7 +196,7 @@ static enum err s_list_snapshots(struct cycle *cy, const char *region, struct ec
         enum err e = aws_run_one(cy->aws, &r);
         if (e != ERR_OK) {
             struct report_item it = { .region = region };
-            s_record_failure(cy, &it, &r, "DescribeSnapshots");
+            s_record_outcome(cy, &it, &r, "DescribeSnapshots");
             aws_request_free(&r);
             return e;
         }
@@ -136,12 +206,47 @@ static enum err s_list_snapshots(struct cycle *cy, const char *region, struct ec
         /* The tree holds copies of everything: free the body before the lists grow (peak memory). */
         aws_request_free(&r);
         if (e == ERR_OK) {
-            e = ec2_describe_snapshots_parse(cy->arena, root, out, &token);
+            e = ec2_describe_snapshots_parse(into, root, out, &token);
         }
         arena_rewind(cy->scratch, m);
         TRY(e);
     } while (token.n > 0);
     return ERR_OK;
+}
+
+static int s_by_id_cmp(const void *a, const void *b) {
+    const struct ebs_instance *x = *(const struct ebs_instance *const *) a;
+    const struct ebs_instance *y = *(const struct ebs_instance *const *) b;
+    return span_cmp(x->inst->id, y->inst->id);
+}
+
+/* The join index: O(n log n) once, then O(log n) per listed snapshot (a linear scan made the cycle quadratic). */
+static void s_index_instances(struct ebs_state *st) {
+    if (st->ninstances == 0) {
+        return;
+    }
+    st->by_id = ARENA_NEW_ARRAY(st->cy->arena, const struct ebs_instance *, st->ninstances);
+    for (size_t i = 0; i < st->ninstances; i++) {
+        st->by_id[i] = &st->instances[i];
+    }
+    qsort(st->by_id, st->ninstances, sizeof(*st->by_id), s_by_id_cmp);
+}
+
+static const struct ebs_instance *s_find_instance(const struct ebs_state *st, struct span id) {
+    size_t lo = 0, hi = st->ninstances;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = span_cmp(st->by_id[mid]->inst->id, id);
+        if (c == 0) {
+            return st->by_id[mid];
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return NULL;
 }
 
 static bool s_tag_matches(const struct cfg *cfg, const struct ec2_instance *inst) {
@@ -181,7 +286,7 @@ static enum err s_discover(struct ebs_state *st) {
                 cy->could_not_start = true;
             }
             struct report_item it = { .region = cfg->source_region };
-            s_record_failure(cy, &it, &r, "DescribeInstances");
+            s_record_outcome(cy, &it, &r, "DescribeInstances");
             aws_request_free(&r);
             return e;
         }
@@ -220,6 +325,7 @@ static enum err s_discover(struct ebs_state *st) {
         }
     }
     cy->report->instances_seen = st->ninstances;
+    s_index_instances(st);
     s_keep_instances(st);
     LOG(
       LOG_INFO,
@@ -236,22 +342,13 @@ enum err ebs_survey(struct cycle *cy) {
     const struct cfg *cfg = cy->cfg;
     struct ebs_state st = { .cy = cy };
     TRY(s_discover(&st));
-    TRY(s_list_snapshots(cy, cfg->source_region, &st.src));
+    TRY(s_list_snapshots(cy, cfg->source_region, cy->arena, &st.src));
     s_keep_listings(&st, true, false);
     if (cfg->dest_region != NULL) {
-        TRY(s_list_snapshots(cy, cfg->dest_region, &st.dst));
+        TRY(s_list_snapshots(cy, cfg->dest_region, cy->arena, &st.dst));
         s_keep_listings(&st, false, true);
     }
     return ERR_OK;
-}
-
-static const struct ebs_instance *s_find_instance(const struct ebs_state *st, struct span id) {
-    for (size_t i = 0; i < st->ninstances; i++) {
-        if (span_eq(st->instances[i].inst->id, id)) {
-            return &st->instances[i];
-        }
-    }
-    return NULL;
 }
 
 /* The planners' view of a listed snapshot. */
@@ -295,7 +392,7 @@ static void s_create_done(struct aws_request *r) {
     const char *id = arena_span_cstr(cy->scratch, inst->id);
     if (r->result != ERR_OK) {
         struct report_item it = { .region = cy->cfg->source_region, .instance_id = id };
-        s_record_failure(cy, &it, r, "CreateSnapshots");
+        s_record_outcome(cy, &it, r, "CreateSnapshots");
         aws_request_free(r);
         return;
     }
@@ -344,13 +441,11 @@ static void s_create_done(struct aws_request *r) {
     aws_request_free(r);
 }
 
-static enum err s_snapshot_due(struct ebs_state *st) {
+/* Plans the due instances and queues their CreateSnapshots (in the step's scratch scope). */
+static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
     struct cycle *cy = st->cy;
-    /* Requests, plans and decisions of this phase live in a scratch scope, rewound when it ends. */
-    struct arena_mark phase = arena_mark(cy->scratch);
     const struct cfg *cfg = cy->cfg;
     if (st->ninstances == 0) {
-        arena_rewind(cy->scratch, phase);
         return ERR_OK;
     }
     struct span *ids = ARENA_NEW_ARRAY(cy->scratch, struct span, st->ninstances);
@@ -359,17 +454,11 @@ static enum err s_snapshot_due(struct ebs_state *st) {
     }
     struct snap *snaps = s_snaps(st, &st->src, false);
     struct plan_due *due = ARENA_NEW_ARRAY(cy->scratch, struct plan_due, st->ninstances);
-    enum err e_plan =
-      plan_due_instances(ids, st->ninstances, snaps, st->src.n, cfg->min_interval_s, cycle_decision_now_s(cy), due);
-    if (e_plan != ERR_OK) {
-        arena_rewind(cy->scratch, phase);
-        return e_plan;
-    }
+    TRY(plan_due_instances(ids, st->ninstances, snaps, st->src.n, cfg->min_interval_s, cycle_decision_now_s(cy), due));
 
     char date[TIME_DATE_LEN + 1];
     time_format_date(cy->now_s, date);
     struct ebs_create *creates = ARENA_NEW_ARRAY(cy->scratch, struct ebs_create, st->ninstances);
-    struct aws_request **reqs = ARENA_NEW_ARRAY(cy->scratch, struct aws_request *, st->ninstances);
     size_t n = 0;
     for (size_t i = 0; i < st->ninstances; i++) {
         const struct ebs_instance *ei = &st->instances[i];
@@ -426,11 +515,11 @@ static enum err s_snapshot_due(struct ebs_state *st) {
                                        .params = q,
                                        .user = c,
                                        .on_done = s_create_done };
-        reqs[n++] = &c->req;
+        s_enqueue(cy, queue, &c->req);
+        n++;
     }
-    enum err e_run = aws_run(cy->aws, reqs, n);
-    arena_rewind(cy->scratch, phase);
-    return e_run;
+    st->creates_queued += n;
+    return ERR_OK;
 }
 
 /* WAIT_FOR_COMPLETION: re-list until no snapshot of this run is pending, or the bound passes. */
@@ -444,7 +533,7 @@ static enum err s_wait_for_completion(struct ebs_state *st) {
                 pending++;
             }
         }
-        if (pending == 0 || time_mono_ms() >= deadline) {
+        if (pending == 0 || time_mono_ms() >= deadline || stop_requested()) {
             LOG(LOG_INFO, "ebs.wait_done", LF_U("pending", pending));
             return ERR_OK;
         }
@@ -462,7 +551,7 @@ static enum err s_wait_for_completion(struct ebs_state *st) {
             return ERR_OK;
         }
         st->src = (struct ec2_snapshot_list){ 0 };
-        TRY(s_list_snapshots(cy, cy->cfg->source_region, &st->src));
+        TRY(s_list_snapshots(cy, cy->cfg->source_region, cy->arena, &st->src));
     }
 }
 
@@ -473,6 +562,33 @@ struct ebs_copy {
     const struct ec2_snapshot *src;
     struct aws_request req;
 };
+
+/*
+ * The pump keeps the destination listing current itself: a started copy joins st->dst as `pending` (with the tags
+ * the planner reads), and each round asks EC2 only about the pending ones, by id.
+ */
+static void s_track_copy(struct ebs_state *st, const struct ec2_snapshot *src, struct span copy_id) {
+    struct cycle *cy = st->cy;
+    struct ec2_snapshot_list *l = &st->dst;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct ec2_snapshot *v = ARENA_NEW_ARRAY(cy->arena, struct ec2_snapshot, cap);
+        if (l->n) {
+            memcpy(v, l->items, l->n * sizeof(*v));
+        }
+        l->items = v;
+        l->cap = cap;
+    }
+    struct ec2_tag *tags = ARENA_NEW_ARRAY(cy->arena, struct ec2_tag, 3);
+    tags[0] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_BY), SPAN_LIT(TAG_CREATED_BY_VALUE) };
+    tags[1] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_SNAPSHOT_ID), arena_span_dup(cy->arena, src->id) };
+    tags[2] = (struct ec2_tag){ SPAN_LIT(TAG_VOLUME_ID), arena_span_dup(cy->arena, src->volume_id) };
+    l->items[l->n++] = (struct ec2_snapshot){ .id = arena_span_dup(cy->arena, copy_id),
+                                              .state = SPAN_LIT("pending"),
+                                              .start_time_s = cy->now_s,
+                                              .tags = tags,
+                                              .ntags = 3 };
+}
 
 static void s_copy_done(struct aws_request *r) {
     struct ebs_copy *c = r->user;
@@ -496,7 +612,7 @@ static void s_copy_done(struct aws_request *r) {
             LOG(LOG_WARN, "copy.deferred", LF_S("source_snapshot_id", src_id), LF_S("reason", it.reason));
         } else {
             it.snapshot_id = src_id;
-            s_record_failure(cy, &it, r, "CopySnapshot");
+            s_record_outcome(cy, &it, r, "CopySnapshot");
         }
         aws_request_free(r);
         return;
@@ -514,6 +630,9 @@ static void s_copy_done(struct aws_request *r) {
         s_record_failure(cy, &it, r, "CopySnapshot response");
     } else {
         const char *copy = arena_span_cstr(cy->scratch, copy_id);
+        if (c->st->pump) {
+            s_track_copy(c->st, c->src, copy_id);
+        }
         it.action = REPORT_COPIED;
         it.snapshot_id = copy;
         report_add(cy->report, &it);
@@ -532,10 +651,12 @@ static void s_copy_done(struct aws_request *r) {
     aws_request_free(r);
 }
 
-static enum err s_copy(struct ebs_state *st) {
+/* Plans the copies to the DR region and queues the CopySnapshot calls (in the step's scratch scope). */
+static void
+s_report_backlog(struct ebs_state *st, const struct plan_copy_decision *dec, size_t n, enum s_copy_mode mode);
+
+static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_copy_mode mode) {
     struct cycle *cy = st->cy;
-    /* Requests, plans and decisions of this phase live in a scratch scope, rewound when it ends. */
-    struct arena_mark phase = arena_mark(cy->scratch);
     const struct cfg *cfg = cy->cfg;
     struct snap *src = s_snaps(st, &st->src, false);
     struct snap *dst = s_snaps(st, &st->dst, true);
@@ -543,11 +664,7 @@ static enum err s_copy(struct ebs_state *st) {
       st->src.n ? ARENA_NEW_ARRAY(cy->scratch, struct plan_copy_decision, st->src.n) : NULL;
     struct plan_copy_counts counts;
     struct plan_copy_policy pol = { .retention_days = cfg->retention_days, .copy_limit = cfg->copy_limit };
-    enum err e_plan = plan_copies(src, st->src.n, dst, st->dst.n, &pol, cycle_decision_now_s(cy), dec, &counts);
-    if (e_plan != ERR_OK) {
-        arena_rewind(cy->scratch, phase);
-        return e_plan;
-    }
+    TRY(plan_copies(src, st->src.n, dst, st->dst.n, &pol, cycle_decision_now_s(cy), dec, &counts));
     LOG(
       LOG_INFO,
       "copy.plan",
@@ -555,14 +672,22 @@ static enum err s_copy(struct ebs_state *st) {
       LF_U("start", counts.start),
       LF_U("deferred", counts.deferred),
       LF_U("in_flight_before", counts.in_flight_before));
+    st->copies_waiting = counts.by_reason[PLAN_COPY_DEFER_LIMIT] + (mode == S_COPY_REPORT ? counts.start : 0);
+    if (mode != S_COPY_START) {
+        s_report_backlog(st, dec, counts.start + counts.deferred, mode);
+    }
+    size_t nstart = mode == S_COPY_REPORT ? 0 : counts.start; /* window over: the eligible ones are the backlog */
 
-    struct ebs_copy *copies = counts.start ? ARENA_NEW_ARRAY(cy->scratch, struct ebs_copy, counts.start) : NULL;
-    struct aws_request **reqs = counts.start ? ARENA_NEW_ARRAY(cy->scratch, struct aws_request *, counts.start) : NULL;
+    struct ebs_copy *copies = nstart ? ARENA_NEW_ARRAY(cy->scratch, struct ebs_copy, nstart) : NULL;
     size_t n = 0;
     for (size_t k = 0; k < counts.start + counts.deferred; k++) {
         const struct ec2_snapshot *s = &st->src.items[dec[k].index];
         char *sid = arena_span_cstr(cy->scratch, s->id);
-        if (dec[k].action == PLAN_COPY_DEFER) {
+        if (dec[k].action == PLAN_COPY_DEFER || mode == S_COPY_REPORT) {
+            /* A pump round reports nothing; the last word reports what waits (the startable ones are backlog). */
+            if (mode == S_COPY_START || dec[k].action != PLAN_COPY_DEFER) {
+                continue;
+            }
             struct report_item it = { .action = REPORT_SKIPPED,
                                       .job = REPORT_JOB_EBS,
                                       .ts_ms = time_wall_ms(),
@@ -645,11 +770,162 @@ static enum err s_copy(struct ebs_state *st) {
         query_init(q, cy->scratch);
         ec2_copy_snapshot_request(q, &cr, true);
         c->req.params = q;
-        reqs[n++] = &c->req;
+        s_enqueue(cy, queue, &c->req);
+        st->dst_stale = true;
+        n++;
     }
-    enum err e_run = aws_run(cy->aws, reqs, n);
-    arena_rewind(cy->scratch, phase);
-    return e_run;
+    return ERR_OK;
+}
+
+/*
+ * The DR backlog: completed source snapshots inside retention without a copy (those the plan would start, when
+ * nothing is started any more, and those waiting for a slot), and the age of the oldest. Logged and kept in the
+ * report for cycle.done, the SNS summary and the metrics.
+ */
+static void
+s_report_backlog(struct ebs_state *st, const struct plan_copy_decision *dec, size_t n, enum s_copy_mode mode) {
+    struct cycle *cy = st->cy;
+    uint64_t count = 0;
+    int64_t oldest = 0;
+    for (size_t k = 0; k < n; k++) {
+        bool start_now = mode == S_COPY_REPORT && dec[k].action == PLAN_COPY_START;
+        if (dec[k].reason != PLAN_COPY_DEFER_LIMIT && !start_now) {
+            continue;
+        }
+        count++;
+        int64_t age = cy->now_s - st->src.items[dec[k].index].start_time_s;
+        oldest = age > oldest ? age : oldest;
+    }
+    cy->report->dr_backlog = count;
+    cy->report->dr_backlog_oldest_s = oldest;
+    cy->report->dr_backlog_known = true;
+    LOG(
+      count ? LOG_WARN : LOG_INFO,
+      "copy.backlog",
+      LF_S("region", cy->cfg->dest_region),
+      LF_U("snapshots", count),
+      LF_I("oldest_s", oldest));
+}
+
+/*
+ * The copy pump (COPY_WINDOW): EC2 runs at most COPY_LIMIT copies per destination at once, so while eligible
+ * snapshots wait for a slot, list the destination again (paced DescribeSnapshots: one call per 1,000 copies),
+ * start as many as slots are free, newest of each volume first, and wait - 2 s after a round that started
+ * something, doubling to 30 s while nothing completes. The window, the run's deadline and a stop all end it;
+ * the last plan is reported as the backlog. Each round's listing lives in a pump arena, freed by the next.
+ */
+#define EBS_PUMP_POLL_MIN_MS 2000
+#define EBS_PUMP_POLL_MAX_MS 30000
+
+static void s_pump_sleep(int64_t ms) {
+    struct timespec ts = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL); /* a signal cuts it short; the loop then sees the stop */
+}
+
+static enum err s_run_step(struct cycle *cy, struct ebs_queue *q, struct arena_mark step);
+
+/*
+ * DescribeSnapshots by id for the copies still pending in st->dst (at most EC2_DESCRIBE_SNAPSHOTS_MAX_RESULTS, else
+ * ERR_LIMIT: the caller lists the whole destination instead), updating their state in place.
+ */
+static enum err s_refresh_in_flight(struct ebs_state *st) {
+    struct cycle *cy = st->cy;
+    struct arena_mark m = arena_mark(cy->scratch);
+    struct query_params q;
+    query_init(&q, cy->scratch);
+    size_t n = 0;
+    for (size_t i = 0; i < st->dst.n; i++) {
+        if (span_eq_cstr(st->dst.items[i].state, "pending")) {
+            if (n == EC2_DESCRIBE_SNAPSHOTS_MAX_RESULTS) {
+                arena_rewind(cy->scratch, m);
+                return ERR_LIMIT;
+            }
+            query_add(&q, arena_printf(cy->scratch, "SnapshotId.%zu", ++n), st->dst.items[i].id);
+        }
+    }
+    if (n == 0) {
+        arena_rewind(cy->scratch, m);
+        return ERR_OK;
+    }
+    struct aws_request r = {
+        .service = ENDPOINT_EC2, .region = cy->cfg->dest_region, .operation = "DescribeSnapshots", .params = &q
+    };
+    enum err e = aws_run_one(cy->aws, &r);
+    const struct xml_node *root = NULL;
+    struct ec2_snapshot_list got = { 0 };
+    struct span token = SPAN_NULL;
+    if (e == ERR_OK) {
+        e = aws_response_xml(&r, cy->scratch, &root);
+    }
+    if (e == ERR_OK) {
+        e = ec2_describe_snapshots_parse(cy->scratch, root, &got, &token);
+    }
+    aws_request_free(&r);
+    for (size_t k = 0; e == ERR_OK && k < got.n; k++) {
+        for (size_t i = st->dst.n; i-- > 0;) {
+            if (span_eq(st->dst.items[i].id, got.items[k].id)) {
+                const char *state = span_eq_cstr(got.items[k].state, "completed") ? "completed"
+                                    : span_eq_cstr(got.items[k].state, "error")   ? "error"
+                                                                                  : "pending";
+                st->dst.items[i].state = span_from_cstr(state);
+                break;
+            }
+        }
+    }
+    arena_rewind(cy->scratch, m);
+    return e;
+}
+
+static enum err s_pump_round(struct ebs_state *st, struct arena *pump, enum s_copy_mode mode) {
+    struct cycle *cy = st->cy;
+    if (mode == S_COPY_START && s_refresh_in_flight(st) == ERR_OK) {
+        st->dst_stale = false; /* current: started copies were added, pending ones asked about by id */
+    } else if (mode == S_COPY_START) {
+        st->dst_stale = true; /* the by-id look-up failed (a copy deleted meanwhile, too many): list it all */
+    }
+    if (st->dst_stale) { /* the last word needs no listing when the listing is current */
+        arena_free(pump);
+        arena_init(pump, 0);
+        st->dst = (struct ec2_snapshot_list){ 0 };
+        TRY(s_list_snapshots(cy, cy->cfg->dest_region, pump, &st->dst));
+        st->dst_stale = false;
+    }
+    struct arena_mark step = arena_mark(cy->scratch);
+    struct ebs_queue q = { 0 };
+    enum err plan_err = s_copy(st, &q, mode);
+    enum err run_err = s_run_step(cy, &q, step);
+    TRY(plan_err);
+    return run_err;
+}
+
+static enum err s_copy_pump(struct ebs_state *st) {
+    struct cycle *cy = st->cy;
+    int64_t end = time_mono_ms() + cy->cfg->copy_window_s * 1000;
+    int64_t poll = EBS_PUMP_POLL_MIN_MS;
+    struct arena pump;
+    arena_init(&pump, 0);
+    enum err e = ERR_OK;
+    st->dst_stale = false; /* the copies of steps A and B were added to st->dst as they were started */
+    while (e == ERR_OK && st->copies_waiting > 0 && !stop_requested()) {
+        int64_t left = end - time_mono_ms();
+        if (left <= 0) {
+            break;
+        }
+        LOG(LOG_INFO, "copy.pump", LF_U("waiting", st->copies_waiting), LF_I("window_left_s", left / 1000));
+        s_pump_sleep(poll < left ? poll : left);
+        uint64_t before = report_counts(cy->report).snapshots_copied;
+        e = s_pump_round(st, &pump, S_COPY_START);
+        bool started = report_counts(cy->report).snapshots_copied > before;
+        poll = started ? EBS_PUMP_POLL_MIN_MS : (poll * 2 < EBS_PUMP_POLL_MAX_MS ? poll * 2 : EBS_PUMP_POLL_MAX_MS);
+    }
+    if (e == ERR_OK && !stop_requested()) {
+        e = s_pump_round(st, &pump, S_COPY_REPORT);
+    } else if (stop_requested()) {
+        LOG(LOG_WARN, "copy.backlog_unknown", LF_S("reason", "the run stopped before the last listing"));
+    }
+    st->dst = (struct ec2_snapshot_list){ 0 }; /* it lived in the pump arena */
+    arena_free(&pump);
+    return e;
 }
 
 /* ---- retention ---- */
@@ -701,20 +977,20 @@ static void s_delete_done(struct aws_request *r) {
         /* Already gone (an overlapping run or a human): the goal state is reached. */
         LOG(LOG_INFO, "snapshot.already_deleted", LF_S("region", d->region), LF_S("snapshot_id", d->snapshot_id));
     } else {
-        s_record_failure(cy, &it, r, "DeleteSnapshot");
+        s_record_outcome(cy, &it, r, "DeleteSnapshot");
     }
     aws_request_free(r);
 }
 
+/* Plans retention in one region and queues the DeleteSnapshot calls (in the step's scratch scope). */
 static enum err s_retain(
   struct ebs_state *st,
   const char *region,
   const struct ec2_snapshot_list *list,
   bool is_copy,
-  uint32_t retention_days) {
+  uint32_t retention_days,
+  struct ebs_queue *queue) {
     struct cycle *cy = st->cy;
-    /* Requests, plans and decisions of this phase live in a scratch scope, rewound when it ends. */
-    struct arena_mark phase = arena_mark(cy->scratch);
     const struct cfg *cfg = cy->cfg;
     if (list->n == 0) {
         return ERR_OK;
@@ -726,11 +1002,7 @@ static enum err s_retain(
                                     .keep_daily = cfg->keep_daily,
                                     .keep_weekly = cfg->keep_weekly,
                                     .keep_monthly = cfg->keep_monthly };
-    enum err e_plan = retention_plan(snaps, list->n, &pol, cycle_decision_now_s(cy), dec);
-    if (e_plan != ERR_OK) {
-        arena_rewind(cy->scratch, phase);
-        return e_plan;
-    }
+    TRY(retention_plan(snaps, list->n, &pol, cycle_decision_now_s(cy), dec));
     struct retention_counts rc = retention_count(dec, list->n);
     LOG(
       LOG_INFO,
@@ -742,7 +1014,6 @@ static enum err s_retain(
       LF_U("retention_days", retention_days),
       LF_U("min_keep", cfg->min_keep));
     struct ebs_delete *dels = rc.to_delete ? ARENA_NEW_ARRAY(cy->scratch, struct ebs_delete, rc.to_delete) : NULL;
-    struct aws_request **reqs = rc.to_delete ? ARENA_NEW_ARRAY(cy->scratch, struct aws_request *, rc.to_delete) : NULL;
     size_t n = 0;
     for (size_t i = 0; i < list->n; i++) {
         if (dec[i].action != RETENTION_DELETE) {
@@ -783,11 +1054,74 @@ static enum err s_retain(
                                        .params = q,
                                        .user = d,
                                        .on_done = s_delete_done };
-        reqs[n++] = &d->req;
+        s_enqueue(cy, queue, &d->req);
+        n++;
     }
-    enum err e_run = aws_run(cy->aws, reqs, n);
-    arena_rewind(cy->scratch, phase);
-    return e_run;
+    return ERR_OK;
+}
+
+/* Runs what a step queued as one batch, then frees the step's requests, plans and decisions. */
+static enum err s_run_step(struct cycle *cy, struct ebs_queue *q, struct arena_mark step) {
+    enum err e = aws_run(cy->aws, q->reqs, q->n);
+    arena_rewind(cy->scratch, step);
+    *q = (struct ebs_queue){ 0 };
+    return e;
+}
+
+/*
+ * Step A, one batch: CreateSnapshots for the due instances, the copies already due (the DR backlog), and
+ * retention in both regions planned from the listings made before creating. Each phase plans from complete
+ * listings only (a failed listing stops the phases that need it), and they touch disjoint snapshots: a copy
+ * needs age < retention, a deletion age > retention; deletions of copies never touch sources.
+ */
+static enum err s_step_a(struct ebs_state *st, enum err dst_listed, enum err *copy_err, enum err *dst_err) {
+    struct cycle *cy = st->cy;
+    const struct cfg *cfg = cy->cfg;
+    struct arena_mark step = arena_mark(cy->scratch);
+    struct ebs_queue q = { 0 };
+    enum err due_err = s_snapshot_due(st, &q);
+    enum err src_err = s_retain(st, cfg->source_region, &st->src, false, cfg->retention_days, &q);
+    *copy_err = dst_listed;
+    *dst_err = ERR_OK;
+    if (cfg->dest_region != NULL && dst_listed == ERR_OK) {
+        /* Step B (after creating) or the pump has the last word on copies; else this pass reports. */
+        bool later = st->pump || st->creates_queued > 0;
+        *copy_err = s_copy(st, &q, later ? S_COPY_START : S_COPY_START_AND_REPORT);
+        *dst_err = s_retain(st, cfg->dest_region, &st->dst, true, cfg->dest_retention_days, &q);
+    }
+    enum err run_err = s_run_step(cy, &q, step);
+    TRY(due_err);
+    TRY(src_err);
+    return run_err;
+}
+
+/*
+ * Step B, after creating: list both regions again, so what completed already is copied in this cycle and the
+ * new snapshots count for min_keep (a second retention pass, usually empty: the first one kept the newest old
+ * snapshots because the new ones were not listed yet). Real EBS snapshots are usually still pending here.
+ */
+static enum err s_step_b(struct ebs_state *st, enum err *copy_err) {
+    struct cycle *cy = st->cy;
+    const struct cfg *cfg = cy->cfg;
+    st->src = (struct ec2_snapshot_list){ 0 };
+    TRY(s_list_snapshots(cy, cfg->source_region, cy->arena, &st->src));
+    if (cfg->wait_for_completion_s > 0) {
+        TRY(s_wait_for_completion(st));
+    }
+    struct arena_mark step = arena_mark(cy->scratch);
+    struct ebs_queue q = { 0 };
+    enum err src_err = s_retain(st, cfg->source_region, &st->src, false, cfg->retention_days, &q);
+    if (cfg->dest_region != NULL && *copy_err == ERR_OK) {
+        st->dst = (struct ec2_snapshot_list){ 0 };
+        *copy_err = s_list_snapshots(cy, cfg->dest_region, cy->arena, &st->dst);
+        st->dst_stale = false;
+        if (*copy_err == ERR_OK) {
+            *copy_err = s_copy(st, &q, st->pump ? S_COPY_START : S_COPY_START_AND_REPORT);
+        }
+    }
+    enum err run_err = s_run_step(cy, &q, step);
+    TRY(src_err);
+    return run_err;
 }
 
 /*
@@ -848,46 +1182,29 @@ static enum err s_stop_point(struct cycle *cy, const char *next_phase) {
 enum err ebs_run(struct cycle *cy) {
     const struct cfg *cfg = cy->cfg;
     struct ebs_state st = { .cy = cy };
+    st.pump = cfg->dest_region != NULL && cfg->copy_window_s > 0 && !cy->dry_run;
     cy->report->ebs_ran = true;
     TRY(s_discover(&st));
-    TRY(s_list_snapshots(cy, cfg->source_region, &st.src));
-    s_keep_listings(&st, true, false);
-    size_t created_before = report_counts(cy->report).snapshots_created;
+    TRY(s_list_snapshots(cy, cfg->source_region, cy->arena, &st.src));
+    /* A failed DR listing skips the copies and DR retention, never the source's work (and vice versa). */
+    enum err dst_listed =
+      cfg->dest_region != NULL ? s_list_snapshots(cy, cfg->dest_region, cy->arena, &st.dst) : ERR_OK;
+    s_keep_listings(&st, true, cfg->dest_region != NULL && dst_listed == ERR_OK);
+    enum err copy_err = ERR_OK, dst_err = ERR_OK;
     TRY(s_stop_point(cy, "snapshots"));
     size_t items_before = cy->report->nitems;
-    TRY(s_snapshot_due(&st));
+    TRY(s_step_a(&st, dst_listed, &copy_err, &dst_err));
     devtag_snapshots(cy, items_before); /* SmartVault:Device, before the re-list so copies carry it */
     s_coverage(&st);
-    TRY(s_stop_point(cy, "copies"));
-    bool created = report_counts(cy->report).snapshots_created > created_before;
-    /*
-     * Re-list after creating: what completed already is copied in this cycle, and the new snapshots count for
-     * min_keep. (Real EBS snapshots are usually still pending here and are copied by the next cycle.)
-     */
-    if (created && !cy->dry_run) {
-        st.src = (struct ec2_snapshot_list){ 0 };
-        TRY(s_list_snapshots(cy, cfg->source_region, &st.src));
-        if (cfg->wait_for_completion_s > 0) {
-            TRY(s_wait_for_completion(&st));
-        }
-        s_keep_listings(&st, true, false);
+    if (st.creates_queued > 0) { /* also when they failed: step B reports the copies step A left to it */
+        TRY(s_stop_point(cy, "copies"));
+        TRY(s_step_b(&st, &copy_err));
+        s_keep_listings(&st, true, cfg->dest_region != NULL && copy_err == ERR_OK);
     }
-    /* Copies and destination retention: a failure there never skips source retention, and vice versa. */
-    enum err copy_err = ERR_OK;
-    if (cfg->dest_region != NULL) {
-        copy_err = s_list_snapshots(cy, cfg->dest_region, &st.dst);
-        if (copy_err == ERR_OK) {
-            s_keep_listings(&st, false, true);
-            copy_err = s_copy(&st);
-        }
-    }
-    TRY(s_stop_point(cy, "retention"));
-    enum err src_err = s_retain(&st, cfg->source_region, &st.src, false, cfg->retention_days);
-    enum err dst_err = ERR_OK;
-    if (cfg->dest_region != NULL && copy_err == ERR_OK) {
-        dst_err = s_retain(&st, cfg->dest_region, &st.dst, true, cfg->dest_retention_days);
+    if (st.pump && copy_err == ERR_OK) {
+        TRY(s_stop_point(cy, "the copy pump"));
+        copy_err = s_copy_pump(&st);
     }
     TRY(copy_err);
-    TRY(src_err);
     return dst_err;
 }

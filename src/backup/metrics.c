@@ -44,6 +44,13 @@ void metrics_from_report(const struct report *r, struct metrics_set *out) {
     if (r->interrupted) {
         s_add(out, "RunsInterrupted", "Count", 1.0);
     }
+    if (r->dr_backlog_known) {
+        s_add(out, "DrCopyBacklog", "Count", (double) r->dr_backlog);
+        s_add(out, "DrCopyBacklogOldestSeconds", "Seconds", (double) r->dr_backlog_oldest_s);
+    }
+    if (c.deferred > 0) { /* only a stopped run has any: its alarm treats missing data as "not stopped" */
+        s_add(out, "Deferred", "Count", (double) c.deferred);
+    }
 }
 
 double metrics_value(const struct metrics_set *m, const char *name) {

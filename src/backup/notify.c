@@ -316,6 +316,17 @@ static void s_head(const struct report *r, const struct notify_context *ctx, str
           (long long) (cv->oldest_age_s % 3600 / 60));
     }
     buf_appendf(out, "Errors:             %llu\n", (unsigned long long) c.failures);
+    if (r->dr_backlog_known) {
+        buf_appendf(
+          out,
+          "DR copy backlog:    %llu (oldest %lld s)\n",
+          (unsigned long long) r->dr_backlog,
+          (long long) r->dr_backlog_oldest_s);
+    }
+    if (c.deferred > 0) {
+        buf_appendf(
+          out, "Deferred:           %llu (the run stopped; the next run does them)\n", (unsigned long long) c.deferred);
+    }
     struct report_region_counts rc[REPORT_MAX_REGIONS];
     size_t nr = report_region_counts(r, rc, REPORT_MAX_REGIONS);
     if (nr > 0) {
@@ -364,6 +375,7 @@ struct s_section {
 
 static const struct s_section s_sections[] = {
     { "Errors", true, REPORT_JOB_EBS, REPORT_FAILED },
+    { "Deferred", true, REPORT_JOB_EBS, REPORT_DEFERRED },
     { "Snapshots created", false, REPORT_JOB_EBS, REPORT_CREATED },
     { "Snapshots copied", false, REPORT_JOB_EBS, REPORT_COPIED },
     { "Snapshots deleted", false, REPORT_JOB_EBS, REPORT_DELETED },

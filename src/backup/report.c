@@ -65,6 +65,9 @@ static void s_count_item(struct report_counts *c, const struct report_item *it) 
     if (it->action == REPORT_FAILED) {
         c->failures++;
     }
+    if (it->action == REPORT_DEFERRED) {
+        c->deferred++;
+    }
     if (it->job == REPORT_JOB_EBS) {
         switch (it->action) {
             case REPORT_CREATED:
@@ -195,6 +198,7 @@ size_t report_count_fields(const struct report_counts *c, struct report_count_fi
         { "drills_passed", "Restore drills passed", (double) c->drills_passed, false },
         { "drills_failed", "Restore drills failed", (double) c->drills_failed, false },
         { "drill_seconds_max", "Slowest drill (s)", c->drill_seconds_max, true },
+        { "deferred", "Deferred by a stop", (double) c->deferred, false },
     };
     _Static_assert(sizeof(f) / sizeof(f[0]) <= REPORT_COUNT_FIELDS_MAX, "REPORT_COUNT_FIELDS_MAX is too small");
     memcpy(out, f, sizeof(f));
@@ -219,8 +223,7 @@ void report_counts_json(const struct report_counts *c, struct buf *out) {
 }
 
 const char *report_action_name(enum report_action a) {
-    static const char *const names[REPORT__ACTIONS] = {
-        "created", "copied", "deleted", "skipped", "failed", "drilled"
-    };
+    static const char *const names[REPORT__ACTIONS] = { "created", "copied",  "deleted", "skipped",
+                                                        "failed",  "drilled", "deferred" };
     return (unsigned) a < REPORT__ACTIONS ? names[a] : "unknown";
 }

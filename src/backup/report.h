@@ -27,6 +27,7 @@ enum report_action {
     REPORT_SKIPPED,     /* deliberately not acted on (not due, pending, copy limit, unrouted key, in use...) */
     REPORT_FAILED,      /* an action that should have happened failed */
     REPORT_DRILLED,     /* a restore drill passed: a volume restored, available in time, deleted */
+    REPORT_DEFERRED,    /* left undone because the run stopped (RUN_TIMEOUT or a signal): not a failure */
     REPORT__ACTIONS
 };
 
@@ -63,6 +64,7 @@ struct report_counts {
     uint64_t snapshots_deleted;
     uint64_t skipped;  /* EBS skips (not due, pending, deferred, in use, ...) */
     uint64_t failures; /* every REPORT_FAILED, all jobs */
+    uint64_t deferred; /* every REPORT_DEFERRED, all jobs: work the run's stop left for the next run */
     uint64_t s3_objects_seen;
     uint64_t s3_objects_copied;
     uint64_t s3_bytes_copied;
@@ -113,6 +115,10 @@ struct report {
     const char *stop_reason;
     /* Set by the EBS job after its snapshot phase (coverage.known false when it did not get there). */
     struct coverage coverage;
+    /* DR backlog (set by the EBS job's last copy plan): completed snapshots inside retention without a copy. */
+    bool dr_backlog_known;
+    uint64_t dr_backlog;
+    int64_t dr_backlog_oldest_s; /* age of the oldest of them, 0 when none */
 };
 
 struct targets_totals;

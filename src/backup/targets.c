@@ -147,7 +147,8 @@ static uint64_t s_collect(struct report *rep, const struct aws_stack *st) {
         s_add_op(t->ops, &t->nops, AWS_MAX_OPS, &ops[i]);
         calls += ops[i].calls;
     }
-    s_add_retry(&t->retry, &st->retry.counters);
+    struct retry_counters rc = pacing_counters(&st->pacing);
+    s_add_retry(&t->retry, &rc);
     s_add_http(&t->http, http_client_stats(st->http));
     return calls;
 }

@@ -49,6 +49,7 @@ static const struct cfg_var_info s_vars[CFG_VAR__COUNT] = {
     [CFG_VAR_WAIT_FOR_COMPLETION] = S_SET("WAIT_FOR_COMPLETION", NULL),
     [CFG_VAR_MAX_CONCURRENCY] = S_SET("MAX_CONCURRENCY", NULL),
     [CFG_VAR_COPY_LIMIT] = S_SET("COPY_LIMIT", NULL),
+    [CFG_VAR_COPY_WINDOW] = S_SET("COPY_WINDOW", NULL),
     [CFG_VAR_EC2_PAGE_SIZE] = S_SET("EC2_PAGE_SIZE", NULL),
     [CFG_VAR_RESTORE_DRILL] = S_SET("RESTORE_DRILL", NULL),
     [CFG_VAR_RESTORE_DRILL_AZ] = S_SET("RESTORE_DRILL_AZ", NULL),
@@ -70,6 +71,7 @@ static const struct cfg_var_info s_vars[CFG_VAR__COUNT] = {
     [CFG_VAR_LOG_FORMAT] = S_SET("LOG_FORMAT", "--log-format"),
     [CFG_VAR_LOG_LEVEL] = S_SET("LOG_LEVEL", "--log-level"),
     [CFG_VAR_STOP_TIMEOUT] = S_SET("STOP_TIMEOUT", NULL),
+    [CFG_VAR_RUN_TIMEOUT] = S_SET("RUN_TIMEOUT", NULL),
     [CFG_VAR_SNS_TOPIC_ARN] = S_SET("SNS_TOPIC_ARN", NULL),
     [CFG_VAR_METRIC_NAMESPACE] = S_SET("METRIC_NAMESPACE", NULL),
     [CFG_VAR_METRICS_MODE] = S_SET("METRICS_MODE", NULL),
@@ -743,6 +745,7 @@ static enum err s_ebs(struct s_parse *p) {
     TRY(s_number(
       p, CFG_VAR_MAX_CONCURRENCY, "", 1, CFG_CONCURRENCY_MAX, CFG_DEFAULT_MAX_CONCURRENCY, &c->max_concurrency));
     TRY(s_number(p, CFG_VAR_COPY_LIMIT, "", 1, CFG_COPY_LIMIT_MAX, CFG_DEFAULT_COPY_LIMIT, &c->copy_limit));
+    TRY(s_duration(p, CFG_VAR_COPY_WINDOW, CFG_RUN_TIMEOUT_MAX_S, CFG_DEFAULT_COPY_WINDOW_S, &c->copy_window_s));
     TRY(s_number(
       p,
       CFG_VAR_EC2_PAGE_SIZE,
@@ -964,6 +967,10 @@ static enum err s_cycle(struct s_parse *p) {
     TRY(s_duration(p, CFG_VAR_STOP_TIMEOUT, CFG_STOP_TIMEOUT_MAX_S, CFG_DEFAULT_STOP_TIMEOUT_S, &c->stop_timeout_s));
     if (c->stop_timeout_s < 1 && s_get(p, CFG_VAR_STOP_TIMEOUT, &v, &from)) {
         return s_fail(p, from, &v, "must be at least 1s");
+    }
+    TRY(s_duration(p, CFG_VAR_RUN_TIMEOUT, CFG_RUN_TIMEOUT_MAX_S, CFG_DEFAULT_RUN_TIMEOUT_S, &c->run_timeout_s));
+    if (c->run_timeout_s < 1 && s_get(p, CFG_VAR_RUN_TIMEOUT, &v, &from)) {
+        return s_fail(p, from, &v, "must be at least 1s (a run needs a deadline)");
     }
     return ERR_OK;
 }

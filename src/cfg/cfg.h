@@ -64,6 +64,7 @@
 #define CFG_WAIT_MAX_S 7200            /* WAIT_FOR_COMPLETION: 2 hours, a scheduled task must end */
 #define CFG_STOP_TIMEOUT_MAX_S 3600    /* STOP_TIMEOUT: at most an hour (Kubernetes allows longer grace periods) */
 #define CFG_DEFAULT_STOP_TIMEOUT_S 20  /* below the 30 s that ECS (stopTimeout) and Kubernetes give by default */
+#define CFG_RUN_TIMEOUT_MAX_S 86400    /* RUN_TIMEOUT: a day; a daily run must end before the next one */
 #define CFG_CONCURRENCY_MAX 256
 #define CFG_COPY_LIMIT_MAX 100
 #define CFG_RESTORE_DRILL_MAX 100     /* RESTORE_DRILL: volumes drilled per cycle */
@@ -84,6 +85,17 @@
 #define CFG_DEFAULT_RESTORE_DRILL_TIMEOUT_S 600  /* a gp3 volume from a snapshot is available in seconds */
 #define CFG_DEFAULT_RESTORE_DRILL_PERIOD_S 86400 /* the shipped schedule runs daily */
 #define CFG_DEFAULT_COPY_LIMIT 20 /* the default EC2 quota of concurrent snapshot copies per destination region */
+/*
+ * RUN_TIMEOUT: 55 minutes. The shipped CronJob's activeDeadlineSeconds is 3600 and Kubernetes then sends SIGTERM
+ * with the default 30 s grace; ECS tasks have no run limit, but a scheduled task should end long before the next
+ * start. 5 minutes are left for the requests in flight and the reporting step.
+ */
+#define CFG_DEFAULT_RUN_TIMEOUT_S 3300
+/*
+ * COPY_WINDOW: 20 minutes. Daily incremental copies usually complete in minutes, so 20 slots turn over several
+ * times; with RUN_TIMEOUT 55m it leaves half an hour for creating and deleting before it.
+ */
+#define CFG_DEFAULT_COPY_WINDOW_S 1200
 #define CFG_DEFAULT_METRIC_NAMESPACE "SmartVault"
 #define CFG_DEFAULT_AUDIT_TTL_DAYS 365
 #define CFG_DEFAULT_REPORT_PREFIX "smartvault/"
@@ -117,6 +129,7 @@ enum cfg_var {
     CFG_VAR_WAIT_FOR_COMPLETION,
     CFG_VAR_MAX_CONCURRENCY,
     CFG_VAR_COPY_LIMIT,
+    CFG_VAR_COPY_WINDOW,
     CFG_VAR_EC2_PAGE_SIZE,
     CFG_VAR_RESTORE_DRILL,
     CFG_VAR_RESTORE_DRILL_AZ,
@@ -140,6 +153,7 @@ enum cfg_var {
     CFG_VAR_LOG_FORMAT,
     CFG_VAR_LOG_LEVEL,
     CFG_VAR_STOP_TIMEOUT,
+    CFG_VAR_RUN_TIMEOUT,
     /* reporting */
     CFG_VAR_SNS_TOPIC_ARN,
     CFG_VAR_METRIC_NAMESPACE,
@@ -293,6 +307,7 @@ struct cfg {
     int64_t wait_for_completion_s; /* default 0 = do not wait for pending snapshots, at most 2h */
     uint32_t max_concurrency;      /* default 16, 1..256: requests in flight */
     uint32_t copy_limit;           /* default 20, 1..100: snapshot copies in flight per destination region */
+    int64_t copy_window_s;         /* COPY_WINDOW, default 20m, 0..1d: how long the copy pump refills slots */
     uint32_t ec2_page_size;        /* default 1000, 5..1000: MaxResults of EC2 listings */
     uint32_t restore_drill;        /* RESTORE_DRILL: volumes restored per cycle as a drill, 0 (default, off)..100 */
     const char *restore_drill_az;  /* RESTORE_DRILL_AZ: zones, one per region, comma-separated; NULL: first available */
@@ -321,6 +336,7 @@ struct cfg {
     enum log_format log_format; /* default json */
     enum log_level log_level;   /* default info */
     int64_t stop_timeout_s;     /* default 20, 1s..1h: a stop (SIGTERM, RUN_TIMEOUT) ends the run within it */
+    int64_t run_timeout_s;      /* RUN_TIMEOUT, default 55m, 1s..1d: no new request starts after it */
 
     /* --- reporting --- */
     const char *sns_topic_arn;    /* NULL: no SNS summary */

@@ -122,6 +122,12 @@ static void s_value(struct buf *b, const struct cfg *c, enum cfg_var v) {
         case CFG_VAR_WAIT_FOR_COMPLETION:
             s_duration(b, c->wait_for_completion_s);
             break;
+        case CFG_VAR_COPY_WINDOW:
+            s_duration(b, c->copy_window_s);
+            break;
+        case CFG_VAR_RUN_TIMEOUT:
+            s_duration(b, c->run_timeout_s);
+            break;
         case CFG_VAR_MAX_CONCURRENCY:
             buf_appendf(b, "%" PRIu32, c->max_concurrency);
             break;

@@ -40,6 +40,8 @@ struct batch_item {
     int64_t due_ms;
     int64_t started_ms;
     int64_t deadline_ms; /* INT64_MAX when none */
+    uint64_t seq;        /* opening order: the limiter's tokens go to the longest-open request first */
+    bool limited;        /* waiting for its limiter's token (not for a backoff) */
     struct batch_item_result res;
 };
 
@@ -53,6 +55,7 @@ struct batch {
     struct batch_item **slots; /* open requests; NULL = free slot */
     size_t open;
     size_t on_wire;
+    uint64_t next_seq;
     bool running;
     struct batch_stats stats;
 };
@@ -125,6 +128,15 @@ const struct batch_stats *batch_stats(const struct batch *b) {
 }
 
 enum err batch_add(struct batch *b, const struct batch_ops *ops, void *user, struct retry_policy *policy) {
+    return batch_add_paced(b, ops, user, policy, NULL);
+}
+
+enum err batch_add_paced(
+  struct batch *b,
+  const struct batch_ops *ops,
+  void *user,
+  struct retry_policy *policy,
+  struct ratelimit *limiter) {
     ENSURE(ops != NULL && ops->prepare != NULL && ops->complete != NULL, ERR_INVALID, "batch_add: missing ops");
     if (b->qhead > 0 && b->qlen == b->qcap) {
         memmove(b->queue, b->queue + b->qhead, (b->qlen - b->qhead) * sizeof(*b->queue));
@@ -149,6 +161,7 @@ enum err batch_add(struct batch *b, const struct batch_ops *ops, void *user, str
     it->user = user;
     it->policy = policy != NULL ? policy : b->opt.policy;
     retry_state_init(&it->rs);
+    it->rs.limiter = limiter;
     http_response_init(&it->resp);
     b->queue[b->qlen++] = it;
     return ERR_OK;
@@ -189,8 +202,11 @@ static enum err s_final_error(enum retry_class cls, const struct retry_input *in
     return in->aws_code.n > 0 ? ERR_AWS : ERR_HTTP;
 }
 
-/* An attempt has ended (transport result `transport`, response in it->resp): decide what comes next. */
-static void s_attempt_done(struct batch *b, struct batch_item *it, enum err transport, int64_t now) {
+/*
+ * An attempt has ended (transport result `transport`, response in it->resp): decide what comes next. Returns
+ * false when the request is over (completed and freed).
+ */
+static bool s_attempt_done(struct batch *b, struct batch_item *it, enum err transport, int64_t now) {
     struct retry_input in = {
         .attempt = it->rs.attempt,
         .transport = transport,
@@ -217,27 +233,28 @@ static void s_attempt_done(struct batch *b, struct batch_item *it, enum err tran
     }
     if (!d.retry) {
         s_finish(b, it, s_final_error(d.cls, &in), now);
-        return;
+        return false;
     }
     if (now + d.delay_ms >= it->deadline_ms) {
         retry_abandon(it->policy, &it->rs);
         it->res.stop = RETRY_STOP_DEADLINE;
         s_finish(b, it, ERR_TIMEOUT, now);
-        return;
+        return false;
     }
     it->state = S_WAITING;
     it->due_ms = now + d.delay_ms;
+    return true;
 }
 
-/* Sends the next attempt of a request whose turn it is. */
-static void s_send(struct batch *b, struct batch_item *it, int64_t now) {
+/* Sends the next attempt of a request whose turn it is. Returns false when the request is over (freed). */
+static bool s_send(struct batch *b, struct batch_item *it, int64_t now) {
     struct http_request req = { 0 };
     enum err e = it->ops->prepare(it->user, it->rs.attempt, &req);
     if (e != ERR_OK) {
         it->res.last_class = RETRY_CLASS_NOT_RETRYABLE;
         it->res.stop = RETRY_STOP_NOT_RETRYABLE;
         s_finish(b, it, e, now);
-        return;
+        return false;
     }
     if (req.timeout_ms <= 0 && b->opt.attempt_timeout_ms > 0) {
         req.timeout_ms = b->opt.attempt_timeout_ms;
@@ -255,14 +272,14 @@ static void s_send(struct batch *b, struct batch_item *it, int64_t now) {
     e = b->tr->submit(b->tr->ctx, &req, &it->resp, it);
     if (e != ERR_OK) {
         /* Could not even start (a header over its maximum): an attempt that failed below HTTP. */
-        s_attempt_done(b, it, e, now);
-        return;
+        return s_attempt_done(b, it, e, now);
     }
     it->state = S_IN_FLIGHT;
     b->on_wire++;
     if (b->on_wire > b->stats.peak_in_flight) {
         b->stats.peak_in_flight = b->on_wire;
     }
+    return true;
 }
 
 /*
@@ -296,6 +313,7 @@ static void s_open(struct batch *b, int64_t now) {
         it->due_ms = now;
         it->started_ms = now;
         it->deadline_ms = b->opt.item_deadline_ms > 0 ? now + b->opt.item_deadline_ms : INT64_MAX;
+        it->seq = b->next_seq++;
         b->slots[i] = it;
         b->open++;
     }
@@ -304,13 +322,94 @@ static void s_open(struct batch *b, int64_t now) {
     }
 }
 
-/* Starts every waiting request that is due; returns the earliest time a still-waiting one is due. */
-static int64_t s_start_due(struct batch *b) {
-    int64_t next = INT64_MAX;
+/*
+ * The one place that decides "start nothing new": the run's deadline (which it turns into the process-wide stop
+ * flag) or a stop already requested (a signal, base/stop) - until the cycle's ending begins, whose reports must
+ * still go out (stop_begin_ending).
+ */
+static bool s_stopping(struct batch *b, int64_t now) {
+    if (b->opt.run_deadline_ms > 0 && now >= b->opt.run_deadline_ms && !stop_requested()) {
+        stop_request(STOP_DEADLINE, 0);
+    }
+    return stop_refuses_new();
+}
+
+/* Stopping: every request not on the wire completes as not done (ERR_CANCELLED, RETRY_STOP_STOPPED). */
+static void s_cancel_unsent(struct batch *b, int64_t now) {
+    for (size_t i = 0; i < b->opt.max_in_flight; i++) {
+        struct batch_item *it = b->slots[i];
+        if (it != NULL && it->state == S_WAITING) {
+            retry_abandon(it->policy, &it->rs);
+            it->res.stop = RETRY_STOP_STOPPED;
+            s_finish(b, it, ERR_CANCELLED, now);
+        }
+    }
+    /* complete() may queue more (a next page): those are cancelled as well, in this same loop. */
+    while (b->qhead < b->qlen) {
+        struct batch_item *it = b->queue[b->qhead++];
+        it->started_ms = now;
+        it->res.stop = RETRY_STOP_STOPPED;
+        b->stats.items++;
+        it->ops->complete(it->user, ERR_CANCELLED, &it->resp, &it->res);
+        s_item_free(it);
+    }
+    b->qhead = b->qlen = 0;
+}
+
+/*
+ * The open requests waiting for an attempt, in opening order (insertion sort: at most BATCH_MAX_IN_FLIGHT), so a
+ * limiter's tokens go first to the request that has waited longest (FIFO), not to the lowest slot.
+ */
+static size_t s_waiting_in_order(const struct batch *b, struct batch_item **out) {
+    size_t n = 0;
     for (size_t i = 0; i < b->opt.max_in_flight; i++) {
         struct batch_item *it = b->slots[i];
         if (it == NULL || it->state != S_WAITING) {
             continue;
+        }
+        size_t k = n++;
+        while (k > 0 && out[k - 1]->seq > it->seq) {
+            out[k] = out[k - 1];
+            k--;
+        }
+        out[k] = it;
+    }
+    return n;
+}
+
+/* The limiter a request's next attempt asks (its own, or its policy's in adaptive mode); NULL when none. */
+static const void *s_limiter_of(const struct batch_item *it) {
+    if (it->rs.limiter != NULL) {
+        return it->rs.limiter;
+    }
+    return it->policy->cfg.mode == RETRY_MODE_ADAPTIVE ? &it->policy->limiter : NULL;
+}
+
+/* True when an earlier request (in opening order) is already waiting for this limiter's next token. */
+static bool s_queued_behind(const void *rl, const void *const *waiting, size_t n) {
+    for (size_t i = 0; rl != NULL && i < n; i++) {
+        if (waiting[i] == rl) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Starts every waiting request that is due; returns the earliest time a still-waiting one is due. A request
+ * that finds an earlier one waiting for the same limiter's token waits behind it (FIFO per limiter).
+ */
+static int64_t s_start_due(struct batch *b) {
+    int64_t next = INT64_MAX;
+    struct batch_item *order[BATCH_MAX_IN_FLIGHT];
+    const void *waiting[BATCH_MAX_IN_FLIGHT]; /* limiters with a request already waiting for a token */
+    size_t nwaiting = 0;
+    size_t n = s_waiting_in_order(b, order);
+    for (size_t i = 0; i < n; i++) {
+        struct batch_item *it = order[i];
+        const void *rl = s_limiter_of(it);
+        if (it->limited && s_queued_behind(rl, waiting, nwaiting)) {
+            continue; /* the earlier request's due time, already in `next`, wakes the loop */
         }
         int64_t now = b->tr->now_ms(b->tr->ctx);
         if (stop_requested() && s_stopped()) {
@@ -325,15 +424,18 @@ static int64_t s_start_due(struct batch *b) {
         }
         if (it->due_ms <= now) {
             int64_t wait = retry_before_attempt(it->policy, &it->rs, now);
+            it->limited = wait > 0;
             if (wait > 0) {
                 b->stats.limiter_waits++;
                 it->due_ms = now + wait;
-            } else {
-                s_send(b, it, now);
+            } else if (!s_send(b, it, now)) {
+                continue; /* it is over and freed */
             }
         }
-        /* s_send may have finished the request (and complete() may have reused the slot for nothing yet). */
-        if (b->slots[i] == it && it->state == S_WAITING) {
+        if (it->state == S_WAITING && it->limited && rl != NULL) {
+            waiting[nwaiting++] = rl;
+        }
+        if (it->state == S_WAITING) {
             int64_t due = it->due_ms < it->deadline_ms ? it->due_ms : it->deadline_ms;
             next = due < next ? due : next;
         }
@@ -347,8 +449,17 @@ enum err batch_run(struct batch *b) {
     int64_t t0 = b->tr->now_ms(b->tr->ctx);
     struct http_completion done[S_POLL_BATCH];
     for (;;) {
+        if (s_stopping(b, b->tr->now_ms(b->tr->ctx))) {
+            s_cancel_unsent(b, b->tr->now_ms(b->tr->ctx));
+            if (b->on_wire == 0) {
+                break;
+            }
+        }
         s_open(b, b->tr->now_ms(b->tr->ctx));
         int64_t next = s_start_due(b);
+        if (b->opt.run_deadline_ms > 0 && b->opt.run_deadline_ms < next && !stop_requested()) {
+            next = b->opt.run_deadline_ms; /* wake up at the deadline to stop the waiting requests */
+        }
         if (b->open == 0) {
             if (b->qhead == b->qlen) {
                 break;
@@ -368,7 +479,7 @@ enum err batch_run(struct batch *b) {
         for (size_t i = 0; i < n; i++) {
             struct batch_item *it = done[i].user;
             b->on_wire--;
-            s_attempt_done(b, it, done[i].result, now);
+            (void) s_attempt_done(b, it, done[i].result, now);
         }
     }
     b->stats.wall_ms += b->tr->now_ms(b->tr->ctx) - t0;

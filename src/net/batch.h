@@ -45,6 +45,13 @@
  * would end past it is not made (its quota cost is given back); the request completes with ERR_TIMEOUT and
  * res->stop = RETRY_STOP_DEADLINE.
  *
+ * Stopping. The run's deadline (run_deadline_ms, absolute on the transport's clock) and a signal share one flag,
+ * base/stop: when the deadline passes the executor sets it (stop_request(STOP_DEADLINE)); once it is set, by
+ * either, the executor starts nothing new - queued requests and requests waiting for a (re)try complete with
+ * ERR_CANCELLED and res->stop = RETRY_STOP_STOPPED (nothing was sent for them, or their last attempt was
+ * throttled, i.e. not executed: they are "deferred", never half done); attempts already on the wire finish
+ * normally. That check is s_stopping() in batch.c, the only place that reads the flag.
+ *
  * Not thread-safe; callbacks run on the thread that called batch_run(), never re-entrantly.
  */
 #ifndef SV_NET_BATCH_H
@@ -97,6 +104,7 @@ struct batch_options {
     struct retry_policy *policy;             /* for requests added without one; required */
     int64_t attempt_timeout_ms;              /* 0 = the request's own timeout_ms, else the client's default */
     int64_t item_deadline_ms;                /* 0 = none */
+    int64_t run_deadline_ms;                 /* absolute, transport clock; 0 = none (see Stopping) */
     const struct batch_transport *transport; /* NULL = the http client */
 };
 
@@ -123,6 +131,14 @@ void batch_free(struct batch *b);
  * default. May be called before batch_run() and from complete() while it runs.
  */
 enum err batch_add(struct batch *b, const struct batch_ops *ops, void *user, struct retry_policy *policy) SV_MUST_CHECK;
+
+/* batch_add with the request's own limiter (net/retry.h: asked before every attempt, in every mode). */
+enum err batch_add_paced(
+  struct batch *b,
+  const struct batch_ops *ops,
+  void *user,
+  struct retry_policy *policy,
+  struct ratelimit *limiter) SV_MUST_CHECK;
 
 /*
  * Runs every queued request, and every request added while it runs, to completion; complete() has been called

@@ -112,11 +112,52 @@ double ratelimit_clocker_record(struct ratelimit_clocker *k, double now) {
 
 void ratelimit_init(struct ratelimit *rl, double now) {
     rl->enabled = false;
+    rl->paced = false;
+    rl->ceiling = 0;
     rl->throttles = 0;
     rl->delays = 0;
     ratelimit_cubic_init(&rl->cubic, 0, now);
     ratelimit_bucket_init(&rl->bucket, 1, now);
     ratelimit_clocker_init(&rl->clocker, now);
+}
+
+void ratelimit_init_paced(struct ratelimit *rl, double capacity, double refill, double now) {
+    ratelimit_init(rl, now);
+    rl->enabled = true;
+    rl->paced = true;
+    rl->ceiling = refill > RATELIMIT_MIN_RATE ? refill : RATELIMIT_MIN_RATE;
+    /* The curve's plateau is the documented rate, reached at once: no throttle has been seen yet. */
+    ratelimit_cubic_init(&rl->cubic, rl->ceiling, now - 1e6);
+    rl->bucket.fill_rate = rl->ceiling;
+    rl->bucket.max_capacity = capacity >= 1.0 ? capacity : 1.0;
+    rl->bucket.capacity = rl->bucket.max_capacity; /* the server's bucket starts full too */
+    rl->bucket.last = now;
+    rl->bucket.has_last = true;
+}
+
+double ratelimit_rate(const struct ratelimit *rl) {
+    return rl->bucket.fill_rate;
+}
+
+/*
+ * Paced: only the fill rate moves (the bucket keeps its documented size). A throttle empties the client bucket
+ * (the server said its own is empty) and restarts the curve from the rate we were sending at.
+ */
+static void s_paced_response(struct ratelimit *rl, bool throttled, double now) {
+    struct ratelimit_bucket *b = &rl->bucket;
+    s_refill(b, now);
+    double rate;
+    if (throttled) {
+        rl->throttles++;
+        rate = ratelimit_cubic_error(&rl->cubic, b->fill_rate, now);
+        b->capacity = 0;
+    } else {
+        rate = ratelimit_cubic_success(&rl->cubic, now);
+    }
+    if (rate > rl->ceiling) {
+        rate = rl->ceiling;
+    }
+    b->fill_rate = rate > RATELIMIT_MIN_RATE ? rate : RATELIMIT_MIN_RATE;
 }
 
 double ratelimit_acquire(struct ratelimit *rl, double now) {
@@ -131,6 +172,10 @@ double ratelimit_acquire(struct ratelimit *rl, double now) {
 }
 
 void ratelimit_on_response(struct ratelimit *rl, bool throttled, double now) {
+    if (rl->paced) {
+        s_paced_response(rl, throttled, now);
+        return;
+    }
     double measured = ratelimit_clocker_record(&rl->clocker, now);
     double new_rate;
     if (!throttled) {

@@ -20,7 +20,16 @@
  *   - Time is passed in by the caller (seconds, any monotonic origin, as a double like Python's time.time()),
  *     so the module reads no clock and tests feed it exact instants.
  *
- * One limiter per (region, API class): the owner (net/retry's struct retry_policy) decides the grouping.
+ * PACED limiters (ratelimit_init_paced), SmartVault's addition for APIs whose server-side bucket AWS documents
+ * (EC2: "Request throttling for the Amazon EC2 API", per account, region and API): the client bucket starts as
+ * the server's does - full, holding `capacity` tokens, refilling at `refill` tokens/s - and is on from the first
+ * request, so a burst takes the bucket and then requests go at the refill rate instead of being answered
+ * RequestLimitExceeded. A throttling reply means someone else shares the server bucket (another tool, the
+ * console) or the account's limit is lower: the client bucket is emptied and the fill rate follows CUBIC from
+ * β × the rate we were sending at, as in adaptive mode, climbing back (never above the documented refill) as
+ * replies succeed. The measured-rate cap of adaptive mode does not apply: it would throttle the first burst.
+ *
+ * One limiter per (account, service, region, API): the owner (aws/pacing) decides the grouping.
  * Not thread-safe; SmartVault has one thread of its own.
  */
 #ifndef SV_NET_RATELIMIT_H
@@ -60,7 +69,9 @@ struct ratelimit_clocker {
 };
 
 struct ratelimit {
-    bool enabled; /* set by the first throttling reply, never cleared */
+    bool enabled;   /* set by the first throttling reply, never cleared; always set for a paced limiter */
+    bool paced;     /* seeded with a documented server bucket (ratelimit_init_paced) */
+    double ceiling; /* paced: the documented refill rate; the fill rate never climbs above it */
     struct ratelimit_cubic cubic;
     struct ratelimit_bucket bucket;
     struct ratelimit_clocker clocker;
@@ -70,6 +81,15 @@ struct ratelimit {
 
 /* A limiter as botocore's register_retry_handler makes one: cubic from rate 0 at `now`, bucket rate 1. */
 void ratelimit_init(struct ratelimit *rl, double now);
+
+/*
+ * A paced limiter for a server bucket of `capacity` tokens refilled at `refill` tokens/s (both > 0): full at
+ * `now`, on at once, CUBIC on throttling capped at `refill`.
+ */
+void ratelimit_init_paced(struct ratelimit *rl, double capacity, double refill, double now);
+
+/* The fill rate now (tokens/s), for logs and tests. */
+double ratelimit_rate(const struct ratelimit *rl);
 
 /*
  * Called before every attempt. Returns 0 when the attempt may go now (the limiter is off, or a token was

@@ -135,6 +135,8 @@ const char *retry_stop_name(enum retry_stop s) {
             return "quota";
         case RETRY_STOP_DEADLINE:
             return "deadline";
+        case RETRY_STOP_STOPPED:
+            return "stopped";
     }
     return "?";
 }
@@ -209,6 +211,13 @@ void retry_decide(
         default:
             break;
     }
+    if (out->cls == RETRY_CLASS_THROTTLING && cfg->throttle_until_deadline) {
+        /* Not executed, so never duplicated by a retry: only the caller's deadline ends it (retry.h). */
+        out->retry = true;
+        out->stop = RETRY_STOP_NONE;
+        out->delay_ms = retry_backoff_ms(out->cls, in->attempt, jitter);
+        return;
+    }
     uint32_t max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : RETRY_DEFAULT_MAX_ATTEMPTS;
     /* [BC] MaxAttemptsChecker: "under_max_attempts = context.attempt_number < self._max_attempts" */
     if (in->attempt >= max_attempts) {
@@ -244,11 +253,21 @@ void retry_policy_init(struct retry_policy *p, const struct retry_config *cfg, i
 void retry_state_init(struct retry_state *s) {
     s->attempt = 0;
     s->last_cost = 0;
+    s->limiter = NULL;
+}
+
+/* The limiter that paces this request, or NULL. */
+static struct ratelimit *s_limiter(struct retry_policy *p, struct retry_state *st) {
+    if (st->limiter != NULL) {
+        return st->limiter;
+    }
+    return p->cfg.mode == RETRY_MODE_ADAPTIVE ? &p->limiter : NULL;
 }
 
 int64_t retry_before_attempt(struct retry_policy *p, struct retry_state *st, int64_t now_ms) {
-    if (p->cfg.mode == RETRY_MODE_ADAPTIVE) {
-        double wait_s = ratelimit_acquire(&p->limiter, (double) now_ms / 1000.0);
+    struct ratelimit *rl = s_limiter(p, st);
+    if (rl != NULL) {
+        double wait_s = ratelimit_acquire(rl, (double) now_ms / 1000.0);
         if (wait_s > 0) {
             p->counters.limiter_waits++;
             /* Round up past the whole ms so that, after the wait, the token is there (no sub-ms spinning). */
@@ -276,8 +295,9 @@ void retry_after_attempt(
   struct retry_decision *out) {
     double jitter = p->cfg.jitter != NULL ? p->cfg.jitter(p->cfg.jitter_ctx) : rand_unit();
     retry_decide(&p->cfg, in, p->quota, jitter, out);
-    if (p->cfg.mode == RETRY_MODE_ADAPTIVE) {
-        ratelimit_on_response(&p->limiter, out->cls == RETRY_CLASS_THROTTLING, (double) now_ms / 1000.0);
+    struct ratelimit *rl = s_limiter(p, st);
+    if (rl != NULL) {
+        ratelimit_on_response(rl, out->cls == RETRY_CLASS_THROTTLING, (double) now_ms / 1000.0);
     }
     if (out->cls == RETRY_CLASS_THROTTLING) {
         p->counters.throttles++;
@@ -301,6 +321,7 @@ void retry_after_attempt(
             break;
         case RETRY_STOP_NOT_RETRYABLE:
         case RETRY_STOP_DEADLINE:
+        case RETRY_STOP_STOPPED:
             break;
     }
 }

@@ -48,6 +48,14 @@
  *     the error transient [ST isTransientError]). Otherwise it is an ordinary 4xx: not retried.
  *   - Mode "legacy" is accepted and treated exactly as "standard" (including the default of 3 attempts;
  *     botocore's legacy mode would default to 5 and use other codes). SmartVault has no legacy users.
+ *   - Throttling until the deadline (retry_config.throttle_until_deadline, what the cycle uses): a throttling
+ *     reply means the call was NOT executed (EC2: "the request is not processed"), so retrying it can never
+ *     duplicate anything. It is retried with the throttling backoff however many attempts it took, without
+ *     taking from the retry quota; the caller's deadline (net/batch: the run's RUN_TIMEOUT) is the only end.
+ *     AWS_MAX_ATTEMPTS and the quota keep governing every other transient error.
+ *   - Limiters: a request may carry its own limiter (retry_state.limiter: aws/pacing's per-API one, paced or
+ *     adaptive); it is asked before every attempt and told about every reply, in every mode. Without one, the
+ *     policy's own limiter is used in adaptive mode only.
  *   - Transport errors: ERR_TIMEOUT is the timeout class; ERR_NET (reset, refused, DNS, truncated body) and
  *     ERR_TLS are transient, as botocore retries every ConnectionError (its SSLError is one). Other errors
  *     (ERR_LIMIT: a response over a named maximum, ERR_CANCELLED ...) are not retryable.
@@ -94,6 +102,7 @@ enum retry_stop {
     RETRY_STOP_MAX_ATTEMPTS,
     RETRY_STOP_QUOTA,    /* the retry quota could not pay for another attempt */
     RETRY_STOP_DEADLINE, /* the caller's overall deadline passed first (set by net/batch, never by retry_decide) */
+    RETRY_STOP_STOPPED,  /* the run is stopping (deadline or signal): not sent, or its retry not made (net/batch) */
 };
 
 /* What the model says about an error code, when the caller knows it (botocore ModeledRetryErrorDetector). */
@@ -127,6 +136,7 @@ struct retry_config {
     /* Uniform draw in [0, 1) for the jitter; NULL = base/rand's rand_unit (kernel randomness). Tests inject. */
     double (*jitter)(void *ctx);
     void *jitter_ctx;
+    bool throttle_until_deadline; /* throttling replies ignore max_attempts and the quota (see above) */
 };
 
 /* Counters for the cycle report (summed over every request that used the policy). */
@@ -150,8 +160,9 @@ struct retry_policy {
 
 /* Per request. */
 struct retry_state {
-    uint32_t attempt;   /* number of the attempt about to be sent or just sent (1-based); 0 before the first */
-    uint32_t last_cost; /* quota taken by the last retry; 0 when the request has not been retried */
+    uint32_t attempt;          /* number of the attempt about to be sent or just sent (1-based); 0 before the first */
+    uint32_t last_cost;        /* quota taken by the last retry; 0 when the request has not been retried */
+    struct ratelimit *limiter; /* this request's limiter (not owned); NULL = the policy's, adaptive mode only */
 };
 
 /* "standard", "adaptive", "legacy" (case-insensitive). ERR_CONFIG otherwise. */
@@ -183,7 +194,9 @@ enum retry_class retry_classify(const struct retry_input *in);
 int64_t retry_backoff_ms(enum retry_class cls, uint32_t attempt, double jitter);
 
 /*
- * The decision for one attempt's outcome (pure): classify, then stop on success / not retryable, stop when
+ * The decision for one attempt's outcome (pure): classify, then stop on success / not retryable; a throttling
+ * reply with cfg->throttle_until_deadline is retried (cost 0, throttling backoff) whatever the attempt number
+ * and the quota; otherwise stop when
  * in->attempt >= max attempts, stop when quota_available cannot pay the cost, otherwise retry after
  * retry_backoff_ms(cls, in->attempt, jitter). Changes nothing: retry_after_attempt applies it.
  */

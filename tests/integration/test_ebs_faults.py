@@ -200,11 +200,12 @@ def test_snapshot_listings_are_followed_to_the_last_page(moto, ec2, ec2_dst, cyc
 def test_copy_limit_starts_exactly_that_many_and_later_cycles_backfill_once(ec2, ec2_dst, cycle):
     for _ in range(5):
         fl.launch(ec2, tags={"Backup": "true"}, volumes=1)
-    env = {"DEST_REGION": DST, "COPY_LIMIT": "2"}
+    env = {"DEST_REGION": DST, "COPY_LIMIT": "2", "COPY_WINDOW": "0s"}  # one round per run: no copy pump
     d, out = cycle(env)
     assert d["counts"]["snapshots_created"] == 5
     assert d["counts"]["snapshots_copied"] == 2 and d["api_calls"]["CopySnapshot"] == 2
-    plan = fl.of(out, "copy.plan")[0]
+    assert d["dr_backlog"] == 3
+    plan = fl.of(out, "copy.plan")[-1]  # after creating (the first plan ran before the new snapshots existed)
     assert (plan["start"], plan["deferred"], plan["in_flight_before"]) == (2, 3, 0)
     deferred = fl.of(out, "copy.deferred")
     assert len(deferred) == 3 and all("limit" in e["reason"] for e in deferred), deferred
@@ -223,6 +224,38 @@ def test_copy_limit_starts_exactly_that_many_and_later_cycles_backfill_once(ec2,
     assert set(by_source) == set(src) and all(len(v) == 1 for v in by_source.values())
 
 
+def test_copy_pump_keeps_the_slots_full_until_every_eligible_snapshot_is_copied(ec2, ec2_dst, cycle):
+    for _ in range(5):
+        fl.launch(ec2, tags={"Backup": "true"}, volumes=1)
+    d, out = cycle({"DEST_REGION": DST, "COPY_LIMIT": "2"})  # default COPY_WINDOW: the pump runs
+    assert d["counts"]["snapshots_created"] == 5 and d["counts"]["failures"] == 0
+    assert d["counts"]["snapshots_copied"] == 5 and d["api_calls"]["CopySnapshot"] == 5
+    assert all(p["start"] <= 2 for p in fl.of(out, "copy.plan"))  # never more than COPY_LIMIT at once
+    assert len(fl.of(out, "copy.pump")) >= 2
+    assert d["dr_backlog"] == 0 and d["dr_backlog_oldest_s"] == 0
+    (backlog,) = fl.of(out, "copy.backlog")
+    assert backlog["snapshots"] == 0
+    by_source = copies_by_source(ec2_dst)
+    assert set(by_source) == set(fl.smartvault_snapshots(ec2)) and all(len(v) == 1 for v in by_source.values())
+    assert not fl.of(out, "copy.deferred")
+
+
+def test_copy_pump_stops_at_the_window_and_reports_the_backlog(ec2, ec2_dst, cycle):
+    for _ in range(3):
+        fl.launch(ec2, tags={"Backup": "true"}, volumes=1)
+    cycle({"DEST_REGION": DST})
+    first_copies = sorted(fl.smartvault_snapshots(ec2_dst))
+    stuck = Rule("rewrite", op="DescribeSnapshots", fn=mark_snapshots_pending(set(first_copies)))  # never complete
+    time.sleep(1.1)
+    t0 = time.monotonic()
+    d, out = cycle({"DEST_REGION": DST, "COPY_LIMIT": "3", "COPY_WINDOW": "5s",
+                    "SMARTVAULT_NOW": fl.now_plus(hours=1)}, rules=[stuck])
+    assert 5 <= time.monotonic() - t0 < 40
+    assert d["outcome"] == "ok" and d["counts"]["snapshots_copied"] == 0
+    assert d["dr_backlog"] == 3 and 0 < d["dr_backlog_oldest_s"] < 7200
+    assert len(fl.of(out, "copy.deferred")) == 3  # reported once, by the pump's last plan
+
+
 def test_pending_copies_in_the_destination_count_against_the_limit(ec2, ec2_dst, cycle):
     for _ in range(3):
         fl.launch(ec2, tags={"Backup": "true"}, volumes=1)
@@ -232,15 +265,15 @@ def test_pending_copies_in_the_destination_count_against_the_limit(ec2, ec2_dst,
     in_flight = Rule("rewrite", op="DescribeSnapshots", fn=mark_snapshots_pending(set(first_copies[:2])))
     time.sleep(1.1)
     # An hour later three new snapshots are due for copying; two copies are still in flight, limit 3: one starts.
-    d, out = cycle({"DEST_REGION": DST, "COPY_LIMIT": "3", "SMARTVAULT_NOW": fl.now_plus(hours=1)},
+    d, out = cycle({"DEST_REGION": DST, "COPY_LIMIT": "3", "COPY_WINDOW": "0s", "SMARTVAULT_NOW": fl.now_plus(hours=1)},
                    rules=[in_flight])
     assert d["counts"]["snapshots_created"] == 3
-    plan = fl.of(out, "copy.plan")[0]
+    plan = fl.of(out, "copy.plan")[-1]
     assert (plan["in_flight_before"], plan["start"], plan["deferred"]) == (2, 1, 2)
     assert d["counts"]["snapshots_copied"] == 1 and d["api_calls"]["CopySnapshot"] == 1
     assert len(fl.of(out, "copy.deferred")) == 2
     # The pending copies are never deleted, even far past retention.
-    d, _ = cycle({"DEST_REGION": DST, "MIN_KEEP": "0", "MIN_INTERVAL": "90d", "COPY_LIMIT": "3",
+    d, _ = cycle({"DEST_REGION": DST, "MIN_KEEP": "0", "MIN_INTERVAL": "90d", "COPY_LIMIT": "3", "COPY_WINDOW": "0s",
                   "SMARTVAULT_NOW": fl.now_plus(days=100)}, rules=[in_flight])
     assert set(first_copies[:2]) <= set(fl.smartvault_snapshots(ec2_dst))
 

@@ -590,6 +590,163 @@ TEST(batch_per_item_policy) {
     batch_free(b);
 }
 
+/* ---- pacing, throttling until the deadline, stopping ---- */
+
+static void s_policy_until_deadline(struct retry_policy *p, uint32_t max_attempts) {
+    struct retry_config cfg = {
+        .mode = RETRY_MODE_STANDARD, .max_attempts = max_attempts, .jitter = s_jitter, .throttle_until_deadline = true
+    };
+    retry_policy_init(p, &cfg, s_fake.now);
+}
+
+static struct batch *s_batch_run_deadline(struct retry_policy *p, size_t in_flight, int64_t run_deadline_ms) {
+    struct batch_options opt = {
+        .max_in_flight = in_flight, .policy = p, .run_deadline_ms = run_deadline_ms, .transport = &s_transport
+    };
+    struct batch *b = NULL;
+    return batch_new(NULL, &opt, &b) == ERR_OK ? b : NULL;
+}
+
+TEST(batch_throttled_ten_times_still_succeeds_before_the_deadline) {
+    s_reset();
+    stop_reset();
+    s_jitter_value = 0.1;
+    static const struct reply r[] = {
+        { 10, ERR_OK, 503, "RequestLimitExceeded" },
+        { 10, ERR_OK, 503, "RequestLimitExceeded" },
+        { 10, ERR_OK, 503, "RequestLimitExceeded" },
+        { 10, ERR_OK, 503, "RequestLimitExceeded" },
+        { 10, ERR_OK, 503, "RequestLimitExceeded" },
+        { 10, ERR_OK, 503, "RequestLimitExceeded" },
+        { 10, ERR_OK, 503, "RequestLimitExceeded" },
+        { 10, ERR_OK, 503, "RequestLimitExceeded" },
+        { 10, ERR_OK, 503, "RequestLimitExceeded" },
+        { 10, ERR_OK, 503, "RequestLimitExceeded" },
+        { 10, ERR_OK, 200, NULL },
+    };
+    struct retry_policy p;
+    s_policy_until_deadline(&p, 3);
+    struct batch *b = s_batch_run_deadline(&p, 1, s_fake.now + 3600 * 1000);
+    REQUIRE(b != NULL);
+    struct job *j = s_job(r, COUNT(r));
+    REQUIRE_OK(batch_add(b, &s_ops, j, NULL));
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(j->final, ERR_OK);
+    CHECK_INT(j->res.attempts, 11);          /* AWS_MAX_ATTEMPTS=3 does not end a throttled call */
+    CHECK_INT(p.quota, RETRY_QUOTA_INITIAL); /* and throttling takes nothing from the quota */
+    CHECK_INT(batch_stats(b)->throttles, 10);
+    CHECK(!stop_requested());
+    batch_free(b);
+}
+
+TEST(batch_transient_errors_still_end_at_max_attempts_with_the_deadline_rule) {
+    s_reset();
+    stop_reset();
+    s_jitter_value = 0.1;
+    static const struct reply r[] = { { 10, ERR_OK, 500, "InternalError" } };
+    struct retry_policy p;
+    s_policy_until_deadline(&p, 3);
+    struct batch *b = s_batch_run_deadline(&p, 1, s_fake.now + 3600 * 1000);
+    struct job *j = s_job(r, 1);
+    REQUIRE_OK(batch_add(b, &s_ops, j, NULL));
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(j->final, ERR_AWS);
+    CHECK_INT(j->res.attempts, 3);
+    CHECK_INT(j->res.stop, RETRY_STOP_MAX_ATTEMPTS);
+    batch_free(b);
+}
+
+TEST(batch_run_deadline_stops_throttled_and_queued_requests_as_not_done) {
+    s_reset();
+    stop_reset();
+    s_jitter_value = 0.9;
+    static const struct reply thr[] = { { 10, ERR_OK, 503, "RequestLimitExceeded" } }; /* forever */
+    static const struct reply slow[] = { { 3000, ERR_OK, 200, NULL } };
+    struct retry_policy p;
+    s_policy_until_deadline(&p, 3);
+    int64_t t0 = s_fake.now;
+    struct batch *b = s_batch_run_deadline(&p, 2, t0 + 2000);
+    struct job *a = s_job(thr, 1);
+    struct job *c = s_job(slow, 1); /* on the wire when the deadline passes: finishes normally */
+    struct job *q[3];
+    REQUIRE_OK(batch_add(b, &s_ops, a, NULL));
+    REQUIRE_OK(batch_add(b, &s_ops, c, NULL));
+    for (size_t i = 0; i < COUNT(q); i++) {
+        q[i] = s_job(s_ok, 1);
+        REQUIRE_OK(batch_add(b, &s_ops, q[i], NULL));
+    }
+    REQUIRE_OK(batch_run(b));
+    CHECK(stop_requested());
+    CHECK_INT(stop_reason(), STOP_DEADLINE);
+    CHECK_INT(a->completes, 1);
+    CHECK_INT(a->final, ERR_CANCELLED);
+    CHECK_INT(a->res.stop, RETRY_STOP_STOPPED);
+    CHECK(a->res.attempts >= 2);
+    CHECK_INT(c->final, ERR_OK);
+    CHECK_INT(c->done_at - t0, 3000);
+    for (size_t i = 0; i < COUNT(q); i++) {
+        CHECK_INT(q[i]->completes, 1);
+        CHECK_INT(q[i]->final, ERR_CANCELLED);
+        CHECK_INT(q[i]->nprepared, 0); /* never sent */
+        CHECK_INT(q[i]->res.stop, RETRY_STOP_STOPPED);
+    }
+    CHECK_INT(batch_stats(b)->items, 5);
+    batch_free(b);
+    stop_reset();
+}
+
+TEST(batch_stop_by_signal_starts_nothing_but_the_ending_runs) {
+    s_reset();
+    stop_reset();
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    stop_request(STOP_SIGNAL, 15);
+    struct batch *b = s_batch(&p, 2, 0);
+    struct job *j = s_job(s_ok, 1);
+    REQUIRE_OK(batch_add(b, &s_ops, j, NULL));
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(j->final, ERR_CANCELLED);
+    CHECK_INT(j->nprepared, 0);
+    batch_free(b);
+    stop_begin_ending(); /* the cycle's reports: base/stop lets them through */
+    b = s_batch(&p, 2, 0);
+    struct job *k = s_job(s_ok, 1);
+    REQUIRE_OK(batch_add(b, &s_ops, k, NULL));
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(k->final, ERR_OK); /* the report of a stopped run still goes out */
+    batch_free(b);
+    stop_reset();
+}
+
+TEST(batch_paced_limiter_bursts_the_bucket_then_goes_at_the_refill_rate) {
+    s_reset();
+    stop_reset();
+    s_jitter_value = 0.0;
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct ratelimit rl;
+    ratelimit_init_paced(&rl, 10, 5, (double) s_fake.now / 1000.0); /* bucket 10, refill 5/s */
+    static const struct reply fast[] = { { 1, ERR_OK, 200, NULL } };
+    struct batch *b = s_batch(&p, 16, 0);
+    int64_t t0 = s_fake.now;
+    struct job *jobs[30];
+    for (size_t i = 0; i < COUNT(jobs); i++) {
+        jobs[i] = s_job(fast, 1);
+        REQUIRE_OK(batch_add_paced(b, &s_ops, jobs[i], NULL, &rl));
+    }
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(batch_stats(b)->succeeded, 30);
+    /* 10 at once, then 20 more at 5/s: the last one goes about 4 s after the start (the floor). */
+    CHECK(jobs[9]->done_at - t0 <= 10);
+    int64_t last = jobs[29]->done_at - t0;
+    CHECK(last >= 3990 && last <= 4100);
+    for (size_t i = 1; i < COUNT(jobs); i++) {
+        CHECK(jobs[i]->done_at >= jobs[i - 1]->done_at); /* tokens go in opening order (FIFO) */
+    }
+    CHECK(batch_stats(b)->limiter_waits > 0);
+    batch_free(b);
+}
+
 TEST(batch_options_validated) {
     s_reset();
     struct retry_policy p;

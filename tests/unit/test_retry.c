@@ -870,3 +870,97 @@ TEST(retry_standard_never_waits_for_limiter) {
     CHECK_INT(retry_before_attempt(&p, &st, 0), 0);
     CHECK_INT(st.attempt, 1);
 }
+
+/* ---- paced limiters (EC2's documented buckets) and the deadline rule ---- */
+
+TEST(ratelimit_paced_bursts_the_bucket_then_refills_at_the_documented_rate) {
+    struct ratelimit rl;
+    ratelimit_init_paced(&rl, 100, 5, 1000.0);
+    CHECK(rl.enabled);
+    for (int i = 0; i < 100; i++) {
+        CHECK_NEAR(ratelimit_acquire(&rl, 1000.0), 0); /* the whole bucket at once, as the server allows */
+    }
+    CHECK_NEAR(ratelimit_acquire(&rl, 1000.0), 0.2); /* then one token per 1/5 s */
+    CHECK_NEAR(ratelimit_acquire(&rl, 1000.2), 0);
+    CHECK_NEAR(ratelimit_acquire(&rl, 1000.3), 0.1);
+    /* Successes never push the rate above the documented refill. */
+    for (int i = 0; i < 50; i++) {
+        ratelimit_on_response(&rl, false, 1001.0 + i);
+    }
+    CHECK_NEAR(ratelimit_rate(&rl), 5);
+    /* After a long idle the bucket is full again, never above its size. */
+    for (int i = 0; i < 100; i++) {
+        CHECK_NEAR(ratelimit_acquire(&rl, 2000.0), 0);
+    }
+    CHECK(ratelimit_acquire(&rl, 2000.0) > 0);
+}
+
+TEST(ratelimit_paced_throttle_lowers_the_rate_and_it_recovers) {
+    struct ratelimit rl;
+    ratelimit_init_paced(&rl, 100, 5, 0.0);
+    ratelimit_on_response(&rl, true, 10.0);
+    CHECK_NEAR(ratelimit_rate(&rl), 5 * RATELIMIT_BETA); /* β × the rate we were sending at */
+    CHECK_NEAR(rl.bucket.capacity, 0);                   /* the server said its bucket is empty */
+    CHECK_INT(rl.throttles, 1);
+    /* CUBIC: back at the old rate K = ∛(5 × 0.3 / 0.4) s after the throttle, and capped there. */
+    double k = rl.cubic.k;
+    CHECK(k > 1.5 && k < 1.6);
+    ratelimit_on_response(&rl, false, 10.0 + k / 2);
+    double mid = ratelimit_rate(&rl);
+    CHECK(mid > 3.5 && mid < 5);
+    ratelimit_on_response(&rl, false, 10.0 + k + 5);
+    CHECK_NEAR(ratelimit_rate(&rl), 5);
+    /* Repeated throttles keep lowering it, never under the floor rate. */
+    for (int i = 0; i < 40; i++) {
+        ratelimit_on_response(&rl, true, 100.0 + i * 0.01);
+    }
+    CHECK_NEAR(ratelimit_rate(&rl), RATELIMIT_MIN_RATE);
+}
+
+TEST(retry_throttling_until_deadline_ignores_attempts_and_quota) {
+    struct retry_config cfg = { .mode = RETRY_MODE_STANDARD, .max_attempts = 3, .throttle_until_deadline = true };
+    struct retry_decision d;
+    struct retry_input in = s_http(50, 503, "RequestLimitExceeded");
+    retry_decide(&cfg, &in, 0, 0.5, &d);
+    CHECK(d.retry);
+    CHECK_INT(d.cls, RETRY_CLASS_THROTTLING);
+    CHECK_INT(d.cost, 0);
+    CHECK_INT(d.delay_ms, 10000); /* 0.5 × the 20 s cap */
+    /* Every other retryable class keeps AWS_MAX_ATTEMPTS and the quota. */
+    in = s_http(3, 503, "ServiceUnavailable");
+    retry_decide(&cfg, &in, 500, 0.5, &d);
+    CHECK(!d.retry);
+    CHECK_INT(d.stop, RETRY_STOP_MAX_ATTEMPTS);
+    in = s_http(1, 500, NULL);
+    retry_decide(&cfg, &in, 4, 0.5, &d);
+    CHECK(!d.retry);
+    CHECK_INT(d.stop, RETRY_STOP_QUOTA);
+    in = s_transport(1, ERR_TIMEOUT);
+    retry_decide(&cfg, &in, 500, 0.5, &d);
+    CHECK(d.retry);
+    CHECK_INT(d.cost, RETRY_QUOTA_TIMEOUT_COST);
+    /* Without the rule (no deadline: debug commands), throttling ends at max attempts as before. */
+    cfg.throttle_until_deadline = false;
+    in = s_http(3, 503, "RequestLimitExceeded");
+    retry_decide(&cfg, &in, 500, 0.5, &d);
+    CHECK(!d.retry);
+    CHECK_INT(d.stop, RETRY_STOP_MAX_ATTEMPTS);
+}
+
+TEST(retry_request_limiter_is_used_in_standard_mode) {
+    struct retry_config cfg = { .mode = RETRY_MODE_STANDARD, .max_attempts = 3 };
+    struct retry_policy p;
+    retry_policy_init(&p, &cfg, 0);
+    struct ratelimit rl;
+    ratelimit_init_paced(&rl, 1, 2, 0.0);
+    struct retry_state st;
+    retry_state_init(&st);
+    st.limiter = &rl;
+    CHECK_INT(retry_before_attempt(&p, &st, 0), 0);
+    struct retry_state st2;
+    retry_state_init(&st2);
+    st2.limiter = &rl;
+    CHECK_INT(retry_before_attempt(&p, &st2, 0), 501); /* 1 token per 0.5 s, rounded past the ms */
+    CHECK_INT(st2.attempt, 0);
+    CHECK_INT(p.counters.limiter_waits, 1);
+}
