@@ -8,6 +8,7 @@ Run: ./build.sh && SMARTVAULT_MOTO_PYTHONPATH=$(tests/tools/moto.sh) python3 -m 
 
 import socket
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -45,11 +46,9 @@ def test_refused_endpoint_names_the_host_and_the_reason(run_smartvault):
 def test_tls_failure_names_the_host_and_the_reason(run_smartvault):
     """A plain-TCP server that closes at once where HTTPS is expected: the TLS handshake fails."""
     srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
+    srv.bind(("127.0.0.1", 0))  # "localhost" may try ::1 first: refused there, then curl tries 127.0.0.1
     srv.listen(16)
     port = srv.getsockname()[1]
-    import threading
-
     def serve():
         while True:
             try:
@@ -61,13 +60,14 @@ def test_tls_failure_names_the_host_and_the_reason(run_smartvault):
 
     threading.Thread(target=serve, daemon=True).start()
     try:
-        env = dict(BASE, AWS_ENDPOINT_URL=f"https://127.0.0.1:{port}")
+        env = dict(BASE, AWS_ENDPOINT_URL=f"https://localhost:{port}")  # a name: BearSSL verifies names only
         proc = run_smartvault(["run"], env=env, timeout=30)
     finally:
         srv.close()
     assert proc.returncode == 3, proc.stdout + proc.stderr
     (failed,) = fl.of(proc.stdout, "ebs.failed")
-    assert failed["message"].startswith(f"127.0.0.1:{port}: ") and len(failed["message"]) > 20, failed
+    assert failed["aws_code"] == "tls", failed
+    assert failed["message"].startswith(f"localhost:{port}: ") and len(failed["message"]) > 20, failed
     print("ebs.failed line:", [ln for ln in proc.stdout.splitlines() if '"ebs.failed"' in ln][0])
 
 
