@@ -641,24 +641,33 @@ test_step_lint() {
 test_step_unit() { cmd_unit; }
 test_step_asan() { cmd_asan; }
 
-# Two clean builds, the second from a copy of the tree in another directory: the binaries must be identical.
+# Two clean builds per architecture, the second from a copy of the tree in another directory: the binaries
+# must be identical (amd64 and the cross-compiled arm64).
 cmd_repro() {
-    local other a b
-    cmd_release
-    a=$(sha256sum "$OUT/smartvault" | cut -d' ' -f1)
+    local other arch a b rel
+    cmd_release amd64
+    cmd_release arm64
     other=$(mktemp -d /tmp/smartvault-repro.XXXXXX)
     tar -c build.sh vendor src | tar -C "$other" -x
-    "$other/build.sh" >"$other.log" 2>&1 || {
+    { "$other/build.sh" amd64 && "$other/build.sh" arm64; } >"$other.log" 2>&1 || {
         cat "$other.log"
         rm -rf "$other" "$other.log"
         die "repro: the second build failed"
     }
-    b=$(sha256sum "$other/build/smartvault" | cut -d' ' -f1)
+    for arch in amd64 arm64; do
+        rel=smartvault
+        [[ $arch == arm64 ]] && rel=arm64/smartvault
+        a=$(sha256sum "$OUT/$rel" | cut -d' ' -f1)
+        b=$(sha256sum "$other/build/$rel" | cut -d' ' -f1)
+        echo "repro: $arch first  $a"
+        echo "repro: $arch second $b"
+        [[ "$a" == "$b" ]] || {
+            rm -rf "$other" "$other.log"
+            die "repro: the two $arch builds differ"
+        }
+    done
     rm -rf "$other" "$other.log"
-    echo "repro: first  $a"
-    echo "repro: second $b"
-    [[ "$a" == "$b" ]] || die "repro: the two builds differ"
-    say "repro: byte-identical"
+    say "repro: byte-identical (amd64 and arm64)"
 }
 test_step_repro() { cmd_repro; }
 
