@@ -71,7 +71,7 @@ QUIET = {"ts", "level", "event", "run_id"}
 
 
 def show_event(e):
-    fields = " ".join(f"{k}={json.dumps(v) if isinstance(v, (dict, list)) or v is None else v}"
+    fields = " ".join(f"{k}={json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v}"
                       for k, v in e.items() if k not in QUIET)
     head = f"  {e.get('level', ''):5} {e.get('event', '')}"
     print(textwrap.fill(fields, width=WIDTH, initial_indent=head + "  ", subsequent_indent=" " * 10,
@@ -94,10 +94,12 @@ def summary(events):
     plans = [e for e in events if e.get("event") == "copy.plan"]
     if c.get("snapshots_copied") == 0 and plans:
         why = plans[-1].get("not_copied") or "no SmartVault snapshot in the source region"
-        text = {"exists": "already have their copy in the DR region",
-                "expired": "are outside retention (older than RETENTION_DAYS at the cycle's date)",
+        text = {"copy_exists": "already have their copy in the DR region",
+                "copy_failed": "have only failed copies (look at them; not retried automatically)",
+                "expired": "are outside retention at the cycle's date (they would be deleted, so not copied)",
                 "pending": "are still pending (the next cycle copies them once completed)",
-                "limit": "wait for a free copy slot (COPY_LIMIT)"}
+                "copy_limit": "wait for a free copy slot (COPY_LIMIT)",
+                "state": "are in an error state", "not_ours": "are not SmartVault's", "is_copy": "are copies"}
         parts = []
         for item in why.split():
             reason, _, n = item.partition("=")
