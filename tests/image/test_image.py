@@ -44,6 +44,7 @@ TESTED = {"linux/amd64": ROOT / "build/smartvault", "linux/arm64": ROOT / "build
 # How each platform's binary is run here: natively, or under qemu user-mode emulation.
 RUNNER = {"linux/amd64": [], "linux/arm64": ["qemu-aarch64-static"]}
 SBOM_TYPE = "application/vnd.cyclonedx+json"
+BUILD_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}[os.uname().machine]  # the builder stage's platform
 VFS = ["--storage-driver", "vfs"]
 # SMARTVAULT_CONTAINERS_ROOT=DIR keeps images, containers and buildah's cache mounts under DIR instead of the
 # machine-wide places (an isolated run, as on a fresh machine).
@@ -140,7 +141,10 @@ def ensure_image():
         # Images of earlier builds (untagged members of the old list) go now, never after this build.
         subprocess.run(["buildah", *VFS, "rmi", "--prune"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         run(["buildah", *VFS, "bud", "--layers", "--isolation", "chroot", "--network", "host", "--pull-never",
-             "--platform", ",".join(PLATFORMS), "--manifest", IMAGE, "-f", "Dockerfile", "."],
+             "--platform", ",".join(PLATFORMS), "--manifest", IMAGE, "-f", "Dockerfile",
+             # BuildKit and newer buildah predefine BUILDPLATFORM; buildah 1.28 (Debian 12) does not, and without it
+             # `FROM --platform=$BUILDPLATFORM` would look for an arm64 builder image.
+             "--build-arg", f"BUILDPLATFORM=linux/{BUILD_ARCH}", "."],
             cwd=ROOT, log=ROOT / "build/image-build.log")
         shutil.rmtree(OCI, ignore_errors=True)
         run(["buildah", *VFS, "manifest", "push", "--all", IMAGE, f"oci:{OCI}:latest"])
@@ -197,6 +201,7 @@ def run_binary(platform, binary, args, **kw):
 def attach_sboms(layout):
     """Each platform's SBOM, as printed by that platform's binary, becomes an OCI referrer of its manifest."""
     tmp = Path(tempfile.mkdtemp(prefix="smartvault-sbom-"))
+    tmp.chmod(0o755)  # user 65532 runs the arm64 binary from here through qemu
     try:
         index_path = layout / "index.json"
         index = json.loads(index_path.read_text())
@@ -228,6 +233,7 @@ def images(pytestconfig):
     ctx = ensure_image()
     built = json.loads(BUILT_FILE.read_text()) if BUILT_FILE.exists() else {}
     tmp = Path(tempfile.mkdtemp(prefix="smartvault-image-"))
+    tmp.chmod(0o755)  # user 65532 runs the arm64 binary from here through qemu
     try:
         out = {}
         REPORT = pytestconfig.smartvault_image_report = {}
