@@ -138,6 +138,8 @@ def ensure_image():
         ensure_base_image()
         if manifest_exists(IMAGE):
             run(["buildah", *VFS, "manifest", "rm", IMAGE])
+        elif image_exists(IMAGE):  # a single-platform image of an older build under the list's name
+            run(["podman", *VFS, "untag", IMAGE, IMAGE])
         # Images of earlier builds (untagged members of the old list) go now, never after this build.
         subprocess.run(["buildah", *VFS, "rmi", "--prune"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         run(["buildah", *VFS, "bud", "--layers", "--isolation", "chroot", "--network", "host", "--pull-never",
