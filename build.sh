@@ -84,8 +84,14 @@ install_pkgs() {
         apt-get "${lock[@]}" update -q || die "apt-get update failed (exit $?): see apt's message above"
         export SV_APT_UPDATED=1
     fi
-    apt-get "${lock[@]}" install -y -q --no-install-recommends "${missing[@]}" ||
-        die "could not install ${missing[*]} (apt-get exit $?; another apt or unattended-upgrades may have held the dpkg lock longer than ${SMARTVAULT_APT_LOCK_TIMEOUT:-600} s)"
+    local rc=0 still=()
+    apt-get "${lock[@]}" install -y -q --no-install-recommends "${missing[@]}" || rc=$?
+    # apt 2.6 can give up on the lock with exit 0: what counts is whether the packages are installed now.
+    for p in "${missing[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || still+=("$p")
+    done
+    [[ $rc -eq 0 && ${#still[@]} -eq 0 ]] ||
+        die "could not install ${still[*]:-${missing[*]}} (apt-get exit $rc; if apt said it could not get the dpkg lock, another apt or unattended-upgrades held it longer than ${SMARTVAULT_APT_LOCK_TIMEOUT:-600} s: wait for it, or raise SMARTVAULT_APT_LOCK_TIMEOUT)"
 }
 
 # ---------------------------------------------------------------------------------------------------------------
