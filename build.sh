@@ -2,7 +2,10 @@
 # build.sh - SmartVault's one build entry point.
 #
 #   ./build.sh              release: the static musl binary build/smartvault (prints its size)
-#   ./build.sh deps [FLAVOR]  build BearSSL + libcurl for FLAVOR (musl, asan; default both), cached by hash
+#   ./build.sh arm64        the same binary for arm64 (Graviton, Fargate ARM64), cross-compiled: build/arm64/smartvault
+#   ./build.sh deps [FLAVOR]  build musl + BearSSL + libcurl for FLAVOR (musl, musl-arm64, asan), cached by hash
+#   ./build.sh unit-arm64 [FILTER]  the unit tests built for arm64, run under qemu-aarch64-static
+#   ./build.sh test-arm64   the arm64 binary under qemu: unit tests and the EBS/S3/TLS integration tests
 #   ./build.sh unit [FILTER]  C unit tests, static musl build (build/unit_tests); FILTER selects tests by name
 #   ./build.sh asan [FILTER]  C unit tests under ASan+UBSan: clang-14 against glibc (build/unit_tests_asan)
 #   ./build.sh lint         format (clang-format), banned functions, curl boundary, layering
@@ -40,17 +43,20 @@ DEFINES=(-D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE)
 BANNED_FUNCTIONS=(sprintf strcpy strcat gets atoi gmtime localtime rand system alloca strtok vsprintf)
 
 # Debian packages by purpose; installed only when missing.
-PKGS_BUILD=(musl-tools binutils make gcc xz-utils ca-certificates)
+PKGS_BUILD=(binutils make gcc xz-utils ca-certificates)
+PKGS_ARM64=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu)
+PKGS_QEMU=(qemu-user-static)
 PKGS_ASAN=(clang-14 libclang-rt-14-dev)
 PKGS_TEST=(file clang-format openssl python3-pytest python3-boto3 python3-botocore python3-flask python3-flask-cors
     python3-werkzeug python3-jinja2 python3-requests python3-responses python3-xmltodict python3-dateutil
-    python3-cryptography python3-yaml)
+    python3-cryptography python3-yaml python3-jsonschema python3-license-expression python3-sortedcontainers
+    python3-defusedxml)
 PKGS_IMAGE=(buildah podman umoci debootstrap)
 # The coverage page's render tests (tests/integration/test_report_page.py): Debian's headless Chromium.
 PKGS_BROWSER=(chromium-headless-shell)
 
 # The steps of `./build.sh test`, in order. A step is a function test_step_NAME; add new ones here.
-TEST_STEPS=(lint unit asan fuzz repro integration deploy image)
+TEST_STEPS=(lint unit asan fuzz repro integration arm64 deploy image)
 
 say() { printf '==> %s\n' "$*"; }
 die() {
@@ -73,23 +79,116 @@ install_pkgs() {
     [[ $(id -u) -eq 0 ]] || die "missing packages (run as root, or install them): ${missing[*]}"
     say "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # On a fresh cloud VM unattended-upgrades often holds the dpkg lock for minutes: wait for it (bounded) instead
+    # of dying with apt's exit 100, and say in our own words what failed.
+    local lock=(-o DPkg::Lock::Timeout="${SMARTVAULT_APT_LOCK_TIMEOUT:-600}")
     if [[ -z "${SV_APT_UPDATED:-}" ]]; then
-        apt-get update -q
+        apt-get "${lock[@]}" update -q || die "apt-get update failed (exit $?): see apt's message above"
         export SV_APT_UPDATED=1
     fi
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
+    local rc=0 still=()
+    apt-get "${lock[@]}" install -y -q --no-install-recommends "${missing[@]}" || rc=$?
+    # apt 2.6 can give up on the lock with exit 0: what counts is whether the packages are installed now.
+    for p in "${missing[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || still+=("$p")
+    done
+    [[ $rc -eq 0 && ${#still[@]} -eq 0 ]] ||
+        die "could not install ${still[*]:-${missing[*]}} (apt-get exit $rc; if apt said it could not get the dpkg lock, another apt or unattended-upgrades held it longer than ${SMARTVAULT_APT_LOCK_TIMEOUT:-600} s: wait for it, or raise SMARTVAULT_APT_LOCK_TIMEOUT)"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# musl, built from its pinned source archive for each target architecture (never the build machine's musl-tools:
+# every build, on any machine and in the image's builder stage, links the same libc).
+#   amd64: the machine's gcc            arm64: the aarch64 cross gcc (gcc-aarch64-linux-gnu)
+# It lands in $CACHE/musl-ARCH-HASH with musl's own gcc wrapper, bin/musl-gcc, which compiles and links against
+# it; MUSL_CC is set to that wrapper.
+
+arch_env() {
+    case "$1" in
+        amd64)
+            ARCH_GCC=gcc ARCH_CROSS="" ARCH_HOST=""
+            ;;
+        arm64)
+            ARCH_GCC=aarch64-linux-gnu-gcc ARCH_CROSS=aarch64-linux-gnu- ARCH_HOST=aarch64-linux-gnu
+            ;;
+        *) die "unknown architecture '$1' (amd64, arm64)" ;;
+    esac
+}
+
+musl_build() {
+    local src=$1 prefix=$2 stage=$3
+    (
+        cd "$src"
+        CC="$ARCH_GCC" CFLAGS="-Os -ffile-prefix-map=$src=/musl" ./configure --prefix="$prefix" \
+            ${ARCH_CROSS:+--target="${ARCH_CROSS%-}"} --disable-shared --enable-wrapper=gcc >configure.log 2>&1 &&
+            make -j"$JOBS" AR="${ARCH_CROSS}ar" RANLIB="${ARCH_CROSS}ranlib" >build.log 2>&1 &&
+            make install DESTDIR="$stage" >>build.log 2>&1
+    ) || {
+        tail -40 "$src/build.log" "$src/configure.log" 2>/dev/null >&2
+        die "musl build failed ($src)"
+    }
+}
+
+musl_hash() {
+    {
+        awk '$0 !~ /^[[:space:]]*#/ && $1 == "musl"' vendor/manifest
+        declare -f arch_env musl_build
+        echo "$1 $SOURCE_DATE_EPOCH"
+        "$ARCH_GCC" --version 2>/dev/null | head -1
+    } | sha256sum | cut -c1-16
+}
+
+# musl_ensure ARCH: sets MUSL_CC (the wrapper) for ARCH, building musl first when it is not cached.
+musl_ensure() {
+    local arch=$1 prefix work lockfd t0
+    arch_env "$arch"
+    if [[ $arch == arm64 ]]; then install_pkgs "${PKGS_BUILD[@]}" "${PKGS_ARM64[@]}"; else install_pkgs "${PKGS_BUILD[@]}"; fi
+    prefix="$CACHE/musl-$arch-$(musl_hash "$arch")"
+    MUSL_CC="$prefix/bin/musl-gcc"
+    [[ -e "$prefix/.complete" ]] && return 0
+    mkdir -p "$CACHE"
+    exec {lockfd}>"$CACHE/.musl-$arch.lock"
+    flock "$lockfd"
+    if [[ ! -e "$prefix/.complete" ]]; then
+        t0=$(now_s)
+        say "musl: building $(sv_manifest musl 2) for $arch into $prefix"
+        work="$CACHE/work/musl-$arch"
+        rm -rf "$work" "$prefix"
+        mkdir -p "$work"
+        tar -C "$work" -xf "$(vendor/fetch.sh musl | awk '{ print $2 }')"
+        # Installed under a staging root, then moved: the wrapper and its specs name the final prefix.
+        musl_build "$work/musl-$(sv_manifest musl 2)" "$prefix" "$work/stage"
+        mv "$work/stage$prefix" "$prefix"
+        touch "$prefix/.complete"
+        rm -rf "$work"
+        say "musl: $arch built in $(elapsed "$t0") s (libc.a $(stat -c %s "$prefix/lib/libc.a") B)"
+    fi
+    exec {lockfd}>&-
 }
 
 # ---------------------------------------------------------------------------------------------------------------
 # Dependencies: BearSSL and libcurl, per flavor.
-#   musl: musl-gcc, static, size-optimised: linked into build/smartvault and build/unit_tests
-#   asan: clang-14 against glibc, -g: linked into the sanitizer unit tests (sanitizers need glibc)
+#   musl:       our musl (amd64), static, size-optimised: linked into build/smartvault and build/unit_tests
+#   musl-arm64: the same for arm64 (cross-compiled): build/arm64/smartvault and build/arm64/unit_tests
+#   asan:       clang-14 against glibc, -g: linked into the sanitizer unit tests (sanitizers need glibc)
+
+flavor_arch() {
+    case "$1" in
+        musl) echo amd64 ;;
+        musl-arm64) echo arm64 ;;
+        *) echo "" ;;
+    esac
+}
 
 deps_flavor_env() {
     local flavor=$1 work=$2
+    DEPS_HOST="" DEPS_AR=ar
     case "$flavor" in
-        musl)
-            DEPS_CC=musl-gcc
+        musl | musl-arm64)
+            arch_env "$(flavor_arch "$flavor")"
+            DEPS_CC=$MUSL_CC
+            DEPS_HOST=$ARCH_HOST
+            DEPS_AR="${ARCH_CROSS}ar"
             DEPS_CFLAGS="-Os -ffunction-sections -fdata-sections -ffile-prefix-map=$work=/deps"
             DEPS_LDFLAGS="-static"
             ;;
@@ -98,13 +197,13 @@ deps_flavor_env() {
             DEPS_CFLAGS="-O1 -g -fPIC -fno-omit-frame-pointer -ffile-prefix-map=$work=/deps"
             DEPS_LDFLAGS=""
             ;;
-        *) die "unknown dependency flavor '$flavor' (musl, asan)" ;;
+        *) die "unknown dependency flavor '$flavor' (musl, musl-arm64, asan)" ;;
     esac
 }
 
 deps_build_bearssl() {
     local src=$1 prefix=$2
-    make -C "$src" -j"$JOBS" CC="$DEPS_CC" LD="$DEPS_CC" LDDLL="$DEPS_CC" AR=ar ARFLAGS=rcsD \
+    make -C "$src" -j"$JOBS" CC="$DEPS_CC" LD="$DEPS_CC" LDDLL="$DEPS_CC" AR="$DEPS_AR" ARFLAGS=rcsD \
         CFLAGS="-W -Wall $DEPS_CFLAGS" lib >"$src/build.log" 2>&1 || {
         tail -40 "$src/build.log" >&2
         die "BearSSL build failed"
@@ -135,7 +234,8 @@ deps_build_curl() {
     (
         cd "$src"
         CC="$DEPS_CC" CFLAGS="$DEPS_CFLAGS" CPPFLAGS="-I$prefix/include" LDFLAGS="-L$prefix/lib $DEPS_LDFLAGS" \
-            AR_FLAGS=crD ./configure --with-bearssl="$prefix" "${CURL_CONFIGURE[@]}" >configure.log 2>&1
+            AR_FLAGS=crD ./configure ${DEPS_HOST:+--host="$DEPS_HOST"} --with-bearssl="$prefix" "${CURL_CONFIGURE[@]}" \
+            >configure.log 2>&1
     ) || {
         tail -40 "$src/config.log" >&2
         die "curl configure failed (see $src/config.log)"
@@ -165,7 +265,11 @@ deps_hash() {
 # deps_ensure FLAVOR: sets DEPS to the flavor's prefix, building it first when it is not cached.
 deps_ensure() {
     local flavor=$1 hash prefix work t0
-    if [[ $flavor == musl ]]; then install_pkgs "${PKGS_BUILD[@]}"; else install_pkgs "${PKGS_BUILD[@]}" "${PKGS_ASAN[@]}"; fi
+    if [[ -n $(flavor_arch "$flavor") ]]; then
+        musl_ensure "$(flavor_arch "$flavor")"
+    else
+        install_pkgs "${PKGS_BUILD[@]}" "${PKGS_ASAN[@]}"
+    fi
     hash=$(deps_hash "$flavor")
     prefix="$CACHE/deps-$flavor-$hash"
     DEPS=$prefix
@@ -214,24 +318,48 @@ sv_manifest() {
 # ---------------------------------------------------------------------------------------------------------------
 # The application
 
-# The embedded trust store: the Mozilla certificates shipped by ca-certificates, sorted by file name. Not
+# The Mozilla certificates of the ca-certificates package pinned in vendor/manifest ('cacerts', unpacked once into
+# the cache), so that every machine and the image's builder embed the same trust store whatever their own
+# ca-certificates is. Prints the directory holding the .crt files.
+cacerts_dir() {
+    local sha dest deb lockfd
+    sha=$(sv_manifest cacerts 7)
+    dest="$CACHE/cacerts-$(sv_manifest cacerts 2)"
+    if [[ "$(cat "$dest/.complete" 2>/dev/null)" != "$sha" ]]; then
+        mkdir -p "$CACHE"
+        exec {lockfd}>"$dest.lock"
+        flock "$lockfd"
+        if [[ "$(cat "$dest/.complete" 2>/dev/null)" != "$sha" ]]; then
+            deb=$(vendor/fetch.sh cacerts | awk '{ print $2 }')
+            rm -rf "$dest.tmp"
+            dpkg -x "$deb" "$dest.tmp" || die "cannot unpack $deb"
+            echo "$sha" >"$dest.tmp/.complete"
+            rm -rf "$dest"
+            mv "$dest.tmp" "$dest"
+        fi
+        exec {lockfd}>&-
+    fi
+    echo "$dest/usr/share/ca-certificates/mozilla"
+}
+
+# The embedded trust store: the Mozilla certificates of the pinned ca-certificates, sorted by file name. Never
 # /etc/ssl/certs/ca-certificates.crt: that file also holds whatever local CAs the build machine added, which
 # must never end up in a shipped binary. SMARTVAULT_CA_PEM overrides the source (one PEM file).
 gen_ca_bundle() {
-    local out="$OUT/gen/ca_bundle.c" tmp pem
+    local out="$OUT/gen/ca_bundle.c" tmp pem dir
     mkdir -p "$OUT/gen"
     tmp=$(mktemp "$OUT/gen/.ca.XXXXXX")
     pem="$tmp.pem"
     if [[ -n "${SMARTVAULT_CA_PEM:-}" ]]; then
         cat "$SMARTVAULT_CA_PEM" >"$pem"
     else
-        compgen -G '/usr/share/ca-certificates/mozilla/*.crt' >/dev/null ||
-            die "no Mozilla certificates in /usr/share/ca-certificates/mozilla (package ca-certificates)"
-        find /usr/share/ca-certificates/mozilla -name '*.crt' -print0 | sort -z | xargs -0 cat >"$pem"
+        dir=$(cacerts_dir)
+        compgen -G "$dir/*.crt" >/dev/null || die "no Mozilla certificates in $dir (vendor/manifest: cacerts)"
+        find "$dir" -name '*.crt' -print0 | sort -z | xargs -0 cat >"$pem"
     fi
     [[ -s "$pem" ]] || die "the CA bundle is empty"
     {
-        echo "/* Generated by build.sh: the Mozilla CA bundle (ca-certificates $(dpkg-query -W -f='${Version}' ca-certificates 2>/dev/null || echo unknown), $(grep -c 'BEGIN CERTIFICATE' "$pem") certificates). Do not edit. */"
+        echo "/* Generated by build.sh: the Mozilla CA bundle (ca-certificates $(sv_manifest cacerts 5), $(grep -c 'BEGIN CERTIFICATE' "$pem") certificates). Do not edit. */"
         echo "extern const unsigned char smartvault_ca_bundle[];"
         echo "extern const unsigned long smartvault_ca_bundle_len;"
         echo "const unsigned char smartvault_ca_bundle[] = {"
@@ -242,6 +370,76 @@ gen_ca_bundle() {
     rm -f "$pem"
     chmod 644 "$tmp"
     if cmp -s "$tmp" "$out"; then rm -f "$tmp"; else mv "$tmp" "$out"; fi
+}
+
+# The SBOM of the binary (CycloneDX 1.5 JSON), from vendor/manifest alone: the pinned 'source' lines (version,
+# Debian source package, archive and its SHA-256) and the 'sbom' lines (licence, project). Deterministic: the
+# timestamp is SOURCE_DATE_EPOCH and the serial number is derived from the manifest and the version.
+# Writes build/sbom.cdx.json and build/gen/sbom.c (the same bytes, printed by `smartvault sbom`).
+sbom_json() {
+    local version date serial
+    version=$(sed -n 's/^#define SMARTVAULT_VERSION "\(.*\)"$/\1/p' src/version.h)
+    [[ -n "$version" ]] || die "no SMARTVAULT_VERSION in src/version.h"
+    date=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
+    serial=$({
+        echo "$version"
+        awk '$0 !~ /^[[:space:]]*#/ && NF' vendor/manifest
+    } | sha256sum | awk '{ h = $1; printf "%s-%s-5%s-8%s-%s", substr(h, 1, 8), substr(h, 9, 4), substr(h, 14, 3), substr(h, 18, 3), substr(h, 21, 12) }')
+    awk -v version="$version" -v date="$date" -v serial="$serial" '
+        $0 ~ /^[[:space:]]*#/ || NF == 0 { next }
+        $1 == "sbom" { lic[$2] = $3; home[$2] = $4; next }
+        $3 == "source" || $3 == "data" { n++; name[n] = $1; kind[$1] = $3; ver[$1] = $2; pkg[$1] = $4; debver[$1] = $5; file[$1] = $6; sha[$1] = $7 }
+        function ref(c) { return "pkg:generic/" c "@" ver[c] }
+        function purl(c, v) { v = debver[c]; gsub(/\+/, "%2B", v); gsub(/~/, "%7E", v); return "pkg:deb/debian/" pkg[c] "@" v "?arch=" (kind[c] == "data" ? "all" : "source") }
+        END {
+            if (!("smartvault" in lic)) { print "vendor/manifest: no sbom line for smartvault" > "/dev/stderr"; exit 1 }
+            printf "{\n  \"bomFormat\": \"CycloneDX\",\n  \"specVersion\": \"1.5\",\n"
+            printf "  \"serialNumber\": \"urn:uuid:%s\",\n  \"version\": 1,\n", serial
+            printf "  \"metadata\": {\n    \"timestamp\": \"%s\",\n", date
+            printf "    \"tools\": {\"components\": [{\"type\": \"application\", \"name\": \"build.sh\", \"version\": \"%s\", \"description\": \"SmartVault build script; this document is generated from vendor/manifest\"}]},\n", version
+            printf "    \"component\": {\"type\": \"application\", \"bom-ref\": \"pkg:generic/smartvault@%s\", \"name\": \"smartvault\", \"version\": \"%s\", ", version, version
+            printf "\"description\": \"SmartVault: one static binary (musl, BearSSL, libcurl) that runs one AWS backup cycle per start\", "
+            printf "\"licenses\": [{\"license\": {\"id\": \"%s\"}}], \"purl\": \"pkg:generic/smartvault@%s\"}\n  },\n", lic["smartvault"], version
+            printf "  \"components\": [\n"
+            for (i = 1; i <= n; i++) {
+                c = name[i]
+                if (!(c in lic)) { print "vendor/manifest: no sbom line for " c > "/dev/stderr"; exit 1 }
+                printf "    {\"type\": \"%s\", \"bom-ref\": \"%s\", \"name\": \"%s\", \"version\": \"%s\", ", kind[c] == "data" ? "data" : "library", ref(c), c, ver[c]
+                printf "\"scope\": \"required\", \"licenses\": [{\"license\": {\"id\": \"%s\"}}], \"purl\": \"%s\", ", lic[c], purl(c)
+                printf "\"hashes\": [{\"alg\": \"SHA-256\", \"content\": \"%s\"}], ", sha[c]
+                printf "\"externalReferences\": [{\"type\": \"website\", \"url\": \"%s\"}], ", home[c]
+                printf "\"properties\": [{\"name\": \"smartvault:source-archive\", \"value\": \"%s\"}, {\"name\": \"smartvault:debian-source-version\", \"value\": \"%s\"}, {\"name\": \"smartvault:linkage\", \"value\": \"static\"}]}%s\n", file[c], debver[c], i < n ? "," : ""
+            }
+            printf "  ],\n  \"dependencies\": [\n    {\"ref\": \"pkg:generic/smartvault@%s\", \"dependsOn\": [", version
+            for (i = 1; i <= n; i++) printf "\"%s\"%s", ref(name[i]), i < n ? ", " : ""
+            printf "]}"
+            for (i = 1; i <= n; i++) {
+                c = name[i]; deps = ""
+                if (c == "curl") deps = "\"" ref("bearssl") "\", \"" ref("musl") "\""
+                else if (c == "bearssl") deps = "\"" ref("musl") "\""
+                printf ",\n    {\"ref\": \"%s\", \"dependsOn\": [%s]}", ref(c), deps
+            }
+            printf "\n  ]\n}\n"
+        }' vendor/manifest
+}
+
+gen_sbom() {
+    local out="$OUT/gen/sbom.c" tmp json="$OUT/sbom.cdx.json"
+    mkdir -p "$OUT/gen"
+    tmp=$(mktemp "$OUT/gen/.sbom.XXXXXX")
+    sbom_json >"$tmp.json" || die "could not generate the SBOM from vendor/manifest"
+    {
+        echo "/* Generated by build.sh from vendor/manifest: the CycloneDX 1.5 SBOM of this binary. Do not edit. */"
+        echo "extern const unsigned char smartvault_sbom[];"
+        echo "extern const unsigned long smartvault_sbom_len;"
+        echo "const unsigned char smartvault_sbom[] = {"
+        od -An -v -tx1 "$tmp.json" | awk '{ s = "   "; for (i = 1; i <= NF; i++) s = s " 0x" $i ","; print s }'
+        echo "};"
+        echo "const unsigned long smartvault_sbom_len = $(stat -c %s "$tmp.json")UL;"
+    } >"$tmp"
+    chmod 644 "$tmp" "$tmp.json"
+    if cmp -s "$tmp" "$out"; then rm -f "$tmp"; else mv "$tmp" "$out"; fi
+    mv "$tmp.json" "$json"
 }
 
 app_sources() { find src -name '*.c' | sort; }
@@ -279,36 +477,56 @@ musl_cflags() {
         -ffunction-sections -fdata-sections "-ffile-prefix-map=$ROOT=.")
 }
 
+# arch_out ARCH: where ARCH's outputs go (build/ for amd64, build/arm64/ for arm64); sets ARCH_DIR and ARCH_FLAVOR.
+arch_out() {
+    arch_env "$1"
+    ARCH_DIR=$OUT ARCH_FLAVOR=musl
+    if [[ $1 == arm64 ]]; then ARCH_DIR=$OUT/arm64 ARCH_FLAVOR=musl-arm64; fi
+    mkdir -p "$ARCH_DIR"
+}
+
+# cmd_release [ARCH]: the static, stripped binary: build/smartvault (amd64, default) or build/arm64/smartvault.
 cmd_release() {
-    local t0 srcs
+    local arch=${1:-amd64} t0 srcs
     t0=$(now_s)
-    deps_ensure musl
+    arch_out "$arch"
+    deps_ensure "$ARCH_FLAVOR"
     gen_ca_bundle
+    gen_sbom
     mapfile -t srcs < <(app_sources)
     [[ ${#srcs[@]} -gt 0 ]] || die "no sources under src/"
     musl_cflags
-    rm -rf "$OUT/obj/release"
-    compile_all musl-gcc "$OUT/obj/release" "${MUSL_CFLAGS[@]}" -- "${srcs[@]}" "$OUT/gen/ca_bundle.c"
-    musl-gcc -static -Wl,--gc-sections -s -o "$OUT/smartvault.tmp" "${OBJS[@]}" -L"$DEPS/lib" -lcurl -lbearssl
-    mv "$OUT/smartvault.tmp" "$OUT/smartvault"
-    say "build/smartvault: $(stat -c %s "$OUT/smartvault") bytes (stripped, static), built in $(elapsed "$t0") s"
+    rm -rf "$OUT/obj/release-$arch"
+    compile_all "$MUSL_CC" "$OUT/obj/release-$arch" "${MUSL_CFLAGS[@]}" -- "${srcs[@]}" "$OUT/gen/ca_bundle.c" \
+        "$OUT/gen/sbom.c"
+    "$MUSL_CC" -static -Wl,--gc-sections -s -o "$ARCH_DIR/smartvault.tmp" "${OBJS[@]}" -L"$DEPS/lib" -lcurl -lbearssl
+    mv "$ARCH_DIR/smartvault.tmp" "$ARCH_DIR/smartvault"
+    say "$ARCH_DIR/smartvault ($arch): $(stat -c %s "$ARCH_DIR/smartvault") bytes (stripped, static), built in $(elapsed "$t0") s"
 }
 
 cmd_deps() {
     local flavors=("$@") f
-    [[ ${#flavors[@]} -gt 0 ]] || flavors=(musl asan)
+    [[ ${#flavors[@]} -gt 0 ]] || flavors=(musl musl-arm64 asan)
     for f in "${flavors[@]}"; do
         deps_ensure "$f"
         say "deps ($f): $DEPS"
     done
 }
 
-# run_unit_binary BIN [FILTER]: runs it and requires the harness's closing line.
+# run_unit_binary BIN [RUNNER... --] [FILTER]: runs it (through RUNNER, e.g. qemu) and requires the harness's
+# closing line.
 run_unit_binary() {
-    local bin=$1 log rc=0
+    local bin=$1 log rc=0 runner=()
     shift
+    if [[ " $* " == *" -- "* ]]; then
+        while [[ $1 != -- ]]; do
+            runner+=("$1")
+            shift
+        done
+        shift
+    fi
     log="$bin.log"
-    "$bin" "$@" 2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
+    "${runner[@]}" "$bin" "$@" 2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
     if ! tail -1 "$log" | grep -Eq '^[0-9]+ passed, [0-9]+ failed$'; then
         die "$bin stopped (exit $rc) before its closing 'N passed, N failed' line: see the output above"
     fi
@@ -322,20 +540,24 @@ have_unit_tests() {
     fi
 }
 
+# cmd_unit [FILTER]: the unit tests for amd64; UNIT_ARCH=arm64 builds build/arm64/unit_tests and runs them under
+# qemu-aarch64-static (user-mode emulation: no binfmt_misc registration needed).
 cmd_unit() {
     have_unit_tests || return 0
-    local filter=("$@")
+    local filter=("$@") arch=${UNIT_ARCH:-amd64} runner=()
     local srcs tests
-    deps_ensure musl
+    arch_out "$arch"
+    deps_ensure "$ARCH_FLAVOR"
     gen_ca_bundle
     mapfile -t srcs < <(app_sources | grep -vx 'src/main.c')
     mapfile -t tests < <(unit_sources)
     musl_cflags
-    rm -rf "$OUT/obj/unit"
-    compile_all musl-gcc "$OUT/obj/unit" "${MUSL_CFLAGS[@]}" -Itests/unit -- "${srcs[@]}" "${tests[@]}" "$OUT/gen/ca_bundle.c"
-    musl-gcc -static -o "$OUT/unit_tests" "${OBJS[@]}" -L"$DEPS/lib" -lcurl -lbearssl
-    say "unit: build/unit_tests (musl, static)"
-    run_unit_binary "$OUT/unit_tests" "${filter[@]}"
+    rm -rf "$OUT/obj/unit-$arch"
+    compile_all "$MUSL_CC" "$OUT/obj/unit-$arch" "${MUSL_CFLAGS[@]}" -Itests/unit -- "${srcs[@]}" "${tests[@]}" "$OUT/gen/ca_bundle.c"
+    "$MUSL_CC" -static -o "$ARCH_DIR/unit_tests" "${OBJS[@]}" -L"$DEPS/lib" -lcurl -lbearssl
+    [[ $arch == arm64 ]] && runner=(qemu-aarch64-static)
+    say "unit: $ARCH_DIR/unit_tests (musl, static, $arch${runner:+, under ${runner[*]}})"
+    run_unit_binary "$ARCH_DIR/unit_tests" "${runner[@]}" -- "${filter[@]}"
 }
 
 # Also links build/smartvault_asan (main.c + the same objects) for running the integration tests under sanitizers.
@@ -354,7 +576,8 @@ cmd_asan() {
         -L"$DEPS/lib" -lcurl -lbearssl -lpthread
     local app_objs=() o
     for o in "${OBJS[@]}"; do [[ $o == "$OUT/obj/asan/tests/"* ]] || app_objs+=("$o"); done
-    compile_all clang-14 "$OUT/obj/asan" "${flags[@]}" -- src/main.c
+    gen_sbom
+    compile_all clang-14 "$OUT/obj/asan" "${flags[@]}" -- src/main.c "$OUT/gen/sbom.c"
     clang-14 -fsanitize=address,undefined -fno-sanitize-recover=all -o "$OUT/smartvault_asan" "${app_objs[@]}" \
         "${OBJS[@]}" -L"$DEPS/lib" -lcurl -lbearssl -lpthread
     say "asan: build/unit_tests_asan and build/smartvault_asan (clang-14, glibc, ASan+UBSan)"
@@ -458,24 +681,33 @@ test_step_lint() {
 test_step_unit() { cmd_unit; }
 test_step_asan() { cmd_asan; }
 
-# Two clean builds, the second from a copy of the tree in another directory: the binaries must be identical.
+# Two clean builds per architecture, the second from a copy of the tree in another directory: the binaries
+# must be identical (amd64 and the cross-compiled arm64).
 cmd_repro() {
-    local other a b
-    cmd_release
-    a=$(sha256sum "$OUT/smartvault" | cut -d' ' -f1)
+    local other arch a b rel
+    cmd_release amd64
+    cmd_release arm64
     other=$(mktemp -d /tmp/smartvault-repro.XXXXXX)
     tar -c build.sh vendor src | tar -C "$other" -x
-    "$other/build.sh" >"$other.log" 2>&1 || {
+    { "$other/build.sh" amd64 && "$other/build.sh" arm64; } >"$other.log" 2>&1 || {
         cat "$other.log"
         rm -rf "$other" "$other.log"
         die "repro: the second build failed"
     }
-    b=$(sha256sum "$other/build/smartvault" | cut -d' ' -f1)
+    for arch in amd64 arm64; do
+        rel=smartvault
+        [[ $arch == arm64 ]] && rel=arm64/smartvault
+        a=$(sha256sum "$OUT/$rel" | cut -d' ' -f1)
+        b=$(sha256sum "$other/build/$rel" | cut -d' ' -f1)
+        echo "repro: $arch first  $a"
+        echo "repro: $arch second $b"
+        [[ "$a" == "$b" ]] || {
+            rm -rf "$other" "$other.log"
+            die "repro: the two $arch builds differ"
+        }
+    done
     rm -rf "$other" "$other.log"
-    echo "repro: first  $a"
-    echo "repro: second $b"
-    [[ "$a" == "$b" ]] || die "repro: the two builds differ"
-    say "repro: byte-identical"
+    say "repro: byte-identical (amd64 and arm64)"
 }
 test_step_repro() { cmd_repro; }
 
@@ -489,9 +721,35 @@ cmd_integration() {
 test_step_integration() { cmd_integration; }
 
 cmd_image() {
-    install_pkgs "${PKGS_IMAGE[@]}" python3-pytest
+    install_pkgs "${PKGS_IMAGE[@]}" "${PKGS_QEMU[@]}" python3-pytest
+    # The binaries each platform's image must hold byte for byte (tests/image compares the hashes).
+    cmd_release amd64
+    cmd_release arm64
     /usr/bin/python3 -m pytest -c tests/pytest.ini tests/image "$@"
 }
+
+# The integration tests that run on the arm64 binary under qemu: a whole EBS cycle file, the S3 copy (routing,
+# special keys, multipart), and HTTP/TLS (trust stores, refused and unknown CAs), plus the actionable errors.
+ARM64_INTEGRATION=(tests/integration/test_ebs_cycle.py tests/integration/test_s3_backup.py
+    tests/integration/test_http.py tests/integration/test_actionable_errors.py)
+ARM64_INTEGRATION_K="not peak_rss and not 2500_objects and not throttling"
+
+# arm64: build/arm64/smartvault, its unit tests and the integration tests above, all under qemu-aarch64-static.
+cmd_test_arm64() {
+    install_pkgs "${PKGS_BUILD[@]}" "${PKGS_ARM64[@]}" "${PKGS_QEMU[@]}" "${PKGS_TEST[@]}"
+    cmd_release arm64
+    file "$OUT/arm64/smartvault"
+    qemu-aarch64-static "$OUT/arm64/smartvault" --version
+    UNIT_ARCH=arm64 cmd_unit
+    # SMARTVAULT_BIN must be one executable: a two-line wrapper (exec keeps the pid, so signals reach qemu).
+    printf '#!/bin/sh\nexec qemu-aarch64-static "$(dirname "$0")/smartvault" "$@"\n' >"$OUT/arm64/smartvault-qemu"
+    chmod 755 "$OUT/arm64/smartvault-qemu"
+    SMARTVAULT_MOTO_PYTHONPATH=$(tests/tools/moto.sh)
+    export SMARTVAULT_MOTO_PYTHONPATH
+    SMARTVAULT_BIN="$ROOT/$OUT/arm64/smartvault-qemu" /usr/bin/python3 -m pytest -c tests/pytest.ini \
+        "${ARM64_INTEGRATION[@]}" -k "$ARM64_INTEGRATION_K" "$@"
+}
+test_step_arm64() { cmd_test_arm64; }
 test_step_image() { cmd_image; }
 
 # The slow builds that no early step needs (the asan dependencies, the container image) start at once in the
@@ -504,30 +762,55 @@ test_prebuild() {
     /usr/bin/python3 tests/image/test_image.py --prebuild >"$OUT/prebuild-image.log" 2>&1 &
 }
 
+# "N passed, M skipped" of a step's log: pytest's last summary lines and the unit harness's lines, added up.
+step_counts() {
+    awk '
+        /^=+ .* in [0-9.]+s/ {
+            for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^(passed|failed|skipped|error|errors|deselected)[,]?$/) {
+                k = $(i + 1); sub(/,$/, "", k); n[k] += $i
+            }
+        }
+        /^[0-9]+ passed, [0-9]+ failed$/ { n["passed"] += $1; n["failed"] += $3 }
+        END { s = ""; split("passed failed skipped deselected error errors", ks, " ")
+              for (j = 1; j <= 6; j++) if (n[ks[j]]) s = s (s ? ", " : "") n[ks[j]] " " ks[j]
+              print s }' "$1"
+}
+
 # Each step runs in its own process, so that `set -e` holds inside it; a failed step does not stop the others.
 cmd_test() {
-    install_pkgs "${PKGS_BUILD[@]}" "${PKGS_ASAN[@]}" "${PKGS_TEST[@]}" "${PKGS_IMAGE[@]}" "${PKGS_BROWSER[@]}"
-    local step rc t0 t_all passed=0 failed=0 summary=()
+    install_pkgs "${PKGS_BUILD[@]}" "${PKGS_ARM64[@]}" "${PKGS_QEMU[@]}" "${PKGS_ASAN[@]}" "${PKGS_TEST[@]}" \
+        "${PKGS_IMAGE[@]}" "${PKGS_BROWSER[@]}"
+    local step rc t0 t_all passed=0 failed=0 summary=() skips=() counts
+    mkdir -p "$OUT"
     t_all=$(now_s)
     test_prebuild
     for step in "${TEST_STEPS[@]}"; do
         say "test: $step"
         t0=$(now_s)
         rc=0
-        "$SELF" __step "$step" || rc=$?
+        "$SELF" __step "$step" 2>&1 | tee "$OUT/test-$step.log" || rc=${PIPESTATUS[0]}
+        counts=$(step_counts "$OUT/test-$step.log")
         if [[ $rc -eq 0 ]]; then
             passed=$((passed + 1))
-            summary+=("$(printf '  %-12s ok     %6s s' "$step" "$(elapsed "$t0")")")
+            summary+=("$(printf '  %-12s ok     %6s s  %s' "$step" "$(elapsed "$t0")" "$counts")")
         else
             failed=$((failed + 1))
-            summary+=("$(printf '  %-12s FAILED %6s s (exit %d)' "$step" "$(elapsed "$t0")" "$rc")")
+            summary+=("$(printf '  %-12s FAILED %6s s (exit %d)  %s' "$step" "$(elapsed "$t0")" "$rc" "$counts")")
         fi
+        # pytest's -ra lines ("SKIPPED [48] tests/...: reason"): every skip is said, with its reason.
+        mapfile -t -O "${#skips[@]}" skips < <(grep -E '^SKIPPED \[[0-9]+\]' "$OUT/test-$step.log" | sed "s/^/  $step: /")
     done
     wait || true # the background builds have ended by now (their steps waited for them)
     echo
     say "test summary (wall time $(elapsed "$t_all") s)"
     printf '%s\n' "${summary[@]}"
     echo "steps: $passed passed, $failed failed"
+    if [[ ${#skips[@]} -gt 0 ]]; then
+        echo "skipped tests (and why):"
+        printf '%s\n' "${skips[@]}"
+    else
+        echo "skipped tests: none"
+    fi
     [[ $failed -eq 0 ]]
 }
 
@@ -571,7 +854,7 @@ cmd_clean() {
 }
 
 usage() {
-    sed -n '2,18p' "$SELF" | sed 's/^# \{0,1\}//'
+    sed -n '2,22p' "$SELF" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -579,6 +862,9 @@ main() {
     [[ $# -gt 0 ]] && shift
     case "$cmd" in
         release) cmd_release ;;
+        amd64 | arm64) cmd_release "$cmd" ;;
+        unit-arm64) UNIT_ARCH=arm64 cmd_unit "$@" ;;
+        test-arm64) cmd_test_arm64 "$@" ;;
         deps) cmd_deps "$@" ;;
         unit) cmd_unit "$@" ;;
         asan) cmd_asan "$@" ;;

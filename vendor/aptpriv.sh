@@ -207,7 +207,7 @@ sv_fetch() {
                 s_fetch_source "$pkg" "$debver" "$file" "$work" || sv_die "cannot download the source of $pkg $debver"
             fi
             ;;
-        deb)
+        deb | data)
             if ! (cd "$work" && aptpriv_apt download "$pkg=$debver" >&2); then
                 aptpriv_update force
                 (cd "$work" && aptpriv_apt download "$pkg=$debver" >&2) || sv_die "cannot download $pkg $debver"

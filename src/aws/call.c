@@ -440,6 +440,15 @@ static void s_complete(void *user, enum err final, struct http_response *resp, c
     bool has_error = st != NULL && st->has_error;
     if (has_error) {
         r->error = st->error;
+    } else if (final != ERR_OK && resp->status == 0 && st != NULL) {
+        /* A transport failure: which host, and libcurl's reason ("Could not resolve host: ...", "... timed out
+         * after 5000 milliseconds", the TLS error), so that the log line says what to fix. */
+        snprintf(
+          r->error.message,
+          sizeof(r->error.message),
+          "%.200s: %.300s", /* both bounded: the line fits the message */
+          st->ep.host_header,
+          resp->error[0] ? resp->error : err_name(final));
     }
     if (final == ERR_AWS && has_error && aws_error_is_auth(aws_error_code(&st->error))) {
         final = ERR_AUTH;

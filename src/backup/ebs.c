@@ -441,6 +441,24 @@ static void s_create_done(struct aws_request *r) {
     aws_request_free(r);
 }
 
+/* "reason=count ..." for every reason that kept snapshots from being copied (deferred or skipped). */
+static void s_copy_reasons(const struct plan_copy_counts *c, char *out, size_t cap) {
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t r = PLAN_COPY_DEFER_PENDING; r < PLAN__COPY_REASONS && used + 1 < cap; r++) {
+        if (c->by_reason[r] > 0) {
+            int n = snprintf(
+              out + used,
+              cap - used,
+              "%s%s=%zu",
+              used ? " " : "",
+              plan_copy_reason_name((enum plan_copy_reason) r),
+              c->by_reason[r]);
+            used += n > 0 ? (size_t) n : 0;
+        }
+    }
+}
+
 /* Plans the due instances and queues their CreateSnapshots (in the step's scratch scope). */
 static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
     struct cycle *cy = st->cy;
@@ -665,13 +683,17 @@ static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_cop
     struct plan_copy_counts counts;
     struct plan_copy_policy pol = { .retention_days = cfg->retention_days, .copy_limit = cfg->copy_limit };
     TRY(plan_copies(src, st->src.n, dst, st->dst.n, &pol, cycle_decision_now_s(cy), dec, &counts));
+    char why[256]; /* "exists=4 expired=4": why snapshots were not copied, so that "0 copied" explains itself */
+    s_copy_reasons(&counts, why, sizeof(why));
     LOG(
       LOG_INFO,
       "copy.plan",
       LF_S("region", cfg->dest_region),
       LF_U("start", counts.start),
       LF_U("deferred", counts.deferred),
-      LF_U("in_flight_before", counts.in_flight_before));
+      LF_U("in_flight_before", counts.in_flight_before),
+      LF_U("skipped", counts.skipped),
+      LF_S("not_copied", why));
     st->copies_waiting = counts.by_reason[PLAN_COPY_DEFER_LIMIT] + (mode == S_COPY_REPORT ? counts.start : 0);
     if (mode != S_COPY_START) {
         s_report_backlog(st, dec, counts.start + counts.deferred, mode);

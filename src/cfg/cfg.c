@@ -16,6 +16,7 @@
 #include "base/time.h"
 #include "cfg/cfg_check.h"
 #include "cfg/cfg_targets.h"
+#include "cfg/cfg_typo.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -285,6 +286,28 @@ static enum err s_collect_env(struct s_parse *p, const struct cfg_input *in) {
             return s_fail(p, (enum cfg_var) i, NULL, "value longer than %d bytes", CFG_VALUE_MAX);
         }
         p->raw[i] = (struct s_raw){ v, CFG_ORIGIN_ENV, NULL, 0 };
+    }
+    return ERR_OK;
+}
+
+/* An unknown variable that looks like ours (cfg_typo.h) is refused before anything runs: a typo in a retention
+ * variable would otherwise be a silent default. Only an injected envp can be walked. */
+static enum err s_check_typos(struct s_parse *p, const struct cfg_input *in) {
+    for (const char *const *e = in->envp; e != NULL && *e != NULL; e++) {
+        struct span name, value;
+        const char *suggest;
+        if (!span_split(span_from_cstr(*e), '=', &name, &value) || !cfg_typo_suspect(name, &suggest)) {
+            continue;
+        }
+        struct cfg_error *err = p->err;
+        err->var = CFG_VAR__COUNT;
+        err->line[0] = '\0';
+        if (suggest != NULL) {
+            s_append(err, "%.*s: not a SmartVault variable; did you mean %s?", SPAN_FMT(name), suggest);
+        } else {
+            s_append(err, "%.*s: not a SmartVault variable (smartvault --help lists them)", SPAN_FMT(name));
+        }
+        return err_raise(ERR_CONFIG, __FILE__, __LINE__, "%s", err->line);
     }
     return ERR_OK;
 }
@@ -1318,6 +1341,7 @@ enum err cfg_parse(struct cfg *out, struct arena *arena, const struct cfg_input 
     p->a = arena;
     p->err = err;
     TRY(s_collect_env(p, in));
+    TRY(s_check_typos(p, in));
     TRY(s_collect_flags(p, in));
     /* Aliases record only whether they were given; the setting they feed records what was used. */
     for (size_t i = 0; i < CFG_VAR__COUNT; i++) {

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -64,6 +65,48 @@ def seed(server):
     return fleet, manual, topic, queue
 
 
+# How the demo shows a log event: the event name, then its fields as key=value, wrapped (never cut).
+WIDTH = 110
+QUIET = {"ts", "level", "event", "run_id"}
+
+
+def show_event(e):
+    fields = " ".join(f"{k}={json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v}"
+                      for k, v in e.items() if k not in QUIET)
+    head = f"  {e.get('level', ''):5} {e.get('event', '')}"
+    print(textwrap.fill(fields, width=WIDTH, initial_indent=head + "  ", subsequent_indent=" " * 10,
+                        break_long_words=False, break_on_hyphens=False))
+
+
+def summary(events):
+    """A short table of the cycle from its cycle.done counts, and why nothing was copied when that happens."""
+    done = next((e for e in reversed(events) if e.get("event") == "cycle.done"), None)
+    if done is None:
+        print("  (no cycle.done line: the cycle did not finish)")
+        return
+    c = done.get("counts", {})
+    rows = [("instances seen", c.get("instances_seen")), ("snapshots created", c.get("snapshots_created")),
+            ("snapshots copied", c.get("snapshots_copied")), ("snapshots deleted", c.get("snapshots_deleted")),
+            ("skipped", c.get("skipped")), ("failures", c.get("failures"))]
+    print(f"\n  {'outcome':20} {done.get('outcome')}")
+    for name, value in rows:
+        print(f"  {name:20} {value}")
+    plans = [e for e in events if e.get("event") == "copy.plan"]
+    if c.get("snapshots_copied") == 0 and plans:
+        why = plans[-1].get("not_copied") or "no SmartVault snapshot in the source region"
+        text = {"copy_exists": "already have their copy in the DR region",
+                "copy_failed": "have only failed copies (look at them; not retried automatically)",
+                "expired": "are outside retention at the cycle's date (they would be deleted, so not copied)",
+                "pending": "are still pending (the next cycle copies them once completed)",
+                "copy_limit": "wait for a free copy slot (COPY_LIMIT)",
+                "state": "are in an error state", "not_ours": "are not SmartVault's", "is_copy": "are copies"}
+        parts = []
+        for item in why.split():
+            reason, _, n = item.partition("=")
+            parts.append(f"{n} {text.get(reason, reason)}" if n else item)
+        print(f"  {'why 0 copied':20} " + "; ".join(parts))
+
+
 def cycle(binary, server, topic, extra=None, title=""):
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -77,14 +120,21 @@ def cycle(binary, server, topic, extra=None, title=""):
         "RETENTION_DAYS": "7",
         "SNS_TOPIC_ARN": topic,
         "DYNAMODB_TABLE": "smartvault-audit",
-        "LOG_FORMAT": "text",
     }
     env.update(extra or {})
     print(f"\n=== {title}\n$ smartvault run   ({', '.join(f'{k}={v}' for k, v in (extra or {}).items()) or 'now'})")
     proc = subprocess.run([binary, "run"], env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    events = []
     for line in proc.stdout.splitlines():
-        print("  " + (line if len(line) < 240 else line[:237] + "..."))
-    print(f"  -> exit code {proc.returncode}")
+        try:
+            e = json.loads(line)
+        except ValueError:
+            print("  " + line)
+            continue
+        events.append(e)
+        show_event(e)
+    summary(events)
+    print(f"  {'exit code':20} {proc.returncode}")
     return proc.returncode
 
 
@@ -112,16 +162,17 @@ def main():
         time.sleep(1.5)
         codes.append(cycle(binary, server, topic, {"SMARTVAULT_NOW": "2030-01-01T00:00:00Z"},
                            title="cycle 2: a what-if run years later: new snapshots, retention applied"))
-        print("\n=== what boto3 sees now")
+        print("\n=== what boto3 sees now (SmartVault's snapshots, and the one made by a human)")
+        print(f"  {'region':10} {'snapshot':22} {'state':9}  {'CreatedBy':10}  {'InstanceId':19} SourceSnapshotId")
         for region in (REGION, DR):
             for s in snapshots(server, region, also=[manual] if region == REGION else []):
                 tags = {t["Key"]: t["Value"] for t in s.get("Tags", [])}
-                print(f"  {region}  {s['SnapshotId']}  {s['State']:9}  {tags.get('CreatedBy', '-'):10}  "
-                      f"{tags.get('InstanceId', '')} {tags.get('SourceSnapshotId', '')}")
+                print(f"  {region:10} {s['SnapshotId']:22} {s['State']:9}  {tags.get('CreatedBy', '-'):10}  "
+                      f"{tags.get('InstanceId', '-'):19} {tags.get('SourceSnapshotId', '-')}")
         msgs = client(server, "sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-        print(f"\n  SNS messages delivered to the subscribed queue: {len(msgs)}")
-        for m in msgs[:1]:
-            print("  first message body:\n    " + m["Body"][:800].replace("\n", "\n    "))
+        print(f"\n=== SNS messages delivered to the subscribed queue: {len(msgs)}")
+        for i, m in enumerate(msgs, 1):
+            print(f"--- message {i} (in full)\n    " + m["Body"].replace("\n", "\n    "))
         items = client(server, "dynamodb").scan(TableName="smartvault-audit")["Items"]
         print(f"  DynamoDB audit items: {len(items)}")
         return 0 if all(c == 0 for c in codes) else 1
