@@ -673,6 +673,54 @@ static void s_copy_done(struct aws_request *r) {
 static void
 s_report_backlog(struct ebs_state *st, const struct plan_copy_decision *dec, size_t n, enum s_copy_mode mode);
 
+/*
+ * The snapshot ids this run already recorded a failure for in `region` (a copy's source or a deletion), so that
+ * the second pass after creating (step B) does not try them again and report the same failure twice. Failures are
+ * few: the list is collected once per pass and searched linearly.
+ */
+struct s_failed_ids {
+    const char **ids;
+    size_t n;
+};
+
+static struct s_failed_ids s_failed_this_run(struct cycle *cy, const char *region) {
+    const struct report *r = cy->report;
+    struct s_failed_ids f = { 0 };
+    for (size_t pass = 0; pass < 2; pass++) {
+        size_t n = 0;
+        for (size_t i = 0; i < r->nitems; i++) {
+            const struct report_item *it = &r->items[i];
+            if (
+              it->action != REPORT_FAILED || it->job != REPORT_JOB_EBS || it->region == NULL ||
+              strcmp(it->region, region) != 0) {
+                continue;
+            }
+            const char *id = it->source_snapshot_id ? it->source_snapshot_id : it->snapshot_id;
+            if (id != NULL && pass == 1) {
+                f.ids[n] = id;
+            }
+            n += id != NULL;
+        }
+        if (pass == 0) {
+            if (n == 0) {
+                return f;
+            }
+            f.ids = ARENA_NEW_ARRAY(cy->scratch, const char *, n);
+        }
+        f.n = n;
+    }
+    return f;
+}
+
+static bool s_failed_has(const struct s_failed_ids *f, const char *id) {
+    for (size_t i = 0; i < f->n; i++) {
+        if (strcmp(f->ids[i], id) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_copy_mode mode) {
     struct cycle *cy = st->cy;
     const struct cfg *cfg = cy->cfg;
@@ -702,9 +750,13 @@ static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_cop
 
     struct ebs_copy *copies = nstart ? ARENA_NEW_ARRAY(cy->scratch, struct ebs_copy, nstart) : NULL;
     size_t n = 0;
+    struct s_failed_ids failed = s_failed_this_run(cy, cfg->dest_region);
     for (size_t k = 0; k < counts.start + counts.deferred; k++) {
         const struct ec2_snapshot *s = &st->src.items[dec[k].index];
         char *sid = arena_span_cstr(cy->scratch, s->id);
+        if (dec[k].action == PLAN_COPY_START && s_failed_has(&failed, sid)) {
+            continue; /* its copy failed earlier in this run: reported once, tried again by the next run */
+        }
         if (dec[k].action == PLAN_COPY_DEFER || mode == S_COPY_REPORT) {
             /* A pump round reports nothing; the last word reports what waits (the startable ones are backlog). */
             if (mode == S_COPY_START || dec[k].action != PLAN_COPY_DEFER) {
@@ -1037,14 +1089,19 @@ static enum err s_retain(
       LF_U("min_keep", cfg->min_keep));
     struct ebs_delete *dels = rc.to_delete ? ARENA_NEW_ARRAY(cy->scratch, struct ebs_delete, rc.to_delete) : NULL;
     size_t n = 0;
+    struct s_failed_ids failed = s_failed_this_run(cy, region);
     for (size_t i = 0; i < list->n; i++) {
         if (dec[i].action != RETENTION_DELETE) {
             continue;
         }
+        const char *id = arena_span_cstr(cy->scratch, snaps[i].snapshot_id);
+        if (s_failed_has(&failed, id)) {
+            continue; /* its deletion failed earlier in this run: reported once, tried again by the next run */
+        }
         struct ebs_delete *d = &dels[n];
         d->cy = cy;
         d->region = region;
-        d->snapshot_id = arena_span_cstr(cy->scratch, snaps[i].snapshot_id);
+        d->snapshot_id = id;
         d->instance_id = arena_span_cstr(cy->scratch, snaps[i].instance_id);
         d->volume_id = arena_span_cstr(cy->scratch, snaps[i].volume_id);
         d->why = arena_strndup(cy->scratch, dec[i].why, strlen(dec[i].why));

@@ -69,6 +69,7 @@ def test_lease_released_at_exit_and_a_killed_runs_lease_blocks_until_it_expires(
     # ...and once expired, the next run takes it over.
     channels.ddb.put_item(TableName=TABLE, Item={"pk": {"S": f"lease#{SRC}"}, "sk": {"S": "lease"},
                                                  "owner": {"S": "killed-run"}, "expires_at": {"N": str(now - 1)}})
+    time.sleep(2.1)  # MIN_INTERVAL=1s: the first run's snapshots (whole seconds) must be more than 1 s old
     third = spawn(smartvault, aws_env, proxy, channels, {"MIN_INTERVAL": "1s"})
     out, _ = finish(third, 60)
     assert third.returncode == 0 and fl.done(out)["outcome"] == "ok", out[-3000:]
