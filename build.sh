@@ -672,7 +672,7 @@ test_step_lint() {
     }
     lint_banned || fail=1
     lint_curl_boundary || fail=1
-    LAYERS_CYCLES_ENFORCE=${LAYERS_CYCLES_ENFORCE:-0} tests/tools/layers.sh || fail=1
+    tests/tools/layers.sh || fail=1
     LINT_COMPLEXITY_ENFORCE=${LINT_COMPLEXITY_ENFORCE:-0} lint_complexity || fail=1
     [[ $fail -eq 0 ]] && say "lint: format, banned functions, curl boundary, layers, function size: ok"
     return "$fail"

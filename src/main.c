@@ -14,6 +14,7 @@
  * the layers below from outside.
  */
 #include "backup/cycle.h"
+#include "backup/inventory.h"
 #include "backup/report.h"
 #include "backup/restore.h"
 #include "backup/shard.h"

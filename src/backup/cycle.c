@@ -7,9 +7,14 @@
 #include "backup/cycle.h"
 
 #include "aws/imds.h"
+#include "backup/drill.h"
+#include "backup/ebs.h"
+#include "backup/job.h"
 #include "backup/lease.h"
-#include "backup/restore.h"
+#include "backup/publish.h"
+#include "backup/s3copy.h"
 #include "backup/targets.h"
+#include "backup/webreport_publish.h"
 #include "base/log.h"
 #include "base/stop.h"
 #include "base/time.h"
@@ -22,27 +27,6 @@
 
 /* EC2 listings: the largest page the API allows (tests lower it with EC2_PAGE_SIZE to prove pagination). */
 #define CYCLE_DEFAULT_PAGE_SIZE 1000
-
-static enum retry_mode s_retry_mode(enum cfg_retry_mode m) {
-    switch (m) {
-        case CFG_RETRY_ADAPTIVE:
-            return RETRY_MODE_ADAPTIVE;
-        case CFG_RETRY_LEGACY:
-            return RETRY_MODE_LEGACY;
-        default:
-            return RETRY_MODE_STANDARD;
-    }
-}
-
-void cycle_stack_options(const struct cfg *cfg, struct aws_stack_options *so) {
-    *so = (struct aws_stack_options){
-        .region = cfg->source_region,
-        .ca_file = cfg->ca_bundle,
-        .retry_mode = s_retry_mode(cfg->aws_retry_mode),
-        .max_attempts = cfg->aws_max_attempts,
-        .max_in_flight = cfg->max_concurrency,
-    };
-}
 
 const char *cycle_outcome_name(enum cycle_outcome o) {
     switch (o) {
@@ -58,10 +42,6 @@ const char *cycle_outcome_name(enum cycle_outcome o) {
             return "skipped";
     }
     return "unknown";
-}
-
-bool cycle_err_cannot_start(enum err e) {
-    return e == ERR_CREDS || e == ERR_CONFIG || e == ERR_NET || e == ERR_TIMEOUT || e == ERR_TLS;
 }
 
 /*
@@ -172,29 +152,6 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
     buf_free(&targets);
 }
 
-void cycle_heartbeat(struct cycle *cy) {
-    lease_renew(cy);
-}
-
-int64_t cycle_decision_now_s(struct cycle *cy) {
-    if (cy->cfg->now_set || cy->aws == NULL || aws_client_skew_offset_ms(cy->aws) == 0) {
-        return cy->now_s;
-    }
-    int64_t server_now_s = aws_client_now_s(cy->aws);
-    if (!cy->skew_logged) {
-        cy->skew_logged = true;
-        LOG(
-          LOG_WARN,
-          "cycle.clock_skew",
-          LF_I("skew_s", aws_client_skew_offset_ms(cy->aws) / 1000),
-          LF_I("local_now_s", time_wall_ms() / 1000),
-          LF_I("server_now_s", server_now_s),
-          LF_S("detail", "this host's clock differs from AWS's; retention, due-ness and the DR window use AWS's time"));
-    }
-    cy->now_s = server_now_s;
-    return server_now_s;
-}
-
 /* No region configured: ask IMDS (on EC2 and ECS-on-EC2), as the SDKs do. */
 static enum err s_resolve_region(struct http_client *http, int64_t now_s, char out[REGION_MAX + 1]) {
     enum err e = imds_discover_region(&endpoint_env_process, http, now_s, out);
@@ -243,7 +200,7 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
     report->dry_run = cfg->dry_run;
 
     struct aws_stack_options so;
-    cycle_stack_options(cfg, &so);
+    job_stack_options(cfg, &so);
     so.run_deadline_ms = start_mono + cfg->run_timeout_s * 1000;
     struct aws_stack st;
     enum cycle_outcome outcome = CYCLE_OK;
@@ -311,14 +268,14 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
             LOG(LOG_ERROR, "ebs.incomplete", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
         }
     }
-    cycle_heartbeat(&cy);
+    lease_renew(&cy);
     /* The S3 job runs whatever the EBS job did (one job failing never stops the other), unless a stop came; in a
      * sharded run only shard 0 runs it. */
     if (resolved.s3_enabled && resolved.shard_index != 0) {
         LOG(LOG_INFO, "s3.other_shard", LF_U("shard_index", resolved.shard_index), LF_S("detail", "shard 0 runs it"));
     }
     if (resolved.s3_enabled && resolved.shard_index == 0 && !stop_requested()) {
-        enum err e = s3_run(&cy);
+        enum err e = s3copy_run(&cy);
         if (e != ERR_OK && cy.could_not_start) {
             outcome = CYCLE_CANNOT_START;
             goto done;
@@ -346,7 +303,7 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
           LF_U("deferred", report_counts(report).deferred),
           LF_I("run_timeout_s", cfg->run_timeout_s));
     }
-    if (report_publish(&cy) != ERR_OK) {
+    if (publish_run(&cy) != ERR_OK) {
         LOG(LOG_WARN, "report.incomplete", LF_S("detail", "see report.*_failed; the jobs' results stand"));
     }
 
@@ -391,7 +348,7 @@ cycle_report_page(const struct cfg *cfg, struct arena *arena, const char *out_pa
         .page_size = cfg->ec2_page_size ? cfg->ec2_page_size : CYCLE_DEFAULT_PAGE_SIZE,
     };
     struct aws_stack_options so;
-    cycle_stack_options(cfg, &so);
+    job_stack_options(cfg, &so);
     struct aws_stack st;
     enum cycle_outcome outcome = CYCLE_CANNOT_START;
     struct cfg resolved = *cfg;

@@ -10,7 +10,10 @@
  * What it does not do: fail the cycle on a tagging error (it is recorded; `restore` then falls back to the
  * instance's current mapping), or tag snapshots it did not create in this cycle.
  */
-#include "backup/restore.h"
+#include "backup/devtag.h"
+
+#include "backup/tags.h"
+#include "svc/ec2_volume.h"
 
 #include "base/log.h"
 #include "base/time.h"

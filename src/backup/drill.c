@@ -13,8 +13,11 @@
  *
  * What it does not do: attach anything, or touch a volume without the drill tag.
  */
+#include "backup/drill.h"
+
 #include "backup/ec2io.h"
-#include "backup/restore.h"
+#include "backup/restore_plan.h"
+#include "backup/tags.h"
 
 #include "base/log.h"
 #include "base/stop.h"

@@ -11,11 +11,13 @@
  * What it does not do: parse or sign anything (svc/ec2, aws/call), decide what is due/copied/deleted (planners),
  * choose the exit code (main.c).
  */
-#include "backup/cycle.h"
+#include "backup/ebs.h"
 
+#include "backup/devtag.h"
+#include "backup/lease.h"
 #include "backup/plan.h"
-#include "backup/restore.h"
 #include "backup/retention.h"
+#include "backup/tags.h"
 #include "base/log.h"
 #include "base/stop.h"
 #include "base/time.h"
@@ -282,7 +284,7 @@ static enum err s_discover(struct ebs_state *st) {
         };
         enum err e = aws_run_one(cy->aws, &r);
         if (e != ERR_OK) {
-            if (pages == 0 && cycle_err_cannot_start(e)) {
+            if (pages == 0 && job_err_cannot_start(e)) {
                 cy->could_not_start = true;
             }
             struct report_item it = { .region = cfg->source_region };
@@ -472,7 +474,7 @@ static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
     }
     struct snap *snaps = s_snaps(st, &st->src, false);
     struct plan_due *due = ARENA_NEW_ARRAY(cy->scratch, struct plan_due, st->ninstances);
-    TRY(plan_due_instances(ids, st->ninstances, snaps, st->src.n, cfg->min_interval_s, cycle_decision_now_s(cy), due));
+    TRY(plan_due_instances(ids, st->ninstances, snaps, st->src.n, cfg->min_interval_s, job_decision_now_s(cy), due));
 
     char date[TIME_DATE_LEN + 1];
     time_format_date(cy->now_s, date);
@@ -563,7 +565,7 @@ static enum err s_wait_for_completion(struct ebs_state *st) {
             struct timespec ts = { (time_t) (sleep_ms / 1000), (long) (sleep_ms % 1000) * 1000000L };
             nanosleep(&ts, NULL); /* a signal (no SA_RESTART) ends the sleep early */
         }
-        cycle_heartbeat(cy);
+        lease_renew(cy);
         if (stop_requested()) {
             LOG(LOG_INFO, "ebs.wait_done", LF_U("pending", pending), LF_S("stopped", stop_reason_name(stop_reason())));
             return ERR_OK;
@@ -730,7 +732,7 @@ static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_cop
       st->src.n ? ARENA_NEW_ARRAY(cy->scratch, struct plan_copy_decision, st->src.n) : NULL;
     struct plan_copy_counts counts;
     struct plan_copy_policy pol = { .retention_days = cfg->retention_days, .copy_limit = cfg->copy_limit };
-    TRY(plan_copies(src, st->src.n, dst, st->dst.n, &pol, cycle_decision_now_s(cy), dec, &counts));
+    TRY(plan_copies(src, st->src.n, dst, st->dst.n, &pol, job_decision_now_s(cy), dec, &counts));
     char why[256]; /* "exists=4 expired=4": why snapshots were not copied, so that "0 copied" explains itself */
     s_copy_reasons(&counts, why, sizeof(why));
     LOG(
@@ -1076,7 +1078,7 @@ static enum err s_retain(
                                     .keep_daily = cfg->keep_daily,
                                     .keep_weekly = cfg->keep_weekly,
                                     .keep_monthly = cfg->keep_monthly };
-    TRY(retention_plan(snaps, list->n, &pol, cycle_decision_now_s(cy), dec));
+    TRY(retention_plan(snaps, list->n, &pol, job_decision_now_s(cy), dec));
     struct retention_counts rc = retention_count(dec, list->n);
     LOG(
       LOG_INFO,
@@ -1234,7 +1236,7 @@ static void s_coverage(struct ebs_state *st) {
             bs[nb++] = (struct coverage_backup){ span_from_cstr(it->volume_id), it->ts_ms / 1000, true };
         }
     }
-    int64_t now_s = cycle_decision_now_s(cy);
+    int64_t now_s = job_decision_now_s(cy);
     struct coverage *c = &cy->report->coverage;
     coverage_compute(cy->scratch, vols, nvol, bs, nb, now_s, cy->cfg->rpo_s, c);
     arena_rewind(cy->scratch, m);
@@ -1250,7 +1252,7 @@ static void s_coverage(struct ebs_state *st) {
 
 /* Between phases: after a stop no phase starts (the cycle's ending reports what was done). */
 static enum err s_stop_point(struct cycle *cy, const char *next_phase) {
-    cycle_heartbeat(cy);
+    lease_renew(cy);
     if (!stop_refuses_new()) {
         return ERR_OK;
     }

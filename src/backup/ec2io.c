@@ -7,6 +7,7 @@
 #include "backup/ec2io.h"
 
 #include "aws/imds.h"
+#include "backup/tags.h"
 #include "base/log.h"
 #include "base/stop.h"
 #include "base/time.h"
@@ -259,7 +260,7 @@ ec2io_tool_open(struct ec2io_tool *t, const char *command, int argc, const char 
     int64_t now_ms = t->cfg.now_set ? t->cfg.now_ms : time_wall_ms();
     report_init(&t->report, &t->arena, now_ms);
     struct aws_stack_options so;
-    cycle_stack_options(&t->cfg, &so);
+    job_stack_options(&t->cfg, &so);
     if (aws_stack_open(&so, &t->st) != ERR_OK) {
         fprintf(stderr, "smartvault: %s: cannot start: %s\n", command, err_last()->msg);
         return EC2IO_OPEN_CANNOT_START;

@@ -9,7 +9,7 @@
 #ifndef SV_BACKUP_EC2IO_H
 #define SV_BACKUP_EC2IO_H
 
-#include "backup/cycle.h"
+#include "backup/job.h"
 #include "svc/ec2_volume.h"
 
 /* DescribeVolumes while waiting for volumes to become available (the last poll is cut to the time left). */

@@ -7,9 +7,12 @@
  * The device is the snapshot's SmartVault:Device tag, else the instance's current mapping (older snapshots).
  * What it does not do: change anything.
  */
+#include "backup/inventory.h"
+
 #include "backup/ec2io.h"
-#include "backup/restore.h"
 #include "backup/restore_args.h"
+#include "backup/restore_plan.h"
+#include "backup/tags.h"
 #include "base/log.h"
 
 #include <stdio.h>
@@ -192,7 +195,7 @@ static enum restore_outcome s_list(struct inventory *inv) {
     struct cycle *cy = &inv->t.cy;
     enum err e = ec2io_list_snapshots(cy, inv->region, &inv->src);
     if (e != ERR_OK) {
-        return cycle_err_cannot_start(e) ? RESTORE_CANNOT_START : RESTORE_PARTIAL;
+        return job_err_cannot_start(e) ? RESTORE_CANNOT_START : RESTORE_PARTIAL;
     }
     bool partial = false;
     const char *dest = inv->t.cfg.dest_region;

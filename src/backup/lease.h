@@ -21,7 +21,7 @@
 #ifndef SV_BACKUP_LEASE_H
 #define SV_BACKUP_LEASE_H
 
-#include "backup/cycle.h"
+#include "backup/job.h"
 
 #define LEASE_TTL_S 600  /* a lease not renewed for 10 minutes is free */
 #define LEASE_RENEW_S 60 /* renewed at most once a minute */
@@ -33,7 +33,8 @@ enum lease_result {
 };
 
 enum lease_result lease_acquire(struct cycle *cy);
-/* Renews a held lease when LEASE_RENEW_S has passed since the last write; cheap otherwise. */
+/* At a phase boundary or a turn of a waiting loop: renews a held lease when LEASE_RENEW_S has passed since the last
+ * write; cheap otherwise. */
 void lease_renew(struct cycle *cy);
 void lease_release(struct cycle *cy);
 

@@ -26,10 +26,12 @@
  * request layer's policy — except DynamoDB's UnprocessedItems and throttled batches, which BatchWriteItem
  * leaves to the caller (backup/audit's rounds).
  */
+#include "backup/publish.h"
+
 #include "backup/audit.h"
-#include "backup/cycle.h"
 #include "backup/metrics.h"
 #include "backup/notify.h"
+#include "backup/webreport_publish.h"
 #include "base/log.h"
 #include "base/rand.h"
 #include "base/time.h"
@@ -472,7 +474,7 @@ static enum err s_metrics(struct cycle *cy) {
 
 /* ---- SNS summary ---- */
 
-static enum err s_sns(struct cycle *cy, const struct cycle_page_link *page) {
+static enum err s_sns(struct cycle *cy, const struct webreport_page_link *page) {
     const struct cfg *cfg = cy->cfg;
     char tag[CFG_TAG_KEY_MAX + CFG_TAG_VALUE_MAX + 2];
     snprintf(tag, sizeof(tag), "%s=%s", cfg->backup_tag.keys[0], cfg->backup_tag.value);
@@ -559,7 +561,7 @@ static const char *s_state(bool configured, bool dry_run, enum err e) {
     return e == ERR_OK ? "ok" : "failed";
 }
 
-enum err report_publish(struct cycle *cy) {
+enum err publish_run(struct cycle *cy) {
     const struct cfg *cfg = cy->cfg;
     bool audit_on = cfg->dynamodb_table != NULL;
     bool metrics_on = cfg->metrics_mode != CFG_METRICS_OFF;
@@ -572,7 +574,7 @@ enum err report_publish(struct cycle *cy) {
     }
     enum err metrics_e = metrics_on ? s_metrics(cy) : ERR_OK;
     /* The page before SNS, so the summary can link to it. */
-    struct cycle_page_link page = { 0 };
+    struct webreport_page_link page = { 0 };
     enum err page_e = page_on ? webreport_publish(cy, &page) : ERR_OK;
     enum err sns_e = sns_on ? s_sns(cy, &page) : ERR_OK;
     LOG(

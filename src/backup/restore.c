@@ -13,6 +13,8 @@
 #include "backup/restore.h"
 #include "backup/ec2io.h"
 #include "backup/restore_args.h"
+#include "backup/restore_plan.h"
+#include "backup/tags.h"
 #include "base/log.h"
 #include "base/time.h"
 
@@ -81,7 +83,7 @@ static enum restore_outcome s_choose_set(struct restore *r) {
     struct cycle *cy = &r->t.cy;
     enum err e = ec2io_list_snapshots(cy, r->region, &r->snaps);
     if (e != ERR_OK) {
-        return cycle_err_cannot_start(e) ? RESTORE_CANNOT_START : RESTORE_PARTIAL;
+        return job_err_cannot_start(e) ? RESTORE_CANNOT_START : RESTORE_PARTIAL;
     }
     struct restore_snap *rs = r->snaps.n ? ARENA_NEW_ARRAY(cy->arena, struct restore_snap, r->snaps.n) : NULL;
     r->mine = r->snaps.n ? ARENA_NEW_ARRAY(cy->arena, const struct ec2_snapshot *, r->snaps.n) : NULL;

@@ -1,97 +1,17 @@
 /*
- * restore.h - what can be restored and restoring it: `smartvault list`, `smartvault restore`, the restore drill
- * of the cycle (RESTORE_DRILL), the device tags that let a terminated instance be restored with its devices, and
- * the pure planners behind them (which snapshot set, which volumes to drill).
- *
- * The planners take plain structs and `now`; the commands and the drill do the calls (backup/ec2io.c) and log.
+ * restore.h - `smartvault restore` (backup/restore.c): volumes from the newest crash-consistent snapshot set of an
+ * instance, in its zone or another, optionally attached. The commands' outcome is shared with `list`
+ * (backup/inventory.h); the flags are backup/restore_args.h, the pure planners backup/restore_plan.h, the calls
+ * backup/ec2io.h, the drill of the cycle backup/drill.h and the device tags backup/devtag.h.
  */
 #ifndef SV_BACKUP_RESTORE_H
 #define SV_BACKUP_RESTORE_H
 
-#include "backup/cycle.h"
-#include "svc/ec2_volume.h"
+#include "base/err.h"
 
-/* Tags of restores and drills (DESIGN.md §3 lists SmartVault's tags). */
-#define TAG_DEVICE "SmartVault:Device"
-#define TAG_SOURCE_RUN_ID "SmartVault:SourceRunId"
-#define TAG_RESTORE_OF "SmartVault:RestoreOf"
-#define TAG_RESTORED_FROM "SmartVault:RestoredFrom"
-#define TAG_DRILL "SmartVault:Drill"
-
-/* Named maxima. */
-#define RESTORE_MAX_VOLUMES 64         /* --volume flags; an instance has at most 40 EBS volumes (Nitro: 28) */
-#define RESTORE_DEFAULT_TIMEOUT_S 1800 /* how long `restore` waits for `available` unless --timeout */
-#define RESTORE_MAX_TIMEOUT_S 21600    /* --timeout at most 6 h */
-
-/* ---- planners (pure) ---- */
-
-/* One SmartVault snapshot (or DR copy) as the planners see it. */
-struct restore_snap {
-    struct span snapshot_id;
-    struct span volume_id; /* the source volume (a copy's VolumeId tag) */
-    struct span set_id;    /* the run that made it: SmartVault:RunId (copies: SmartVault:SourceRunId) */
-    struct span device;    /* SmartVault:Device, may be empty */
-    struct span instance_id;
-    bool completed;
-    int64_t start_time_s;
-};
-
-/* The chosen crash-consistent set: indexes into the snapshots, one per volume. */
-struct restore_set {
-    struct span set_id;
-    size_t *members;
-    size_t nmembers;
-    size_t newer_incomplete; /* sets newer than this one (started <= at) that were skipped: some not completed */
-};
-
-/*
- * The newest set (by its newest StartTime, ties by set id) whose snapshots, restricted to `volumes` when
- * nvolumes > 0, are all completed and all started at or before `at_s`; with `volumes`, the set must hold each
- * of them. `members` is allocated in `a`. ERR_NOT_FOUND when no set qualifies.
- */
-enum err restore_pick_set(
-  struct arena *a,
-  const struct restore_snap *snaps,
-  size_t n,
-  int64_t at_s,
-  const struct span *volumes,
-  size_t nvolumes,
-  struct restore_set *out) SV_MUST_CHECK;
-
-/*
- * The drill rotation: which `n` of the `nvol` volume ids (distinct) to drill in the cycle numbered `cycle_no`.
- * Volumes are ordered by a stable hash of their id and cut into ceil(nvol/n) windows of n; cycle k drills window
- * k mod ceil(nvol/n), so any ceil(nvol/n) consecutive cycle numbers drill every volume. Writes up to n indexes
- * into `out` and returns how many. The order is computed in `a`.
- */
-size_t restore_drill_pick(
-  struct arena *a,
-  const struct span *volume_ids,
-  size_t nvol,
-  uint32_t n,
-  uint64_t cycle_no,
-  size_t *out);
-/* The cycle number of the drill rotation: whole schedule periods since the epoch, rounded to the nearest. */
-uint64_t restore_drill_cycle_no(int64_t now_s, int64_t period_s);
-
-/* ---- commands (main.c maps the outcome to the exit code) ---- */
-
+/* The outcome of `restore` and `list`; main.c maps it to the exit code. */
 enum restore_outcome { RESTORE_OK = 0, RESTORE_PARTIAL, RESTORE_USAGE, RESTORE_CANNOT_START };
 
 /* `smartvault restore ...` (argv after the command). */
 enum restore_outcome restore_command(int argc, char **argv, const char *const *envp);
-/* `smartvault list ...` (argv after the command). */
-enum restore_outcome inventory_command(int argc, char **argv, const char *const *envp);
-
-/* ---- in the cycle ---- */
-
-/*
- * After CreateSnapshots: tags every snapshot created since report item `first_item` with SmartVault:Device, one
- * CreateTags call per distinct device name (and per 1,000 snapshots). A failure is recorded, never fatal.
- */
-void devtag_snapshots(struct cycle *cy, size_t first_item);
-
-/* The restore drill (RESTORE_DRILL > 0): after the backup jobs, before reporting. Records drilled/failed items. */
-void drill_run(struct cycle *cy);
-
 #endif

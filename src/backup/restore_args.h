@@ -5,8 +5,17 @@
 #ifndef SV_BACKUP_RESTORE_ARGS_H
 #define SV_BACKUP_RESTORE_ARGS_H
 
-#include "backup/restore.h"
+#include "base/err.h"
+#include "base/span.h"
 #include "cfg/cfg.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Named maxima of the flags. */
+#define RESTORE_MAX_VOLUMES 64         /* --volume flags; an instance has at most 40 EBS volumes (Nitro: 28) */
+#define RESTORE_DEFAULT_TIMEOUT_S 1800 /* how long `restore` waits for `available` unless --timeout */
+#define RESTORE_MAX_TIMEOUT_S 21600    /* --timeout at most 6 h */
 
 #define RESTORE_ARGS_ERROR_MAX 256
 

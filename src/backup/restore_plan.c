@@ -4,11 +4,11 @@
  *
  * A set is what one CreateSnapshots call made: every snapshot tagged with the same run id. It is restorable when
  * each of its snapshots (of the requested volumes) is completed and started at or before the restore point; the
- * newest restorable set wins. The drill rotation is a stable hash order cut into windows (see restore.h).
+ * newest restorable set wins. The drill rotation is a stable hash order cut into windows (see restore_plan.h).
  *
  * What it does not do: any call, any clock (now and the cycle number are arguments).
  */
-#include "backup/restore.h"
+#include "backup/restore_plan.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -34,7 +34,6 @@
 #include "backup/s3copy.h"
 
 #include "aws/region.h"
-#include "backup/cycle.h"
 #include "base/log.h"
 #include "base/stop.h"
 #include "base/time.h"
@@ -713,7 +712,7 @@ static void s_stream_failed(struct s3copy_stream *st, const struct aws_request *
     if (st->is_source) {
         run->source_failed = true;
         run->source_err = e;
-        if (st->pages == 0 && !run->cy->report->ebs_ran && cycle_err_cannot_start(e)) {
+        if (st->pages == 0 && !run->cy->report->ebs_ran && job_err_cannot_start(e)) {
             run->cy->could_not_start = true;
         }
     }
@@ -1851,7 +1850,7 @@ static void s_log_plan(const struct s3copy_run *run) {
       LF_B("dry_run", run->cy->dry_run));
 }
 
-enum err s3_run(struct cycle *cy) {
+enum err s3copy_run(struct cycle *cy) {
     const struct cfg *cfg = cy->cfg;
     cy->report->s3_ran = true;
     struct s3copy_run run = {

@@ -1,7 +1,7 @@
 /*
  * s3copy.h - the decisions of the S3 backup job (seed 004), as pure functions with table tests.
  *
- * The job itself is s3_run (backup/cycle.h, implemented in s3copy.c): merge the sorted listings of the source
+ * The job itself is s3copy_run (below, implemented in s3copy.c): merge the sorted listings of the source
  * bucket and every destination scope as they arrive, decide per object from the listings alone, copy server-side
  * what needs it, record every action in the report. This header is the part with no I/O: what to copy, how to
  * split a large copy, which destination prefixes to list, which incomplete uploads are abandoned.
@@ -34,6 +34,7 @@
 #ifndef SV_BACKUP_S3COPY_H
 #define SV_BACKUP_S3COPY_H
 
+#include "backup/job.h"
 #include "base/arena.h"
 #include "base/span.h"
 #include "cfg/cfg.h"
@@ -122,5 +123,8 @@ struct s3copy_scope {
  * hold cfg->s3_nroutes entries; prefixes are written into `a`. Returns how many.
  */
 size_t s3copy_scopes(struct arena *a, const struct cfg *cfg, struct s3copy_scope *out);
+
+/* The S3 job of a cycle: incremental server-side copy of the source bucket into the routed buckets. */
+enum err s3copy_run(struct cycle *cy) SV_MUST_CHECK;
 
 #endif

@@ -8,7 +8,8 @@
  */
 #include "backup/targets.h"
 
-#include "backup/restore.h"
+#include "backup/drill.h"
+#include "backup/ebs.h"
 
 #include "backup/shard.h"
 #include "base/log.h"
@@ -303,7 +304,7 @@ enum err targets_run(struct cycle *hub, const struct aws_stack_options *base) {
         LOG(LOG_ERROR, "targets.no_identity", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
     }
     if (e != ERR_OK) {
-        hub->could_not_start = cycle_err_cannot_start(e) || e == ERR_AUTH || e == ERR_AWS;
+        hub->could_not_start = job_err_cannot_start(e) || e == ERR_AUTH || e == ERR_AWS;
         return e;
     }
     hub->report->ebs_ran = true;

@@ -24,7 +24,7 @@
 #define SV_BACKUP_TARGETS_H
 
 #include "aws/stack.h"
-#include "backup/cycle.h"
+#include "backup/job.h"
 #include "base/buf.h"
 #include "cfg/cfg.h"
 

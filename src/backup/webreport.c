@@ -9,8 +9,8 @@
  */
 #include "backup/webreport.h"
 
-#include "backup/cycle.h"
 #include "backup/retention.h"
+#include "backup/tags.h"
 #include "base/time.h"
 
 #include <stdlib.h>

@@ -15,7 +15,8 @@
  *
  * What it does not do: decide anything about volumes (webreport.c) or write HTML (webreport_render.c).
  */
-#include "backup/cycle.h"
+#include "backup/webreport_publish.h"
+
 #include "backup/webreport.h"
 #include "base/log.h"
 #include "base/time.h"
@@ -337,7 +338,7 @@ static enum err s_put(struct cycle *cy, const struct buf *html, const struct buf
     return e;
 }
 
-static void s_link(struct cycle *cy, const char *key, struct cycle_page_link *link) {
+static void s_link(struct cycle *cy, const char *key, struct webreport_page_link *link) {
     const struct cfg *cfg = cy->cfg;
     link->location = arena_printf(cy->arena, "s3://%s/%s", cfg->report_bucket, key);
     struct buf url;
@@ -359,7 +360,7 @@ static void s_link(struct cycle *cy, const char *key, struct cycle_page_link *li
     buf_free(&url);
 }
 
-enum err webreport_publish(struct cycle *cy, struct cycle_page_link *link) {
+enum err webreport_publish(struct cycle *cy, struct webreport_page_link *link) {
     const struct cfg *cfg = cy->cfg;
     memset(link, 0, sizeof(*link));
     struct buf html, json;

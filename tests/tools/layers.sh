@@ -89,6 +89,8 @@ include_edges() {
         match($0, /^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^"]*"/) {
             inc = substr($0, RSTART, RLENGTH); sub(/^[^"]*"/, "", inc); sub(/"$/, "", inc)
             m = split(inc, ip, "/"); idir = (m > 1 ? ip[m - 1] : dir); imod = ip[m]; sub(/\.h$/, "", imod)
+            # "x.h" without a folder is a header of the same folder only when it exists there (else src/x.h).
+            if (m == 1) { here = FILENAME; sub(/[^\/]*$/, "", here); if ((getline junk < (here inc)) <= 0) next; close(here inc) }
             if (idir == dir && imod != mod) print dir "/" mod, idir "/" imod
         }'
 }
@@ -132,20 +134,31 @@ edges=$({
     include_edges
     call_edges
 } | sort -u)
-loops=$( (tsort <<<"$edges" >/dev/null) 2>&1 | grep -v 'input contains a loop' | sed 's/^tsort: //' | paste -sd' ' || true)
-if [[ -n "$loops" ]]; then
-    echo "layers: dependency cycles between files of one folder (the modules of each loop tsort found, in order): $loops"
+s_loops() { (tsort <<<"$1" >/dev/null) 2>&1 | grep -v 'input contains a loop' | sed 's/^tsort: //' | paste -sd' ' || true; }
+# Known cycles waiting for their owner (tests/tools/cycles_todo.txt: one module per line, "cfg/cfg_typo"; # comments):
+# edges between two listed modules are reported, not enforced. The list is meant to be emptied, not grown.
+todo_file=${LAYERS_CYCLES_TODO:-$(dirname "$0")/cycles_todo.txt}
+todo=$(sed 's/#.*//; s/[[:space:]]//g; /^$/d' "$todo_file" 2>/dev/null || true)
+known=$(awk 'NR == FNR { t[$1] = 1; next } ($1 in t) && ($2 in t)' <(printf '%s\n' "$todo") <(printf '%s\n' "$edges"))
+loops=$(s_loops "$edges")
+new_loops=$(s_loops "$(awk 'NR == FNR { k[$0] = 1; next } !($0 in k)' <(printf '%s\n' "$known") <(printf '%s\n' "$edges"))")
+if [[ -n "$new_loops" ]]; then
+    echo "layers: dependency cycles between files of one folder (the modules of each loop tsort found, in order): $new_loops"
     if [[ "${LAYERS_CYCLES_ENFORCE:-1}" != 0 ]]; then
         violations=$((violations + 1))
     fi
+elif [[ -n "$loops" ]]; then
+    echo "layers: known cycles listed in ${todo_file#./} (not enforced until their owner breaks them): $loops"
 fi
 
 if [[ $violations -gt 0 ]]; then
     echo "layers: $violations violation(s) in $files files"
     exit 1
 fi
-if [[ -n "$loops" ]]; then
+if [[ -n "$new_loops" ]]; then
     echo "layers: $files files, dependencies point one way (cycles between files reported above, not enforced)"
+elif [[ -n "$loops" ]]; then
+    echo "layers: $files files, dependencies point one way, no cycles between files but the known ones above"
 else
     echo "layers: $files files, dependencies point one way, no cycles between files"
 fi

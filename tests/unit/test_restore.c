@@ -5,7 +5,7 @@
 #include "backup/audit.h"
 #include "backup/metrics.h"
 #include "backup/notify.h"
-#include "backup/restore.h"
+#include "backup/restore_plan.h"
 #include "harness.h"
 
 #include <stdio.h>
