@@ -69,6 +69,37 @@ static long s_peak_rss_kb(void) {
     return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
 }
 
+/* The coverage figures of cycle.done ("null" when the EBS job did not compute them). */
+static void s_coverage_json(const struct coverage *cv, struct buf *out) {
+    buf_init(out, 512);
+    if (!cv->known) {
+        buf_append_cstr(out, "null");
+        return;
+    }
+    buf_appendf(
+      out,
+      "{\"rpo_s\":%lld,\"volumes\":%llu,\"volumes_outside_rpo\":%llu,\"never_backed_up\":%llu,"
+      "\"oldest_backup_age_s\":%lld}",
+      (long long) cv->rpo_s,
+      (unsigned long long) cv->volumes,
+      (unsigned long long) cv->outside_rpo,
+      (unsigned long long) cv->never_backed_up,
+      (long long) cv->oldest_age_s);
+}
+
+/* API calls by operation as a JSON object; returns their total. */
+static uint64_t s_calls_json(const struct aws_op_stat *ops, size_t nops, struct buf *out) {
+    buf_init(out, 8192);
+    buf_append_char(out, '{');
+    uint64_t total = 0;
+    for (size_t i = 0; i < nops; i++) {
+        buf_appendf(out, "%s\"%s\":%llu", i ? "," : "", ops[i].name, (unsigned long long) ops[i].calls);
+        total += ops[i].calls;
+    }
+    buf_append_char(out, '}');
+    return total;
+}
+
 /* The final line: every count of the report, API calls by operation, retries, time and memory. */
 static void
 s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcome outcome, int64_t wall_ms) {
@@ -91,31 +122,10 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
         hss = *http_client_stats(st->http);
     }
     targets_add_totals(cy->report, ops, &nops, AWS_MAX_OPS, &rcs, &hss);
-    const struct coverage *cv = &cy->report->coverage;
     struct buf coverage;
-    buf_init(&coverage, 512);
-    if (cv->known) {
-        buf_appendf(
-          &coverage,
-          "{\"rpo_s\":%lld,\"volumes\":%llu,\"volumes_outside_rpo\":%llu,\"never_backed_up\":%llu,"
-          "\"oldest_backup_age_s\":%lld}",
-          (long long) cv->rpo_s,
-          (unsigned long long) cv->volumes,
-          (unsigned long long) cv->outside_rpo,
-          (unsigned long long) cv->never_backed_up,
-          (long long) cv->oldest_age_s);
-    } else {
-        buf_append_cstr(&coverage, "null");
-    }
+    s_coverage_json(&cy->report->coverage, &coverage);
     struct buf calls;
-    buf_init(&calls, 8192);
-    buf_append_char(&calls, '{');
-    uint64_t total = 0;
-    for (size_t i = 0; i < nops; i++) {
-        buf_appendf(&calls, "%s\"%s\":%llu", i ? "," : "", ops[i].name, (unsigned long long) ops[i].calls);
-        total += ops[i].calls;
-    }
-    buf_append_char(&calls, '}');
+    uint64_t total = s_calls_json(ops, nops, &calls);
     struct buf targets;
     buf_init(&targets, BUF_MAX_REQUEST);
     targets_json(cy->report, &targets);
@@ -182,6 +192,133 @@ static void s_begin_ending(struct report *report) {
       LF_S("detail", "no new work started; reporting what was done"));
 }
 
+/* No region configured (EBS or S3 on): the region from IMDS, into `resolved` (a copy of the configuration). */
+static enum cycle_outcome s_resolve(struct cycle *cy, struct http_client *http, struct cfg *resolved) {
+    if (resolved->source_region != NULL || !(resolved->ebs_backup || resolved->s3_enabled)) {
+        return CYCLE_OK;
+    }
+    char region[REGION_MAX + 1];
+    if (s_resolve_region(http, cy->now_s, region) != ERR_OK) {
+        return CYCLE_CANNOT_START;
+    }
+    resolved->source_region = arena_strndup(cy->arena, region, strlen(region));
+    resolved->source_regions = &resolved->source_region;
+    resolved->nsource_regions = 1;
+    if (resolved->dest_region && strcmp(resolved->dest_region, resolved->source_region) == 0) {
+        LOG(
+          LOG_ERROR,
+          "cycle.bad_region",
+          LF_S("error", "DEST_REGION: must differ from the source region"),
+          LF_S("source_region", region));
+        return CYCLE_CANNOT_START;
+    }
+    return CYCLE_OK;
+}
+
+static void s_log_start(const struct cycle *cy) {
+    LOG(
+      LOG_INFO,
+      "cycle.start",
+      LF_S("run_id", cy->report->run_id),
+      LF_S("version", SMARTVAULT_VERSION),
+      LF_S("region", cy->cfg->source_region),
+      LF_S("dest_region", cy->cfg->dest_region),
+      LF_B("dry_run", cy->dry_run),
+      LF_B("ebs", cy->cfg->ebs_backup),
+      LF_B("s3", cy->cfg->s3_enabled));
+}
+
+/* True when another live run holds the lease (logged): this run does nothing. */
+static bool s_lease_busy(struct cycle *cy) {
+    if (lease_acquire(cy) != LEASE_BUSY) {
+        return false;
+    }
+    LOG(
+      LOG_WARN,
+      "cycle.skipped",
+      LF_S("reason", "another run for this account and region holds the lease"),
+      LF_S("table", cy->cfg->dynamodb_table),
+      LF_S("region", cy->cfg->source_region),
+      LF_I("lease_ttl_s", LEASE_TTL_S),
+      LF_S("detail", "nothing was done; the next scheduled run continues"));
+    return true;
+}
+
+/* A job that ended early for another reason than a stop (its failures are in the report). */
+static void s_log_incomplete(const char *event, enum err e) {
+    if (e != ERR_OK && !stop_requested()) {
+        LOG(LOG_ERROR, event, LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
+    }
+}
+
+/*
+ * The jobs in order: EBS (one per target in a multi-account, multi-region or sharded run), S3, the restore drill.
+ * CYCLE_CANNOT_START when a job's first call showed the cycle could not start; CYCLE_OK otherwise (what each job
+ * did is in the report).
+ */
+static enum cycle_outcome s_jobs(struct cycle *cy, const struct aws_stack_options *so) {
+    const struct cfg *c = cy->cfg;
+    if (c->ebs_backup) {
+        /* Several accounts, regions or shards: one EBS cycle per target (backup/targets.h). */
+        enum err e = targets_enabled(c) ? targets_run(cy, so) : ebs_run(cy);
+        if (e != ERR_OK && cy->could_not_start) {
+            return CYCLE_CANNOT_START;
+        }
+        s_log_incomplete("ebs.incomplete", e);
+    }
+    lease_renew(cy);
+    /* The S3 job runs whatever the EBS job did (one job failing never stops the other), unless a stop came; in a
+     * sharded run only shard 0 runs it. */
+    if (c->s3_enabled && c->shard_index != 0) {
+        LOG(LOG_INFO, "s3.other_shard", LF_U("shard_index", c->shard_index), LF_S("detail", "shard 0 runs it"));
+    }
+    if (c->s3_enabled && c->shard_index == 0 && !stop_requested()) {
+        enum err e = s3copy_run(cy);
+        if (e != ERR_OK && cy->could_not_start) {
+            return CYCLE_CANNOT_START;
+        }
+        s_log_incomplete("s3.incomplete", e);
+    }
+    /* The restore drill (RESTORE_DRILL) after the backup, so it can drill what this cycle made (a multi-target run
+     * drills inside each target). */
+    if (c->ebs_backup && !targets_enabled(c) && !stop_requested()) {
+        drill_run(cy);
+    }
+    return CYCLE_OK;
+}
+
+/* After the jobs: the ending, the reports, and the outcome of a cycle that ran. */
+static enum cycle_outcome s_report(struct cycle *cy, int64_t start_mono) {
+    struct report *report = cy->report;
+    /* The jobs have returned: the reports below are the ending's own requests, even if a stop comes now. */
+    s_begin_ending(report);
+    /* Report (audit, metrics, SNS) with the duration so far; a failure to report is recorded as a failure. */
+    report->wall_ms = time_mono_ms() - start_mono;
+    if (stop_requested()) {
+        LOG(
+          LOG_WARN,
+          "cycle.stopped",
+          LF_S("reason", stop_reason_name(stop_reason())),
+          LF_U("deferred", report_counts(report).deferred),
+          LF_I("run_timeout_s", cy->cfg->run_timeout_s));
+    }
+    if (publish_run(cy) != ERR_OK) {
+        LOG(LOG_WARN, "report.incomplete", LF_S("detail", "see report.*_failed; the jobs' results stand"));
+    }
+    /*
+     * Any recorded failure (including one that stopped the EBS job early) makes the cycle partial, and so does a
+     * stop: what it left undone is reported as deferred, and exit 1 tells the scheduler the run did not finish.
+     */
+    enum cycle_outcome outcome = CYCLE_OK;
+    if (report_has_failures(report) || report_counts(report).deferred > 0 || stop_requested()) {
+        outcome = CYCLE_PARTIAL;
+    }
+    if (report->interrupted && stop_reason() == STOP_SIGNAL) {
+        outcome = CYCLE_INTERRUPTED; /* main.c exits 4: the scheduler stopped the run, whatever else happened */
+    }
+    return outcome;
+}
+
 enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struct arena *arena) {
     int64_t start_mono = time_mono_ms();
     int64_t wall_now_ms = time_wall_ms();
@@ -203,119 +340,27 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
     job_stack_options(cfg, &so);
     so.run_deadline_ms = start_mono + cfg->run_timeout_s * 1000;
     struct aws_stack st;
-    enum cycle_outcome outcome = CYCLE_OK;
+    struct cfg resolved = *cfg; /* with the region IMDS said, when it had to */
+    enum cycle_outcome outcome = CYCLE_CANNOT_START;
     if (aws_stack_open(&so, &st) != ERR_OK) {
         LOG(LOG_ERROR, "cycle.cannot_start", LF_S("error", err_last()->msg));
         memset(&st, 0, sizeof(st));
-        outcome = CYCLE_CANNOT_START;
         goto done;
     }
     cy.aws = st.client;
-
-    /* A copy of the config with the resolved region, when IMDS had to say it. */
-    struct cfg resolved = *cfg;
-    if (resolved.source_region == NULL && (resolved.ebs_backup || resolved.s3_enabled)) {
-        char region[REGION_MAX + 1];
-        if (s_resolve_region(st.http, cy.now_s, region) != ERR_OK) {
-            outcome = CYCLE_CANNOT_START;
-            goto done;
-        }
-        resolved.source_region = arena_strndup(arena, region, strlen(region));
-        resolved.source_regions = &resolved.source_region;
-        resolved.nsource_regions = 1;
-        if (resolved.dest_region && strcmp(resolved.dest_region, resolved.source_region) == 0) {
-            LOG(
-              LOG_ERROR,
-              "cycle.bad_region",
-              LF_S("error", "DEST_REGION: must differ from the source region"),
-              LF_S("source_region", region));
-            outcome = CYCLE_CANNOT_START;
-            goto done;
-        }
+    outcome = s_resolve(&cy, st.http, &resolved);
+    if (outcome != CYCLE_OK) {
+        goto done;
     }
     cy.cfg = &resolved;
-    LOG(
-      LOG_INFO,
-      "cycle.start",
-      LF_S("run_id", report->run_id),
-      LF_S("version", SMARTVAULT_VERSION),
-      LF_S("region", resolved.source_region),
-      LF_S("dest_region", resolved.dest_region),
-      LF_B("dry_run", cy.dry_run),
-      LF_B("ebs", resolved.ebs_backup),
-      LF_B("s3", resolved.s3_enabled));
-    if (lease_acquire(&cy) == LEASE_BUSY) {
-        LOG(
-          LOG_WARN,
-          "cycle.skipped",
-          LF_S("reason", "another run for this account and region holds the lease"),
-          LF_S("table", resolved.dynamodb_table),
-          LF_S("region", resolved.source_region),
-          LF_I("lease_ttl_s", LEASE_TTL_S),
-          LF_S("detail", "nothing was done; the next scheduled run continues"));
+    s_log_start(&cy);
+    if (s_lease_busy(&cy)) {
         outcome = CYCLE_SKIPPED;
         goto done;
     }
-
-    if (resolved.ebs_backup) {
-        /* Several accounts, regions or shards: one EBS cycle per target (backup/targets.h). */
-        enum err e = targets_enabled(&resolved) ? targets_run(&cy, &so) : ebs_run(&cy);
-        if (e != ERR_OK && cy.could_not_start) {
-            outcome = CYCLE_CANNOT_START;
-            goto done;
-        }
-        if (e != ERR_OK && !stop_requested()) {
-            LOG(LOG_ERROR, "ebs.incomplete", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
-        }
-    }
-    lease_renew(&cy);
-    /* The S3 job runs whatever the EBS job did (one job failing never stops the other), unless a stop came; in a
-     * sharded run only shard 0 runs it. */
-    if (resolved.s3_enabled && resolved.shard_index != 0) {
-        LOG(LOG_INFO, "s3.other_shard", LF_U("shard_index", resolved.shard_index), LF_S("detail", "shard 0 runs it"));
-    }
-    if (resolved.s3_enabled && resolved.shard_index == 0 && !stop_requested()) {
-        enum err e = s3copy_run(&cy);
-        if (e != ERR_OK && cy.could_not_start) {
-            outcome = CYCLE_CANNOT_START;
-            goto done;
-        }
-        if (e != ERR_OK && !stop_requested()) {
-            LOG(LOG_ERROR, "s3.incomplete", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
-        }
-    }
-
-    /* The restore drill (RESTORE_DRILL) after the backup, so it can drill what this cycle made (a multi-target run
-     * drills inside each target). */
-    if (resolved.ebs_backup && !targets_enabled(&resolved) && !stop_requested()) {
-        drill_run(&cy);
-    }
-
-    /* The jobs have returned: the reports below are the ending's own requests, even if a stop comes now. */
-    s_begin_ending(report);
-    /* Report (audit, metrics, SNS) with the duration so far; a failure to report is recorded as a failure. */
-    report->wall_ms = time_mono_ms() - start_mono;
-    if (stop_requested()) {
-        LOG(
-          LOG_WARN,
-          "cycle.stopped",
-          LF_S("reason", stop_reason_name(stop_reason())),
-          LF_U("deferred", report_counts(report).deferred),
-          LF_I("run_timeout_s", cfg->run_timeout_s));
-    }
-    if (publish_run(&cy) != ERR_OK) {
-        LOG(LOG_WARN, "report.incomplete", LF_S("detail", "see report.*_failed; the jobs' results stand"));
-    }
-
-    /*
-     * Any recorded failure (including one that stopped the EBS job early) makes the cycle partial, and so does a
-     * stop: what it left undone is reported as deferred, and exit 1 tells the scheduler the run did not finish.
-     */
-    if (report_has_failures(report) || report_counts(report).deferred > 0 || stop_requested()) {
-        outcome = CYCLE_PARTIAL;
-    }
-    if (report->interrupted && stop_reason() == STOP_SIGNAL) {
-        outcome = CYCLE_INTERRUPTED; /* main.c exits 4: the scheduler stopped the run, whatever else happened */
+    outcome = s_jobs(&cy, &so);
+    if (outcome == CYCLE_OK) {
+        outcome = s_report(&cy, start_mono);
     }
 done:
     stop_begin_ending(); /* the lease's release is the ending's own request, also after a stop */

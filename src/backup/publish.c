@@ -228,6 +228,32 @@ static void s_sleep(void *ctx, int64_t ms) {
     }
 }
 
+/* Never silently: every audit item not written is logged whole enough to be written by hand. */
+static void s_log_lost_items(const char *table, const struct audit_items *items) {
+    for (size_t i = 0; i < items->n; i++) {
+        const struct audit_item *it = &items->items[i];
+        if (it->state != AUDIT_FAILED) {
+            continue;
+        }
+        LOG(
+          LOG_WARN,
+          "report.audit_item_lost",
+          LF_S("table", table),
+          LF_S("pk", audit_attr(it, "pk")),
+          LF_S("sk", it->sk),
+          LF_S("action", audit_attr(it, "action")),
+          LF_S("job", audit_attr(it, "job")),
+          LF_S("region", audit_attr(it, "region")),
+          LF_S("instance_id", audit_attr(it, "instance_id")),
+          LF_S("volume_id", audit_attr(it, "volume_id")),
+          LF_S("snapshot_id", audit_attr(it, "snapshot_id")),
+          LF_S("source_snapshot_id", audit_attr(it, "source_snapshot_id")),
+          LF_S("bucket", audit_attr(it, "bucket")),
+          LF_S("key", audit_attr(it, "key")),
+          LF_S("error_code", it->error_code));
+    }
+}
+
 static enum err s_audit(struct cycle *cy) {
     const struct cfg *cfg = cy->cfg;
     struct s_audit_ctx a = {
@@ -272,29 +298,7 @@ static enum err s_audit(struct cycle *cy) {
     if (e == ERR_OK) {
         return ERR_OK;
     }
-    /* Never silently: every item not written is logged whole enough to be written by hand. */
-    for (size_t i = 0; i < items.n; i++) {
-        const struct audit_item *it = &items.items[i];
-        if (it->state != AUDIT_FAILED) {
-            continue;
-        }
-        LOG(
-          LOG_WARN,
-          "report.audit_item_lost",
-          LF_S("table", a.table),
-          LF_S("pk", audit_attr(it, "pk")),
-          LF_S("sk", it->sk),
-          LF_S("action", audit_attr(it, "action")),
-          LF_S("job", audit_attr(it, "job")),
-          LF_S("region", audit_attr(it, "region")),
-          LF_S("instance_id", audit_attr(it, "instance_id")),
-          LF_S("volume_id", audit_attr(it, "volume_id")),
-          LF_S("snapshot_id", audit_attr(it, "snapshot_id")),
-          LF_S("source_snapshot_id", audit_attr(it, "source_snapshot_id")),
-          LF_S("bucket", audit_attr(it, "bucket")),
-          LF_S("key", audit_attr(it, "key")),
-          LF_S("error_code", it->error_code));
-    }
+    s_log_lost_items(a.table, &items);
     char msg[PUBLISH_MESSAGE_MAX];
     snprintf(
       msg,
@@ -561,6 +565,29 @@ static const char *s_state(bool configured, bool dry_run, enum err e) {
     return e == ERR_OK ? "ok" : "failed";
 }
 
+/* One reporting channel's outcome, for report.done. */
+struct s_channel {
+    const char *name;
+    bool on;
+    enum err e;
+};
+
+/* Logs report.done (audit, metrics, page, sns in that order) and returns the first failure. */
+static enum err s_done(const struct cycle *cy, const struct s_channel ch[4]) {
+    enum err first = ERR_OK;
+    for (size_t i = 0; i < 4; i++) {
+        first = first != ERR_OK ? first : ch[i].e;
+    }
+    LOG(
+      first == ERR_OK ? LOG_INFO : LOG_WARN,
+      "report.done",
+      LF_S(ch[0].name, s_state(ch[0].on, cy->dry_run, ch[0].e)),
+      LF_S(ch[1].name, s_state(ch[1].on, cy->dry_run, ch[1].e)),
+      LF_S(ch[2].name, s_state(ch[2].on, cy->dry_run, ch[2].e)),
+      LF_S(ch[3].name, s_state(ch[3].on, cy->dry_run, ch[3].e)));
+    return first;
+}
+
 enum err publish_run(struct cycle *cy) {
     const struct cfg *cfg = cy->cfg;
     bool audit_on = cfg->dynamodb_table != NULL;
@@ -577,13 +604,11 @@ enum err publish_run(struct cycle *cy) {
     struct webreport_page_link page = { 0 };
     enum err page_e = page_on ? webreport_publish(cy, &page) : ERR_OK;
     enum err sns_e = sns_on ? s_sns(cy, &page) : ERR_OK;
-    LOG(
-      audit_e == ERR_OK && metrics_e == ERR_OK && page_e == ERR_OK && sns_e == ERR_OK ? LOG_INFO : LOG_WARN,
-      "report.done",
-      LF_S("audit", s_state(audit_on, cy->dry_run, audit_e)),
-      LF_S("metrics", s_state(metrics_on, cy->dry_run, metrics_e)),
-      LF_S("page", s_state(page_on, cy->dry_run, page_e)),
-      LF_S("sns", s_state(sns_on, cy->dry_run, sns_e)));
-    enum err first = audit_e != ERR_OK ? audit_e : metrics_e != ERR_OK ? metrics_e : page_e;
-    return first != ERR_OK ? first : sns_e;
+    const struct s_channel channels[] = {
+        { "audit", audit_on, audit_e },
+        { "metrics", metrics_on, metrics_e },
+        { "page", page_on, page_e },
+        { "sns", sns_on, sns_e },
+    };
+    return s_done(cy, channels);
 }

@@ -227,18 +227,10 @@ static bool s_has_header(const struct http_request *req, const char *name) {
     return false;
 }
 
-/* Builds the easy handle for one request. The caller owns *list and frees it after the transfer. */
-static enum err s_setup(
-  struct http_client *c,
-  const struct http_request *req,
-  struct http_xfer *x,
-  CURL **out,
-  struct curl_slist **list) {
+/* The request's header lines for libcurl, plus the blanks that stop libcurl adding its own. *out owned by the caller.
+ */
+static enum err s_header_list(const struct http_request *req, struct curl_slist **out) {
     ENSURE(req->nheaders <= HTTP_MAX_REQUEST_HEADERS, ERR_LIMIT, "too many request headers");
-    CURL *e = curl_easy_init();
-    if (e == NULL) {
-        FATAL("out of memory");
-    }
     struct curl_slist *hl = NULL;
     char line[16384];
     for (size_t i = 0; i < req->nheaders; i++) {
@@ -246,7 +238,6 @@ static enum err s_setup(
         if (n < 0 || (size_t) n >= sizeof(line)) {
             explicit_bzero(line, sizeof(line));
             s_slist_wipe_free(hl);
-            curl_easy_cleanup(e);
             FAIL(ERR_LIMIT, "request header too long");
         }
         hl = curl_slist_append(hl, line);
@@ -263,6 +254,54 @@ static enum err s_setup(
     if (hl == NULL) {
         FATAL("out of memory");
     }
+    *out = hl;
+    return ERR_OK;
+}
+
+/* TLS: verification always on, TLS 1.2 or later, our cipher list, CA_BUNDLE or the bundle built into the binary. */
+static void s_setup_tls(struct http_client *c, CURL *e) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(e, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2);
+    curl_easy_setopt(e, CURLOPT_SSL_CIPHER_LIST, S_TLS_CIPHERS);
+    if (c->opt.ca_file != NULL) {
+        curl_easy_setopt(e, CURLOPT_CAINFO, c->opt.ca_file);
+    } else {
+        struct curl_blob blob = { (void *) smartvault_ca_bundle, (size_t) smartvault_ca_bundle_len, CURL_BLOB_NOCOPY };
+        curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+    }
+    curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+}
+
+/* The method and body: HEAD without a body, POST/PUT/... with exactly req->body, GET and DELETE without one. */
+static void s_setup_method(const struct http_request *req, CURL *e) {
+    const char *m = req->method ? req->method : "GET";
+    if (strcmp(m, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(m, "GET") != 0 || req->body.n > 0) {
+        if (strcmp(m, "POST") != 0) {
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+        }
+        if (strcmp(m, "GET") != 0 && strcmp(m, "DELETE") != 0) {
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body.n);
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body.n ? req->body.p : "");
+        }
+    }
+}
+
+/* Builds the easy handle for one request. The caller owns *list and frees it after the transfer. */
+static enum err s_setup(
+  struct http_client *c,
+  const struct http_request *req,
+  struct http_xfer *x,
+  CURL **out,
+  struct curl_slist **list) {
+    struct curl_slist *hl = NULL;
+    TRY(s_header_list(req, &hl));
+    CURL *e = curl_easy_init();
+    if (e == NULL) {
+        FATAL("out of memory");
+    }
     x->https = strncmp(req->url, "https://", 8) == 0;
     curl_easy_setopt(e, CURLOPT_URL, req->url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -276,17 +315,7 @@ static enum err s_setup(
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, c->opt.low_speed_limit_bps);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, low_speed_s);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(e, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2);
-    curl_easy_setopt(e, CURLOPT_SSL_CIPHER_LIST, S_TLS_CIPHERS);
-    if (c->opt.ca_file != NULL) {
-        curl_easy_setopt(e, CURLOPT_CAINFO, c->opt.ca_file);
-    } else {
-        struct curl_blob blob = { (void *) smartvault_ca_bundle, (size_t) smartvault_ca_bundle_len, CURL_BLOB_NOCOPY };
-        curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
-    }
-    curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+    s_setup_tls(c, e);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, s_on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_on_body);
@@ -296,18 +325,7 @@ static enum err s_setup(
     curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, s_on_progress);
     curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
     curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-    const char *m = req->method ? req->method : "GET";
-    if (strcmp(m, "HEAD") == 0) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    } else if (strcmp(m, "GET") != 0 || req->body.n > 0) {
-        if (strcmp(m, "POST") != 0) {
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
-        }
-        if (strcmp(m, "GET") != 0 && strcmp(m, "DELETE") != 0) {
-            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body.n);
-            curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body.n ? req->body.p : "");
-        }
-    }
+    s_setup_method(req, e);
     *out = e;
     *list = hl;
     return ERR_OK;
