@@ -134,6 +134,33 @@ def moto(moto_server):
     return moto_server
 
 
+# The EBS tests' shared fixtures: a fresh emulator behind a counting/fault-injecting proxy, and boto3 EC2 clients
+# of the source and DR regions those tests use (each test file keeps its own run helper).
+FIXTURE_SRC, FIXTURE_DST = "us-east-1", "us-west-2"
+
+
+@pytest.fixture
+def proxy(moto):
+    from faultproxy import FaultProxy
+
+    with FaultProxy(moto.url) as p:
+        yield p
+
+
+@pytest.fixture
+def ec2(moto):
+    import ebs_fleet
+
+    return ebs_fleet.ec2_client(moto.url, FIXTURE_SRC)
+
+
+@pytest.fixture
+def ec2_dst(moto):
+    import ebs_fleet
+
+    return ebs_fleet.ec2_client(moto.url, FIXTURE_DST)
+
+
 @pytest.fixture
 def start_moto():
     """start_moto(extra_env) -> MotoServer; every server started this way is stopped after the test."""

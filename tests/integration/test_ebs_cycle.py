@@ -20,26 +20,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ebs_fleet as fl  # noqa: E402
-from faultproxy import FaultProxy, Rule  # noqa: E402
+from faultproxy import Rule  # noqa: E402
 
 SRC, DST = "us-east-1", "us-west-2"
 MUTATING = ("CreateSnapshots", "CreateSnapshot", "CreateTags", "CopySnapshot", "DeleteSnapshot", "DeleteTags")
-
-
-@pytest.fixture
-def proxy(moto):
-    with FaultProxy(moto.url) as p:
-        yield p
-
-
-@pytest.fixture
-def ec2(moto):
-    return fl.ec2_client(moto.url, SRC)
-
-
-@pytest.fixture
-def ec2_dst(moto):
-    return fl.ec2_client(moto.url, DST)
 
 
 @pytest.fixture

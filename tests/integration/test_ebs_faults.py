@@ -29,22 +29,6 @@ SRC, DST = "us-east-1", "us-west-2"
 
 
 @pytest.fixture
-def proxy(moto):
-    with FaultProxy(moto.url) as p:
-        yield p
-
-
-@pytest.fixture
-def ec2(moto):
-    return fl.ec2_client(moto.url, SRC)
-
-
-@pytest.fixture
-def ec2_dst(moto):
-    return fl.ec2_client(moto.url, DST)
-
-
-@pytest.fixture
 def cycle(run_smartvault, proxy):
     """cycle(env additions, expect=0, rules=()) -> (cycle.done, stdout); rules are installed for this run only."""
 

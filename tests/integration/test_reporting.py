@@ -22,29 +22,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ebs_fleet as fl  # noqa: E402
 from conftest import free_port  # noqa: E402
-from faultproxy import FaultProxy, Response, Rule  # noqa: E402
+from faultproxy import Response, Rule  # noqa: E402
 
 SRC, DST = "us-east-1", "us-west-2"
 TABLE = "smartvault-audit"
 NAMESPACE = "SmartVault"
 REQUIRED_METRICS = {"SnapshotsCreated", "SnapshotsCopied", "SnapshotsDeleted", "Errors", "CycleDurationSeconds"}
 SNS_LIMIT = 262144
-
-
-@pytest.fixture
-def proxy(moto):
-    with FaultProxy(moto.url) as p:
-        yield p
-
-
-@pytest.fixture
-def ec2(moto):
-    return fl.ec2_client(moto.url, SRC)
-
-
-@pytest.fixture
-def ec2_dst(moto):
-    return fl.ec2_client(moto.url, DST)
 
 
 @pytest.fixture

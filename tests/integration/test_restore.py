@@ -18,26 +18,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ebs_fleet as fl  # noqa: E402
-from faultproxy import FaultProxy, Rule, mark_snapshots_pending  # noqa: E402
+from faultproxy import Rule, mark_snapshots_pending  # noqa: E402
 
 SRC, DST = "us-east-1", "us-west-2"
 DRILL = [{"Name": "tag:SmartVault:Drill", "Values": ["true"]}]
-
-
-@pytest.fixture
-def proxy(moto):
-    with FaultProxy(moto.url) as p:
-        yield p
-
-
-@pytest.fixture
-def ec2(moto):
-    return fl.ec2_client(moto.url, SRC)
-
-
-@pytest.fixture
-def ec2_dst(moto):
-    return fl.ec2_client(moto.url, DST)
 
 
 @pytest.fixture

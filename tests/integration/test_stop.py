@@ -22,24 +22,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ebs_fleet as fl  # noqa: E402
-from faultproxy import FaultProxy, Rule  # noqa: E402
+from faultproxy import Rule  # noqa: E402
 
 SRC = "us-east-1"
 TABLE = "smartvault-audit"
 STOP_TIMEOUT_S = 10
 INSTANCES = 24
 CREATE_DELAY_S = 1.5  # each CreateSnapshots; with 3 in flight the phase takes ~12 s
-
-
-@pytest.fixture
-def proxy(moto):
-    with FaultProxy(moto.url) as p:
-        yield p
-
-
-@pytest.fixture
-def ec2(moto):
-    return fl.ec2_client(moto.url, SRC)
 
 
 @pytest.fixture
