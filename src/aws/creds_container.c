@@ -7,7 +7,8 @@
  * host; http: loopback, 169.254.170.2, 169.254.170.23, fd00:ec2::23). The Authorization header comes from
  * AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, re-read on every fetch because kubelet rotates it, else from
  * AWS_CONTAINER_AUTHORIZATION_TOKEN, and is refused if it contains CR or LF (botocore `_validate_auth_token`).
- * GET with `Accept: application/json`, 2 s timeout, 3 attempts 1 s apart (botocore `ContainerMetadataFetcher`).
+ * GET with `Accept: application/json`, 2 s timeout, 3 attempts 1 s apart (botocore `ContainerMetadataFetcher`);
+ * what is retried is net/retry's decision (retry_bounded_again: connection errors, timeouts, 429, 500/502/503/504).
  *
  * What it does not do: resolve host names to check their addresses (the Rust SDK does; we accept only literal
  * addresses and "localhost", which is stricter), or retry answers that cannot change on a retry: a 4xx other
@@ -16,6 +17,7 @@
 #include "aws/creds_provider.h"
 
 #include "net/http.h"
+#include "net/retry.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -127,10 +129,6 @@ static enum err s_auth(const struct endpoint_env *env, struct secret *out, struc
     return ERR_OK;
 }
 
-static bool s_retryable(enum err e, long status) {
-    return e == ERR_TIMEOUT || e == ERR_NET || (e == ERR_OK && (status >= 500 || status == 429));
-}
-
 static enum err s_fetch(struct creds_provider *p, int64_t now_s, struct creds *out, struct creds_why *why) {
     (void) now_s;
     char url[CREDS_CONTAINER_MAX_URL + 1];
@@ -155,12 +153,15 @@ static enum err s_fetch(struct creds_provider *p, int64_t now_s, struct creds *o
     };
     struct http_response resp;
     http_response_init(&resp);
-    for (int attempt = 1;; attempt++) {
+    const struct retry_bounded retry = { .max_attempts = CREDS_CONTAINER_ATTEMPTS,
+                                         .delay_ms = CREDS_CONTAINER_RETRY_SLEEP_MS,
+                                         .sleep_ms = p->ctx->sleep_ms };
+    for (uint32_t attempt = 1;; attempt++) {
         e = http_perform(p->ctx->http, &req, &resp);
-        if (attempt >= CREDS_CONTAINER_ATTEMPTS || !s_retryable(e, resp.status)) {
+        struct retry_input in = { .attempt = attempt, .transport = e, .status = resp.status };
+        if (!retry_bounded_again(&retry, &in)) {
             break;
         }
-        p->ctx->sleep_ms(CREDS_CONTAINER_RETRY_SLEEP_MS);
     }
     secret_wipe(auth);
     free(auth);

@@ -8,7 +8,8 @@
  * operation is unsigned ("authtype: none"), so no credentials are needed to get credentials. The session name
  * is AWS_ROLE_SESSION_NAME, else "smartvault-<unix seconds>" (botocore uses "botocore-session-<seconds>").
  * IDPCommunicationError and InvalidIdentityToken are retried (botocore `retries/special.py`; aws-c-auth also
- * retries the second), as are throttling, 5xx and transport errors: 3 attempts in all.
+ * retries the second), as is what net/retry retries (throttling, 429, 500/502/503/504, connection errors and
+ * timeouts): 3 attempts in all, 0.5 s then 1 s apart (retry_bounded_again).
  *
  * What it does not do: profile-based web identity (no profile files), DurationSeconds (STS's default hour is
  * what the SDKs use), or role chaining.
@@ -21,6 +22,7 @@
 #include "codec/uri.h"
 #include "codec/xml.h"
 #include "net/http.h"
+#include "net/retry.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -78,20 +80,10 @@ static enum err s_session_name(
     return ERR_OK;
 }
 
-static bool s_retryable(enum err e, const struct http_response *resp, const struct aws_error *ae) {
-    if (e == ERR_TIMEOUT || e == ERR_NET) {
-        return true;
-    }
-    if (e != ERR_OK) {
-        return false;
-    }
-    static const char *const codes[] = { "IDPCommunicationError", "InvalidIdentityToken", "Throttling" };
-    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-        if (strcmp(ae->code, codes[i]) == 0) {
-            return true;
-        }
-    }
-    return resp->status >= 500 || resp->status == 429;
+/* The codes STS models as retryable for this operation (botocore retries/special.py); the rest is net/retry's. */
+static enum retry_modeled s_modeled(const struct aws_error *ae) {
+    bool sts_retries = strcmp(ae->code, "IDPCommunicationError") == 0 || strcmp(ae->code, "InvalidIdentityToken") == 0;
+    return sts_retries ? RETRY_MODELED_TRANSIENT : RETRY_MODELED_NO;
 }
 
 /* The form body of notes §4; it holds the token, so the caller wipes it. */
@@ -127,7 +119,11 @@ static enum err s_call(
     http_response_init(&resp);
     struct aws_error ae;
     enum err e = ERR_OK;
-    for (int attempt = 1;; attempt++) {
+    const struct retry_bounded retry = { .max_attempts = CREDS_STS_ATTEMPTS,
+                                         .delay_ms = CREDS_STS_RETRY_SLEEP_MS,
+                                         .linear = true,
+                                         .sleep_ms = p->ctx->sleep_ms };
+    for (uint32_t attempt = 1;; attempt++) {
         memset(&ae, 0, sizeof(ae));
         e = http_perform(p->ctx->http, &req, &resp);
         if (e == ERR_OK && resp.status != 200) {
@@ -140,10 +136,16 @@ static enum err s_call(
             enum err ignored = aws_error_parse(p->ctx->scratch, &er, &ae);
             (void) ignored;
         }
-        if (attempt >= CREDS_STS_ATTEMPTS || !s_retryable(e, &resp, &ae)) {
+        struct retry_input in = {
+            .attempt = attempt,
+            .transport = e,
+            .status = resp.status,
+            .aws_code = span_from_cstr(ae.code),
+            .modeled = s_modeled(&ae),
+        };
+        if (!retry_bounded_again(&retry, &in)) {
             break;
         }
-        p->ctx->sleep_ms((int64_t) attempt * CREDS_STS_RETRY_SLEEP_MS);
     }
     if (e != ERR_OK) {
         e = creds_why_http(why, e, &resp, ep->host_header);

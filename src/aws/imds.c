@@ -15,6 +15,7 @@
 
 #include "base/secret.h"
 #include "net/http.h"
+#include "net/retry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,18 +163,24 @@ static enum err s_fetch_token(struct imds_client *c, int64_t now_s) {
 }
 
 enum err imds_get(struct imds_client *c, int64_t now_s, const char *path, struct http_response *resp) {
-    for (int attempt = 0; attempt < 2; attempt++) {
+    /* Only a 401 is retried, once: a host that is not on EC2 must learn so within one timeout. */
+    static const struct retry_bounded retry = { .max_attempts = 2, .modeled_only = true };
+    for (uint32_t attempt = 1;; attempt++) {
         if (!c->token.set || now_s >= c->token_expires_s) {
             TRY(s_fetch_token(c, now_s));
         }
         struct http_header h = { "x-aws-ec2-metadata-token", c->token.value };
         TRY(s_request(c, "GET", path, &h, c->token.set ? 1 : 0, resp));
-        if (resp->status == 401 && attempt == 0) {
-            /* aws-c-auth: "a 401 invalidates the cached token (a v1 request is retried once with v2)". */
-            secret_wipe(&c->token);
-            continue;
+        struct retry_input in = {
+            .attempt = attempt,
+            .status = resp->status,
+            .modeled = resp->status == 401 ? RETRY_MODELED_TRANSIENT : RETRY_MODELED_NO,
+        };
+        if (!retry_bounded_again(&retry, &in)) {
+            break;
         }
-        break;
+        /* aws-c-auth: "a 401 invalidates the cached token (a v1 request is retried once with v2)". */
+        secret_wipe(&c->token);
     }
     switch (resp->status) {
         case 200:

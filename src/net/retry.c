@@ -330,3 +330,20 @@ void retry_abandon(struct retry_policy *p, struct retry_state *st) {
     s_quota_release(p, st->last_cost);
     st->last_cost = 0;
 }
+
+bool retry_bounded_again(const struct retry_bounded *b, const struct retry_input *in) {
+    if (b->modeled_only && in->modeled == RETRY_MODELED_NO) {
+        return false;
+    }
+    const struct retry_config cfg = { .mode = RETRY_MODE_STANDARD, .max_attempts = b->max_attempts };
+    struct retry_decision d;
+    retry_decide(&cfg, in, RETRY_QUOTA_INITIAL, 0.0, &d);
+    if (!d.retry) {
+        return false;
+    }
+    int64_t wait_ms = b->linear ? (int64_t) in->attempt * b->delay_ms : b->delay_ms;
+    if (b->sleep_ms != NULL && wait_ms > 0) {
+        b->sleep_ms(wait_ms);
+    }
+    return true;
+}

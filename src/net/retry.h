@@ -241,4 +241,29 @@ void retry_after_attempt(
  */
 void retry_abandon(struct retry_policy *p, struct retry_state *st);
 
+/*
+ * Bounded retry, for the few requests sent outside net/batch (IMDS, a container credentials endpoint, STS's
+ * AssumeRoleWithWebIdentity): no shared quota, no limiter, at most `max_attempts` in all, and the client's own
+ * documented wait between attempts (botocore's fetchers wait fixed times, not the jittered backoff). Whether an
+ * attempt is retried is retry_decide's answer (connection errors, timeouts, throttling, 500/502/503/504, and what
+ * the client marks in retry_input.modeled), so these clients agree with every other request of the process.
+ * The loop:
+ *
+ *     for (uint32_t attempt = 1;; attempt++) {
+ *         ... send ...
+ *         struct retry_input in = { .attempt = attempt, .transport = e, .status = status, .aws_code = code };
+ *         if (!retry_bounded_again(&b, &in)) break;   // slept b's wait when it returns true
+ *     }
+ */
+struct retry_bounded {
+    uint32_t max_attempts;        /* attempts in all, the first included (>= 1) */
+    int64_t delay_ms;             /* the wait before retry n: delay_ms, or n x delay_ms when linear */
+    bool linear;                  /* web identity waits 0.5 s, then 1 s; the container endpoint 1 s each time */
+    bool modeled_only;            /* retry only what the client marks as modeled (IMDS: one 401, after a new token) */
+    void (*sleep_ms)(int64_t ms); /* NULL: no wait */
+};
+
+/* After attempt in->attempt: true when another attempt is to be made (the wait has then been slept). */
+bool retry_bounded_again(const struct retry_bounded *b, const struct retry_input *in);
+
 #endif

@@ -964,3 +964,59 @@ TEST(retry_request_limiter_is_used_in_standard_mode) {
     CHECK_INT(st2.attempt, 0);
     CHECK_INT(p.counters.limiter_waits, 1);
 }
+
+/* ---- bounded retry (IMDS, container endpoint, web identity) ---- */
+
+static int64_t s_slept[8];
+static size_t s_nslept;
+
+static void s_record_sleep(int64_t ms) {
+    if (s_nslept < COUNT(s_slept)) {
+        s_slept[s_nslept++] = ms;
+    }
+}
+
+TEST(retry_bounded_follows_the_decision_and_the_clients_waits) {
+    s_nslept = 0;
+    /* web identity: 3 attempts, 0.5 s then 1 s; 5xx, transport errors and modeled codes retried. */
+    struct retry_bounded b = { .max_attempts = 3, .delay_ms = 500, .linear = true, .sleep_ms = s_record_sleep };
+    struct retry_input in = s_transport(1, ERR_NET);
+    CHECK(retry_bounded_again(&b, &in));
+    in = s_http(2, 503, "");
+    CHECK(retry_bounded_again(&b, &in));
+    in = s_http(3, 503, "");
+    CHECK(!retry_bounded_again(&b, &in)); /* the third attempt was the last */
+    CHECK_INT(s_nslept, 2);
+    CHECK_INT(s_slept[0], 500);
+    CHECK_INT(s_slept[1], 1000);
+    in = s_http(1, 400, "InvalidIdentityToken");
+    CHECK(!retry_bounded_again(&b, &in)); /* a 4xx the client does not mark: not retried */
+    in.modeled = RETRY_MODELED_TRANSIENT;
+    CHECK(retry_bounded_again(&b, &in));
+    in = s_http(1, 400, "Throttling");
+    CHECK(retry_bounded_again(&b, &in));
+    in = s_http(1, 403, "AccessDenied");
+    CHECK(!retry_bounded_again(&b, &in));
+    in = s_http(1, 200, "");
+    CHECK(!retry_bounded_again(&b, &in));
+    /* container endpoint: 1 s each time; a timeout and a 429 are retried. */
+    s_nslept = 0;
+    b = (struct retry_bounded){ .max_attempts = 3, .delay_ms = 1000, .sleep_ms = s_record_sleep };
+    in = s_transport(1, ERR_TIMEOUT);
+    CHECK(retry_bounded_again(&b, &in));
+    in = s_http(2, 429, "");
+    CHECK(retry_bounded_again(&b, &in));
+    CHECK_INT(s_slept[0], 1000);
+    CHECK_INT(s_slept[1], 1000);
+    /* IMDS: only what the client marks (a 401, once), never a timeout; no wait. */
+    s_nslept = 0;
+    b = (struct retry_bounded){ .max_attempts = 2, .modeled_only = true, .sleep_ms = s_record_sleep };
+    in = s_transport(1, ERR_TIMEOUT);
+    CHECK(!retry_bounded_again(&b, &in));
+    in = s_http(1, 401, "");
+    in.modeled = RETRY_MODELED_TRANSIENT;
+    CHECK(retry_bounded_again(&b, &in));
+    in.attempt = 2;
+    CHECK(!retry_bounded_again(&b, &in));
+    CHECK_INT(s_nslept, 0);
+}
