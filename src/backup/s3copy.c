@@ -1221,54 +1221,38 @@ static const char *s_source_cstr(struct s3copy_run *run, struct s3copy_item *it)
     return cs;
 }
 
-/* Builds the request of one job; false when it cannot be sent (the item's failure is then recorded). */
-static bool s_build(struct s3copy_run *run, struct s3copy_job *job) {
-    struct s3copy_item *it = job->item;
-    struct aws_request *r = &job->req;
-    struct arena *a = run->cy->scratch;
-    const char *region = it->dst->region;
-    const char *cs = NULL;
-    enum err e = ERR_OK;
-    switch (job->step) {
-        case S3COPY_COPY:
-            if ((cs = s_source_cstr(run, it)) == NULL) {
-                return false;
-            }
-            e = s3_copy_object_request(r, region, it->dst->name, it->dst_key, cs, &run->dest);
-            break;
-        case S3COPY_HEAD:
-            s3_head_object_request(r, run->source.region, run->source.name, it->src.key);
-            break;
-        case S3COPY_TAGS:
-            s3_get_object_tagging_request(r, run->source.region, run->source.name, it->src.key);
-            break;
-        case S3COPY_CREATE:
-            e = s3_create_multipart_request(r, region, it->dst->name, it->dst_key, it->head, &run->dest);
-            break;
-        case S3COPY_PART: {
-            if ((cs = s_source_cstr(run, it)) == NULL) {
-                return false;
-            }
-            uint64_t first = 0, last = 0;
-            s3copy_part_range(it->size, it->part_size, job->part, &first, &last);
-            e = s3_upload_part_copy_request(
-              r, a, region, it->dst->name, it->dst_key, it->upload_id, job->part, cs, first, last, it->head->etag);
-            break;
-        }
-        case S3COPY_COMPLETE: {
-            struct span body;
-            e = s3_complete_multipart_body(a, it->etags, it->nparts, &body);
-            if (e == ERR_OK) {
-                s3_complete_multipart_request(r, a, region, it->dst->name, it->dst_key, it->upload_id, body);
-            }
-            break;
-        }
-        case S3COPY_ABORT:
-            s3_abort_multipart_request(r, a, region, it->dst->name, it->dst_key, it->upload_id);
-            break;
-        case S3COPY_END:
-            return false;
-    }
+/*
+ * ---- the copy of one object as a table of steps ----
+ *
+ * Each request of a copy is one row of s_steps: how it is built, which S3 operation names it in a failure, what a
+ * 404 means (the source went away: skipped, not failed), how its answer is read into the item, and which step
+ * comes next. s_step_done is the one completion handler:
+ *
+ *   CopyObject                                                  → copied
+ *   HeadObject → [GetObjectTagging] → CopyObject                (shrank below the threshold)
+ *                                   → CreateMultipartUpload → UploadPartCopy × nparts → CompleteMultipartUpload
+ *   any failure with an upload open                             → AbortMultipartUpload
+ */
+
+/* What a 404 (or NoSuchKey) answer to a step means. */
+enum s_gone {
+    S_GONE_NEVER = 0, /* a failure like any other */
+    S_GONE_ANY,       /* the source went away (HeadObject: no body, so no code tells a missing bucket apart) */
+    S_GONE_KEY,       /* the source went away, unless the code is NoSuchBucket */
+};
+
+struct s_step {
+    const char *op;         /* the S3 operation, in failure records */
+    const char *parse_what; /* the step named when its answer cannot be read */
+    enum s_gone gone;
+    bool changed;                                            /* PreconditionFailed: the source changed meanwhile */
+    bool (*build)(struct s3copy_run *, struct s3copy_job *); /* false: not sent (the failure is recorded) */
+    enum err (*parse)(struct s3copy_run *, struct s3copy_job *, struct aws_request *); /* NULL: nothing to read */
+    void (*next)(struct s3copy_run *, struct s3copy_job *);                            /* after a success */
+};
+
+/* A request that could not be built is the item's failure. */
+static bool s_built(struct s3copy_run *run, struct s3copy_item *it, enum err e) {
     if (e != ERR_OK) {
         s_item_fail_msg(it, run, "build request", err_name(e), err_last()->msg);
         return false;
@@ -1276,8 +1260,110 @@ static bool s_build(struct s3copy_run *run, struct s3copy_job *job) {
     return true;
 }
 
+static bool s_build_copy(struct s3copy_run *run, struct s3copy_job *job) {
+    struct s3copy_item *it = job->item;
+    const char *cs = s_source_cstr(run, it);
+    return cs != NULL &&
+           s_built(
+             run, it, s3_copy_object_request(&job->req, it->dst->region, it->dst->name, it->dst_key, cs, &run->dest));
+}
+
+static bool s_build_head(struct s3copy_run *run, struct s3copy_job *job) {
+    s3_head_object_request(&job->req, run->source.region, run->source.name, job->item->src.key);
+    return true;
+}
+
+static bool s_build_tags(struct s3copy_run *run, struct s3copy_job *job) {
+    s3_get_object_tagging_request(&job->req, run->source.region, run->source.name, job->item->src.key);
+    return true;
+}
+
+static bool s_build_create(struct s3copy_run *run, struct s3copy_job *job) {
+    struct s3copy_item *it = job->item;
+    return s_built(
+      run,
+      it,
+      s3_create_multipart_request(&job->req, it->dst->region, it->dst->name, it->dst_key, it->head, &run->dest));
+}
+
+static bool s_build_part(struct s3copy_run *run, struct s3copy_job *job) {
+    struct s3copy_item *it = job->item;
+    const char *cs = s_source_cstr(run, it);
+    if (cs == NULL) {
+        return false;
+    }
+    uint64_t first = 0, last = 0;
+    s3copy_part_range(it->size, it->part_size, job->part, &first, &last);
+    return s_built(
+      run,
+      it,
+      s3_upload_part_copy_request(
+        &job->req,
+        run->cy->scratch,
+        it->dst->region,
+        it->dst->name,
+        it->dst_key,
+        it->upload_id,
+        job->part,
+        cs,
+        first,
+        last,
+        it->head->etag));
+}
+
+static bool s_build_complete(struct s3copy_run *run, struct s3copy_job *job) {
+    struct s3copy_item *it = job->item;
+    struct arena *a = run->cy->scratch;
+    struct span body;
+    enum err e = s3_complete_multipart_body(a, it->etags, it->nparts, &body);
+    if (e == ERR_OK) {
+        s3_complete_multipart_request(&job->req, a, it->dst->region, it->dst->name, it->dst_key, it->upload_id, body);
+    }
+    return s_built(run, it, e);
+}
+
+static bool s_build_abort(struct s3copy_run *run, struct s3copy_job *job) {
+    struct s3copy_item *it = job->item;
+    s3_abort_multipart_request(&job->req, run->cy->scratch, it->dst->region, it->dst->name, it->dst_key, it->upload_id);
+    return true;
+}
+
+static enum err s_parse_head(struct s3copy_run *run, struct s3copy_job *job, struct aws_request *r) {
+    struct s3copy_item *it = job->item;
+    it->head = ARENA_NEW(&it->a, struct s3_head);
+    TRY(s3_head_object_parse(&it->a, r, it->head));
+    /* Copy the object as it is now: the size may have changed since the listing. */
+    it->size = it->head->size;
+    it->part_size = s3copy_part_size(it->size, run->cfg->s3_part_size_bytes);
+    it->nparts = s3copy_part_count(it->size, it->part_size);
+    return ERR_OK;
+}
+
+static enum err s_parse_tags(struct s3copy_run *run, struct s3copy_job *job, struct aws_request *r) {
+    const struct xml_node *root = NULL;
+    TRY(aws_response_xml(r, run->cy->scratch, &root));
+    return s3_get_object_tagging_parse(&job->item->a, root, &job->item->head->tagging);
+}
+
+static enum err s_parse_create(struct s3copy_run *run, struct s3copy_job *job, struct aws_request *r) {
+    const struct xml_node *root = NULL;
+    TRY(aws_response_xml(r, run->cy->scratch, &root));
+    return s3_create_multipart_parse(&job->item->a, root, &job->item->upload_id);
+}
+
+static enum err s_parse_part(struct s3copy_run *run, struct s3copy_job *job, struct aws_request *r) {
+    const struct xml_node *root = NULL;
+    TRY(aws_response_xml(r, run->cy->scratch, &root));
+    return s3_upload_part_copy_parse(&job->item->a, root, &job->item->etags[job->part - 1]);
+}
+
+static void s_next_copied(struct s3copy_run *run, struct s3copy_job *job) {
+    s_copied(run, job->item, "CopyObject");
+}
+
 /* After HeadObject (and GetObjectTagging): create the upload, or CopyObject when it shrank below the threshold. */
-static void s_after_head(struct s3copy_run *run, struct s3copy_item *it) {
+static void s_next_after_head(struct s3copy_run *run, struct s3copy_job *job) {
+    struct s3copy_item *it = job->item;
     if (!s3copy_use_multipart(it->size, run->cfg->s3_multipart_threshold_bytes)) {
         it->multipart = false;
         run->nmultipart--;
@@ -1287,92 +1373,97 @@ static void s_after_head(struct s3copy_run *run, struct s3copy_item *it) {
     }
 }
 
-static void s_head_done(struct s3copy_run *run, struct s3copy_item *it, struct aws_request *r) {
-    if (r->result != ERR_OK) {
-        if (s_not_found(r)) {
-            s_source_gone(run, it, r);
-        } else {
-            s_item_fail(it, run, r, "HeadObject");
-        }
-        return;
-    }
-    it->head = ARENA_NEW(&it->a, struct s3_head);
-    if (s3_head_object_parse(&it->a, r, it->head) != ERR_OK) {
-        s_item_fail_msg(it, run, "HeadObject", err_name(err_last()->code), err_last()->msg);
-        return;
-    }
-    /* Copy the object as it is now: the size may have changed since the listing. */
-    it->size = it->head->size;
-    it->part_size = s3copy_part_size(it->size, run->cfg->s3_part_size_bytes);
-    it->nparts = s3copy_part_count(it->size, it->part_size);
-    if (it->head->tag_count > 0) {
-        it->step = S3COPY_TAGS; /* CopyObject keeps tags, so a multipart copy must carry them too */
+static void s_next_head(struct s3copy_run *run, struct s3copy_job *job) {
+    if (job->item->head->tag_count > 0) {
+        job->item->step = S3COPY_TAGS; /* CopyObject keeps tags, so a multipart copy must carry them too */
     } else {
-        s_after_head(run, it);
+        s_next_after_head(run, job);
     }
 }
 
-static void s_tags_done(struct s3copy_run *run, struct s3copy_item *it, struct aws_request *r) {
-    if (r->result != ERR_OK) {
-        if (s_not_found(r) && !s_code_is(r, "NoSuchBucket")) {
-            s_source_gone(run, it, r);
-        } else {
-            s_item_fail(it, run, r, "GetObjectTagging");
-        }
-        return;
-    }
-    const struct xml_node *root = NULL;
-    enum err e = aws_response_xml(r, run->cy->scratch, &root);
-    if (e == ERR_OK) {
-        e = s3_get_object_tagging_parse(&it->a, root, &it->head->tagging);
-    }
-    if (e != ERR_OK) {
-        s_item_fail_msg(it, run, "GetObjectTagging response", err_name(e), err_last()->msg);
-        return;
-    }
-    s_after_head(run, it);
+static void s_next_create(struct s3copy_run *run, struct s3copy_job *job) {
+    (void) run;
+    job->item->etags = ARENA_NEW_ARRAY(&job->item->a, struct span, job->item->nparts);
+    job->item->step = S3COPY_PART;
 }
 
-static void s_create_done(struct s3copy_run *run, struct s3copy_item *it, struct aws_request *r) {
-    if (r->result != ERR_OK) {
-        s_item_fail(it, run, r, "CreateMultipartUpload");
-        return;
+static void s_next_part(struct s3copy_run *run, struct s3copy_job *job) {
+    (void) run;
+    if (++job->item->parts_ok == job->item->nparts) {
+        job->item->step = S3COPY_COMPLETE;
     }
-    const struct xml_node *root = NULL;
-    enum err e = aws_response_xml(r, run->cy->scratch, &root);
-    if (e == ERR_OK) {
-        e = s3_create_multipart_parse(&it->a, root, &it->upload_id);
-    }
-    if (e != ERR_OK) {
-        s_item_fail_msg(it, run, "CreateMultipartUpload response", err_name(e), err_last()->msg);
-        return;
-    }
-    it->etags = ARENA_NEW_ARRAY(&it->a, struct span, it->nparts);
-    it->step = S3COPY_PART;
 }
 
-static void s_part_done(struct s3copy_run *run, struct s3copy_item *it, uint32_t part, struct aws_request *r) {
+static void s_next_complete(struct s3copy_run *run, struct s3copy_job *job) {
+    job->item->upload_id = SPAN_NULL; /* complete: nothing to abort */
+    s_copied(run, job->item, "UploadPartCopy");
+}
+
+static const struct s_step s_steps[S3COPY_END] = {
+    [S3COPY_COPY] = { "CopyObject", NULL, S_GONE_KEY, false, s_build_copy, NULL, s_next_copied },
+    [S3COPY_HEAD] = { "HeadObject", "HeadObject", S_GONE_ANY, false, s_build_head, s_parse_head, s_next_head },
+    [S3COPY_TAGS] = { "GetObjectTagging",
+                      "GetObjectTagging response",
+                      S_GONE_KEY,
+                      false,
+                      s_build_tags,
+                      s_parse_tags,
+                      s_next_after_head },
+    [S3COPY_CREATE] = { "CreateMultipartUpload",
+                        "CreateMultipartUpload response",
+                        S_GONE_NEVER,
+                        false,
+                        s_build_create,
+                        s_parse_create,
+                        s_next_create },
+    [S3COPY_PART] = { "UploadPartCopy",
+                      "UploadPartCopy response",
+                      S_GONE_NEVER,
+                      true,
+                      s_build_part,
+                      s_parse_part,
+                      s_next_part },
+    [S3COPY_COMPLETE] = { "CompleteMultipartUpload",
+                          NULL,
+                          S_GONE_NEVER,
+                          false,
+                          s_build_complete,
+                          NULL,
+                          s_next_complete },
+    [S3COPY_ABORT] = { "AbortMultipartUpload", NULL, S_GONE_NEVER, false, s_build_abort, NULL, NULL },
+};
+
+/* Builds the request of one job; false when it cannot be sent (the item's failure is then recorded). */
+static bool s_build(struct s3copy_run *run, struct s3copy_job *job) {
+    return job->step < S3COPY_END && s_steps[job->step].build(run, job);
+}
+
+/* A step's failure: the source went away, it changed meanwhile, or the item failed at this step. */
+static void
+s_step_failed(struct s3copy_run *run, struct s3copy_item *it, const struct s_step *st, struct aws_request *r) {
+    bool gone = st->gone != S_GONE_NEVER && s_not_found(r) && (st->gone == S_GONE_ANY || !s_code_is(r, "NoSuchBucket"));
+    if (gone) {
+        s_source_gone(run, it, r);
+    } else if (st->changed && s_code_is(r, "PreconditionFailed")) {
+        s_item_fail_msg(it, run, st->op, r->error.code, "the source changed during the copy; the next run copies it");
+    } else {
+        s_item_fail(it, run, r, st->op);
+    }
+}
+
+/* The one completion handler of every step but the abort: failure, or read the answer and go on. */
+static void s_step_done(struct s3copy_run *run, struct s3copy_job *job, struct aws_request *r) {
+    const struct s_step *st = &s_steps[job->step];
     if (r->result != ERR_OK) {
-        if (s_code_is(r, "PreconditionFailed")) {
-            s_item_fail_msg(
-              it, run, "UploadPartCopy", r->error.code, "the source changed during the copy; the next run copies it");
-        } else {
-            s_item_fail(it, run, r, "UploadPartCopy");
-        }
+        s_step_failed(run, job->item, st, r);
         return;
     }
-    const struct xml_node *root = NULL;
-    enum err e = aws_response_xml(r, run->cy->scratch, &root);
-    if (e == ERR_OK) {
-        e = s3_upload_part_copy_parse(&it->a, root, &it->etags[part - 1]);
-    }
+    enum err e = st->parse != NULL ? st->parse(run, job, r) : ERR_OK;
     if (e != ERR_OK) {
-        s_item_fail_msg(it, run, "UploadPartCopy response", err_name(e), err_last()->msg);
+        s_item_fail_msg(job->item, run, st->parse_what, err_name(e), err_last()->msg);
         return;
     }
-    if (++it->parts_ok == it->nparts) {
-        it->step = S3COPY_COMPLETE;
-    }
+    st->next(run, job);
 }
 
 static void s_abort_done(struct s3copy_item *it, struct aws_request *r) {
@@ -1401,46 +1492,12 @@ static void s_abort_done(struct s3copy_item *it, struct aws_request *r) {
 static void s_job_done(struct aws_request *r) {
     struct s3copy_job *job = r->user;
     struct s3copy_run *run = job->run;
-    struct s3copy_item *it = job->item;
     struct arena_mark m = arena_mark(run->cy->scratch);
-    if (job->step != S3COPY_ABORT) {
-        s_pace_feedback(run, it, r);
-    }
-    switch (job->step) {
-        case S3COPY_COPY:
-            if (r->result == ERR_OK) {
-                s_copied(run, it, "CopyObject");
-            } else if (s_not_found(r) && !s_code_is(r, "NoSuchBucket")) {
-                s_source_gone(run, it, r);
-            } else {
-                s_item_fail(it, run, r, "CopyObject");
-            }
-            break;
-        case S3COPY_HEAD:
-            s_head_done(run, it, r);
-            break;
-        case S3COPY_TAGS:
-            s_tags_done(run, it, r);
-            break;
-        case S3COPY_CREATE:
-            s_create_done(run, it, r);
-            break;
-        case S3COPY_PART:
-            s_part_done(run, it, job->part, r);
-            break;
-        case S3COPY_COMPLETE:
-            if (r->result != ERR_OK) {
-                s_item_fail(it, run, r, "CompleteMultipartUpload");
-                break;
-            }
-            it->upload_id = SPAN_NULL; /* complete: nothing to abort */
-            s_copied(run, it, "UploadPartCopy");
-            break;
-        case S3COPY_ABORT:
-            s_abort_done(it, r);
-            break;
-        case S3COPY_END:
-            break;
+    if (job->step == S3COPY_ABORT) {
+        s_abort_done(job->item, r); /* the ending's own request: no pacing feedback, no failure of its own */
+    } else {
+        s_pace_feedback(run, job->item, r);
+        s_step_done(run, job, r);
     }
     arena_rewind(run->cy->scratch, m);
     aws_request_free(r);
