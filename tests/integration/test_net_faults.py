@@ -312,3 +312,100 @@ def test_proxy_probability_is_seeded(moto_server):
 
     a, b = outcomes(7), outcomes(7)
     assert a == b and 503 in a and 200 in a
+
+
+# ---- the same faults through the path a cycle uses ----------------------------------------------------------------
+#
+# `smartvault debug call` opens the AWS stack a cycle opens (aws/stack: credentials chain, pacing, one retry policy
+# per service and region) and sends one signed request through aws/call → net/batch → net/retry → net/http, exactly
+# as every call of a cycle. The tests above drive net/batch with unsigned requests and read the retry state it
+# keeps; these check that the request layer a cycle uses ends each fault the same way (attempts counted at the
+# proxy, the final error, code and status the binary reports, its exit code).
+
+CALLS = {  # shape → (debug call arguments, the operation the proxy sees)
+    "query": (["ec2", "DescribeRegions"], "DescribeRegions"),
+    "ec2": (["ec2", "DescribeRegions"], "DescribeRegions"),
+    "s3": (["s3", "GET", "/"], "GET /"),
+    "json": (["dynamodb", "ListTables", "{}"], "ListTables"),
+}
+
+
+def run_call(run_smartvault, proxy, *, shape="ec2", max_attempts=3):
+    """One signed call through the cycle's request layer → (exit code, the `error=...` fields or {} on success)."""
+    args, _ = CALLS[shape]
+    proc = run_smartvault(["debug", "call", *args], extra_env={"AWS_ENDPOINT_URL": proxy.url,
+                                                               "AWS_MAX_ATTEMPTS": str(max_attempts)}, timeout=60)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("error=")), "")
+    fields = dict(kv.split("=", 1) for kv in line.split()) if line else {}
+    return proc.returncode, fields
+
+
+@pytest.mark.parametrize("shape", ["query", "ec2", "s3", "json"])
+def test_call_path_throttling_ends_in_success_within_max_attempts(run_smartvault, proxy, shape):
+    proxy.add(Rule("throttle", shape=shape, count=2))
+    rc, fields = run_call(run_smartvault, proxy, shape=shape)
+    assert (rc, fields) == (0, {})
+    assert proxy.count(CALLS[shape][1]) == 3
+    assert proxy.injected() == {"throttle": 2}
+
+
+def test_call_path_throttling_beyond_max_attempts_reports_the_code(run_smartvault, proxy):
+    proxy.add(Rule("throttle", shape="ec2"))
+    rc, f = run_call(run_smartvault, proxy, max_attempts=2)
+    assert rc == 1
+    assert (f["error"], f["code"], f["status"], f["attempts"]) == ("aws", "RequestLimitExceeded", "503", "2")
+    assert proxy.count("DescribeRegions") == 2
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_call_path_5xx_is_retried(run_smartvault, proxy, status):
+    proxy.add(Rule("error", status=status, content="oops", count=2))
+    rc, fields = run_call(run_smartvault, proxy)
+    assert (rc, fields) == (0, {})
+    assert proxy.count("DescribeRegions") == 3
+
+
+def test_call_path_5xx_with_ec2_error_document(run_smartvault, proxy):
+    proxy.add(Rule("error", status=500, shape="ec2", code="InternalError"))
+    rc, f = run_call(run_smartvault, proxy)
+    assert rc == 1
+    assert (f["error"], f["code"], f["status"], f["attempts"]) == ("aws", "InternalError", "500", "3")
+
+
+def test_call_path_501_is_not_retried(run_smartvault, proxy):
+    proxy.add(Rule("error", status=501, content="not implemented"))
+    rc, f = run_call(run_smartvault, proxy)
+    assert rc == 1
+    assert (f["error"], f["status"], f["attempts"]) == ("http", "501", "1")
+    assert proxy.count("DescribeRegions") == 1
+
+
+@pytest.mark.parametrize(
+    "status,shape,code,error",
+    [(403, "query", "AccessDenied", "auth"), (400, "ec2", "InvalidParameterValue", "aws"),
+     (403, "s3", "AccessDenied", "auth"), (400, "json", "ValidationException", "aws"),
+     (403, "ec2", "AuthFailure", "auth")],
+)
+def test_call_path_non_retryable_errors_are_sent_once(run_smartvault, proxy, status, shape, code, error):
+    proxy.add(Rule("error", status=status, shape=shape, code=code))
+    rc, f = run_call(run_smartvault, proxy, shape=shape)
+    assert rc == 1
+    assert (f["error"], f["code"], f["status"], f["attempts"]) == (error, code, str(status), "1")
+    assert proxy.count(CALLS[shape][1]) == 1
+
+
+@pytest.mark.parametrize("action", ["reset", "reset_after_headers", "truncate"])
+def test_call_path_broken_responses_are_retried(run_smartvault, proxy, action):
+    proxy.add(Rule(action, count=2))
+    rc, fields = run_call(run_smartvault, proxy)
+    assert (rc, fields) == (0, {})
+    assert 3 <= proxy.count("DescribeRegions") <= 4  # see the note on resets at the top
+    assert proxy.injected() == {action: 2}
+
+
+@pytest.mark.parametrize("action", ["reset", "reset_after_headers", "truncate"])
+def test_call_path_broken_responses_end_as_network_errors(run_smartvault, proxy, action):
+    proxy.add(Rule(action))
+    rc, f = run_call(run_smartvault, proxy, max_attempts=2)
+    assert rc == 3  # the endpoint never answered: exit 3 (could not start), as a cycle's first call would
+    assert (f["error"], f["status"], f["attempts"]) == ("net", "0", "2")
