@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ebs_fleet as fl  # noqa: E402
 from faultproxy import FaultProxy, Rule  # noqa: E402
-from test_stop import TABLE, channels, ec2, finish, proxy, sns_messages  # noqa: E402,F401
+from test_stop import TABLE, channels, finish, sns_messages  # noqa: E402,F401
 
 SRC = "us-east-1"
 
