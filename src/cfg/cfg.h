@@ -105,105 +105,21 @@
 #define CFG_DEFAULT_MAX_ATTEMPTS 3        /* standard and adaptive retry modes, as the SDKs */
 #define CFG_DEFAULT_MAX_ATTEMPTS_LEGACY 5 /* legacy retry mode, as the SDKs */
 
+/* DEF of a variable without a fixed default (unset stays unset, or the default depends on another variable). */
+#define CFG_NO_DEF (-1)
+
 /*
- * Every variable cfg knows, in the order they are validated and printed. Aliases and the variables that are only
- * reported (credentials, proxies) are listed too, so `--help` and the README can be checked against this list.
+ * Every variable cfg knows, in the order they are validated and printed: generated from cfg_vars.def, the one
+ * table of variables (aliases and the variables that are only read elsewhere are listed too).
  */
 enum cfg_var {
-    /* EBS job */
-    CFG_VAR_SOURCE_REGION = 0,
-    CFG_VAR_AWS_REGION,         /* alias of SOURCE_REGION */
-    CFG_VAR_AWS_DEFAULT_REGION, /* alias of SOURCE_REGION */
-    CFG_VAR_DEST_REGION,
-    CFG_VAR_EBS_BACKUP,
-    CFG_VAR_BACKUP_TAG,
-    CFG_VAR_RETENTION_DAYS,
-    CFG_VAR_DEST_RETENTION_DAYS,
-    CFG_VAR_MIN_KEEP,
-    CFG_VAR_KEEP_DAILY,
-    CFG_VAR_KEEP_WEEKLY,
-    CFG_VAR_KEEP_MONTHLY,
-    CFG_VAR_MIN_INTERVAL,
-    CFG_VAR_RPO,
-    CFG_VAR_KMS_KEY_ID,
-    CFG_VAR_WAIT_FOR_COMPLETION,
-    CFG_VAR_MAX_CONCURRENCY,
-    CFG_VAR_COPY_LIMIT,
-    CFG_VAR_COPY_WINDOW,
-    CFG_VAR_EC2_PAGE_SIZE,
-    CFG_VAR_RESTORE_DRILL,
-    CFG_VAR_RESTORE_DRILL_AZ,
-    CFG_VAR_RESTORE_DRILL_TIMEOUT,
-    CFG_VAR_RESTORE_DRILL_PERIOD,
-    /* targets: accounts x source regions, and shards */
-    CFG_VAR_SOURCE_REGIONS,
-    CFG_VAR_DEST_REGION_MAP,
-    CFG_VAR_ACCOUNTS,
-    CFG_VAR_ACCOUNTS_EXCLUDE,
-    CFG_VAR_ACCOUNT_ROLE_NAME,
-    CFG_VAR_ACCOUNT_ROLE_EXTERNAL_ID,
-    CFG_VAR_SHARD_INDEX,
-    CFG_VAR_JOB_COMPLETION_INDEX,      /* alias of SHARD_INDEX (Kubernetes Indexed Jobs) */
-    CFG_VAR_AWS_BATCH_JOB_ARRAY_INDEX, /* alias of SHARD_INDEX (AWS Batch array jobs) */
-    CFG_VAR_SHARD_COUNT,
-    CFG_VAR_AWS_BATCH_JOB_ARRAY_SIZE, /* alias of SHARD_COUNT */
-    /* cycle */
-    CFG_VAR_DRY_RUN,
-    CFG_VAR_SMARTVAULT_NOW,
-    CFG_VAR_LOG_FORMAT,
-    CFG_VAR_LOG_LEVEL,
-    CFG_VAR_STOP_TIMEOUT,
-    CFG_VAR_RUN_TIMEOUT,
-    /* reporting */
-    CFG_VAR_SNS_TOPIC_ARN,
-    CFG_VAR_METRIC_NAMESPACE,
-    CFG_VAR_METRICS_MODE,
-    CFG_VAR_DYNAMODB_TABLE,
-    CFG_VAR_AUDIT_TTL_DAYS,
-    CFG_VAR_REPORT_BUCKET,
-    CFG_VAR_REPORT_PREFIX,
-    /* S3 job */
-    CFG_VAR_S3_SOURCE_BUCKET,
-    CFG_VAR_SRC_BUCKET, /* alias of S3_SOURCE_BUCKET (seed 004) */
-    CFG_VAR_S3_ROUTES,
-    CFG_VAR_DOC_DEST,   /* documents/=X, merged into S3_ROUTES (seed 004) */
-    CFG_VAR_PHOTO_DEST, /* photos/=X */
-    CFG_VAR_DB_DEST,    /* database/=X */
-    CFG_VAR_S3_DEST_PREFIX,
-    CFG_VAR_S3_STORAGE_CLASS,
-    CFG_VAR_S3_SSE,
-    CFG_VAR_S3_SSE_KMS_KEY_ID,
-    CFG_VAR_S3_MULTIPART_THRESHOLD,
-    CFG_VAR_S3_PART_SIZE,
-    /* AWS SDK settings validated here */
-    CFG_VAR_AWS_MAX_ATTEMPTS,
-    CFG_VAR_AWS_RETRY_MODE,
-    CFG_VAR_AWS_ENDPOINT_URL,
-    CFG_VAR_AWS_ENDPOINT_URL_EC2,
-    CFG_VAR_AWS_ENDPOINT_URL_S3,
-    CFG_VAR_AWS_ENDPOINT_URL_SNS,
-    CFG_VAR_AWS_ENDPOINT_URL_CLOUDWATCH,
-    CFG_VAR_AWS_ENDPOINT_URL_DYNAMODB,
-    CFG_VAR_AWS_ENDPOINT_URL_STS,
-    CFG_VAR_AWS_IGNORE_CONFIGURED_ENDPOINT_URLS,
-    CFG_VAR_AWS_CA_BUNDLE,
-    CFG_VAR_SSL_CERT_FILE, /* alias of AWS_CA_BUNDLE (AWS_CA_BUNDLE wins) */
-    CFG_VAR_AWS_EC2_METADATA_DISABLED,
-    CFG_VAR_AWS_EC2_METADATA_V1_DISABLED,
-    /* read by the credentials chain and libcurl, only reported here */
-    CFG_VAR_AWS_ACCESS_KEY_ID,
-    CFG_VAR_AWS_SECRET_ACCESS_KEY,
-    CFG_VAR_AWS_SESSION_TOKEN,
-    CFG_VAR_AWS_ROLE_ARN,
-    CFG_VAR_AWS_ROLE_SESSION_NAME,
-    CFG_VAR_AWS_WEB_IDENTITY_TOKEN_FILE,
-    CFG_VAR_AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
-    CFG_VAR_AWS_CONTAINER_CREDENTIALS_FULL_URI,
-    CFG_VAR_AWS_CONTAINER_AUTHORIZATION_TOKEN,
-    CFG_VAR_AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,
-    CFG_VAR_HTTPS_PROXY,
-    CFG_VAR_HTTP_PROXY,
-    CFG_VAR_NO_PROXY,
+#define CFG_SET(id, ...) CFG_VAR_##id,
+#define CFG_ALIAS(id, ...) CFG_VAR_##id,
+#define CFG_READ(id, ...) CFG_VAR_##id,
+#include "cfg/cfg_vars.def"
+#undef CFG_SET
+#undef CFG_ALIAS
+#undef CFG_READ
     CFG_VAR__COUNT
 };
 
@@ -214,11 +130,41 @@ enum cfg_var_kind {
     CFG_KIND_SECRET,      /* read elsewhere; `smartvault config` shows only "(set)" */
 };
 
+/* The headings of --help and the README, in order. */
+enum cfg_group {
+    CFG_GROUP_EBS = 0,
+    CFG_GROUP_DRILL,
+    CFG_GROUP_TARGETS,
+    CFG_GROUP_RUN,
+    CFG_GROUP_REPORTING,
+    CFG_GROUP_S3,
+    CFG_GROUP_SDK,
+    CFG_GROUP_CREDS,
+    CFG_GROUP__COUNT
+};
+
+/* How a setting's value is written; all but TEXT are parsed by one helper each, from the table alone. */
+enum cfg_type {
+    CFG_TYPE_TEXT = 0, /* its own checker in cfg.c; aliases and variables read elsewhere too */
+    CFG_TYPE_UINT,     /* a whole number in [min, max] */
+    CFG_TYPE_DURATION, /* 90s, 30m, 2h30m, 1d or whole seconds, in [min, max] seconds */
+    CFG_TYPE_SIZE,     /* bytes or KiB/MiB/GiB, in [min, max] bytes */
+    CFG_TYPE_BOOL,     /* true/false, 1/0, yes/no */
+    CFG_TYPE_CHOICE,   /* one of `choices` ("a|b|c"), any letter case */
+};
+
 struct cfg_var_info {
     const char *name; /* "RETENTION_DAYS" */
     enum cfg_var_kind kind;
     enum cfg_var alias_of; /* CFG_KIND_ALIAS only */
     const char *flag;      /* the dedicated flag ("--retention-days"), or NULL (use --set) */
+    enum cfg_group group;
+    enum cfg_type type;
+    int64_t min, max; /* UINT, DURATION, SIZE */
+    int64_t def;      /* the default (BOOL 0/1, CHOICE an index), or CFG_NO_DEF */
+    const char *extra; /* UINT: the unit in the error line (" of days"); CHOICE: "a|b|c"; else NULL */
+    const char *default_text; /* NULL: `def` written as the variable accepts it */
+    const char *help;         /* one line */
 };
 
 /* The static description of one variable; `v` must be < CFG_VAR__COUNT. */
@@ -236,7 +182,12 @@ struct cfg_source {
     enum cfg_origin origin;
     enum cfg_var from; /* the name actually read: the variable itself or one of its aliases */
     const char *flag;  /* CFG_ORIGIN_FLAG: the flag as written ("--retention-days", "--set") */
-    const char *shown; /* CFG_KIND_SHOWN variables only: the value, for cfg_print; never set for secrets */
+    /*
+     * The value as text, or NULL when unset: typed settings in their canonical form ("30m", "64MiB", "true"),
+     * TEXT settings and CFG_KIND_SHOWN variables as given. Never set for secrets. cfg_print and cfg_env_get
+     * read it.
+     */
+    const char *value;
 };
 
 enum cfg_metrics_mode {
@@ -371,6 +322,11 @@ struct cfg {
     bool ec2_metadata_disabled;                        /* AWS_EC2_METADATA_DISABLED */
     bool ec2_metadata_v1_disabled;                     /* AWS_EC2_METADATA_V1_DISABLED (read by aws/imds) */
 
+    /* --- the environment cfg_parse was given (its envp or getenv callback), for cfg_env_get --- */
+    const char *const *envp;
+    const char *(*getenv_fn)(void *ctx, const char *name);
+    void *getenv_ctx;
+
     /* --- provenance, for cfg_print and tests: indexed by the canonical variable (never by an alias) --- */
     struct cfg_source src[CFG_VAR__COUNT];
 };
@@ -419,6 +375,36 @@ const char *cfg_dest_region_for(const struct cfg *c, const char *source);
 
 /* The partition of a valid region name ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", ...). */
 const char *cfg_region_partition(struct span region);
+
+/*
+ * The environment as the layers below see it (aws/endpoint.h's `struct endpoint_env` lookup, with `ctx` the
+ * parsed `const struct cfg *`): a setting's validated value (flags included; an alias answers with its
+ * setting's value), the value of a variable read elsewhere (credentials, proxies) from the environment cfg_parse
+ * was given, and NULL for any name not in the table. Nothing below cfg calls getenv.
+ */
+const char *cfg_env_get(void *ctx, const char *name);
+
+/* ---- the table written out (cfg_help.c) ---- */
+
+/* Appends the environment part of `--help`: every variable by group, with its range, flag and default. */
+void cfg_help(struct buf *out);
+
+/* Appends the README's reference table: "| `NAME` | default | meaning |" per variable, in table order. */
+void cfg_markdown(struct buf *out);
+
+/* A duration the way it is accepted: 5400 -> "1h30m", 0 -> "0s". */
+void cfg_format_duration(int64_t secs, char *out, size_t cap);
+
+/* `n` written the way variable `v` accepts it (a count, "30m", "64MiB", "true", a choice's name). */
+void cfg_format_value(enum cfg_var v, int64_t n, char *out, size_t cap);
+
+/* The default as --help and the README show it; the range ("1-36500", "up to 2h", "json|text"), or "". */
+void cfg_default_text(enum cfg_var v, char *out, size_t cap);
+void cfg_range_text(enum cfg_var v, char *out, size_t cap);
+
+/* CHOICE variables: the index-th choice (false past the end); all choices joined by `sep`. */
+bool cfg_choice_name(enum cfg_var v, int64_t index, char *out, size_t cap);
+void cfg_choices_text(const struct cfg_var_info *t, const char *sep, char *out, size_t cap);
 
 /*
  * Appends the effective configuration, one line per setting in enum cfg_var order (aliases are folded into
