@@ -10,29 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum err aws_stack_options_from_env(const struct endpoint_env *env, struct aws_stack_options *opt) {
-    const char *mode = endpoint_env_get(env, "AWS_RETRY_MODE");
-    if (mode && *mode && retry_mode_parse(span_from_cstr(mode), &opt->retry_mode) != ERR_OK) {
-        FAIL(ERR_CONFIG, "AWS_RETRY_MODE: must be standard, adaptive or legacy, got \"%s\"", mode);
-    }
-    const char *attempts = endpoint_env_get(env, "AWS_MAX_ATTEMPTS");
-    if (attempts && *attempts && retry_max_attempts_parse(span_from_cstr(attempts), &opt->max_attempts) != ERR_OK) {
-        FAIL(
-          ERR_CONFIG,
-          "AWS_MAX_ATTEMPTS: must be a whole number from 1 to %d, got \"%s\"",
-          RETRY_MAX_ATTEMPTS_LIMIT,
-          attempts);
-    }
-    if (opt->ca_file == NULL) {
-        const char *ca = endpoint_env_get(env, "AWS_CA_BUNDLE");
-        if (ca == NULL || *ca == '\0') {
-            ca = endpoint_env_get(env, "SSL_CERT_FILE");
-        }
-        opt->ca_file = (ca && *ca) ? ca : NULL;
-    }
-    return ERR_OK;
-}
-
 /* The default chain, or a chain of the one provider the caller brought (an assumed role). */
 static enum err s_creds(const struct aws_stack_options *opt, struct aws_stack *out) {
     if (opt->provider != NULL) {
@@ -121,20 +98,15 @@ static void s_print_result(const struct aws_request *r) {
     }
 }
 
-enum err aws_debug_call(int argc, char **argv) {
+enum err aws_debug_call(const struct aws_stack_options *so, int argc, char **argv) {
     ENSURE(argc >= 2, ERR_INVALID, "usage: smartvault debug call SERVICE OPERATION [args...]");
     enum endpoint_service svc;
     ENSURE(
       endpoint_service_parse(span_from_cstr(argv[0]), &svc), ERR_INVALID, "debug call: unknown service '%s'", argv[0]);
-    const char *region = getenv("AWS_REGION");
-    if (region == NULL || *region == '\0') {
-        region = getenv("AWS_DEFAULT_REGION");
-    }
+    const char *region = so->region;
     ENSURE(region != NULL && *region != '\0', ERR_CONFIG, "AWS_REGION: not set");
-    struct aws_stack_options so = { .region = region };
-    TRY(aws_stack_options_from_env(&endpoint_env_process, &so));
     struct aws_stack st;
-    TRY(aws_stack_open(&so, &st));
+    TRY(aws_stack_open(so, &st));
 
     struct arena arena;
     arena_init(&arena, 0);

@@ -36,6 +36,7 @@ static enum retry_mode s_retry_mode(enum cfg_retry_mode m) {
 
 void cycle_stack_options(const struct cfg *cfg, struct aws_stack_options *so) {
     *so = (struct aws_stack_options){
+        .env = &cfg->env,
         .region = cfg->source_region,
         .ca_file = cfg->ca_bundle,
         .retry_mode = s_retry_mode(cfg->aws_retry_mode),
@@ -196,8 +197,9 @@ int64_t cycle_decision_now_s(struct cycle *cy) {
 }
 
 /* No region configured: ask IMDS (on EC2 and ECS-on-EC2), as the SDKs do. */
-static enum err s_resolve_region(struct http_client *http, int64_t now_s, char out[REGION_MAX + 1]) {
-    enum err e = imds_discover_region(&endpoint_env_process, http, now_s, out);
+static enum err
+s_resolve_region(const struct cfg *cfg, struct http_client *http, int64_t now_s, char out[REGION_MAX + 1]) {
+    enum err e = imds_discover_region(&cfg->env, http, now_s, out);
     if (e != ERR_OK) {
         LOG(
           LOG_ERROR,
@@ -259,7 +261,7 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
     struct cfg resolved = *cfg;
     if (resolved.source_region == NULL && (resolved.ebs_backup || resolved.s3_enabled)) {
         char region[REGION_MAX + 1];
-        if (s_resolve_region(st.http, cy.now_s, region) != ERR_OK) {
+        if (s_resolve_region(cfg, st.http, cy.now_s, region) != ERR_OK) {
             outcome = CYCLE_CANNOT_START;
             goto done;
         }
@@ -402,7 +404,7 @@ cycle_report_page(const struct cfg *cfg, struct arena *arena, const char *out_pa
     }
     cy.aws = st.client;
     if (resolved.source_region == NULL) {
-        if (s_resolve_region(st.http, cy.now_s, region) != ERR_OK) {
+        if (s_resolve_region(cfg, st.http, cy.now_s, region) != ERR_OK) {
             goto close;
         }
         resolved.source_region = region;

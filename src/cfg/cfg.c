@@ -1203,6 +1203,7 @@ enum err cfg_parse(struct cfg *out, struct arena *arena, const struct cfg_input 
     p->c = out;
     p->a = arena;
     p->err = err;
+    out->env = (struct endpoint_env){ cfg_env_get, out };
     out->envp = in->envp;
     out->getenv_fn = in->envp == NULL ? in->getenv_fn : NULL;
     out->getenv_ctx = in->getenv_ctx;

@@ -31,6 +31,7 @@
 #ifndef SV_CFG_CFG_H
 #define SV_CFG_CFG_H
 
+#include "aws/endpoint.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/err.h"
@@ -322,7 +323,12 @@ struct cfg {
     bool ec2_metadata_disabled;                        /* AWS_EC2_METADATA_DISABLED */
     bool ec2_metadata_v1_disabled;                     /* AWS_EC2_METADATA_V1_DISABLED (read by aws/imds) */
 
-    /* --- the environment cfg_parse was given (its envp or getenv callback), for cfg_env_get --- */
+    /*
+     * --- the environment as the AWS layer must see it: { cfg_env_get, this cfg } (a copy of struct cfg keeps
+     * pointing at the parsed original, whose answers are the same) ---
+     */
+    struct endpoint_env env;
+    /* the environment cfg_parse was given (its envp or getenv callback), for cfg_env_get */
     const char *const *envp;
     const char *(*getenv_fn)(void *ctx, const char *name);
     void *getenv_ctx;

@@ -8,6 +8,8 @@
  */
 #include "cfg/cfg_check.h"
 
+#include "aws/region.h"
+
 static bool s_is_lower(char c) {
     return c >= 'a' && c <= 'z';
 }
@@ -108,33 +110,9 @@ enum err cfg_check_region(struct span s, const char **why) {
     return qualifier && s_is_word(parts[2]) ? ERR_OK : ERR_CONFIG;
 }
 
+/* The one partition table is aws/region.c's. */
 const char *cfg_check_partition_of(struct span region) {
-    struct span parts[S_REGION_PARTS_MAX];
-    size_t n = s_region_parts(region, parts);
-    if (n == 0) {
-        return "aws";
-    }
-    if (span_eq_cstr(parts[0], "cn")) {
-        return "aws-cn";
-    }
-    if (span_eq_cstr(parts[0], "eusc")) {
-        return "aws-eusc";
-    }
-    if (n == 4) {
-        static const struct {
-            const char *qualifier;
-            const char *partition;
-        } table[] = {
-            { "gov", "aws-us-gov" }, { "iso", "aws-iso" },    { "isob", "aws-iso-b" },
-            { "isoe", "aws-iso-e" }, { "isof", "aws-iso-f" },
-        };
-        for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-            if (span_eq_cstr(parts[1], table[i].qualifier)) {
-                return table[i].partition;
-            }
-        }
-    }
-    return "aws";
+    return region_partition(region)->name;
 }
 
 /* ---- buckets ---------------------------------------------------------------------------------------------- */

@@ -19,7 +19,7 @@ src=${1:-src}
 }
 
 # Rank of each layer; main.c is the top.
-declare -A rank=([base]=0 [codec]=1 [net]=2 [aws]=3 [svc]=4 [backup]=5 [debug]=6 [main]=7 [cfg]=cfg)
+declare -A rank=([base]=0 [codec]=1 [net]=2 [aws]=3 [svc]=4 [backup]=5 [debug]=6 [cmd]=7 [main]=8 [cfg]=cfg)
 
 # s_layer PATH-RELATIVE-TO-SRC → the layer name, "top" for files directly under src/ (main.c is "main").
 s_layer() {
@@ -38,11 +38,11 @@ s_allowed() {
     local from=$1 to=$2
     [[ "$to" == top || "$from" == "$to" ]] && return 0
     if [[ "$to" == cfg ]]; then
-        [[ "$from" == backup || "$from" == debug || "$from" == main ]]
+        [[ "$from" == backup || "$from" == debug || "$from" == cmd || "$from" == main ]]
         return
     fi
     if [[ "$from" == cfg ]]; then
-        [[ "$to" == base || "$to" == codec ]]
+        [[ "$to" == base || "$to" == codec || "$to" == aws ]]
         return
     fi
     [[ "$from" == top ]] && return 1 # headers under src/ stay free of layer headers
