@@ -6,7 +6,9 @@
  * Everything here is generated from the table: a variable added there appears in --help and the README table
  * with its range and default, in the same words. It does not parse anything and reads no environment.
  */
-#include "cfg/cfg.h"
+#include "cfg/cfg_help.h"
+
+#include "base/span.h"
 
 #include <inttypes.h>
 #include <stdio.h>
