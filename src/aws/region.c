@@ -54,9 +54,7 @@ const struct region_partition *region_partition(struct span region) {
     struct span parts[4], rest = region;
     size_t n = 0;
     while (n < 4 && rest.n > 0) {
-        if (!span_split(rest, '-', &parts[n], &rest)) {
-            parts[n] = rest, rest = SPAN_NULL;
-        }
+        span_split(rest, '-', &parts[n], &rest); /* the last part: all of it, rest empty */
         n++;
     }
     n = rest.n > 0 ? 5 : n; /* more than four parts: no qualifier */

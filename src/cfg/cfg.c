@@ -452,9 +452,7 @@ static enum err s_choice(struct s_parse *p, enum cfg_var var, int *out) {
     }
     struct span rest = span_from_cstr(t->extra), choice;
     for (int i = 0; rest.n > 0; i++) {
-        if (!span_split(rest, '|', &choice, &rest)) {
-            choice = rest, rest = SPAN_NULL;
-        }
+        span_split(rest, '|', &choice, &rest); /* the last part: all of it, rest empty */
         if (span_eq_nocase(v, choice)) {
             *out = i;
             s_typed_value(p, var, i);
@@ -601,9 +599,7 @@ static enum err s_drill_zones(struct s_parse *p) {
     }
     size_t n = 0;
     for (rest = v; rest.n > 0; n++) {
-        if (!span_split(rest, ',', &z, &rest)) {
-            z = rest, rest = SPAN_NULL;
-        }
+        span_split(rest, ',', &z, &rest); /* the last part: all of it, rest empty */
         if (n >= CFG_RESTORE_DRILL_ZONES_MAX || !s_zone_ok(span_trim(z))) {
             return s_fail(p, from, &v, "must be availability zone names, one per region, comma-separated (us-east-1a)");
         }

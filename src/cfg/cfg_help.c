@@ -68,9 +68,7 @@ bool cfg_choice_name(enum cfg_var v, int64_t index, char *out, size_t cap) {
         if (rest.n == 0) {
             return false;
         }
-        if (!span_split(rest, '|', &choice, &rest)) {
-            choice = rest, rest = SPAN_NULL;
-        }
+        span_split(rest, '|', &choice, &rest); /* the last part: all of it, rest empty */
     }
     snprintf(out, cap, "%.*s", SPAN_FMT(choice));
     return true;

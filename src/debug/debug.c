@@ -45,7 +45,8 @@ int debug_main(int argc, char **argv, const char *const *envp) {
     struct cfg_input in = { .envp = envp };
     struct cfg_error err;
     int code = EXIT_USAGE;
-    if (cfg_parse(&s_cfg, &s_arena, &in, &err) != ERR_OK) {
+    /* cfg-vars prints the table and reads no input. */
+    if (cmd->fn != debug_cfg_vars && cfg_parse(&s_cfg, &s_arena, &in, &err) != ERR_OK) {
         fprintf(stderr, "smartvault: %s\n", err.line);
     } else {
         code = cmd->fn(argc - 1, argv + 1);

@@ -849,7 +849,7 @@ TEST(cfg_secrets_are_never_printed) {
     CHECK(strstr(out, "proxypass") == NULL);
     CHECK(s_has_line(&r.out, "AWS_SESSION_TOKEN=(set)  (source: env)"));
     /* Not even a copy: struct cfg has no field that could hold them. */
-    CHECK(r.c.src[CFG_VAR_AWS_SECRET_ACCESS_KEY].shown == NULL);
+    CHECK(r.c.src[CFG_VAR_AWS_SECRET_ACCESS_KEY].value == NULL);
     CHECK_INT(r.c.src[CFG_VAR_AWS_SECRET_ACCESS_KEY].origin, CFG_ORIGIN_ENV);
     s_done(&r);
 }
