@@ -42,8 +42,8 @@ static const struct {
     const char *name;
     int (*fn)(int argc, char **argv, const char *const *envp);
 } s_commands[] = {
-    { "run", cmd_run },         { "config", cmd_config }, { "restore", cmd_restore },
-    { "list", cmd_list },       { "report", cmd_report },
+    { "run", cmd_run },   { "config", cmd_config }, { "restore", cmd_restore },
+    { "list", cmd_list }, { "report", cmd_report },
 };
 
 int main(int argc, char **argv) {

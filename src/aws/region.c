@@ -27,9 +27,9 @@ static const struct {
     const char *part;
     enum region_partition_id id;
 } s_parts[] = {
-    { true, "cn", REGION_PARTITION_AWS_CN },         { true, "eusc", REGION_PARTITION_AWS_EUSC },
-    { false, "gov", REGION_PARTITION_AWS_US_GOV },   { false, "iso", REGION_PARTITION_AWS_ISO },
-    { false, "isob", REGION_PARTITION_AWS_ISO_B },   { false, "isoe", REGION_PARTITION_AWS_ISO_E },
+    { true, "cn", REGION_PARTITION_AWS_CN },       { true, "eusc", REGION_PARTITION_AWS_EUSC },
+    { false, "gov", REGION_PARTITION_AWS_US_GOV }, { false, "iso", REGION_PARTITION_AWS_ISO },
+    { false, "isob", REGION_PARTITION_AWS_ISO_B }, { false, "isoe", REGION_PARTITION_AWS_ISO_E },
     { false, "isof", REGION_PARTITION_AWS_ISO_F },
 };
 

@@ -212,6 +212,63 @@ static enum err s_set_flag(struct s_parse *p, enum cfg_var var, struct span v, c
     return ERR_OK;
 }
 
+/* `--set VAR=VALUE` (or `--set` `VAR=VALUE`) at argv[*i]; *i moves past what it used. */
+static enum err
+s_flag_set(struct s_parse *p, const struct cfg_input *in, int argc, int *i, struct span value, bool has) {
+    if (!has) {
+        if (*i + 1 >= argc || in->argv[*i + 1] == NULL) {
+            return s_fail_flag(p, SPAN_LIT("--set"), "needs VAR=VALUE");
+        }
+        value = span_from_cstr(in->argv[++*i]);
+    }
+    struct span var_name, var_value;
+    if (!span_split(value, '=', &var_name, &var_value) || var_name.n == 0) {
+        return s_fail_set(p, "needs VAR=VALUE", value);
+    }
+    enum cfg_var var;
+    if (!s_find_var(var_name, &var)) {
+        return s_fail_set(p, "unknown variable (see smartvault --help)", var_name);
+    }
+    if (s_vars[var].kind == CFG_KIND_SECRET || s_vars[var].kind == CFG_KIND_SHOWN) {
+        return s_fail_flag(
+          p,
+          SPAN_LIT("--set"),
+          "%s is read from the environment only (flags are visible to every local user)",
+          s_vars[var].name);
+    }
+    return s_set_flag(p, var, var_value, "--set", (size_t) *i + 1);
+}
+
+/* A dedicated flag (`--retention-days 14`, `--dry-run`) at argv[*i]; *i moves past its value. */
+static enum err s_flag_named(
+  struct s_parse *p,
+  const struct cfg_input *in,
+  int argc,
+  int *i,
+  struct span name,
+  struct span value,
+  bool has) {
+    enum cfg_var var = CFG_VAR__COUNT;
+    for (size_t k = 0; k < CFG_VAR__COUNT; k++) {
+        if (s_vars[k].flag != NULL && span_eq_cstr(name, s_vars[k].flag)) {
+            var = (enum cfg_var) k;
+        }
+    }
+    if (var == CFG_VAR__COUNT) {
+        return s_fail_flag(p, name, "unknown flag (see smartvault --help)");
+    }
+    if (var == CFG_VAR_DRY_RUN && !has) {
+        value = SPAN_LIT("true"); /* --dry-run alone; --dry-run=false is also accepted */
+    } else if (!has) {
+        if (*i + 1 >= argc || in->argv[*i + 1] == NULL) {
+            return s_fail_flag(p, name, "needs a value");
+        }
+        value = span_from_cstr(in->argv[++*i]);
+    }
+    /* The flag as written, without "=value", kept in the arena for the error line and cfg_print. */
+    return s_set_flag(p, var, value, arena_span_cstr(p->a, name), (size_t) *i + 1);
+}
+
 static enum err s_collect_flags(struct s_parse *p, const struct cfg_input *in) {
     int argc = in->argv != NULL ? in->argc : 0;
     if (argc < 0 || argc > CFG_FLAG_ARGS_MAX) {
@@ -225,51 +282,11 @@ static enum err s_collect_flags(struct s_parse *p, const struct cfg_input *in) {
         }
         struct span name, value;
         bool has_value = span_split(a, '=', &name, &value);
-        /* The flag as written, without "=value", kept in the arena for the error line and cfg_print. */
-        const char *flag = arena_span_cstr(p->a, name);
         if (span_eq_cstr(name, "--set")) {
-            if (!has_value) {
-                if (i + 1 >= argc || in->argv[i + 1] == NULL) {
-                    return s_fail_flag(p, SPAN_LIT("--set"), "needs VAR=VALUE");
-                }
-                value = span_from_cstr(in->argv[++i]);
-            }
-            struct span var_name, var_value;
-            if (!span_split(value, '=', &var_name, &var_value) || var_name.n == 0) {
-                return s_fail_set(p, "needs VAR=VALUE", value);
-            }
-            enum cfg_var var;
-            if (!s_find_var(var_name, &var)) {
-                return s_fail_set(p, "unknown variable (see smartvault --help)", var_name);
-            }
-            if (s_vars[var].kind == CFG_KIND_SECRET || s_vars[var].kind == CFG_KIND_SHOWN) {
-                return s_fail_flag(
-                  p,
-                  SPAN_LIT("--set"),
-                  "%s is read from the environment only (flags are visible to every local user)",
-                  s_vars[var].name);
-            }
-            TRY(s_set_flag(p, var, var_value, "--set", (size_t) i + 1));
-            continue;
+            TRY(s_flag_set(p, in, argc, &i, value, has_value));
+        } else {
+            TRY(s_flag_named(p, in, argc, &i, name, value, has_value));
         }
-        enum cfg_var var = CFG_VAR__COUNT;
-        for (size_t k = 0; k < CFG_VAR__COUNT; k++) {
-            if (s_vars[k].flag != NULL && span_eq_cstr(name, s_vars[k].flag)) {
-                var = (enum cfg_var) k;
-            }
-        }
-        if (var == CFG_VAR__COUNT) {
-            return s_fail_flag(p, name, "unknown flag (see smartvault --help)");
-        }
-        if (var == CFG_VAR_DRY_RUN && !has_value) {
-            value = SPAN_LIT("true"); /* --dry-run alone; --dry-run=false is also accepted */
-        } else if (!has_value) {
-            if (i + 1 >= argc || in->argv[i + 1] == NULL) {
-                return s_fail_flag(p, name, "needs a value");
-            }
-            value = span_from_cstr(in->argv[++i]);
-        }
-        TRY(s_set_flag(p, var, value, flag, (size_t) i + 1));
     }
     return ERR_OK;
 }

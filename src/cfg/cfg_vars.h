@@ -127,9 +127,9 @@ struct cfg_var_info {
     const char *flag;      /* the dedicated flag ("--retention-days"), or NULL (use --set) */
     enum cfg_group group;
     enum cfg_type type;
-    int64_t min, max; /* UINT, DURATION, SIZE */
-    int64_t def;      /* the default (BOOL 0/1, CHOICE an index), or CFG_NO_DEF */
-    const char *extra; /* UINT: the unit in the error line (" of days"); CHOICE: "a|b|c"; else NULL */
+    int64_t min, max;         /* UINT, DURATION, SIZE */
+    int64_t def;              /* the default (BOOL 0/1, CHOICE an index), or CFG_NO_DEF */
+    const char *extra;        /* UINT: the unit in the error line (" of days"); CHOICE: "a|b|c"; else NULL */
     const char *default_text; /* NULL: `def` written as the variable accepts it */
     const char *help;         /* one line */
 };

@@ -51,6 +51,22 @@ static int s_report_page(int argc, char **argv, const char *const *envp, const c
     return code;
 }
 
+/* Takes --out and --json (as `--x FILE` or `--x=FILE`) out of argv; the other flags go to `rest`, counted. */
+static int s_report_flags(int argc, char **argv, const char **out, const char **json, char **rest) {
+    int nrest = 0;
+    for (int i = 0; i < argc; i++) {
+        bool is_out = strcmp(argv[i], "--out") == 0, is_json = strcmp(argv[i], "--json") == 0;
+        if ((is_out || is_json) && i + 1 < argc && argv[i + 1][0] != '\0') {
+            *(is_out ? out : json) = argv[++i];
+        } else if (strncmp(argv[i], "--out=", 6) == 0 || strncmp(argv[i], "--json=", 7) == 0) {
+            *(argv[i][2] == 'o' ? out : json) = strchr(argv[i], '=') + 1;
+        } else {
+            rest[nrest++] = argv[i];
+        }
+    }
+    return nrest;
+}
+
 /* report: --out FILE [--json FILE] and the configuration flags; the page from listings only (no cycle). */
 int cmd_report(int argc, char **argv, const char *const *envp) {
     if (cmd_wants_help(argc, argv)) {
@@ -59,17 +75,7 @@ int cmd_report(int argc, char **argv, const char *const *envp) {
     }
     const char *out = NULL, *json = NULL;
     char **rest = calloc((size_t) argc + 1, sizeof(*rest));
-    int nrest = 0;
-    for (int i = 0; rest != NULL && i < argc; i++) {
-        bool is_out = strcmp(argv[i], "--out") == 0, is_json = strcmp(argv[i], "--json") == 0;
-        if ((is_out || is_json) && i + 1 < argc && argv[i + 1][0] != '\0') {
-            *(is_out ? &out : &json) = argv[++i];
-        } else if (strncmp(argv[i], "--out=", 6) == 0 || strncmp(argv[i], "--json=", 7) == 0) {
-            *(argv[i][2] == 'o' ? &out : &json) = strchr(argv[i], '=') + 1;
-        } else {
-            rest[nrest++] = argv[i];
-        }
-    }
+    int nrest = rest != NULL ? s_report_flags(argc, argv, &out, &json, rest) : 0;
     int code = EXIT_USAGE;
     if (rest == NULL) {
         fprintf(stderr, "smartvault: out of memory\n");
