@@ -39,6 +39,7 @@
 #include "base/span.h"
 #include "cfg/cfg_check.h"
 #include "cfg/cfg_help.h"
+#include "cfg/cfg_targets.h"
 #include "cfg/cfg_vars.h"
 
 #include <stdbool.h>
@@ -97,12 +98,6 @@ struct cfg_backup_tag {
     size_t nkeys;
     const char *value;
     bool is_default;
-};
-
-/* One DEST_REGION_MAP entry: snapshots of `source` are copied to `dest`. */
-struct cfg_region_map {
-    const char *source;
-    const char *dest;
 };
 
 /* One S3 route: source keys starting with `prefix` are copied to `bucket`. An empty prefix matches every key. */
