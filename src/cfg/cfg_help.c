@@ -27,8 +27,7 @@ static const char *const s_group_titles[CFG_GROUP__COUNT] = {
     [CFG_GROUP_REPORTING] = "reporting",
     [CFG_GROUP_S3] = "S3 folder backup (runs when a source bucket and at least one route are set)",
     [CFG_GROUP_SDK] = "AWS SDK settings",
-    [CFG_GROUP_CREDS] = "credentials and proxies (read by the credentials chain and libcurl; `config` shows secrets "
-                        "only as (set))",
+    [CFG_GROUP_CREDS] = "credentials and proxies (read by the credentials chain and libcurl; secrets: (set) in config)",
 };
 
 void cfg_format_duration(int64_t secs, char *out, size_t cap) {
@@ -173,8 +172,8 @@ static void s_wrapped(struct buf *b, size_t col, const char *text) {
         size_t n = strlen(p);
         if (n > room) {
             n = room;
-            while (n > 0 && p[n] != ' ') {
-                n--;
+            while (n > 0 && p[n] != ' ' && p[n - 1] != '|') {
+                n--; /* break at a space, or after a '|' of a long list of choices */
             }
             n = n == 0 ? room : n;
         }

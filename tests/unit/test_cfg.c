@@ -1223,7 +1223,7 @@ TEST(cfg_typed_defaults_come_from_the_table) {
             continue;
         }
         char want[64];
-        cfg_default_text((enum cfg_var) i, want, sizeof(want));
+        cfg_format_value((enum cfg_var) i, t->def, want, sizeof(want));
         CHECK_STR(r.c.src[i].value, want);
         CHECK_INT(r.c.src[i].origin, CFG_ORIGIN_DEFAULT);
         CHECK(t->min <= t->def && (t->max == 0 || t->def <= t->max));
