@@ -1229,13 +1229,6 @@ const struct cfg_route *cfg_s3_route(const struct cfg *c, struct span key) {
     return best;
 }
 
-const char *cfg_endpoint_url(const struct cfg *c, enum cfg_service svc) {
-    if (c->ignore_configured_endpoint_urls) {
-        return NULL;
-    }
-    return c->service_endpoint_urls[svc] != NULL ? c->service_endpoint_urls[svc] : c->endpoint_url;
-}
-
 const char *cfg_dest_region_for(const struct cfg *c, const char *source) {
     for (size_t i = 0; i < c->ndest_region_map; i++) {
         if (strcmp(c->dest_region_map[i].source, source) == 0) {

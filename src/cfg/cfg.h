@@ -239,9 +239,7 @@ enum err cfg_parse(struct cfg *out, struct arena *arena, const struct cfg_input 
  */
 const struct cfg_route *cfg_s3_route(const struct cfg *c, struct span key);
 
-/* The endpoint URL for a service: AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL, else NULL (the AWS default);
- * always NULL when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true. */
-const char *cfg_endpoint_url(const struct cfg *c, enum cfg_service svc);
+/* Which endpoint a request uses is decided in one place, aws/endpoint.c (endpoint_resolve), from `env` below. */
 
 /*
  * The DR region of snapshots taken in `source`: its DEST_REGION_MAP entry, else DEST_REGION (NULL: no copies).

@@ -107,7 +107,9 @@ TEST(cfg_defaults_in_struct) {
     CHECK_INT(c->aws_max_attempts, 3);
     CHECK_INT(c->aws_retry_mode, CFG_RETRY_STANDARD);
     CHECK(c->endpoint_url == NULL);
-    CHECK(cfg_endpoint_url(c, CFG_SVC_S3) == NULL);
+    struct endpoint ep;
+    CHECK_OK(endpoint_resolve(&c->env, ENDPOINT_S3, "us-east-1", NULL, &ep));
+    CHECK_STR(ep.source, "default");
     CHECK(c->ca_bundle == NULL);
     CHECK(!c->ec2_metadata_disabled);
     CHECK_INT(c->src[CFG_VAR_RETENTION_DAYS].origin, CFG_ORIGIN_DEFAULT);
@@ -877,6 +879,14 @@ TEST(cfg_ca_bundle_readable_file) {
     unlink(path);
 }
 
+/* The production path: endpoint resolution (aws/endpoint.c) reads the validated configuration through cfg->env. */
+static void s_resolved(const struct cfg *c, enum endpoint_service svc, const char *url, const char *source) {
+    struct endpoint ep;
+    REQUIRE_OK(endpoint_resolve(&c->env, svc, "us-east-1", NULL, &ep));
+    CHECK(strncmp(ep.base_url, url, strlen(url)) == 0);
+    CHECK_STR(ep.source, source);
+}
+
 TEST(cfg_endpoint_resolution) {
     struct s_run r;
     s_parse(
@@ -886,18 +896,15 @@ TEST(cfg_endpoint_resolution) {
       0,
       NULL);
     REQUIRE_OK(r.e);
-    CHECK_STR(cfg_endpoint_url(&r.c, CFG_SVC_S3), "http://127.0.0.1:9000");
-    CHECK_STR(cfg_endpoint_url(&r.c, CFG_SVC_EC2), "http://127.0.0.1:5000");
-    CHECK_STR(cfg_endpoint_url(&r.c, CFG_SVC_STS), "http://127.0.0.1:5000");
+    s_resolved(&r.c, ENDPOINT_S3, "http://127.0.0.1:9000", "AWS_ENDPOINT_URL_S3");
+    s_resolved(&r.c, ENDPOINT_EC2, "http://127.0.0.1:5000", "AWS_ENDPOINT_URL");
+    s_resolved(&r.c, ENDPOINT_STS, "http://127.0.0.1:5000", "AWS_ENDPOINT_URL");
     s_done(&r);
-    s_parse(
-      &r,
-      (const char *const[]){
-        "AWS_ENDPOINT_URL=http://127.0.0.1:5000", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true", NULL },
-      0,
-      NULL);
+    /* A flag reaches it too, and "1" means true to both cfg and the resolver. */
+    static const char *const argv[] = { "--set", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=1" };
+    s_parse(&r, (const char *const[]){ "AWS_ENDPOINT_URL=http://127.0.0.1:5000", NULL }, 2, argv);
     REQUIRE_OK(r.e);
-    CHECK(cfg_endpoint_url(&r.c, CFG_SVC_EC2) == NULL);
+    s_resolved(&r.c, ENDPOINT_EC2, "https://ec2.us-east-1.amazonaws.com", "default");
     s_done(&r);
 }
 
@@ -1201,7 +1208,7 @@ TEST(cfg_env_get_answers_from_the_validated_cfg) {
     CHECK_STR(cfg_env_get(c, "SOURCE_REGION"), "eu-west-1");
     CHECK_STR(cfg_env_get(c, "AWS_REGION"), "eu-west-1"); /* an alias answers with its setting */
     CHECK_STR(cfg_env_get(c, "AWS_ENDPOINT_URL"), "http://127.0.0.1:8");
-    CHECK_STR(cfg_env_get(c, "AWS_ENDPOINT_URL_S3"), "http://127.0.0.1:9"); /* a flag reaches the AWS layer */
+    CHECK_STR(cfg_env_get(c, "AWS_ENDPOINT_URL_S3"), "http://127.0.0.1:9");   /* a flag reaches the AWS layer */
     CHECK_STR(cfg_env_get(c, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true"); /* canonical: "1" is true */
     CHECK_STR(cfg_env_get(c, "AWS_MAX_ATTEMPTS"), "3");
     CHECK_STR(cfg_env_get(c, "AWS_SECRET_ACCESS_KEY"), "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
