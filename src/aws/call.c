@@ -87,7 +87,7 @@ enum err aws_client_new(const struct aws_client_options *opt, struct aws_client 
     }
     c->opt = *opt;
     if (c->opt.env == NULL) {
-        c->opt.env = &endpoint_env_process;
+        c->opt.env = &endpoint_env_none;
     }
     arena_init(&c->scratch, 0);
     *out = c;

@@ -80,7 +80,7 @@ enum err creds_chain_new(const struct creds_chain_options *opt, struct creds_cha
         FAIL(ERR_INVALID, "region name longer than %d bytes", REGION_MAX);
     }
     c->ctx = (struct creds_provider_ctx){
-        .env = opt->env != NULL ? opt->env : &endpoint_env_process,
+        .env = opt->env != NULL ? opt->env : &endpoint_env_none,
         .http = opt->http,
         .region = c->region,
         .sleep_ms = opt->sleep_ms != NULL ? opt->sleep_ms : s_sleep_ms,

@@ -4,7 +4,7 @@
  *
  * How a request layer uses it:
  *
- *   struct creds_chain_options o = { .env = &endpoint_env_process, .http = http, .region = region };
+ *   struct creds_chain_options o = { .env = &cfg->env, .http = http, .region = region };
  *   struct creds_chain *chain;
  *   TRY(creds_chain_new(&o, &chain));              // reads nothing yet, contacts nothing
  *   ...

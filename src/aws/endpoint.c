@@ -60,12 +60,13 @@ static const char *s_organizations_region(const char *home) {
     }
 }
 
-static const char *s_process_getenv(void *ctx, const char *name) {
+static const char *s_none(void *ctx, const char *name) {
     (void) ctx;
-    return getenv(name);
+    (void) name;
+    return NULL;
 }
 
-const struct endpoint_env endpoint_env_process = { s_process_getenv, NULL };
+const struct endpoint_env endpoint_env_none = { s_none, NULL };
 
 const char *endpoint_env_get(const struct endpoint_env *env, const char *name) {
     const char *v = env->get(env->ctx, name);

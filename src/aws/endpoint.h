@@ -8,8 +8,8 @@
  * the two profile levels of the SDK order do not exist here. An override changes the URL only, never the
  * signing scope ("CloudWatch still signs as `monitoring`").
  *
- * The environment is read through a `struct endpoint_env` callback so tests never touch the process
- * environment; the credential providers use the same callback.
+ * The environment is read through a `struct endpoint_env` callback (in production the validated configuration,
+ * cfg_env_get) so tests never touch the process environment; the credential providers use the same callback.
  */
 #ifndef SV_AWS_ENDPOINT_H
 #define SV_AWS_ENDPOINT_H
@@ -37,8 +37,11 @@ struct endpoint_env {
     void *ctx;
 };
 
-/* The real process environment (getenv). */
-extern const struct endpoint_env endpoint_env_process;
+/*
+ * An environment with nothing set. The process environment is read by the configuration only (cfg/cfg.h: a
+ * parsed `struct cfg` carries the `struct endpoint_env` every caller hands down), so flags reach this layer too.
+ */
+extern const struct endpoint_env endpoint_env_none;
 
 /* The value of `name`, or NULL when it is unset or empty (an empty variable counts as unset everywhere). */
 const char *endpoint_env_get(const struct endpoint_env *env, const char *name);

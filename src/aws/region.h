@@ -23,6 +23,9 @@ enum region_partition_id {
     REGION_PARTITION_AWS_US_GOV,
     REGION_PARTITION_AWS_ISO,
     REGION_PARTITION_AWS_ISO_B,
+    REGION_PARTITION_AWS_ISO_E,
+    REGION_PARTITION_AWS_ISO_F,
+    REGION_PARTITION_AWS_EUSC,
     REGION_PARTITION__COUNT
 };
 
@@ -40,8 +43,10 @@ struct region_partition {
 bool region_is_valid(struct span region);
 
 /*
- * The partition a region belongs to, from its prefix: "cn-" → aws-cn, "us-gov-" → aws-us-gov, "us-iso-" →
- * aws-iso, "us-isob-" → aws-iso-b, anything else → aws. Never NULL; the returned struct is static.
+ * The partition a region belongs to, from its name: first part "cn" → aws-cn, "eusc" → aws-eusc; in a
+ * four-part name the second part "gov" → aws-us-gov, "iso" → aws-iso, "isob" → aws-iso-b, "isoe" → aws-iso-e,
+ * "isof" → aws-iso-f; anything else → aws. Never NULL; the returned struct is static. This is SmartVault's one
+ * partition table: the configuration's checks (cfg_check.c) use it too.
  */
 const struct region_partition *region_partition(struct span region);
 

@@ -10,29 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum err aws_stack_options_from_env(const struct endpoint_env *env, struct aws_stack_options *opt) {
-    const char *mode = endpoint_env_get(env, "AWS_RETRY_MODE");
-    if (mode && *mode && retry_mode_parse(span_from_cstr(mode), &opt->retry_mode) != ERR_OK) {
-        FAIL(ERR_CONFIG, "AWS_RETRY_MODE: must be standard, adaptive or legacy, got \"%s\"", mode);
-    }
-    const char *attempts = endpoint_env_get(env, "AWS_MAX_ATTEMPTS");
-    if (attempts && *attempts && retry_max_attempts_parse(span_from_cstr(attempts), &opt->max_attempts) != ERR_OK) {
-        FAIL(
-          ERR_CONFIG,
-          "AWS_MAX_ATTEMPTS: must be a whole number from 1 to %d, got \"%s\"",
-          RETRY_MAX_ATTEMPTS_LIMIT,
-          attempts);
-    }
-    if (opt->ca_file == NULL) {
-        const char *ca = endpoint_env_get(env, "AWS_CA_BUNDLE");
-        if (ca == NULL || *ca == '\0') {
-            ca = endpoint_env_get(env, "SSL_CERT_FILE");
-        }
-        opt->ca_file = (ca && *ca) ? ca : NULL;
-    }
-    return ERR_OK;
-}
-
 /* The default chain, or a chain of the one provider the caller brought (an assumed role). */
 static enum err s_creds(const struct aws_stack_options *opt, struct aws_stack *out) {
     if (opt->provider != NULL) {
@@ -121,20 +98,62 @@ static void s_print_result(const struct aws_request *r) {
     }
 }
 
-enum err aws_debug_call(int argc, char **argv) {
+/* Query services: key=value arguments become the request's parameters. */
+static enum err s_query_args(struct arena *arena, struct query_params *q, int argc, char **argv) {
+    for (int i = 2; i < argc; i++) {
+        struct span k, v;
+        if (!span_split(span_from_cstr(argv[i]), '=', &k, &v)) {
+            FAIL(ERR_INVALID, "debug call: expected key=value, got '%s'", argv[i]);
+        }
+        query_add(q, arena_span_cstr(arena, k), v);
+    }
+    return ERR_OK;
+}
+
+/* s3 METHOD /bucket[/key] [query=..] [body=..|@file] [header=Name:Value]. */
+static enum err s_s3_args(struct arena *arena, struct aws_request *r, struct buf *body, int argc, char **argv) {
+    r->method = argv[1];
+    r->operation = arena_printf(arena, "S3.%s", argv[1]);
+    struct span path = argc > 2 ? span_from_cstr(argv[2]) : SPAN_LIT("/");
+    if (span_starts_with(path, SPAN_LIT("/"))) {
+        path = span_sub(path, 1, path.n);
+    }
+    struct span bucket, key;
+    span_split(path, '/', &bucket, &key);
+    r->bucket = bucket.n ? arena_span_cstr(arena, bucket) : NULL;
+    r->key = key;
+    for (int i = 3; i < argc; i++) {
+        struct span a = span_from_cstr(argv[i]), k, v;
+        span_split(a, '=', &k, &v);
+        if (span_eq_cstr(k, "query")) {
+            r->query = v;
+        } else if (span_eq_cstr(k, "body") && span_starts_with(v, SPAN_LIT("@"))) {
+            TRY(s_read_file(arena_span_cstr(arena, span_sub(v, 1, v.n)), body));
+            r->body = buf_span(body);
+        } else if (span_eq_cstr(k, "body")) {
+            r->body = v;
+        } else if (span_eq_cstr(k, "header") && r->nheaders < AWS_MAX_EXTRA_HEADERS) {
+            struct span hn, hv;
+            span_split(v, ':', &hn, &hv);
+            r->headers[r->nheaders].name = arena_span_cstr(arena, span_trim(hn));
+            r->headers[r->nheaders].value = arena_span_cstr(arena, span_trim(hv));
+            r->nheaders++;
+        } else {
+            FAIL(ERR_INVALID, "debug call: unknown s3 argument '%s'", argv[i]);
+        }
+    }
+    return ERR_OK;
+}
+
+enum err aws_debug_call(const struct aws_stack_options *so, int argc, char **argv) {
     ENSURE(argc >= 2, ERR_INVALID, "usage: smartvault debug call SERVICE OPERATION [args...]");
     enum endpoint_service svc;
     ENSURE(
       endpoint_service_parse(span_from_cstr(argv[0]), &svc), ERR_INVALID, "debug call: unknown service '%s'", argv[0]);
-    const char *region = getenv("AWS_REGION");
-    if (region == NULL || *region == '\0') {
-        region = getenv("AWS_DEFAULT_REGION");
-    }
+    const char *region = so->region;
     ENSURE(region != NULL && *region != '\0', ERR_CONFIG, "AWS_REGION: not set");
-    struct aws_stack_options so = { .region = region };
-    TRY(aws_stack_options_from_env(&endpoint_env_process, &so));
     struct aws_stack st;
-    TRY(aws_stack_open(&so, &st));
+    TRY(aws_stack_open(so, &st));
 
     struct arena arena;
     arena_init(&arena, 0);
@@ -145,52 +164,13 @@ enum err aws_debug_call(int argc, char **argv) {
     struct aws_request r = { .service = svc, .region = region, .operation = argv[1] };
     enum err e = ERR_OK;
     if (aws_query_api_version(svc) != NULL) {
-        for (int i = 2; i < argc; i++) {
-            struct span k, v;
-            if (!span_split(span_from_cstr(argv[i]), '=', &k, &v)) {
-                e = err_raise(ERR_INVALID, __FILE__, __LINE__, "debug call: expected key=value, got '%s'", argv[i]);
-                break;
-            }
-            query_add(&q, arena_span_cstr(&arena, k), v);
-        }
+        e = s_query_args(&arena, &q, argc, argv);
         r.params = &q;
     } else if (svc == ENDPOINT_DYNAMODB) {
         r.target = arena_printf(&arena, "DynamoDB_20120810.%s", argv[1]);
         r.body = span_from_cstr(argc > 2 ? argv[2] : "{}");
     } else if (svc == ENDPOINT_S3) {
-        /* debug call s3 METHOD /bucket[/key] [query=..] [body=..|@file] [header=Name:Value] */
-        r.method = argv[1];
-        r.operation = arena_printf(&arena, "S3.%s", argv[1]);
-        struct span path = argc > 2 ? span_from_cstr(argv[2]) : SPAN_LIT("/");
-        if (span_starts_with(path, SPAN_LIT("/"))) {
-            path = span_sub(path, 1, path.n);
-        }
-        struct span bucket, key;
-        span_split(path, '/', &bucket, &key);
-        r.bucket = bucket.n ? arena_span_cstr(&arena, bucket) : NULL;
-        r.key = key;
-        for (int i = 3; i < argc && e == ERR_OK; i++) {
-            struct span a = span_from_cstr(argv[i]), k, v;
-            span_split(a, '=', &k, &v);
-            if (span_eq_cstr(k, "query")) {
-                r.query = v;
-            } else if (span_eq_cstr(k, "body")) {
-                if (span_starts_with(v, SPAN_LIT("@"))) {
-                    e = s_read_file(arena_span_cstr(&arena, span_sub(v, 1, v.n)), &body);
-                    r.body = buf_span(&body);
-                } else {
-                    r.body = v;
-                }
-            } else if (span_eq_cstr(k, "header") && r.nheaders < AWS_MAX_EXTRA_HEADERS) {
-                struct span hn, hv;
-                span_split(v, ':', &hn, &hv);
-                r.headers[r.nheaders].name = arena_span_cstr(&arena, span_trim(hn));
-                r.headers[r.nheaders].value = arena_span_cstr(&arena, span_trim(hv));
-                r.nheaders++;
-            } else {
-                e = err_raise(ERR_INVALID, __FILE__, __LINE__, "debug call: unknown s3 argument '%s'", argv[i]);
-            }
-        }
+        e = s_s3_args(&arena, &r, &body, argc, argv);
     }
     if (e == ERR_OK) {
         e = aws_run_one(st.client, &r);

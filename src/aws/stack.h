@@ -17,7 +17,7 @@
 #include "net/retry.h"
 
 struct aws_stack_options {
-    const struct endpoint_env *env; /* NULL = the process environment */
+    const struct endpoint_env *env; /* what the AWS layer reads (cfg's `env`); NULL = nothing set */
     const char *region;             /* the home region (STS for web identity); may be NULL */
     const char *ca_file;            /* NULL = the embedded CA bundle */
     enum retry_mode retry_mode;
@@ -50,19 +50,14 @@ enum err aws_stack_open(const struct aws_stack_options *opt, struct aws_stack *o
 void aws_stack_close(struct aws_stack *s);
 
 /*
- * Reads AWS_RETRY_MODE, AWS_MAX_ATTEMPTS, AWS_CA_BUNDLE / SSL_CERT_FILE from env into opt (the fields not set
- * by the caller). ERR_CONFIG with a one-line message naming the variable for a bad value.
- */
-enum err aws_stack_options_from_env(const struct endpoint_env *env, struct aws_stack_options *opt) SV_MUST_CHECK;
-
-/*
  * `smartvault debug call SERVICE OPERATION [args]` — one signed call through the whole stack, for tests:
  *   Query services (ec2, sns, cloudwatch, sts):  key=value ...           (the Query parameters)
  *   s3:        METHOD /bucket[/key] [query=STRING] [body=TEXT|@FILE] [header=Name:Value ...]
  *   dynamodb:  OPERATION '{json}'
  * Prints `status=<code>` then the body, or `error=<class> code=<aws code> status=<n> request_id=<id>` and the
- * message on failure. Returns the request's result (main.c chooses the exit code).
+ * message on failure. Returns the request's result (main.c chooses the exit code). `so` is the stack as a cycle
+ * opens it (its region, CA bundle, retries and environment come from the configuration).
  */
-enum err aws_debug_call(int argc, char **argv) SV_MUST_CHECK;
+enum err aws_debug_call(const struct aws_stack_options *so, int argc, char **argv) SV_MUST_CHECK;
 
 #endif

@@ -163,8 +163,9 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
 }
 
 /* No region configured: ask IMDS (on EC2 and ECS-on-EC2), as the SDKs do. */
-static enum err s_resolve_region(struct http_client *http, int64_t now_s, char out[REGION_MAX + 1]) {
-    enum err e = imds_discover_region(&endpoint_env_process, http, now_s, out);
+static enum err
+s_resolve_region(const struct cfg *cfg, struct http_client *http, int64_t now_s, char out[REGION_MAX + 1]) {
+    enum err e = imds_discover_region(&cfg->env, http, now_s, out);
     if (e != ERR_OK) {
         LOG(
           LOG_ERROR,
@@ -198,7 +199,7 @@ static enum cycle_outcome s_resolve(struct cycle *cy, struct http_client *http, 
         return CYCLE_OK;
     }
     char region[REGION_MAX + 1];
-    if (s_resolve_region(http, cy->now_s, region) != ERR_OK) {
+    if (s_resolve_region(cy->cfg, http, cy->now_s, region) != ERR_OK) {
         return CYCLE_CANNOT_START;
     }
     resolved->source_region = arena_strndup(cy->arena, region, strlen(region));
@@ -404,7 +405,7 @@ cycle_report_page(const struct cfg *cfg, struct arena *arena, const char *out_pa
     }
     cy.aws = st.client;
     if (resolved.source_region == NULL) {
-        if (s_resolve_region(st.http, cy.now_s, region) != ERR_OK) {
+        if (s_resolve_region(cfg, st.http, cy.now_s, region) != ERR_OK) {
             goto close;
         }
         resolved.source_region = region;

@@ -235,7 +235,7 @@ static enum err s_tool_region(struct ec2io_tool *t) {
         return ERR_OK;
     }
     char region[REGION_MAX + 1];
-    enum err e = imds_discover_region(&endpoint_env_process, t->st.http, time_wall_ms() / 1000, region);
+    enum err e = imds_discover_region(&t->cfg.env, t->st.http, time_wall_ms() / 1000, region);
     if (e != ERR_OK) {
         fprintf(stderr, "smartvault: no region: set SOURCE_REGION or AWS_REGION (%s)\n", err_last()->msg);
         return e;

@@ -22,6 +22,7 @@ static enum retry_mode s_retry_mode(enum cfg_retry_mode m) {
 
 void job_stack_options(const struct cfg *cfg, struct aws_stack_options *so) {
     *so = (struct aws_stack_options){
+        .env = &cfg->env,
         .region = cfg->source_region,
         .ca_file = cfg->ca_bundle,
         .retry_mode = s_retry_mode(cfg->aws_retry_mode),

@@ -24,127 +24,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* ---- the variable table ----------------------------------------------------------------------------------- */
-
-#define S_SET(name, flag)                                                                                              \
-    { name, CFG_KIND_SETTING, CFG_VAR_SOURCE_REGION, flag }
-#define S_ALIAS(name, of, flag)                                                                                        \
-    { name, CFG_KIND_ALIAS, of, flag }
-
-static const struct cfg_var_info s_vars[CFG_VAR__COUNT] = {
-    [CFG_VAR_SOURCE_REGION] = S_SET("SOURCE_REGION", "--source-region"),
-    [CFG_VAR_AWS_REGION] = S_ALIAS("AWS_REGION", CFG_VAR_SOURCE_REGION, NULL),
-    [CFG_VAR_AWS_DEFAULT_REGION] = S_ALIAS("AWS_DEFAULT_REGION", CFG_VAR_SOURCE_REGION, NULL),
-    [CFG_VAR_DEST_REGION] = S_SET("DEST_REGION", "--dest-region"),
-    [CFG_VAR_EBS_BACKUP] = S_SET("EBS_BACKUP", NULL),
-    [CFG_VAR_BACKUP_TAG] = S_SET("BACKUP_TAG", "--backup-tag"),
-    [CFG_VAR_RETENTION_DAYS] = S_SET("RETENTION_DAYS", "--retention-days"),
-    [CFG_VAR_DEST_RETENTION_DAYS] = S_SET("DEST_RETENTION_DAYS", NULL),
-    [CFG_VAR_MIN_KEEP] = S_SET("MIN_KEEP", "--min-keep"),
-    [CFG_VAR_KEEP_DAILY] = S_SET("KEEP_DAILY", NULL),
-    [CFG_VAR_KEEP_WEEKLY] = S_SET("KEEP_WEEKLY", NULL),
-    [CFG_VAR_KEEP_MONTHLY] = S_SET("KEEP_MONTHLY", NULL),
-    [CFG_VAR_MIN_INTERVAL] = S_SET("MIN_INTERVAL", NULL),
-    [CFG_VAR_RPO] = S_SET("RPO", NULL),
-    [CFG_VAR_KMS_KEY_ID] = S_SET("KMS_KEY_ID", NULL),
-    [CFG_VAR_WAIT_FOR_COMPLETION] = S_SET("WAIT_FOR_COMPLETION", NULL),
-    [CFG_VAR_MAX_CONCURRENCY] = S_SET("MAX_CONCURRENCY", NULL),
-    [CFG_VAR_COPY_LIMIT] = S_SET("COPY_LIMIT", NULL),
-    [CFG_VAR_COPY_WINDOW] = S_SET("COPY_WINDOW", NULL),
-    [CFG_VAR_EC2_PAGE_SIZE] = S_SET("EC2_PAGE_SIZE", NULL),
-    [CFG_VAR_RESTORE_DRILL] = S_SET("RESTORE_DRILL", NULL),
-    [CFG_VAR_RESTORE_DRILL_AZ] = S_SET("RESTORE_DRILL_AZ", NULL),
-    [CFG_VAR_RESTORE_DRILL_TIMEOUT] = S_SET("RESTORE_DRILL_TIMEOUT", NULL),
-    [CFG_VAR_RESTORE_DRILL_PERIOD] = S_SET("RESTORE_DRILL_PERIOD", NULL),
-    [CFG_VAR_SOURCE_REGIONS] = S_SET("SOURCE_REGIONS", NULL),
-    [CFG_VAR_DEST_REGION_MAP] = S_SET("DEST_REGION_MAP", NULL),
-    [CFG_VAR_ACCOUNTS] = S_SET("ACCOUNTS", NULL),
-    [CFG_VAR_ACCOUNTS_EXCLUDE] = S_SET("ACCOUNTS_EXCLUDE", NULL),
-    [CFG_VAR_ACCOUNT_ROLE_NAME] = S_SET("ACCOUNT_ROLE_NAME", NULL),
-    [CFG_VAR_ACCOUNT_ROLE_EXTERNAL_ID] = S_SET("ACCOUNT_ROLE_EXTERNAL_ID", NULL),
-    [CFG_VAR_SHARD_INDEX] = S_SET("SHARD_INDEX", NULL),
-    [CFG_VAR_JOB_COMPLETION_INDEX] = S_ALIAS("JOB_COMPLETION_INDEX", CFG_VAR_SHARD_INDEX, NULL),
-    [CFG_VAR_AWS_BATCH_JOB_ARRAY_INDEX] = S_ALIAS("AWS_BATCH_JOB_ARRAY_INDEX", CFG_VAR_SHARD_INDEX, NULL),
-    [CFG_VAR_SHARD_COUNT] = S_SET("SHARD_COUNT", NULL),
-    [CFG_VAR_AWS_BATCH_JOB_ARRAY_SIZE] = S_ALIAS("AWS_BATCH_JOB_ARRAY_SIZE", CFG_VAR_SHARD_COUNT, NULL),
-    [CFG_VAR_DRY_RUN] = S_SET("DRY_RUN", "--dry-run"),
-    [CFG_VAR_SMARTVAULT_NOW] = S_SET("SMARTVAULT_NOW", "--now"),
-    [CFG_VAR_LOG_FORMAT] = S_SET("LOG_FORMAT", "--log-format"),
-    [CFG_VAR_LOG_LEVEL] = S_SET("LOG_LEVEL", "--log-level"),
-    [CFG_VAR_STOP_TIMEOUT] = S_SET("STOP_TIMEOUT", NULL),
-    [CFG_VAR_RUN_TIMEOUT] = S_SET("RUN_TIMEOUT", NULL),
-    [CFG_VAR_SNS_TOPIC_ARN] = S_SET("SNS_TOPIC_ARN", NULL),
-    [CFG_VAR_METRIC_NAMESPACE] = S_SET("METRIC_NAMESPACE", NULL),
-    [CFG_VAR_METRICS_MODE] = S_SET("METRICS_MODE", NULL),
-    [CFG_VAR_DYNAMODB_TABLE] = S_SET("DYNAMODB_TABLE", NULL),
-    [CFG_VAR_AUDIT_TTL_DAYS] = S_SET("AUDIT_TTL_DAYS", NULL),
-    [CFG_VAR_REPORT_BUCKET] = S_SET("REPORT_BUCKET", NULL),
-    [CFG_VAR_REPORT_PREFIX] = S_SET("REPORT_PREFIX", NULL),
-    [CFG_VAR_S3_SOURCE_BUCKET] = S_SET("S3_SOURCE_BUCKET", NULL),
-    [CFG_VAR_SRC_BUCKET] = S_ALIAS("SRC_BUCKET", CFG_VAR_S3_SOURCE_BUCKET, NULL),
-    [CFG_VAR_S3_ROUTES] = S_SET("S3_ROUTES", NULL),
-    [CFG_VAR_DOC_DEST] = S_ALIAS("DOC_DEST", CFG_VAR_S3_ROUTES, NULL),
-    [CFG_VAR_PHOTO_DEST] = S_ALIAS("PHOTO_DEST", CFG_VAR_S3_ROUTES, NULL),
-    [CFG_VAR_DB_DEST] = S_ALIAS("DB_DEST", CFG_VAR_S3_ROUTES, NULL),
-    [CFG_VAR_S3_DEST_PREFIX] = S_SET("S3_DEST_PREFIX", NULL),
-    [CFG_VAR_S3_STORAGE_CLASS] = S_SET("S3_STORAGE_CLASS", NULL),
-    [CFG_VAR_S3_SSE] = S_SET("S3_SSE", NULL),
-    [CFG_VAR_S3_SSE_KMS_KEY_ID] = S_SET("S3_SSE_KMS_KEY_ID", NULL),
-    [CFG_VAR_S3_MULTIPART_THRESHOLD] = S_SET("S3_MULTIPART_THRESHOLD", NULL),
-    [CFG_VAR_S3_PART_SIZE] = S_SET("S3_PART_SIZE", NULL),
-    [CFG_VAR_AWS_MAX_ATTEMPTS] = S_SET("AWS_MAX_ATTEMPTS", NULL),
-    [CFG_VAR_AWS_RETRY_MODE] = S_SET("AWS_RETRY_MODE", NULL),
-    [CFG_VAR_AWS_ENDPOINT_URL] = S_SET("AWS_ENDPOINT_URL", NULL),
-    [CFG_VAR_AWS_ENDPOINT_URL_EC2] = S_SET("AWS_ENDPOINT_URL_EC2", NULL),
-    [CFG_VAR_AWS_ENDPOINT_URL_S3] = S_SET("AWS_ENDPOINT_URL_S3", NULL),
-    [CFG_VAR_AWS_ENDPOINT_URL_SNS] = S_SET("AWS_ENDPOINT_URL_SNS", NULL),
-    [CFG_VAR_AWS_ENDPOINT_URL_CLOUDWATCH] = S_SET("AWS_ENDPOINT_URL_CLOUDWATCH", NULL),
-    [CFG_VAR_AWS_ENDPOINT_URL_DYNAMODB] = S_SET("AWS_ENDPOINT_URL_DYNAMODB", NULL),
-    [CFG_VAR_AWS_ENDPOINT_URL_STS] = S_SET("AWS_ENDPOINT_URL_STS", NULL),
-    [CFG_VAR_AWS_IGNORE_CONFIGURED_ENDPOINT_URLS] = S_SET("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", NULL),
-    [CFG_VAR_AWS_CA_BUNDLE] = S_SET("AWS_CA_BUNDLE", NULL),
-    [CFG_VAR_SSL_CERT_FILE] = S_ALIAS("SSL_CERT_FILE", CFG_VAR_AWS_CA_BUNDLE, NULL),
-    [CFG_VAR_AWS_EC2_METADATA_DISABLED] = S_SET("AWS_EC2_METADATA_DISABLED", NULL),
-    [CFG_VAR_AWS_EC2_METADATA_V1_DISABLED] = S_SET("AWS_EC2_METADATA_V1_DISABLED", NULL),
-    [CFG_VAR_AWS_ACCESS_KEY_ID] = { "AWS_ACCESS_KEY_ID", CFG_KIND_SECRET, CFG_VAR_SOURCE_REGION, NULL },
-    [CFG_VAR_AWS_SECRET_ACCESS_KEY] = { "AWS_SECRET_ACCESS_KEY", CFG_KIND_SECRET, CFG_VAR_SOURCE_REGION, NULL },
-    [CFG_VAR_AWS_SESSION_TOKEN] = { "AWS_SESSION_TOKEN", CFG_KIND_SECRET, CFG_VAR_SOURCE_REGION, NULL },
-    [CFG_VAR_AWS_ROLE_ARN] = { "AWS_ROLE_ARN", CFG_KIND_SHOWN, CFG_VAR_SOURCE_REGION, NULL },
-    [CFG_VAR_AWS_ROLE_SESSION_NAME] = { "AWS_ROLE_SESSION_NAME", CFG_KIND_SHOWN, CFG_VAR_SOURCE_REGION, NULL },
-    [CFG_VAR_AWS_WEB_IDENTITY_TOKEN_FILE] = { "AWS_WEB_IDENTITY_TOKEN_FILE",
-                                              CFG_KIND_SHOWN,
-                                              CFG_VAR_SOURCE_REGION,
-                                              NULL },
-    /* The container URIs are not secret in themselves, but a FULL_URI may carry user:password@, so both are
-     * only reported as set. */
-    [CFG_VAR_AWS_CONTAINER_CREDENTIALS_RELATIVE_URI] = { "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                                                         CFG_KIND_SECRET,
-                                                         CFG_VAR_SOURCE_REGION,
-                                                         NULL },
-    [CFG_VAR_AWS_CONTAINER_CREDENTIALS_FULL_URI] = { "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                                                     CFG_KIND_SECRET,
-                                                     CFG_VAR_SOURCE_REGION,
-                                                     NULL },
-    [CFG_VAR_AWS_CONTAINER_AUTHORIZATION_TOKEN] = { "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-                                                    CFG_KIND_SECRET,
-                                                    CFG_VAR_SOURCE_REGION,
-                                                    NULL },
-    [CFG_VAR_AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE] = { "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-                                                         CFG_KIND_SHOWN,
-                                                         CFG_VAR_SOURCE_REGION,
-                                                         NULL },
-    /* Proxy URLs routinely carry user:password@. */
-    [CFG_VAR_HTTPS_PROXY] = { "HTTPS_PROXY", CFG_KIND_SECRET, CFG_VAR_SOURCE_REGION, NULL },
-    [CFG_VAR_HTTP_PROXY] = { "HTTP_PROXY", CFG_KIND_SECRET, CFG_VAR_SOURCE_REGION, NULL },
-    [CFG_VAR_NO_PROXY] = { "NO_PROXY", CFG_KIND_SHOWN, CFG_VAR_SOURCE_REGION, NULL },
-};
-
-#undef S_SET
-#undef S_ALIAS
-
-const struct cfg_var_info *cfg_var_info(enum cfg_var v) {
-    return &s_vars[v];
-}
+/* The table (cfg_vars.c), read directly here: the parser is its main reader. */
+#define s_vars (cfg_var_table())
 
 /* ---- parse state and the one error line ------------------------------------------------------------------- */
 
@@ -331,6 +212,63 @@ static enum err s_set_flag(struct s_parse *p, enum cfg_var var, struct span v, c
     return ERR_OK;
 }
 
+/* `--set VAR=VALUE` (or `--set` `VAR=VALUE`) at argv[*i]; *i moves past what it used. */
+static enum err
+s_flag_set(struct s_parse *p, const struct cfg_input *in, int argc, int *i, struct span value, bool has) {
+    if (!has) {
+        if (*i + 1 >= argc || in->argv[*i + 1] == NULL) {
+            return s_fail_flag(p, SPAN_LIT("--set"), "needs VAR=VALUE");
+        }
+        value = span_from_cstr(in->argv[++*i]);
+    }
+    struct span var_name, var_value;
+    if (!span_split(value, '=', &var_name, &var_value) || var_name.n == 0) {
+        return s_fail_set(p, "needs VAR=VALUE", value);
+    }
+    enum cfg_var var;
+    if (!s_find_var(var_name, &var)) {
+        return s_fail_set(p, "unknown variable (see smartvault --help)", var_name);
+    }
+    if (s_vars[var].kind == CFG_KIND_SECRET || s_vars[var].kind == CFG_KIND_SHOWN) {
+        return s_fail_flag(
+          p,
+          SPAN_LIT("--set"),
+          "%s is read from the environment only (flags are visible to every local user)",
+          s_vars[var].name);
+    }
+    return s_set_flag(p, var, var_value, "--set", (size_t) *i + 1);
+}
+
+/* A dedicated flag (`--retention-days 14`, `--dry-run`) at argv[*i]; *i moves past its value. */
+static enum err s_flag_named(
+  struct s_parse *p,
+  const struct cfg_input *in,
+  int argc,
+  int *i,
+  struct span name,
+  struct span value,
+  bool has) {
+    enum cfg_var var = CFG_VAR__COUNT;
+    for (size_t k = 0; k < CFG_VAR__COUNT; k++) {
+        if (s_vars[k].flag != NULL && span_eq_cstr(name, s_vars[k].flag)) {
+            var = (enum cfg_var) k;
+        }
+    }
+    if (var == CFG_VAR__COUNT) {
+        return s_fail_flag(p, name, "unknown flag (see smartvault --help)");
+    }
+    if (var == CFG_VAR_DRY_RUN && !has) {
+        value = SPAN_LIT("true"); /* --dry-run alone; --dry-run=false is also accepted */
+    } else if (!has) {
+        if (*i + 1 >= argc || in->argv[*i + 1] == NULL) {
+            return s_fail_flag(p, name, "needs a value");
+        }
+        value = span_from_cstr(in->argv[++*i]);
+    }
+    /* The flag as written, without "=value", kept in the arena for the error line and cfg_print. */
+    return s_set_flag(p, var, value, arena_span_cstr(p->a, name), (size_t) *i + 1);
+}
+
 static enum err s_collect_flags(struct s_parse *p, const struct cfg_input *in) {
     int argc = in->argv != NULL ? in->argc : 0;
     if (argc < 0 || argc > CFG_FLAG_ARGS_MAX) {
@@ -344,51 +282,11 @@ static enum err s_collect_flags(struct s_parse *p, const struct cfg_input *in) {
         }
         struct span name, value;
         bool has_value = span_split(a, '=', &name, &value);
-        /* The flag as written, without "=value", kept in the arena for the error line and cfg_print. */
-        const char *flag = arena_span_cstr(p->a, name);
         if (span_eq_cstr(name, "--set")) {
-            if (!has_value) {
-                if (i + 1 >= argc || in->argv[i + 1] == NULL) {
-                    return s_fail_flag(p, SPAN_LIT("--set"), "needs VAR=VALUE");
-                }
-                value = span_from_cstr(in->argv[++i]);
-            }
-            struct span var_name, var_value;
-            if (!span_split(value, '=', &var_name, &var_value) || var_name.n == 0) {
-                return s_fail_set(p, "needs VAR=VALUE", value);
-            }
-            enum cfg_var var;
-            if (!s_find_var(var_name, &var)) {
-                return s_fail_set(p, "unknown variable (see smartvault --help)", var_name);
-            }
-            if (s_vars[var].kind == CFG_KIND_SECRET || s_vars[var].kind == CFG_KIND_SHOWN) {
-                return s_fail_flag(
-                  p,
-                  SPAN_LIT("--set"),
-                  "%s is read from the environment only (flags are visible to every local user)",
-                  s_vars[var].name);
-            }
-            TRY(s_set_flag(p, var, var_value, "--set", (size_t) i + 1));
-            continue;
+            TRY(s_flag_set(p, in, argc, &i, value, has_value));
+        } else {
+            TRY(s_flag_named(p, in, argc, &i, name, value, has_value));
         }
-        enum cfg_var var = CFG_VAR__COUNT;
-        for (size_t k = 0; k < CFG_VAR__COUNT; k++) {
-            if (s_vars[k].flag != NULL && span_eq_cstr(name, s_vars[k].flag)) {
-                var = (enum cfg_var) k;
-            }
-        }
-        if (var == CFG_VAR__COUNT) {
-            return s_fail_flag(p, name, "unknown flag (see smartvault --help)");
-        }
-        if (var == CFG_VAR_DRY_RUN && !has_value) {
-            value = SPAN_LIT("true"); /* --dry-run alone; --dry-run=false is also accepted */
-        } else if (!has_value) {
-            if (i + 1 >= argc || in->argv[i + 1] == NULL) {
-                return s_fail_flag(p, name, "needs a value");
-            }
-            value = span_from_cstr(in->argv[++i]);
-        }
-        TRY(s_set_flag(p, var, value, flag, (size_t) i + 1));
     }
     return ERR_OK;
 }
@@ -430,7 +328,8 @@ static bool s_get(struct s_parse *p, enum cfg_var canon, struct span *out, enum 
         *out = (struct span){ "", 0 };
         return false;
     }
-    p->c->src[canon] = (struct cfg_source){ p->raw[pick].origin, pick, p->raw[pick].flag, NULL };
+    p->c->src[canon] =
+      (struct cfg_source){ p->raw[pick].origin, pick, p->raw[pick].flag, arena_span_cstr(p->a, p->raw[pick].v) };
     *out = p->raw[pick].v;
     return true;
 }
@@ -443,32 +342,41 @@ static const char *s_dup(struct s_parse *p, struct span s) {
     return arena_span_cstr(p->a, s);
 }
 
-/* A whole number in [min, max]; `what` completes "must be a whole number<what> between". */
-static enum err s_number(
-  struct s_parse *p,
-  enum cfg_var var,
-  const char *what,
-  uint32_t min,
-  uint32_t max,
-  uint32_t def,
-  uint32_t *out) {
+/*
+ * The typed settings: range, default and wording come from the table (cfg_vars.def). The `_or` forms take a
+ * default computed from another setting (DEST_RETENTION_DAYS = RETENTION_DAYS, RPO = 2 x MIN_INTERVAL).
+ */
+
+/* Records a typed setting's effective value in its canonical text (for `config` and cfg_env_get). */
+static void s_typed_value(struct s_parse *p, enum cfg_var var, int64_t n) {
+    char text[64];
+    cfg_format_value(var, n, text, sizeof(text));
+    p->c->src[var].value = arena_strndup(p->a, text, strlen(text));
+}
+
+/* A whole number in [min, max]; the table's unit completes "must be a whole number<unit> between". */
+static enum err s_uint_or(struct s_parse *p, enum cfg_var var, uint32_t def, uint32_t *out) {
+    const struct cfg_var_info *t = &s_vars[var];
     struct span v;
     enum cfg_var from;
+    uint64_t n = def;
     if (!s_get(p, var, &v, &from)) {
-        *out = def;
         s_defaulted(p, var);
-        return ERR_OK;
-    }
-    uint64_t n = 0;
-    if (span_to_u64(v, max, &n) != ERR_OK || n < min) {
-        return s_fail(p, from, &v, "must be a whole number%s between %u and %u", what, min, max);
+    } else if (span_to_u64(v, (uint64_t) t->max, &n) != ERR_OK || n < (uint64_t) t->min) {
+        return s_fail(
+          p, from, &v, "must be a whole number%s between %u and %u", t->extra, (unsigned) t->min, (unsigned) t->max);
     }
     *out = (uint32_t) n;
+    s_typed_value(p, var, (int64_t) n);
     return ERR_OK;
 }
 
-/* Like s_number, but unset stays unset (*set false, *out 0). */
-static enum err s_optional_number(struct s_parse *p, enum cfg_var var, uint32_t max, bool *set, uint32_t *out) {
+static enum err s_uint(struct s_parse *p, enum cfg_var var, uint32_t *out) {
+    return s_uint_or(p, var, (uint32_t) s_vars[var].def, out);
+}
+
+/* A number without a default: unset stays unset (*set false, *out 0). */
+static enum err s_optional_uint(struct s_parse *p, enum cfg_var var, bool *set, uint32_t *out) {
     struct span v;
     enum cfg_var from;
     *set = s_get(p, var, &v, &from);
@@ -476,107 +384,100 @@ static enum err s_optional_number(struct s_parse *p, enum cfg_var var, uint32_t 
     if (!*set) {
         return ERR_OK;
     }
-    uint64_t n = 0;
-    if (span_to_u64(v, max, &n) != ERR_OK) {
-        return s_fail(p, from, &v, "must be a whole number between 0 and %u", max);
-    }
-    *out = (uint32_t) n;
+    TRY(s_uint_or(p, var, 0, out));
     return ERR_OK;
 }
 
-static enum err s_bool(struct s_parse *p, enum cfg_var var, bool def, bool *out) {
+static enum err s_bool(struct s_parse *p, enum cfg_var var, bool *out) {
     struct span v;
     enum cfg_var from;
+    *out = s_vars[var].def == 1;
     if (!s_get(p, var, &v, &from)) {
-        *out = def;
         s_defaulted(p, var);
-        return ERR_OK;
-    }
-    if (cfg_check_bool(v, out) != ERR_OK) {
+    } else if (cfg_check_bool(v, out) != ERR_OK) {
         return s_fail(p, from, &v, "must be true or false (or 1/0, yes/no)");
     }
+    s_typed_value(p, var, *out);
     return ERR_OK;
 }
 
-/* Formats a duration the way it is accepted: "2h30m", "90s" -> "1m30s", 0 -> "0s". */
-static void s_format_duration(int64_t secs, char *out, size_t cap) {
-    static const struct {
-        char unit;
-        int64_t secs;
-    } units[] = { { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 } };
-    size_t used = 0;
-    out[0] = '\0';
-    if (secs == 0) {
-        snprintf(out, cap, "0s");
-        return;
-    }
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        int64_t n = secs / units[i].secs;
-        secs %= units[i].secs;
-        if (n > 0 && used < cap) {
-            int w = snprintf(out + used, cap - used, "%lld%c", (long long) n, units[i].unit);
-            used += w > 0 ? (size_t) w : 0;
-        }
-    }
-}
-
-static enum err s_duration(struct s_parse *p, enum cfg_var var, int64_t max_s, int64_t def, int64_t *out) {
+static enum err s_duration_or(struct s_parse *p, enum cfg_var var, int64_t def, int64_t *out) {
+    const struct cfg_var_info *t = &s_vars[var];
     struct span v;
     enum cfg_var from;
+    *out = def;
     if (!s_get(p, var, &v, &from)) {
-        *out = def;
         s_defaulted(p, var);
+        s_typed_value(p, var, def);
         return ERR_OK;
     }
-    if (cfg_check_duration(v, max_s, out) != ERR_OK) {
-        char max_text[32];
-        s_format_duration(max_s, max_text, sizeof(max_text));
+    char limit[32];
+    if (cfg_check_duration(v, t->max, out) != ERR_OK) {
+        cfg_format_duration(t->max, limit, sizeof(limit));
         return s_fail(
-          p, from, &v, "must be a duration such as 90s, 30m, 1h or 2h30m (or whole seconds), at most %s", max_text);
+          p, from, &v, "must be a duration such as 90s, 30m, 1h or 2h30m (or whole seconds), at most %s", limit);
     }
+    if (*out < t->min) {
+        cfg_format_duration(t->min, limit, sizeof(limit));
+        return s_fail(p, from, &v, "must be at least %s", limit);
+    }
+    s_typed_value(p, var, *out);
     return ERR_OK;
 }
 
-static enum err s_size(struct s_parse *p, enum cfg_var var, uint64_t min, uint64_t max, uint64_t def, uint64_t *out) {
+static enum err s_duration(struct s_parse *p, enum cfg_var var, int64_t *out) {
+    return s_duration_or(p, var, s_vars[var].def, out);
+}
+
+static enum err s_size(struct s_parse *p, enum cfg_var var, uint64_t *out) {
+    const struct cfg_var_info *t = &s_vars[var];
     struct span v;
     enum cfg_var from;
+    *out = (uint64_t) t->def;
     if (!s_get(p, var, &v, &from)) {
-        *out = def;
         s_defaulted(p, var);
+        s_typed_value(p, var, t->def);
         return ERR_OK;
     }
     const char *why = NULL;
-    if (cfg_check_size(v, min, max, out, &why) != ERR_OK) {
+    if (cfg_check_size(v, (uint64_t) t->min, (uint64_t) t->max, out, &why) != ERR_OK) {
         if (why == NULL) {
             return s_fail(
               p,
               from,
               &v,
               "must be between %lluMiB and %lluGiB",
-              (unsigned long long) (min / CFG_MIB),
-              (unsigned long long) (max / CFG_GIB));
+              (unsigned long long) ((uint64_t) t->min / CFG_MIB),
+              (unsigned long long) ((uint64_t) t->max / CFG_GIB));
         }
         return s_fail(p, from, &v, "%s", why);
     }
+    s_typed_value(p, var, (int64_t) *out);
     return ERR_OK;
 }
 
-/* One of `names` (case-insensitive); *out is its index. */
-static enum err
-s_choice(struct s_parse *p, enum cfg_var var, const char *const *names, size_t n, const char *list, int def, int *out) {
+/* One of the table's choices ("a|b|c", any letter case); *out is its index. */
+static enum err s_choice(struct s_parse *p, enum cfg_var var, int *out) {
+    const struct cfg_var_info *t = &s_vars[var];
     struct span v;
     enum cfg_var from;
+    *out = (int) t->def;
     if (!s_get(p, var, &v, &from)) {
-        *out = def;
         s_defaulted(p, var);
+        s_typed_value(p, var, t->def);
         return ERR_OK;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (span_eq_nocase(v, span_from_cstr(names[i]))) {
-            *out = (int) i;
+    struct span rest = span_from_cstr(t->extra), choice;
+    for (int i = 0; rest.n > 0; i++) {
+        span_split(rest, '|', &choice, &rest); /* the last part: all of it, rest empty */
+        if (span_eq_nocase(v, choice)) {
+            *out = i;
+            s_typed_value(p, var, i);
             return ERR_OK;
         }
     }
+    char list[CFG_ERROR_MAX / 2];
+    cfg_choices_text(t, ", ", list, sizeof(list));
     return s_fail(p, from, &v, "must be one of %s", list);
 }
 
@@ -654,15 +555,13 @@ static enum err s_backup_tag(struct s_parse *p) {
 
 static enum err s_retention(struct s_parse *p) {
     struct cfg *c = p->c;
-    TRY(
-      s_number(p, CFG_VAR_RETENTION_DAYS, " of days", 1, CFG_DAYS_MAX, CFG_DEFAULT_RETENTION_DAYS, &c->retention_days));
-    TRY(s_number(
-      p, CFG_VAR_DEST_RETENTION_DAYS, " of days", 1, CFG_DAYS_MAX, c->retention_days, &c->dest_retention_days));
-    TRY(s_number(p, CFG_VAR_MIN_KEEP, "", 0, CFG_KEEP_MAX, CFG_DEFAULT_MIN_KEEP, &c->min_keep));
+    TRY(s_uint(p, CFG_VAR_RETENTION_DAYS, &c->retention_days));
+    TRY(s_uint_or(p, CFG_VAR_DEST_RETENTION_DAYS, c->retention_days, &c->dest_retention_days));
+    TRY(s_uint(p, CFG_VAR_MIN_KEEP, &c->min_keep));
     bool d, w, m;
-    TRY(s_optional_number(p, CFG_VAR_KEEP_DAILY, CFG_KEEP_MAX, &d, &c->keep_daily));
-    TRY(s_optional_number(p, CFG_VAR_KEEP_WEEKLY, CFG_KEEP_MAX, &w, &c->keep_weekly));
-    TRY(s_optional_number(p, CFG_VAR_KEEP_MONTHLY, CFG_KEEP_MAX, &m, &c->keep_monthly));
+    TRY(s_optional_uint(p, CFG_VAR_KEEP_DAILY, &d, &c->keep_daily));
+    TRY(s_optional_uint(p, CFG_VAR_KEEP_WEEKLY, &w, &c->keep_weekly));
+    TRY(s_optional_uint(p, CFG_VAR_KEEP_MONTHLY, &m, &c->keep_monthly));
     c->gfs = d || w || m;
     return ERR_OK;
 }
@@ -717,9 +616,7 @@ static enum err s_drill_zones(struct s_parse *p) {
     }
     size_t n = 0;
     for (rest = v; rest.n > 0; n++) {
-        if (!span_split(rest, ',', &z, &rest)) {
-            z = rest, rest = SPAN_NULL;
-        }
+        span_split(rest, ',', &z, &rest); /* the last part: all of it, rest empty */
         if (n >= CFG_RESTORE_DRILL_ZONES_MAX || !s_zone_ok(span_trim(z))) {
             return s_fail(p, from, &v, "must be availability zone names, one per region, comma-separated (us-east-1a)");
         }
@@ -730,53 +627,28 @@ static enum err s_drill_zones(struct s_parse *p) {
 
 static enum err s_drill(struct s_parse *p) {
     struct cfg *c = p->c;
-    TRY(s_number(p, CFG_VAR_RESTORE_DRILL, " of volumes", 0, CFG_RESTORE_DRILL_MAX, 0, &c->restore_drill));
+    TRY(s_uint(p, CFG_VAR_RESTORE_DRILL, &c->restore_drill));
     TRY(s_drill_zones(p));
-    TRY(s_duration(
-      p,
-      CFG_VAR_RESTORE_DRILL_TIMEOUT,
-      CFG_WAIT_MAX_S,
-      CFG_DEFAULT_RESTORE_DRILL_TIMEOUT_S,
-      &c->restore_drill_timeout_s));
-    if (c->restore_drill_timeout_s < 1) {
-        return s_fail(p, CFG_VAR_RESTORE_DRILL_TIMEOUT, NULL, "must be at least 1s");
-    }
-    TRY(s_duration(
-      p,
-      CFG_VAR_RESTORE_DRILL_PERIOD,
-      CFG_MIN_INTERVAL_MAX_S,
-      CFG_DEFAULT_RESTORE_DRILL_PERIOD_S,
-      &c->restore_drill_period_s));
-    if (c->restore_drill_period_s < 60) {
-        return s_fail(p, CFG_VAR_RESTORE_DRILL_PERIOD, NULL, "must be at least 1m (the period of the schedule)");
-    }
-    return ERR_OK;
+    TRY(s_duration(p, CFG_VAR_RESTORE_DRILL_TIMEOUT, &c->restore_drill_timeout_s));
+    return s_duration(p, CFG_VAR_RESTORE_DRILL_PERIOD, &c->restore_drill_period_s);
 }
 
 static enum err s_ebs(struct s_parse *p) {
     struct cfg *c = p->c;
     TRY(s_regions(p));
-    TRY(s_bool(p, CFG_VAR_EBS_BACKUP, true, &c->ebs_backup));
+    TRY(s_bool(p, CFG_VAR_EBS_BACKUP, &c->ebs_backup));
     TRY(s_backup_tag(p));
     TRY(s_retention(p));
-    TRY(s_duration(p, CFG_VAR_MIN_INTERVAL, CFG_MIN_INTERVAL_MAX_S, CFG_DEFAULT_MIN_INTERVAL_S, &c->min_interval_s));
+    TRY(s_duration(p, CFG_VAR_MIN_INTERVAL, &c->min_interval_s));
     /* A volume whose newest backup is older than two intervals missed at least one chance to be backed up. */
     int64_t rpo_default = 2 * c->min_interval_s > CFG_RPO_MIN_DEFAULT_S ? 2 * c->min_interval_s : CFG_RPO_MIN_DEFAULT_S;
-    TRY(s_duration(p, CFG_VAR_RPO, CFG_RPO_MAX_S, rpo_default, &c->rpo_s));
+    TRY(s_duration_or(p, CFG_VAR_RPO, rpo_default, &c->rpo_s));
     TRY(s_kms(p));
-    TRY(s_duration(p, CFG_VAR_WAIT_FOR_COMPLETION, CFG_WAIT_MAX_S, 0, &c->wait_for_completion_s));
-    TRY(s_number(
-      p, CFG_VAR_MAX_CONCURRENCY, "", 1, CFG_CONCURRENCY_MAX, CFG_DEFAULT_MAX_CONCURRENCY, &c->max_concurrency));
-    TRY(s_number(p, CFG_VAR_COPY_LIMIT, "", 1, CFG_COPY_LIMIT_MAX, CFG_DEFAULT_COPY_LIMIT, &c->copy_limit));
-    TRY(s_duration(p, CFG_VAR_COPY_WINDOW, CFG_RUN_TIMEOUT_MAX_S, CFG_DEFAULT_COPY_WINDOW_S, &c->copy_window_s));
-    TRY(s_number(
-      p,
-      CFG_VAR_EC2_PAGE_SIZE,
-      "",
-      CFG_EC2_PAGE_SIZE_MIN,
-      CFG_EC2_PAGE_SIZE_MAX,
-      CFG_EC2_PAGE_SIZE_MAX,
-      &c->ec2_page_size));
+    TRY(s_duration(p, CFG_VAR_WAIT_FOR_COMPLETION, &c->wait_for_completion_s));
+    TRY(s_uint(p, CFG_VAR_MAX_CONCURRENCY, &c->max_concurrency));
+    TRY(s_uint(p, CFG_VAR_COPY_LIMIT, &c->copy_limit));
+    TRY(s_duration(p, CFG_VAR_COPY_WINDOW, &c->copy_window_s));
+    TRY(s_uint(p, CFG_VAR_EC2_PAGE_SIZE, &c->ec2_page_size));
     TRY(s_drill(p));
     return ERR_OK;
 }
@@ -868,6 +740,7 @@ static enum err s_source_regions(struct s_parse *p) {
         /* The home region (STS, Organizations, reporting) is the first region backed up. */
         c->source_region = c->source_regions[0];
         s_defaulted(p, CFG_VAR_SOURCE_REGION);
+        c->src[CFG_VAR_SOURCE_REGION].value = c->source_region;
     }
     struct span v;
     enum cfg_var from;
@@ -927,7 +800,7 @@ static enum err s_accounts(struct s_parse *p) {
 
 static enum err s_shards(struct s_parse *p) {
     struct cfg *c = p->c;
-    TRY(s_number(p, CFG_VAR_SHARD_COUNT, "", 1, CFG_SHARDS_MAX, 1, &c->shard_count));
+    TRY(s_uint(p, CFG_VAR_SHARD_COUNT, &c->shard_count));
     bool count_set = c->src[CFG_VAR_SHARD_COUNT].origin != CFG_ORIGIN_DEFAULT;
     struct span v;
     enum cfg_var from;
@@ -968,7 +841,7 @@ static enum err s_targets(struct s_parse *p) {
 
 static enum err s_cycle(struct s_parse *p) {
     struct cfg *c = p->c;
-    TRY(s_bool(p, CFG_VAR_DRY_RUN, false, &c->dry_run));
+    TRY(s_bool(p, CFG_VAR_DRY_RUN, &c->dry_run));
     struct span v;
     enum cfg_var from;
     if (s_get(p, CFG_VAR_SMARTVAULT_NOW, &v, &from)) {
@@ -977,9 +850,8 @@ static enum err s_cycle(struct s_parse *p) {
         }
         c->now_set = true;
     }
-    static const char *const formats[] = { "json", "text" };
     int format = 0;
-    TRY(s_choice(p, CFG_VAR_LOG_FORMAT, formats, 2, "json, text", 0, &format));
+    TRY(s_choice(p, CFG_VAR_LOG_FORMAT, &format));
     c->log_format = format == 1 ? LOG_FORMAT_TEXT : LOG_FORMAT_JSON;
     c->log_level = LOG_INFO;
     if (!s_get(p, CFG_VAR_LOG_LEVEL, &v, &from)) {
@@ -987,15 +859,8 @@ static enum err s_cycle(struct s_parse *p) {
     } else if (!log_level_parse(v, &c->log_level)) {
         return s_fail(p, from, &v, "must be one of debug, info, warn, error, off");
     }
-    TRY(s_duration(p, CFG_VAR_STOP_TIMEOUT, CFG_STOP_TIMEOUT_MAX_S, CFG_DEFAULT_STOP_TIMEOUT_S, &c->stop_timeout_s));
-    if (c->stop_timeout_s < 1 && s_get(p, CFG_VAR_STOP_TIMEOUT, &v, &from)) {
-        return s_fail(p, from, &v, "must be at least 1s");
-    }
-    TRY(s_duration(p, CFG_VAR_RUN_TIMEOUT, CFG_RUN_TIMEOUT_MAX_S, CFG_DEFAULT_RUN_TIMEOUT_S, &c->run_timeout_s));
-    if (c->run_timeout_s < 1 && s_get(p, CFG_VAR_RUN_TIMEOUT, &v, &from)) {
-        return s_fail(p, from, &v, "must be at least 1s (a run needs a deadline)");
-    }
-    return ERR_OK;
+    TRY(s_duration(p, CFG_VAR_STOP_TIMEOUT, &c->stop_timeout_s));
+    return s_duration(p, CFG_VAR_RUN_TIMEOUT, &c->run_timeout_s);
 }
 
 static enum err s_reporting(struct s_parse *p) {
@@ -1018,9 +883,8 @@ static enum err s_reporting(struct s_parse *p) {
     } else {
         c->metric_namespace = s_dup(p, v);
     }
-    static const char *const modes[] = { "api", "emf", "both", "off" };
     int mode = 0;
-    TRY(s_choice(p, CFG_VAR_METRICS_MODE, modes, 4, "api, emf, both, off", 0, &mode));
+    TRY(s_choice(p, CFG_VAR_METRICS_MODE, &mode));
     c->metrics_mode = (enum cfg_metrics_mode) mode;
     if (s_get(p, CFG_VAR_DYNAMODB_TABLE, &v, &from)) {
         if (cfg_check_dynamodb_table(v, &region, &why) != ERR_OK) {
@@ -1029,8 +893,7 @@ static enum err s_reporting(struct s_parse *p) {
         c->dynamodb_table = s_dup(p, v);
         c->dynamodb_table_region = region.n > 0 ? s_dup(p, region) : NULL;
     }
-    TRY(
-      s_number(p, CFG_VAR_AUDIT_TTL_DAYS, " of days", 1, CFG_DAYS_MAX, CFG_DEFAULT_AUDIT_TTL_DAYS, &c->audit_ttl_days));
+    TRY(s_uint(p, CFG_VAR_AUDIT_TTL_DAYS, &c->audit_ttl_days));
     TRY(s_checked(p, CFG_VAR_REPORT_BUCKET, cfg_check_bucket, &c->report_bucket));
     c->report_prefix = CFG_DEFAULT_REPORT_PREFIX;
     if (!s_get(p, CFG_VAR_REPORT_PREFIX, &v, &from)) {
@@ -1199,23 +1062,12 @@ static enum err s_s3(struct s_parse *p) {
         }
         c->s3_dest_prefix = s_dup(p, v);
     }
-    /* REDUCED_REDUNDANCY is refused: AWS recommends against it and it costs more than STANDARD. */
-    static const char *const classes[] = { "STANDARD", "STANDARD_IA", "ONEZONE_IA",  "INTELLIGENT_TIERING",
-                                           "GLACIER",  "GLACIER_IR",  "DEEP_ARCHIVE" };
+    /* REDUCED_REDUNDANCY is refused (not among the choices): AWS recommends against it and it costs more. */
     int class_index = 0;
-    TRY(s_choice(
-      p,
-      CFG_VAR_S3_STORAGE_CLASS,
-      classes,
-      sizeof(classes) / sizeof(classes[0]),
-      "STANDARD, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER, GLACIER_IR, DEEP_ARCHIVE",
-      0,
-      &class_index));
-    c->s3_storage_class = classes[class_index];
-
-    static const char *const sse[] = { "AES256", "aws:kms" };
+    TRY(s_choice(p, CFG_VAR_S3_STORAGE_CLASS, &class_index));
+    c->s3_storage_class = c->src[CFG_VAR_S3_STORAGE_CLASS].value;
     int sse_index = 0;
-    TRY(s_choice(p, CFG_VAR_S3_SSE, sse, 2, "AES256, aws:kms", 0, &sse_index));
+    TRY(s_choice(p, CFG_VAR_S3_SSE, &sse_index));
     c->s3_sse = sse_index == 1 ? CFG_S3_SSE_KMS : CFG_S3_SSE_AES256;
     if (s_get(p, CFG_VAR_S3_SSE_KMS_KEY_ID, &v, &from)) {
         struct span region;
@@ -1229,16 +1081,8 @@ static enum err s_s3(struct s_parse *p) {
     } else if (c->s3_sse == CFG_S3_SSE_KMS) {
         return s_fail(p, CFG_VAR_S3_SSE_KMS_KEY_ID, NULL, "is required when S3_SSE is aws:kms");
     }
-    TRY(s_size(
-      p,
-      CFG_VAR_S3_MULTIPART_THRESHOLD,
-      CFG_S3_PART_MIN,
-      CFG_S3_COPY_MAX,
-      CFG_DEFAULT_S3_MULTIPART_THRESHOLD,
-      &c->s3_multipart_threshold_bytes));
-    TRY(s_size(
-      p, CFG_VAR_S3_PART_SIZE, CFG_S3_PART_MIN, CFG_S3_COPY_MAX, CFG_DEFAULT_S3_PART_SIZE, &c->s3_part_size_bytes));
-    return ERR_OK;
+    TRY(s_size(p, CFG_VAR_S3_MULTIPART_THRESHOLD, &c->s3_multipart_threshold_bytes));
+    return s_size(p, CFG_VAR_S3_PART_SIZE, &c->s3_part_size_bytes);
 }
 
 /* ---- AWS SDK settings ------------------------------------------------------------------------------------- */
@@ -1286,15 +1130,15 @@ static enum err s_sdk(struct s_parse *p) {
     struct cfg *c = p->c;
     /* 0 stands for "unset": the default depends on the retry mode, parsed next. */
     uint32_t attempts = 0;
-    TRY(s_number(p, CFG_VAR_AWS_MAX_ATTEMPTS, "", 1, CFG_MAX_ATTEMPTS_MAX, 0, &attempts));
-    static const char *const modes[] = { "standard", "adaptive", "legacy" };
+    TRY(s_uint_or(p, CFG_VAR_AWS_MAX_ATTEMPTS, 0, &attempts));
     int mode = 0;
-    TRY(s_choice(p, CFG_VAR_AWS_RETRY_MODE, modes, 3, "standard, adaptive, legacy", 0, &mode));
+    TRY(s_choice(p, CFG_VAR_AWS_RETRY_MODE, &mode));
     c->aws_retry_mode = (enum cfg_retry_mode) mode;
     if (attempts == 0) {
         attempts = c->aws_retry_mode == CFG_RETRY_LEGACY ? CFG_DEFAULT_MAX_ATTEMPTS_LEGACY : CFG_DEFAULT_MAX_ATTEMPTS;
     }
     c->aws_max_attempts = attempts;
+    s_typed_value(p, CFG_VAR_AWS_MAX_ATTEMPTS, attempts);
     TRY(s_endpoint(p, CFG_VAR_AWS_ENDPOINT_URL, &c->endpoint_url));
     static const enum cfg_var services[CFG_SVC__COUNT] = {
         [CFG_SVC_EC2] = CFG_VAR_AWS_ENDPOINT_URL_EC2,
@@ -1307,10 +1151,10 @@ static enum err s_sdk(struct s_parse *p) {
     for (size_t i = 0; i < CFG_SVC__COUNT; i++) {
         TRY(s_endpoint(p, services[i], &c->service_endpoint_urls[i]));
     }
-    TRY(s_bool(p, CFG_VAR_AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, false, &c->ignore_configured_endpoint_urls));
+    TRY(s_bool(p, CFG_VAR_AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, &c->ignore_configured_endpoint_urls));
     TRY(s_ca_bundle(p));
-    TRY(s_bool(p, CFG_VAR_AWS_EC2_METADATA_DISABLED, false, &c->ec2_metadata_disabled));
-    TRY(s_bool(p, CFG_VAR_AWS_EC2_METADATA_V1_DISABLED, false, &c->ec2_metadata_v1_disabled));
+    TRY(s_bool(p, CFG_VAR_AWS_EC2_METADATA_DISABLED, &c->ec2_metadata_disabled));
+    TRY(s_bool(p, CFG_VAR_AWS_EC2_METADATA_V1_DISABLED, &c->ec2_metadata_v1_disabled));
     return ERR_OK;
 }
 
@@ -1340,6 +1184,10 @@ enum err cfg_parse(struct cfg *out, struct arena *arena, const struct cfg_input 
     p->c = out;
     p->a = arena;
     p->err = err;
+    out->env = (struct endpoint_env){ cfg_env_get, out };
+    out->envp = in->envp;
+    out->getenv_fn = in->envp == NULL ? in->getenv_fn : NULL;
+    out->getenv_ctx = in->getenv_ctx;
     TRY(s_collect_env(p, in));
     TRY(s_check_typos(p, in));
     TRY(s_collect_flags(p, in));
@@ -1381,13 +1229,6 @@ const struct cfg_route *cfg_s3_route(const struct cfg *c, struct span key) {
     return best;
 }
 
-const char *cfg_endpoint_url(const struct cfg *c, enum cfg_service svc) {
-    if (c->ignore_configured_endpoint_urls) {
-        return NULL;
-    }
-    return c->service_endpoint_urls[svc] != NULL ? c->service_endpoint_urls[svc] : c->endpoint_url;
-}
-
 const char *cfg_dest_region_for(const struct cfg *c, const char *source) {
     for (size_t i = 0; i < c->ndest_region_map; i++) {
         if (strcmp(c->dest_region_map[i].source, source) == 0) {
@@ -1399,4 +1240,20 @@ const char *cfg_dest_region_for(const struct cfg *c, const char *source) {
 
 const char *cfg_region_partition(struct span region) {
     return cfg_check_partition_of(region);
+}
+
+const char *cfg_env_get(void *ctx, const char *name) {
+    const struct cfg *c = ctx;
+    enum cfg_var v;
+    if (c == NULL || name == NULL || !s_find_var(span_from_cstr(name), &v)) {
+        return NULL;
+    }
+    const struct cfg_var_info *t = &s_vars[v];
+    if (t->kind == CFG_KIND_SECRET || t->kind == CFG_KIND_SHOWN) {
+        /* Read elsewhere: the value as the environment holds it (cfg never copies a secret). */
+        struct cfg_input in = { .envp = c->envp, .getenv_fn = c->getenv_fn, .getenv_ctx = c->getenv_ctx };
+        struct span value;
+        return s_env_lookup(&in, name, &value) ? value.p : NULL;
+    }
+    return c->src[t->kind == CFG_KIND_ALIAS ? t->alias_of : v].value;
 }

@@ -31,198 +31,20 @@
 #ifndef SV_CFG_CFG_H
 #define SV_CFG_CFG_H
 
+#include "aws/endpoint.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/span.h"
 #include "cfg/cfg_check.h"
+#include "cfg/cfg_help.h"
+#include "cfg/cfg_targets.h"
+#include "cfg/cfg_vars.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* Named maximums (the shape limits the checks share are in cfg_check.h). */
-#define CFG_VALUE_MAX 8192        /* longest accepted value of one variable or flag, in bytes */
-#define CFG_ERROR_MAX 512         /* the one error line, NUL included */
-#define CFG_ROUTES_MAX 64         /* S3 routes after merging S3_ROUTES and the seed-004 aliases */
-#define CFG_TAG_KEYS_MAX 2        /* the default backup tag matches two keys */
-#define CFG_FLAG_ARGS_MAX 1024    /* argv entries considered */
-#define CFG_SOURCE_REGIONS_MAX 32 /* SOURCE_REGIONS entries (AWS has about 35 regions) */
-#define CFG_ACCOUNTS_MAX 2048     /* ACCOUNTS and ACCOUNTS_EXCLUDE entries */
-#define CFG_ACCOUNT_ID_LEN 12     /* AWS account ids are 12 digits */
-#define CFG_ROLE_NAME_MAX 64      /* IAM role names are 1-64 characters */
-#define CFG_EXTERNAL_ID_MIN 2     /* STS AssumeRole ExternalId: 2-1224 characters */
-#define CFG_EXTERNAL_ID_MAX 1224
-#define CFG_SHARDS_MAX 10000 /* SHARD_COUNT (AWS Batch arrays go to 10,000) */
-
-#define CFG_DAYS_MAX 36500             /* RETENTION_DAYS, DEST_RETENTION_DAYS, AUDIT_TTL_DAYS: 100 years */
-#define CFG_KEEP_MAX 1000              /* MIN_KEEP, KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY */
-#define CFG_MIN_INTERVAL_MAX_S 7776000 /* 90 days */
-#define CFG_RPO_MAX_S 15552000         /* RPO: 180 days (twice the longest MIN_INTERVAL) */
-#define CFG_RPO_MIN_DEFAULT_S 3600     /* the derived RPO is never under an hour */
-#define CFG_WAIT_MAX_S 7200            /* WAIT_FOR_COMPLETION: 2 hours, a scheduled task must end */
-#define CFG_STOP_TIMEOUT_MAX_S 3600    /* STOP_TIMEOUT: at most an hour (Kubernetes allows longer grace periods) */
-#define CFG_DEFAULT_STOP_TIMEOUT_S 20  /* below the 30 s that ECS (stopTimeout) and Kubernetes give by default */
-#define CFG_RUN_TIMEOUT_MAX_S 86400    /* RUN_TIMEOUT: a day; a daily run must end before the next one */
-#define CFG_CONCURRENCY_MAX 256
-#define CFG_COPY_LIMIT_MAX 100
-#define CFG_RESTORE_DRILL_MAX 100     /* RESTORE_DRILL: volumes drilled per cycle */
-#define CFG_RESTORE_DRILL_ZONES_MAX 4 /* RESTORE_DRILL_AZ entries */
-#define CFG_EC2_PAGE_SIZE_MIN 5       /* EC2 DescribeInstances/DescribeSnapshots MaxResults bounds */
-#define CFG_EC2_PAGE_SIZE_MAX 1000
-#define CFG_MAX_ATTEMPTS_MAX 20
-#define CFG_MIB ((uint64_t) 1024 * 1024)
-#define CFG_GIB ((uint64_t) 1024 * 1024 * 1024)
-#define CFG_S3_PART_MIN (5 * CFG_MIB) /* S3 UploadPartCopy: parts are 5 MiB to 5 GiB */
-#define CFG_S3_COPY_MAX (5 * CFG_GIB) /* CopyObject copies at most 5 GiB; larger objects need multipart */
-
-/* Defaults. */
-#define CFG_DEFAULT_RETENTION_DAYS 7
-#define CFG_DEFAULT_MIN_KEEP 1
-#define CFG_DEFAULT_MIN_INTERVAL_S 1800
-#define CFG_DEFAULT_MAX_CONCURRENCY 16
-#define CFG_DEFAULT_RESTORE_DRILL_TIMEOUT_S 600  /* a gp3 volume from a snapshot is available in seconds */
-#define CFG_DEFAULT_RESTORE_DRILL_PERIOD_S 86400 /* the shipped schedule runs daily */
-#define CFG_DEFAULT_COPY_LIMIT 20 /* the default EC2 quota of concurrent snapshot copies per destination region */
-/*
- * RUN_TIMEOUT: 55 minutes. The shipped CronJob's activeDeadlineSeconds is 3600 and Kubernetes then sends SIGTERM
- * with the default 30 s grace; ECS tasks have no run limit, but a scheduled task should end long before the next
- * start. 5 minutes are left for the requests in flight and the reporting step.
- */
-#define CFG_DEFAULT_RUN_TIMEOUT_S 3300
-/*
- * COPY_WINDOW: 20 minutes. Daily incremental copies usually complete in minutes, so 20 slots turn over several
- * times; with RUN_TIMEOUT 55m it leaves half an hour for creating and deleting before it.
- */
-#define CFG_DEFAULT_COPY_WINDOW_S 1200
-#define CFG_DEFAULT_METRIC_NAMESPACE "SmartVault"
-#define CFG_DEFAULT_AUDIT_TTL_DAYS 365
-#define CFG_DEFAULT_REPORT_PREFIX "smartvault/"
-#define CFG_DEFAULT_S3_STORAGE_CLASS "STANDARD"
-#define CFG_DEFAULT_S3_MULTIPART_THRESHOLD (64 * CFG_MIB)
-#define CFG_DEFAULT_S3_PART_SIZE (64 * CFG_MIB)
-#define CFG_DEFAULT_MAX_ATTEMPTS 3        /* standard and adaptive retry modes, as the SDKs */
-#define CFG_DEFAULT_MAX_ATTEMPTS_LEGACY 5 /* legacy retry mode, as the SDKs */
-
-/*
- * Every variable cfg knows, in the order they are validated and printed. Aliases and the variables that are only
- * reported (credentials, proxies) are listed too, so `--help` and the README can be checked against this list.
- */
-enum cfg_var {
-    /* EBS job */
-    CFG_VAR_SOURCE_REGION = 0,
-    CFG_VAR_AWS_REGION,         /* alias of SOURCE_REGION */
-    CFG_VAR_AWS_DEFAULT_REGION, /* alias of SOURCE_REGION */
-    CFG_VAR_DEST_REGION,
-    CFG_VAR_EBS_BACKUP,
-    CFG_VAR_BACKUP_TAG,
-    CFG_VAR_RETENTION_DAYS,
-    CFG_VAR_DEST_RETENTION_DAYS,
-    CFG_VAR_MIN_KEEP,
-    CFG_VAR_KEEP_DAILY,
-    CFG_VAR_KEEP_WEEKLY,
-    CFG_VAR_KEEP_MONTHLY,
-    CFG_VAR_MIN_INTERVAL,
-    CFG_VAR_RPO,
-    CFG_VAR_KMS_KEY_ID,
-    CFG_VAR_WAIT_FOR_COMPLETION,
-    CFG_VAR_MAX_CONCURRENCY,
-    CFG_VAR_COPY_LIMIT,
-    CFG_VAR_COPY_WINDOW,
-    CFG_VAR_EC2_PAGE_SIZE,
-    CFG_VAR_RESTORE_DRILL,
-    CFG_VAR_RESTORE_DRILL_AZ,
-    CFG_VAR_RESTORE_DRILL_TIMEOUT,
-    CFG_VAR_RESTORE_DRILL_PERIOD,
-    /* targets: accounts x source regions, and shards */
-    CFG_VAR_SOURCE_REGIONS,
-    CFG_VAR_DEST_REGION_MAP,
-    CFG_VAR_ACCOUNTS,
-    CFG_VAR_ACCOUNTS_EXCLUDE,
-    CFG_VAR_ACCOUNT_ROLE_NAME,
-    CFG_VAR_ACCOUNT_ROLE_EXTERNAL_ID,
-    CFG_VAR_SHARD_INDEX,
-    CFG_VAR_JOB_COMPLETION_INDEX,      /* alias of SHARD_INDEX (Kubernetes Indexed Jobs) */
-    CFG_VAR_AWS_BATCH_JOB_ARRAY_INDEX, /* alias of SHARD_INDEX (AWS Batch array jobs) */
-    CFG_VAR_SHARD_COUNT,
-    CFG_VAR_AWS_BATCH_JOB_ARRAY_SIZE, /* alias of SHARD_COUNT */
-    /* cycle */
-    CFG_VAR_DRY_RUN,
-    CFG_VAR_SMARTVAULT_NOW,
-    CFG_VAR_LOG_FORMAT,
-    CFG_VAR_LOG_LEVEL,
-    CFG_VAR_STOP_TIMEOUT,
-    CFG_VAR_RUN_TIMEOUT,
-    /* reporting */
-    CFG_VAR_SNS_TOPIC_ARN,
-    CFG_VAR_METRIC_NAMESPACE,
-    CFG_VAR_METRICS_MODE,
-    CFG_VAR_DYNAMODB_TABLE,
-    CFG_VAR_AUDIT_TTL_DAYS,
-    CFG_VAR_REPORT_BUCKET,
-    CFG_VAR_REPORT_PREFIX,
-    /* S3 job */
-    CFG_VAR_S3_SOURCE_BUCKET,
-    CFG_VAR_SRC_BUCKET, /* alias of S3_SOURCE_BUCKET (seed 004) */
-    CFG_VAR_S3_ROUTES,
-    CFG_VAR_DOC_DEST,   /* documents/=X, merged into S3_ROUTES (seed 004) */
-    CFG_VAR_PHOTO_DEST, /* photos/=X */
-    CFG_VAR_DB_DEST,    /* database/=X */
-    CFG_VAR_S3_DEST_PREFIX,
-    CFG_VAR_S3_STORAGE_CLASS,
-    CFG_VAR_S3_SSE,
-    CFG_VAR_S3_SSE_KMS_KEY_ID,
-    CFG_VAR_S3_MULTIPART_THRESHOLD,
-    CFG_VAR_S3_PART_SIZE,
-    /* AWS SDK settings validated here */
-    CFG_VAR_AWS_MAX_ATTEMPTS,
-    CFG_VAR_AWS_RETRY_MODE,
-    CFG_VAR_AWS_ENDPOINT_URL,
-    CFG_VAR_AWS_ENDPOINT_URL_EC2,
-    CFG_VAR_AWS_ENDPOINT_URL_S3,
-    CFG_VAR_AWS_ENDPOINT_URL_SNS,
-    CFG_VAR_AWS_ENDPOINT_URL_CLOUDWATCH,
-    CFG_VAR_AWS_ENDPOINT_URL_DYNAMODB,
-    CFG_VAR_AWS_ENDPOINT_URL_STS,
-    CFG_VAR_AWS_IGNORE_CONFIGURED_ENDPOINT_URLS,
-    CFG_VAR_AWS_CA_BUNDLE,
-    CFG_VAR_SSL_CERT_FILE, /* alias of AWS_CA_BUNDLE (AWS_CA_BUNDLE wins) */
-    CFG_VAR_AWS_EC2_METADATA_DISABLED,
-    CFG_VAR_AWS_EC2_METADATA_V1_DISABLED,
-    /* read by the credentials chain and libcurl, only reported here */
-    CFG_VAR_AWS_ACCESS_KEY_ID,
-    CFG_VAR_AWS_SECRET_ACCESS_KEY,
-    CFG_VAR_AWS_SESSION_TOKEN,
-    CFG_VAR_AWS_ROLE_ARN,
-    CFG_VAR_AWS_ROLE_SESSION_NAME,
-    CFG_VAR_AWS_WEB_IDENTITY_TOKEN_FILE,
-    CFG_VAR_AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
-    CFG_VAR_AWS_CONTAINER_CREDENTIALS_FULL_URI,
-    CFG_VAR_AWS_CONTAINER_AUTHORIZATION_TOKEN,
-    CFG_VAR_AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,
-    CFG_VAR_HTTPS_PROXY,
-    CFG_VAR_HTTP_PROXY,
-    CFG_VAR_NO_PROXY,
-    CFG_VAR__COUNT
-};
-
-enum cfg_var_kind {
-    CFG_KIND_SETTING = 0, /* parsed and validated here */
-    CFG_KIND_ALIAS,       /* another name for (or a contribution to) `alias_of` */
-    CFG_KIND_SHOWN,       /* read elsewhere; `smartvault config` shows the value (a path, a role ARN) */
-    CFG_KIND_SECRET,      /* read elsewhere; `smartvault config` shows only "(set)" */
-};
-
-struct cfg_var_info {
-    const char *name; /* "RETENTION_DAYS" */
-    enum cfg_var_kind kind;
-    enum cfg_var alias_of; /* CFG_KIND_ALIAS only */
-    const char *flag;      /* the dedicated flag ("--retention-days"), or NULL (use --set) */
-};
-
-/* The static description of one variable; `v` must be < CFG_VAR__COUNT. */
-const struct cfg_var_info *cfg_var_info(enum cfg_var v);
 
 /* Where a value came from. */
 enum cfg_origin {
@@ -236,7 +58,12 @@ struct cfg_source {
     enum cfg_origin origin;
     enum cfg_var from; /* the name actually read: the variable itself or one of its aliases */
     const char *flag;  /* CFG_ORIGIN_FLAG: the flag as written ("--retention-days", "--set") */
-    const char *shown; /* CFG_KIND_SHOWN variables only: the value, for cfg_print; never set for secrets */
+    /*
+     * The value as text, or NULL when unset: typed settings in their canonical form ("30m", "64MiB", "true"),
+     * TEXT settings and CFG_KIND_SHOWN variables as given. Never set for secrets. cfg_print and cfg_env_get
+     * read it.
+     */
+    const char *value;
 };
 
 enum cfg_metrics_mode {
@@ -271,12 +98,6 @@ struct cfg_backup_tag {
     size_t nkeys;
     const char *value;
     bool is_default;
-};
-
-/* One DEST_REGION_MAP entry: snapshots of `source` are copied to `dest`. */
-struct cfg_region_map {
-    const char *source;
-    const char *dest;
 };
 
 /* One S3 route: source keys starting with `prefix` are copied to `bucket`. An empty prefix matches every key. */
@@ -371,6 +192,16 @@ struct cfg {
     bool ec2_metadata_disabled;                        /* AWS_EC2_METADATA_DISABLED */
     bool ec2_metadata_v1_disabled;                     /* AWS_EC2_METADATA_V1_DISABLED (read by aws/imds) */
 
+    /*
+     * --- the environment as the AWS layer must see it: { cfg_env_get, this cfg } (a copy of struct cfg keeps
+     * pointing at the parsed original, whose answers are the same) ---
+     */
+    struct endpoint_env env;
+    /* the environment cfg_parse was given (its envp or getenv callback), for cfg_env_get */
+    const char *const *envp;
+    const char *(*getenv_fn)(void *ctx, const char *name);
+    void *getenv_ctx;
+
     /* --- provenance, for cfg_print and tests: indexed by the canonical variable (never by an alias) --- */
     struct cfg_source src[CFG_VAR__COUNT];
 };
@@ -408,9 +239,7 @@ enum err cfg_parse(struct cfg *out, struct arena *arena, const struct cfg_input 
  */
 const struct cfg_route *cfg_s3_route(const struct cfg *c, struct span key);
 
-/* The endpoint URL for a service: AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL, else NULL (the AWS default);
- * always NULL when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true. */
-const char *cfg_endpoint_url(const struct cfg *c, enum cfg_service svc);
+/* Which endpoint a request uses is decided in one place, aws/endpoint.c (endpoint_resolve), from `env` below. */
 
 /*
  * The DR region of snapshots taken in `source`: its DEST_REGION_MAP entry, else DEST_REGION (NULL: no copies).
@@ -419,6 +248,14 @@ const char *cfg_dest_region_for(const struct cfg *c, const char *source);
 
 /* The partition of a valid region name ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", ...). */
 const char *cfg_region_partition(struct span region);
+
+/*
+ * The environment as the layers below see it (aws/endpoint.h's `struct endpoint_env` lookup, with `ctx` the
+ * parsed `const struct cfg *`): a setting's validated value (flags included; an alias answers with its
+ * setting's value), the value of a variable read elsewhere (credentials, proxies) from the environment cfg_parse
+ * was given, and NULL for any name not in the table. Nothing below cfg calls getenv.
+ */
+const char *cfg_env_get(void *ctx, const char *name);
 
 /*
  * Appends the effective configuration, one line per setting in enum cfg_var order (aliases are folded into

@@ -8,6 +8,8 @@
  */
 #include "cfg/cfg_check.h"
 
+#include "aws/region.h"
+
 static bool s_is_lower(char c) {
     return c >= 'a' && c <= 'z';
 }
@@ -82,6 +84,15 @@ static bool s_is_region_qualifier(struct span s) {
     return s.n == 4 && span_starts_with(s, SPAN_LIT("iso")) && s_is_lower(s.p[3]);
 }
 
+/* The first and last parts: two letters (or "eusc") and a number of 1-3 digits. */
+static bool s_region_ends_ok(const struct span *parts, size_t n) {
+    struct span number = parts[n - 1];
+    if (number.n == 0 || number.n > 3 || !s_all(number, s_is_digit)) {
+        return false;
+    }
+    return span_eq_cstr(parts[0], "eusc") || (parts[0].n == 2 && s_all(parts[0], s_is_lower));
+}
+
 enum err cfg_check_region(struct span s, const char **why) {
     *why = "must be a region name such as us-east-1, eu-central-2 or us-gov-west-1 (lower case)";
     if (s.n == 0 || s.n > CFG_REGION_MAX) {
@@ -89,52 +100,21 @@ enum err cfg_check_region(struct span s, const char **why) {
     }
     struct span parts[S_REGION_PARTS_MAX];
     size_t n = s_region_parts(s, parts);
-    if (n < 3) {
-        return ERR_CONFIG;
-    }
-    struct span number = parts[n - 1];
-    if (number.n == 0 || number.n > 3 || !s_all(number, s_is_digit)) {
-        return ERR_CONFIG;
-    }
-    bool eusc = span_eq_cstr(parts[0], "eusc");
-    if (!eusc && !(parts[0].n == 2 && s_all(parts[0], s_is_lower))) {
+    if (n < 3 || !s_region_ends_ok(parts, n)) {
         return ERR_CONFIG;
     }
     if (n == 3) {
         return s_is_word(parts[1]) ? ERR_OK : ERR_CONFIG;
     }
+    bool eusc = span_eq_cstr(parts[0], "eusc");
     /* n == 4: us-gov-west-1, us-isob-east-1; or the European Sovereign Cloud's eusc-de-east-1. */
     bool qualifier = eusc ? (parts[1].n == 2 && s_all(parts[1], s_is_lower)) : s_is_region_qualifier(parts[1]);
     return qualifier && s_is_word(parts[2]) ? ERR_OK : ERR_CONFIG;
 }
 
+/* The one partition table is aws/region.c's. */
 const char *cfg_check_partition_of(struct span region) {
-    struct span parts[S_REGION_PARTS_MAX];
-    size_t n = s_region_parts(region, parts);
-    if (n == 0) {
-        return "aws";
-    }
-    if (span_eq_cstr(parts[0], "cn")) {
-        return "aws-cn";
-    }
-    if (span_eq_cstr(parts[0], "eusc")) {
-        return "aws-eusc";
-    }
-    if (n == 4) {
-        static const struct {
-            const char *qualifier;
-            const char *partition;
-        } table[] = {
-            { "gov", "aws-us-gov" }, { "iso", "aws-iso" },    { "isob", "aws-iso-b" },
-            { "isoe", "aws-iso-e" }, { "isof", "aws-iso-f" },
-        };
-        for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-            if (span_eq_cstr(parts[1], table[i].qualifier)) {
-                return table[i].partition;
-            }
-        }
-    }
-    return "aws";
+    return region_partition(region)->name;
 }
 
 /* ---- buckets ---------------------------------------------------------------------------------------------- */
@@ -162,9 +142,27 @@ static bool s_looks_like_ipv4(struct span s) {
     return groups == 4;
 }
 
-enum err cfg_check_bucket(struct span s, const char **why) {
+/* The prefixes and suffixes S3 reserves for its own names; *why says which kind. */
+static bool s_bucket_reserved(struct span s, const char **why) {
     static const char *const bad_prefixes[] = { "xn--", "sthree-", "amzn-s3-demo-" };
     static const char *const bad_suffixes[] = { "-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3" };
+    for (size_t i = 0; i < sizeof(bad_prefixes) / sizeof(bad_prefixes[0]); i++) {
+        if (span_starts_with(s, span_from_cstr(bad_prefixes[i]))) {
+            *why = "must be an S3 bucket name: the prefixes xn--, sthree- and amzn-s3-demo- are reserved";
+            return true;
+        }
+    }
+    for (size_t i = 0; i < sizeof(bad_suffixes) / sizeof(bad_suffixes[0]); i++) {
+        if (span_ends_with(s, span_from_cstr(bad_suffixes[i]))) {
+            *why = "must be an S3 bucket name: the suffixes -s3alias, --ol-s3, .mrap, --x-s3 and --table-s3 are "
+                   "reserved";
+            return true;
+        }
+    }
+    return false;
+}
+
+enum err cfg_check_bucket(struct span s, const char **why) {
     *why = "must be an S3 bucket name: 3-63 lower-case letters, digits, dots and hyphens, starting and ending "
            "with a letter or digit";
     if (s.n < 3 || s.n > 63 || !s_all(s, s_is_bucket_char)) {
@@ -183,18 +181,8 @@ enum err cfg_check_bucket(struct span s, const char **why) {
         *why = "must be an S3 bucket name, not an IP address";
         return ERR_CONFIG;
     }
-    for (size_t i = 0; i < sizeof(bad_prefixes) / sizeof(bad_prefixes[0]); i++) {
-        if (span_starts_with(s, span_from_cstr(bad_prefixes[i]))) {
-            *why = "must be an S3 bucket name: the prefixes xn--, sthree- and amzn-s3-demo- are reserved";
-            return ERR_CONFIG;
-        }
-    }
-    for (size_t i = 0; i < sizeof(bad_suffixes) / sizeof(bad_suffixes[0]); i++) {
-        if (span_ends_with(s, span_from_cstr(bad_suffixes[i]))) {
-            *why = "must be an S3 bucket name: the suffixes -s3alias, --ol-s3, .mrap, --x-s3 and --table-s3 are "
-                   "reserved";
-            return ERR_CONFIG;
-        }
+    if (s_bucket_reserved(s, why)) {
+        return ERR_CONFIG;
     }
     return ERR_OK;
 }
@@ -414,6 +402,36 @@ static bool s_is_path_char(char c) {
     return c > 0x20 && c < 0x7f && c != '?' && c != '#';
 }
 
+/* "[v6]" or "[v6]:port"; *port is the port text (empty when none). */
+static bool s_ipv6_authority(struct span authority, struct span *port) {
+    long close = span_index(authority, ']');
+    if (close < 2) {
+        return false;
+    }
+    struct span v6 = span_sub(authority, 1, (size_t) close - 1);
+    if (!s_all(v6, s_is_ipv6_char) || span_index(v6, ':') < 0) {
+        return false;
+    }
+    struct span after = span_sub(authority, (size_t) close + 1, authority.n);
+    if (after.n == 0) {
+        return true;
+    }
+    *port = span_sub(after, 1, after.n);
+    return after.p[0] == ':' && port->n > 0;
+}
+
+/* "host" or "host:port": a DNS name or IPv4 address. */
+static bool s_host_authority(struct span authority, struct span *port) {
+    struct span host, p;
+    if (span_split(authority, ':', &host, &p)) {
+        if (p.n == 0) {
+            return false;
+        }
+        *port = p;
+    }
+    return host.n > 0 && host.n <= 253 && s_all(host, s_is_host_char) && host.p[0] != '.' && host.p[0] != '-';
+}
+
 enum err cfg_check_endpoint_url(struct span s, const char **why) {
     *why = "must be http(s)://host[:port][/path]";
     struct span rest;
@@ -431,39 +449,11 @@ enum err cfg_check_endpoint_url(struct span s, const char **why) {
         *why = "must not contain user:password@ (credentials never go in an endpoint URL)";
         return ERR_CONFIG;
     }
-    struct span host = authority;
     struct span port = { authority.p + authority.n, 0 };
-    if (authority.n > 0 && authority.p[0] == '[') {
-        long close = span_index(authority, ']');
-        if (close < 2) {
-            return ERR_CONFIG;
-        }
-        struct span v6 = span_sub(authority, 1, (size_t) close - 1);
-        if (!s_all(v6, s_is_ipv6_char) || span_index(v6, ':') < 0) {
-            return ERR_CONFIG;
-        }
-        struct span after = span_sub(authority, (size_t) close + 1, authority.n);
-        if (after.n > 0) {
-            if (after.p[0] != ':') {
-                return ERR_CONFIG;
-            }
-            port = span_sub(after, 1, after.n);
-            if (port.n == 0) {
-                return ERR_CONFIG;
-            }
-        }
-    } else {
-        struct span h, p;
-        if (span_split(authority, ':', &h, &p)) {
-            if (p.n == 0) {
-                return ERR_CONFIG;
-            }
-            port = p;
-        }
-        host = h;
-        if (host.n == 0 || host.n > 253 || !s_all(host, s_is_host_char) || host.p[0] == '.' || host.p[0] == '-') {
-            return ERR_CONFIG;
-        }
+    bool ok = authority.n > 0 && authority.p[0] == '[' ? s_ipv6_authority(authority, &port)
+                                                       : s_host_authority(authority, &port);
+    if (!ok) {
+        return ERR_CONFIG;
     }
     if (port.n > 0) {
         uint64_t v = 0;

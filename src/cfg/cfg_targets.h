@@ -12,10 +12,16 @@
 #include "base/arena.h"
 #include "base/err.h"
 #include "base/span.h"
-#include "cfg/cfg.h"
+#include "cfg/cfg_vars.h"
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* One DEST_REGION_MAP entry: snapshots of `source` are copied to `dest`. */
+struct cfg_region_map {
+    const char *source;
+    const char *dest;
+};
 
 /* SOURCE_REGIONS: "us-east-1,eu-west-1": valid region names, at most CFG_SOURCE_REGIONS_MAX, unique. */
 enum err cfg_targets_regions(struct span v, struct arena *a, const char *const **out, size_t *n, const char **why)

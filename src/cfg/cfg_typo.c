@@ -7,7 +7,7 @@
  */
 #include "cfg/cfg_typo.h"
 
-#include "cfg/cfg.h"
+#include "cfg/cfg_vars.h"
 
 #include <string.h>
 

@@ -179,15 +179,16 @@ static bool s_debug_args(struct s_debug_batch_args *a, struct s_debug_batch_cfg 
     return argc % 2 == 0 && a->url != NULL && a->count > 0 && a->concurrency > 0;
 }
 
-/* AWS_RETRY_MODE and AWS_MAX_ATTEMPTS, as the cycle reads them; false (message in err_last) for a bad value. */
+/* AWS_RETRY_MODE and AWS_MAX_ATTEMPTS from the validated configuration, as the cycle reads them. */
 static bool s_debug_retry_config(struct retry_config *rc) {
-    const char *mode = getenv("AWS_RETRY_MODE"), *attempts = getenv("AWS_MAX_ATTEMPTS");
+    const struct cfg *c = debug_cfg();
     *rc = (struct retry_config){ .mode = RETRY_MODE_STANDARD };
-    if (mode != NULL && *mode != '\0' && retry_mode_parse(span_from_cstr(mode), &rc->mode) != ERR_OK) {
+    if (retry_mode_parse(span_from_cstr(c->src[CFG_VAR_AWS_RETRY_MODE].value), &rc->mode) != ERR_OK) {
         return false;
     }
-    return attempts == NULL || *attempts == '\0' ||
-           retry_max_attempts_parse(span_from_cstr(attempts), &rc->max_attempts) == ERR_OK;
+    /* 0 = the retry mode's default, as when the variable is unset. */
+    rc->max_attempts = c->src[CFG_VAR_AWS_MAX_ATTEMPTS].origin == CFG_ORIGIN_DEFAULT ? 0 : c->aws_max_attempts;
+    return true;
 }
 
 static void s_debug_summary(

@@ -5,6 +5,7 @@
 #include "debug/debug.h"
 
 #include "aws/stack.h"
+#include "backup/job.h"
 #include "base/err.h"
 
 #include <stdio.h>
@@ -13,7 +14,9 @@
 
 /* debug call: one signed AWS call through the whole stack (aws/stack.h). */
 int debug_call(int argc, char **argv) {
-    enum err e = aws_debug_call(argc, argv);
+    struct aws_stack_options so;
+    job_stack_options(debug_cfg(), &so);
+    enum err e = aws_debug_call(&so, argc, argv);
     switch (e) {
         case ERR_OK:
             return EXIT_OK;

@@ -60,7 +60,7 @@ int debug_creds(int argc, char **argv) {
         fprintf(stderr, "smartvault: usage: smartvault debug creds [--now S] [--twice] [--advance S]\n");
         return EXIT_USAGE;
     }
-    const char *region = getenv("AWS_REGION") ? getenv("AWS_REGION") : getenv("AWS_DEFAULT_REGION");
+    const char *region = debug_cfg()->source_region;
     struct http_client_options hopt = { .ca_file = debug_ca_file() };
     struct http_client *http = NULL;
     struct creds_chain *chain = NULL;
@@ -68,7 +68,7 @@ int debug_creds(int argc, char **argv) {
         fprintf(stderr, "smartvault: cannot start the HTTP client: %s\n", err_last()->msg);
         return EXIT_CANNOT_START;
     }
-    struct creds_chain_options copt = { .http = http, .region = region };
+    struct creds_chain_options copt = { .env = &debug_cfg()->env, .http = http, .region = region };
     const struct creds *c = NULL;
     enum err e = creds_chain_new(&copt, &chain);
     for (int round = 0; e == ERR_OK && round < (twice ? 2 : 1); round++) {

@@ -10,10 +10,17 @@
 #ifndef SV_DEBUG_DEBUG_H
 #define SV_DEBUG_DEBUG_H
 
+#include "cfg/cfg.h"
 #include "exit_code.h"
 
-/* Dispatches `smartvault debug NAME ARGS...` (argv[0] is NAME); exit 2 for an unknown name. */
-int debug_main(int argc, char **argv);
+/*
+ * Dispatches `smartvault debug NAME ARGS...` (argv[0] is NAME); exit 2 for an unknown name, or with the one line
+ * of a bad variable in `envp` (the configuration is parsed first, as for a cycle).
+ */
+int debug_main(int argc, char **argv, const char *const *envp);
+
+/* The configuration parsed from the environment; its `env` is what the AWS layer reads (cfg_env_get). */
+const struct cfg *debug_cfg(void);
 
 int debug_http(int argc, char **argv);     /* debug http URL */
 int debug_batch(int argc, char **argv);    /* debug batch --url URL [--count N] ... */
@@ -23,7 +30,7 @@ int debug_endpoint(int argc, char **argv); /* debug endpoint SERVICE [--region R
 int debug_call(int argc, char **argv);     /* debug call SERVICE OPERATION [args] */
 int debug_cfg_vars(int argc, char **argv); /* debug cfg-vars */
 
-/* The CA file that replaces the embedded bundle (AWS_CA_BUNDLE, then SSL_CERT_FILE), or NULL. */
+/* The CA file that replaces the embedded bundle (AWS_CA_BUNDLE, then SSL_CERT_FILE), or NULL: debug_cfg's. */
 const char *debug_ca_file(void);
 
 #endif

@@ -32,7 +32,7 @@ s_endpoint_args(int argc, char **argv, enum endpoint_service *svc, const char **
 /* Exit 2 for anything it refuses. */
 int debug_endpoint(int argc, char **argv) {
     enum endpoint_service svc;
-    const char *region = getenv("AWS_REGION") ? getenv("AWS_REGION") : getenv("AWS_DEFAULT_REGION");
+    const char *region = debug_cfg()->source_region;
     const char *bucket = NULL;
     if (!s_endpoint_args(argc, argv, &svc, &region, &bucket)) {
         fprintf(stderr, "smartvault: usage: smartvault debug endpoint SERVICE [--region R] [--bucket B]\n");
@@ -43,7 +43,7 @@ int debug_endpoint(int argc, char **argv) {
     struct http_client_options hopt = { .ca_file = debug_ca_file() };
     struct http_client *http = NULL;
     if (region == NULL && http_client_new(&hopt, &http) == ERR_OK) {
-        enum err e = imds_discover_region(&endpoint_env_process, http, time_wall_ms() / 1000, imds_region);
+        enum err e = imds_discover_region(&debug_cfg()->env, http, time_wall_ms() / 1000, imds_region);
         http_client_free(http);
         if (e != ERR_OK) {
             fprintf(stderr, "smartvault: no region: %s\n", err_last()->msg);
@@ -53,7 +53,7 @@ int debug_endpoint(int argc, char **argv) {
         printf("region_source=imds\n");
     }
     struct endpoint ep;
-    if (endpoint_resolve(&endpoint_env_process, svc, region, bucket, &ep) != ERR_OK) {
+    if (endpoint_resolve(&debug_cfg()->env, svc, region, bucket, &ep) != ERR_OK) {
         fprintf(stderr, "smartvault: endpoint: %s\n", err_last()->msg);
         return EXIT_USAGE;
     }

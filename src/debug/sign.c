@@ -172,13 +172,13 @@ static enum err s_debug_credentials(const struct s_debug_args *a, struct sigv4_c
     const char *token = a->token;
     bool from_env = key == NULL && secret == NULL;
     if (key == NULL) {
-        key = getenv("AWS_ACCESS_KEY_ID");
+        key = cfg_env_get((void *) debug_cfg(), "AWS_ACCESS_KEY_ID");
     }
     if (secret == NULL) {
-        secret = getenv("AWS_SECRET_ACCESS_KEY");
+        secret = cfg_env_get((void *) debug_cfg(), "AWS_SECRET_ACCESS_KEY");
     }
     if (token == NULL && from_env) {
-        token = getenv("AWS_SESSION_TOKEN");
+        token = cfg_env_get((void *) debug_cfg(), "AWS_SESSION_TOKEN");
     }
     ENSURE(key != NULL && *key != '\0', ERR_INVALID, "--access-key: missing (or set AWS_ACCESS_KEY_ID)");
     ENSURE(secret != NULL && *secret != '\0', ERR_INVALID, "--secret: missing (or set AWS_SECRET_ACCESS_KEY)");

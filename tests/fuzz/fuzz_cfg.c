@@ -9,7 +9,7 @@
  *     printed configuration is one "NAME=value  (source: ...)" line per setting, parsing again gives the same
  *     output (no hidden state), and cfg_s3_route agrees with a brute-force longest-prefix search.
  */
-// fuzz-sources: src/cfg/*.c src/base/*.c
+// fuzz-sources: src/cfg/*.c src/aws/region.c src/base/*.c
 #include "base/arena.h"
 #include "base/buf.h"
 #include "cfg/cfg.h"

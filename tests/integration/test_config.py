@@ -320,3 +320,22 @@ def test_listener_sees_the_binary_connect(run_smartvault, listener):
     while listener.connections == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert listener.connections >= 1
+
+
+def test_only_the_configuration_reads_the_environment(tmp_path):
+    """Nothing outside src/cfg/ and the credential providers calls getenv (tests/tools/getenv_check.sh), and the
+    check does fail on a new one."""
+    import subprocess
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    check = root / "tests/tools/getenv_check.sh"
+    ok = subprocess.run([check, root / "src"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout
+    (tmp_path / "aws").mkdir()
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg/cfg.c").write_text('const char *a(void) { return getenv("X"); }\n')
+    (tmp_path / "aws/creds_env.c").write_text('const char *b(void) { return getenv("AWS_ACCESS_KEY_ID"); }\n')
+    assert subprocess.run([check, tmp_path], capture_output=True).returncode == 0
+    (tmp_path / "aws/stack.c").write_text('const char *c(void) { return getenv("AWS_REGION"); }\n')
+    bad = subprocess.run([check, tmp_path], capture_output=True, text=True)
+    assert bad.returncode == 1 and "aws/stack.c:1:" in bad.stdout

@@ -49,3 +49,59 @@ def test_readme_run_the_image_names_the_built_tag_and_the_commands():
     for needle in ("docker build -t smartvault .", "--read-only", "--user 65532:65532", "build/oci", "runtimePlatform",
                    "kubernetes.io/arch: arm64", "skopeo copy --all"):
         assert needle in section, needle
+
+
+def _cfg_table(smartvault):
+    """The configuration table as the binary writes it: {name: (default, meaning)}, in table order."""
+    md = subprocess.run([smartvault, "debug", "cfg-vars", "--markdown"], capture_output=True, text=True,
+                        check=True).stdout
+    rows = {}
+    for line in md.splitlines()[2:]:
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        rows[cells[0].strip("`")] = (cells[1], cells[2])
+    return md, rows
+
+
+def test_readme_variable_reference_table_is_the_configuration_table(smartvault):
+    """The README's reference table is the binary's table, byte for byte: every name, default and meaning."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- cfg-vars:begin -->\n(.*?)<!-- cfg-vars:end -->", readme, re.S)
+    assert block, "the README lost its variable table"
+    md, rows = _cfg_table(smartvault)
+    assert block.group(1) == md, "README.md's variable table differs: paste `smartvault debug cfg-vars --markdown`"
+    names = subprocess.run([smartvault, "debug", "cfg-vars"], capture_output=True, text=True, check=True).stdout.split()
+    assert list(rows) == names
+
+
+def _norm(cell):
+    return re.sub(r"\s+", " ", cell.replace("`", "")).strip().lower()
+
+
+def test_readme_section_tables_agree_with_the_configuration_table(smartvault):
+    """Every other README table with a `variable` and a `default` column: each variable it names exists, and its
+    default is the table's; its meaning starts with the table's one-line help."""
+    readme = (ROOT / "README.md").read_text()
+    readme = re.sub(r"<!-- cfg-vars:begin -->.*?<!-- cfg-vars:end -->", "", readme, flags=re.S)
+    _, rows = _cfg_table(smartvault)
+    checked = 0
+    for table in re.findall(r"(?:^\|.*\|\n)+", readme, re.M):
+        lines = table.splitlines()
+        header = [_norm(c) for c in lines[0].strip("|").split("|")]
+        if "variable" not in header or "default" not in header:
+            continue
+        col_default, col_meaning = header.index("default"), header.index("meaning")
+        for line in lines[2:]:
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+            names = re.findall(r"`([A-Z][A-Z0-9_]+)`", cells[0])
+            assert names, f"a README variable row names no variable: {line}"
+            for name in names:
+                assert name in rows, f"README names {name}, which the configuration does not know"
+                default, meaning = rows[name]
+                if not default or name != names[0]:
+                    continue  # an alias named in its setting's row ("`S3_SOURCE_BUCKET` (alias `SRC_BUCKET`)")
+                assert _norm(cells[col_default]) == _norm(default), \
+                    f"{name}: README default {cells[col_default]!r}, table {default!r}"
+                assert _norm(cells[col_meaning]).startswith(_norm(meaning.split("; ")[0].rstrip("."))), \
+                    f"{name}: README meaning does not start with the table's help {meaning!r}"
+                checked += 1
+    assert checked >= 15

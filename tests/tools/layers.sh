@@ -19,7 +19,7 @@ src=${1:-src}
 }
 
 # Rank of each layer; main.c is the top.
-declare -A rank=([base]=0 [codec]=1 [net]=2 [aws]=3 [svc]=4 [backup]=5 [debug]=6 [main]=7 [cfg]=cfg)
+declare -A rank=([base]=0 [codec]=1 [net]=2 [aws]=3 [svc]=4 [backup]=5 [debug]=6 [cmd]=7 [main]=8 [cfg]=cfg)
 
 # s_layer PATH-RELATIVE-TO-SRC → the layer name, "top" for files directly under src/ (main.c is "main").
 s_layer() {
@@ -38,11 +38,11 @@ s_allowed() {
     local from=$1 to=$2
     [[ "$to" == top || "$from" == "$to" ]] && return 0
     if [[ "$to" == cfg ]]; then
-        [[ "$from" == backup || "$from" == debug || "$from" == main ]]
+        [[ "$from" == backup || "$from" == debug || "$from" == cmd || "$from" == main ]]
         return
     fi
     if [[ "$from" == cfg ]]; then
-        [[ "$to" == base || "$to" == codec ]]
+        [[ "$to" == base || "$to" == codec || "$to" == aws ]]
         return
     fi
     [[ "$from" == top ]] && return 1 # headers under src/ stay free of layer headers
@@ -135,30 +135,20 @@ edges=$({
     call_edges
 } | sort -u)
 s_loops() { (tsort <<<"$1" >/dev/null) 2>&1 | grep -v 'input contains a loop' | sed 's/^tsort: //' | paste -sd' ' || true; }
-# Known cycles waiting for their owner (tests/tools/cycles_todo.txt: one module per line, "cfg/cfg_typo"; # comments):
-# edges between two listed modules are reported, not enforced. The list is meant to be emptied, not grown.
-todo_file=${LAYERS_CYCLES_TODO:-$(dirname "$0")/cycles_todo.txt}
-todo=$(sed 's/#.*//; s/[[:space:]]//g; /^$/d' "$todo_file" 2>/dev/null || true)
-known=$(awk 'NR == FNR { t[$1] = 1; next } ($1 in t) && ($2 in t)' <(printf '%s\n' "$todo") <(printf '%s\n' "$edges"))
 loops=$(s_loops "$edges")
-new_loops=$(s_loops "$(awk 'NR == FNR { k[$0] = 1; next } !($0 in k)' <(printf '%s\n' "$known") <(printf '%s\n' "$edges"))")
-if [[ -n "$new_loops" ]]; then
-    echo "layers: dependency cycles between files of one folder (the modules of each loop tsort found, in order): $new_loops"
+if [[ -n "$loops" ]]; then
+    echo "layers: dependency cycles between files of one folder (the modules of each loop tsort found, in order): $loops"
     if [[ "${LAYERS_CYCLES_ENFORCE:-1}" != 0 ]]; then
         violations=$((violations + 1))
     fi
-elif [[ -n "$loops" ]]; then
-    echo "layers: known cycles listed in ${todo_file#./} (not enforced until their owner breaks them): $loops"
 fi
 
 if [[ $violations -gt 0 ]]; then
     echo "layers: $violations violation(s) in $files files"
     exit 1
 fi
-if [[ -n "$new_loops" ]]; then
+if [[ -n "$loops" ]]; then
     echo "layers: $files files, dependencies point one way (cycles between files reported above, not enforced)"
-elif [[ -n "$loops" ]]; then
-    echo "layers: $files files, dependencies point one way, no cycles between files but the known ones above"
 else
     echo "layers: $files files, dependencies point one way, no cycles between files"
 fi

@@ -107,7 +107,9 @@ TEST(cfg_defaults_in_struct) {
     CHECK_INT(c->aws_max_attempts, 3);
     CHECK_INT(c->aws_retry_mode, CFG_RETRY_STANDARD);
     CHECK(c->endpoint_url == NULL);
-    CHECK(cfg_endpoint_url(c, CFG_SVC_S3) == NULL);
+    struct endpoint ep;
+    CHECK_OK(endpoint_resolve(&c->env, ENDPOINT_S3, "us-east-1", NULL, &ep));
+    CHECK_STR(ep.source, "default");
     CHECK(c->ca_bundle == NULL);
     CHECK(!c->ec2_metadata_disabled);
     CHECK_INT(c->src[CFG_VAR_RETENTION_DAYS].origin, CFG_ORIGIN_DEFAULT);
@@ -849,7 +851,7 @@ TEST(cfg_secrets_are_never_printed) {
     CHECK(strstr(out, "proxypass") == NULL);
     CHECK(s_has_line(&r.out, "AWS_SESSION_TOKEN=(set)  (source: env)"));
     /* Not even a copy: struct cfg has no field that could hold them. */
-    CHECK(r.c.src[CFG_VAR_AWS_SECRET_ACCESS_KEY].shown == NULL);
+    CHECK(r.c.src[CFG_VAR_AWS_SECRET_ACCESS_KEY].value == NULL);
     CHECK_INT(r.c.src[CFG_VAR_AWS_SECRET_ACCESS_KEY].origin, CFG_ORIGIN_ENV);
     s_done(&r);
 }
@@ -877,6 +879,14 @@ TEST(cfg_ca_bundle_readable_file) {
     unlink(path);
 }
 
+/* The production path: endpoint resolution (aws/endpoint.c) reads the validated configuration through cfg->env. */
+static void s_resolved(const struct cfg *c, enum endpoint_service svc, const char *url, const char *source) {
+    struct endpoint ep;
+    REQUIRE_OK(endpoint_resolve(&c->env, svc, "us-east-1", NULL, &ep));
+    CHECK(strncmp(ep.base_url, url, strlen(url)) == 0);
+    CHECK_STR(ep.source, source);
+}
+
 TEST(cfg_endpoint_resolution) {
     struct s_run r;
     s_parse(
@@ -886,18 +896,15 @@ TEST(cfg_endpoint_resolution) {
       0,
       NULL);
     REQUIRE_OK(r.e);
-    CHECK_STR(cfg_endpoint_url(&r.c, CFG_SVC_S3), "http://127.0.0.1:9000");
-    CHECK_STR(cfg_endpoint_url(&r.c, CFG_SVC_EC2), "http://127.0.0.1:5000");
-    CHECK_STR(cfg_endpoint_url(&r.c, CFG_SVC_STS), "http://127.0.0.1:5000");
+    s_resolved(&r.c, ENDPOINT_S3, "http://127.0.0.1:9000", "AWS_ENDPOINT_URL_S3");
+    s_resolved(&r.c, ENDPOINT_EC2, "http://127.0.0.1:5000", "AWS_ENDPOINT_URL");
+    s_resolved(&r.c, ENDPOINT_STS, "http://127.0.0.1:5000", "AWS_ENDPOINT_URL");
     s_done(&r);
-    s_parse(
-      &r,
-      (const char *const[]){
-        "AWS_ENDPOINT_URL=http://127.0.0.1:5000", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true", NULL },
-      0,
-      NULL);
+    /* A flag reaches it too, and "1" means true to both cfg and the resolver. */
+    static const char *const argv[] = { "--set", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=1" };
+    s_parse(&r, (const char *const[]){ "AWS_ENDPOINT_URL=http://127.0.0.1:5000", NULL }, 2, argv);
     REQUIRE_OK(r.e);
-    CHECK(cfg_endpoint_url(&r.c, CFG_SVC_EC2) == NULL);
+    s_resolved(&r.c, ENDPOINT_EC2, "https://ec2.us-east-1.amazonaws.com", "default");
     s_done(&r);
 }
 
@@ -1178,4 +1185,94 @@ TEST(cfg_check_durations_and_sizes) {
             harness_note("size %s\n", sizes[i].in);
         }
     }
+}
+
+/* ---- the one table (cfg_vars.def): cfg_env_get, --help and the typed defaults come from it ------------------- */
+
+TEST(cfg_env_get_answers_from_the_validated_cfg) {
+    struct s_run r;
+    static const char *const argv[] = { "--set", "AWS_ENDPOINT_URL_S3=http://127.0.0.1:9" };
+    s_parse(
+      &r,
+      (const char *const[]){ "AWS_REGION=eu-west-1",
+                             "AWS_ENDPOINT_URL=http://127.0.0.1:8",
+                             "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=1",
+                             "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                             "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:7",
+                             "UNRELATED=x",
+                             NULL },
+      2,
+      argv);
+    REQUIRE_OK(r.e);
+    void *c = &r.c;
+    CHECK_STR(cfg_env_get(c, "SOURCE_REGION"), "eu-west-1");
+    CHECK_STR(cfg_env_get(c, "AWS_REGION"), "eu-west-1"); /* an alias answers with its setting */
+    CHECK_STR(cfg_env_get(c, "AWS_ENDPOINT_URL"), "http://127.0.0.1:8");
+    CHECK_STR(cfg_env_get(c, "AWS_ENDPOINT_URL_S3"), "http://127.0.0.1:9");   /* a flag reaches the AWS layer */
+    CHECK_STR(cfg_env_get(c, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true"); /* canonical: "1" is true */
+    CHECK_STR(cfg_env_get(c, "AWS_MAX_ATTEMPTS"), "3");
+    CHECK_STR(cfg_env_get(c, "AWS_SECRET_ACCESS_KEY"), "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+    CHECK_STR(cfg_env_get(c, "AWS_EC2_METADATA_SERVICE_ENDPOINT"), "http://127.0.0.1:7");
+    CHECK(cfg_env_get(c, "UNRELATED") == NULL); /* only names the table knows */
+    CHECK(cfg_env_get(c, "AWS_SESSION_TOKEN") == NULL);
+    CHECK(r.c.env.get == cfg_env_get && r.c.env.ctx == c);
+    CHECK(r.c.src[CFG_VAR_AWS_SECRET_ACCESS_KEY].value == NULL); /* never copied */
+    s_done(&r);
+}
+
+TEST(cfg_typed_defaults_come_from_the_table) {
+    struct s_run r;
+    s_parse(&r, (const char *const[]){ NULL }, 0, NULL);
+    REQUIRE_OK(r.e);
+    for (size_t i = 0; i < CFG_VAR__COUNT; i++) {
+        const struct cfg_var_info *t = cfg_var_info((enum cfg_var) i);
+        if (t->kind != CFG_KIND_SETTING || t->type == CFG_TYPE_TEXT || t->def == CFG_NO_DEF) {
+            continue;
+        }
+        char want[64];
+        cfg_format_value((enum cfg_var) i, t->def, want, sizeof(want));
+        CHECK_STR(r.c.src[i].value, want);
+        CHECK_INT(r.c.src[i].origin, CFG_ORIGIN_DEFAULT);
+        CHECK(t->min <= t->def && (t->max == 0 || t->def <= t->max));
+    }
+    CHECK_INT(r.c.retention_days, CFG_DEFAULT_RETENTION_DAYS);
+    CHECK_INT(r.c.copy_window_s, CFG_DEFAULT_COPY_WINDOW_S);
+    s_done(&r);
+}
+
+TEST(cfg_help_names_every_variable_with_its_range_and_default) {
+    struct buf b;
+    buf_init(&b, BUF_MAX_REQUEST);
+    cfg_help(&b);
+    REQUIRE_OK(buf_status(&b));
+    const char *text = buf_cstr(&b);
+    for (size_t i = 0; i < CFG_VAR__COUNT; i++) {
+        char line[96];
+        snprintf(line, sizeof(line), "\n  %s ", cfg_var_info((enum cfg_var) i)->name);
+        CHECK(strstr(text, line) != NULL);
+    }
+    CHECK(strstr(text, "RETENTION_DAYS      days snapshots are kept, 1-36500 (--retention-days; default 7)\n") != NULL);
+    CHECK(strstr(text, "up to 90d (default 30m)") != NULL);
+    CHECK(strstr(text, "5MiB-5GiB (default 64MiB)") != NULL);
+    for (const char *l = text; (l = strchr(l, '\n')) != NULL; l++) {
+        const char *end = strchr(l + 1, '\n');
+        CHECK(end == NULL || end - l - 1 <= 104); /* wrapped */
+    }
+    buf_free(&b);
+}
+
+TEST(cfg_uint_range_and_wording_come_from_the_table) {
+    struct s_run r;
+    s_parse(&r, (const char *const[]){ "AUDIT_TTL_DAYS=0", NULL }, 0, NULL);
+    CHECK_INT(r.e, ERR_CONFIG);
+    CHECK_STR(r.err.line, "AUDIT_TTL_DAYS: must be a whole number of days between 1 and 36500, got \"0\"");
+    s_done(&r);
+    s_parse(&r, (const char *const[]){ "RUN_TIMEOUT=0", NULL }, 0, NULL);
+    CHECK_INT(r.e, ERR_CONFIG);
+    CHECK_STR(r.err.line, "RUN_TIMEOUT: must be at least 1s, got \"0\"");
+    s_done(&r);
+    s_parse(&r, (const char *const[]){ "S3_STORAGE_CLASS=glacier_ir", NULL }, 0, NULL);
+    REQUIRE_OK(r.e);
+    CHECK_STR(r.c.s3_storage_class, "GLACIER_IR"); /* the table's spelling */
+    s_done(&r);
 }

@@ -444,3 +444,21 @@ TEST(endpoint_env_helpers) {
     CHECK(!endpoint_env_is_true(&env, "F"));
     CHECK(!endpoint_env_is_true(&env, "C"));
 }
+
+/* The one partition table (cfg's checks use it too): the newer partitions and their DNS suffixes. */
+TEST(region_partitions_beyond_the_first_five) {
+    static const struct {
+        const char *region, *partition, *suffix;
+    } cases[] = {
+        { "eu-isoe-west-1", "aws-iso-e", "cloud.adc-e.uk" },
+        { "us-isof-south-1", "aws-iso-f", "csp.hci.ic.gov" },
+        { "eusc-de-east-1", "aws-eusc", "amazonaws.eu" },
+        { "us-isoe-west-1-x", "aws", "amazonaws.com" }, /* five parts: no qualifier */
+        { "eu-central-2", "aws", "amazonaws.com" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct region_partition *p = region_partition(span_from_cstr(cases[i].region));
+        CHECK_STR(p->name, cases[i].partition);
+        CHECK_STR(p->dns_suffix, cases[i].suffix);
+    }
+}
