@@ -101,10 +101,36 @@ struct webreport_run {
     struct report_counts counts;
 };
 
+/* What an item of the calendar's history says about a volume on a day (backup/webreport_calendar.c). */
+enum webreport_hist {
+    WEBREPORT_HIST_SNAP = 0,     /* a completed source snapshot started that day */
+    WEBREPORT_HIST_DR,           /* a completed DR copy of a snapshot of that day */
+    WEBREPORT_HIST_DRILL_PASSED, /* a restore drill of the volume passed that day */
+    WEBREPORT_HIST_DRILL_FAILED, /* ... failed */
+    WEBREPORT_HIST__KINDS
+};
+
 struct webreport_history_day {
     const char *volume_id;
-    int64_t start_s;
-    bool dr; /* a copy (true) or a source snapshot (false) */
+    int64_t start_s; /* any time of the day (UTC) */
+    enum webreport_hist kind;
+};
+
+/*
+ * One (account, source region) of the fleet: its listings and its history. A single-target run has one (the
+ * input's own fields when nparts is 0); a multi-account run one per target, and the page groups rows by them.
+ */
+struct webreport_part {
+    const char *account; /* NULL/"" when unknown */
+    const char *region;
+    const char *dest_region; /* NULL: no DR for this target */
+    const struct ec2_instance *const *instances;
+    size_t ninstances;
+    const struct ec2_snapshot_list *src; /* NULL: not listed */
+    const struct ec2_snapshot_list *dst; /* NULL: no DR region, or not listed (dst_failed) */
+    bool dst_failed;
+    const struct webreport_history_day *history;
+    size_t nhistory;
 };
 
 /* What webreport_build needs besides the report. */
@@ -113,7 +139,7 @@ struct webreport_input {
     const char *account;       /* the account id when the credentials say, else NULL */
     const char *source_region; /* resolved */
     int64_t now_s;
-    int64_t rpo_s; /* 0: webreport_default_rpo_s(cfg) */
+    int64_t rpo_s; /* 0: cfg->rpo_s, else webreport_default_rpo_s(cfg) */
     /* The listings: discovered instances, SmartVault snapshots in the source and DR regions. */
     const struct ec2_instance *const *instances;
     size_t ninstances;
@@ -128,6 +154,9 @@ struct webreport_input {
     size_t nruns;
     const struct webreport_history_day *history;
     size_t nhistory;
+    /* Multi-target runs: the targets (then the single-target fields above are not used). */
+    const struct webreport_part *parts;
+    size_t nparts;
 };
 
 struct webreport {
@@ -145,11 +174,16 @@ struct webreport {
     size_t nvolumes;
     size_t ngroups; /* distinct (account, region) pairs */
     /* Fleet figures (derived from volumes). */
-    size_t protected_n, within_rpo, outside_rpo, dr_up_to_date, problems;
-    int64_t oldest_backup_age_s; /* the oldest "newest snapshot" age; -1 when no volume has one */
-    uint64_t dr_backlog;
+    size_t protected_n, dr_up_to_date, problems;
+    /* The RPO share, over the volumes of discovered instances as cycle.done's coverage counts them (volumes only
+     * kept snapshots know are listed but no longer backed up, so not held to it). */
+    size_t rpo_volumes, within_rpo, outside_rpo;
+    int64_t oldest_backup_age_s;     /* the oldest "newest snapshot" age; -1 when no volume has one */
+    uint64_t dr_backlog;             /* the run's copy plan's (cycle.done dr_backlog) when it ran, else the rows' */
     int64_t dr_backlog_oldest_age_s; /* -1 when none */
-    /* Restore drills (filled when a drill ran; rendered only then). */
+    bool dr_backlog_from_run;
+    bool has_history; /* the calendar includes the audit table's history */
+    /* Restore drills: volumes whose last drill (this run's or the calendar's, 30 days) passed / failed. */
     bool has_drills;
     uint64_t drills_passed, drills_failed;
     /* The run. */
