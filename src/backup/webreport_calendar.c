@@ -3,8 +3,8 @@
  * webreport_calendar.h): read the last 30 days of an (account, region) with one paged Query, and write back the
  * days the run knows more about, as the union of what is stored and what the run saw.
  *
- * Cost at 5,000 volumes: today's item is about 110 KB of volume ids (one chunk), so a run writes one item (plus
- * a second for a day whose late DR copies or drills it just learned), and the page reads 30 such items (a few
+ * Cost at 5,000 volumes with DR copies: today's ids are about 220 KB (two chunks), so a run writes two items
+ * (plus those of a day whose late DR copies or drills it just learned), and the page reads 30 such days (a few
  * 1 MB Query pages). No index and no scan: the key schema (pk, sk) of the audit table is all it needs.
  *
  * What it does not do: decide what a day shows (webreport.c marks the bits), render, or retry beyond resending

@@ -7,6 +7,7 @@ no script from data executed, no CSP violation, no console error), photographed 
 blank), and Chromium must not have attempted a single network request (DevTools Network events and its NetLog).
 """
 
+import calendar
 import json
 import os
 import re
@@ -473,3 +474,125 @@ def test_five_thousand_volumes_size_and_render_time(run_smartvault, aws_env, chr
     # CPU time, not wall time: this machine is shared (load average ~15 on 2 cores while these run), and the
     # promise is about what rendering the page costs. Wall time is recorded next to it.
     assert best.cpu_ms <= 2000, f"render cost {[round(p.cpu_ms) for p in pages]} ms CPU"
+
+
+# ---- the calendar's history, drills, the RPO share, targets -----------------------------------------------------
+
+
+def audit_table(boto3_client, name="audit"):
+    ddb = boto3_client("dynamodb", SRC)
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+    return ddb
+
+
+def day(days_ago):
+    return time.strftime("%Y-%m-%d", time.gmtime(time.time() - days_ago * 86400))
+
+
+def calendar_items(ddb):
+    items = ddb.scan(TableName="audit")["Items"]
+    return {i["sk"]["S"]: i for i in items if i["pk"]["S"].startswith("calendar#")}
+
+
+def test_calendar_history_beyond_the_kept_snapshots_comes_from_the_audit_table(
+        run_smartvault, aws_env, report_bucket, boto3_client, chromium, tmp_path):
+    ddb = audit_table(boto3_client)
+    ec2 = F.ec2_client(aws_env["AWS_ENDPOINT_URL"], SRC)
+    ids = F.launch(ec2, count=2, tags={"Backup": "true"}, volumes=1)
+    va, vb = (F.volumes_of(ec2, i)[0] for i in ids)
+    env = page_env(aws_env, DYNAMODB_TABLE="audit")
+    # Earlier runs' items, as the documented schema has them: day -12 (both volumes, a DR copy of va's), day -5 (a
+    # failed drill of vb), and day -40 (outside the calendar). Their snapshots are long gone (retention).
+    # The partition is the account (as the credentials say) and region: `smartvault report` tells the account.
+    p = run_smartvault(["report", "--out", str(tmp_path / "probe.html"), "--json", str(tmp_path / "probe.json")],
+                       env=env)
+    assert p.returncode == 0, p.stdout[-2000:]
+    pk = f"calendar#{json.loads((tmp_path / 'probe.json').read_text())['fleet']['account'] or 'unknown'}#{SRC}"
+    for sk, attrs in [(day(12) + "#00", {"snap": f"{va} {vb}", "dr": va}), (day(5) + "#00", {"drill_failed": vb}),
+                      (day(40) + "#00", {"snap": f"{va} {vb}"})]:
+        item = {"pk": {"S": pk}, "sk": {"S": sk}, **{k: {"S": v} for k, v in attrs.items()}}
+        ddb.put_item(TableName="audit", Item=item)
+
+    p = run_smartvault(["run"], env=env)
+    assert p.returncode == 0, p.stdout[-3000:]
+    (cal,) = F.of(p.stdout, "report.calendar")
+    assert cal["history"] == 5 and cal["items_written"] == 1, cal  # only today's item is new
+    today = calendar_items(ddb)[day(0) + "#00"]
+    assert sorted(today["snap"]["S"].split()) == sorted([va, vb]) and today["run_id"]["S"] == F.done(p.stdout)["run_id"]
+    assert int(today["expires_at"]["N"]) == calendar.timegm(time.strptime(day(0), "%Y-%m-%d")) + 31 * 86400
+    path, report = fetch_page(report_bucket, tmp_path)
+    vols = {v["volume_id"]: v for v in report["volumes"]}
+    assert vols[va]["days"] == "0" * 17 + "1" + "0" * 11 + "1" and vols[va]["dr_days"] == "0" * 17 + "1" + "0" * 12
+    assert vols[vb]["days"] == vols[va]["days"] and vols[vb]["dr_days"] == "0" * 30
+    assert vols[vb]["drill"] == "failed" and vols[vb]["state"] == "drill failed" and report["fleet"]["calendar_history"]
+    page = chromium.open(path)
+    d = dom(page)
+    check_common(chromium, page, d)
+    labels = page.eval("[].map.call(document.querySelectorAll('tr.v svg'),function(s){return s.getAttribute('aria-label')})")
+    assert sorted(labels) == ["2/30 d, DR 0", "2/30 d, DR 1"]
+    (bad,) = [r for r in d["rows"] if r["problem"]]
+    assert bad["cells"][4] == vb and bad["cells"][0] == "drill failed" and bad["cells"][8].startswith("failed ")
+    assert d["k"]["k-drills"] == "0 passed, 1 failed"
+
+    # The snapshots go (as retention would delete them): `smartvault report` still shows today from the table.
+    for s in F.smartvault_snapshots(ec2).values():
+        ec2.delete_snapshot(SnapshotId=s["SnapshotId"])
+    p = run_smartvault(["report", "--out", str(tmp_path / "l.html"), "--json", str(tmp_path / "l.json")], env=env)
+    assert p.returncode == 0, p.stdout[-2000:]
+    assert not F.of(p.stdout, "report.calendar"), "smartvault report writes nothing"
+    local = {v["volume_id"]: v for v in json.loads((tmp_path / "l.json").read_text())["volumes"]}
+    assert local[va]["days"] == vols[va]["days"] and local[va]["snapshots_kept"] == 0
+
+
+def test_a_failed_drill_is_a_problem_and_the_rpo_share_is_cycle_dones(run_smartvault, aws_env, moto, report_bucket,
+                                                                      chromium, tmp_path):
+    ec2 = F.ec2_client(moto.url, SRC)
+    ok = F.launch(ec2, count=1, tags={"Backup": "true"}, volumes=1, name="drilled")
+    denied = F.launch(ec2, count=1, tags={"Backup": "true"}, volumes=1, name="denied")
+    with FaultProxy(moto.url) as proxy:
+        proxy.add(Rule("error", op="CreateSnapshots", body=f"InstanceId={denied[0]}&", status=403, shape="ec2",
+                       code="UnauthorizedOperation", message="You are not authorized to perform this operation."))
+        proxy.add(Rule("error", op="CreateVolume", status=400, shape="ec2", code="InsufficientVolumeCapacity"))
+        p = run_smartvault(["run"], env=page_env(aws_env, AWS_ENDPOINT_URL=proxy.url, RESTORE_DRILL="1", RPO="6h"))
+    assert p.returncode == 1, p.stdout[-3000:]
+    done = F.done(p.stdout)
+    assert done["counts"]["drills_failed"] == 1 and done["coverage"]["volumes_outside_rpo"] == 1
+    path, report = fetch_page(report_bucket, tmp_path)
+    page = chromium.open(path)
+    d = dom(page)
+    check_common(chromium, page, d)
+    check_counts(d, done, report)
+    cov = done["coverage"]
+    within = cov["volumes"] - cov["volumes_outside_rpo"]
+    assert d["k"]["k-rpo"] == f"{within * 100 // cov['volumes']}% ({within} / {cov['volumes']}, RPO 6 h)"
+    assert report["fleet"]["volumes_within_rpo"] == within and report["fleet"]["rpo_seconds"] == cov["rpo_s"] == 21600
+    by_id = {r["cells"][2]: r for r in d["rows"]}
+    assert by_id[ok[0]]["problem"] and by_id[ok[0]]["cells"][0] == "drill failed"
+    assert by_id[ok[0]]["cells"][8].startswith("failed ")
+    assert by_id[denied[0]]["cells"][0] == "failed: UnauthorizedOperation" and problems_first(d["rows"])
+    assert d["k"]["k-drills"] == "0 passed, 1 failed" and d["k"]["k-problems"] == "2"
+
+
+def test_targets_are_grouped_by_account_and_region(run_smartvault, aws_env, report_bucket, chromium, tmp_path):
+    regions = {SRC: F.ec2_client(aws_env["AWS_ENDPOINT_URL"], SRC),
+               "eu-west-1": F.ec2_client(aws_env["AWS_ENDPOINT_URL"], "eu-west-1")}
+    vols = {r: set(F.volumes_of(c, F.launch(c, count=1, tags={"Backup": "true"}, volumes=2)[0]))
+            for r, c in regions.items()}
+    p = run_smartvault(["run"], env=page_env(aws_env, SOURCE_REGIONS=",".join(regions)))
+    assert p.returncode == 0, p.stdout[-3000:]
+    done = F.done(p.stdout)
+    assert len(done["targets"]) == 2
+    path, report = fetch_page(report_bucket, tmp_path)
+    page = chromium.open(path)
+    d = dom(page)
+    check_common(chromium, page, d)
+    check_counts(d, done, report)
+    groups = page.eval("[].map.call(document.querySelectorAll('#vt-h tr.g'),function(r){return r.textContent})")
+    assert len(groups) == 2 and [g.split(" · ")[1] for g in groups] == sorted(regions), groups
+    assert report["fleet"]["groups"] == 2
+    for v in report["volumes"]:
+        assert v["volume_id"] in vols[v["region"]]
+    assert {v["volume_id"] for v in report["volumes"]} == vols[SRC] | vols["eu-west-1"]
