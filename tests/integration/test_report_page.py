@@ -31,6 +31,7 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 HOSTILE_SCRIPT = "<script>window.__pwned=1</script>"
 ROOT = Path(__file__).resolve().parents[2]
 SIZES = ROOT / "build/report-page-sizes.txt"
+CALENDAR_LABELS = "[].map.call(document.querySelectorAll('tr.v svg'),function(s){return s.getAttribute('aria-label')})"
 
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium-headless-shell is not installed")
 
@@ -248,13 +249,19 @@ def test_dry_run_renders_the_page_and_writes_nothing(run_smartvault, aws_env, re
     assert report_bucket.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
 
 
-def test_last_runs_come_from_the_audit_table(run_smartvault, aws_env, report_bucket, boto3_client, chromium,
-                                             tmp_path):
+def audit_table(boto3_client, name="audit"):
     ddb = boto3_client("dynamodb", SRC)
-    ddb.create_table(TableName="audit", BillingMode="PAY_PER_REQUEST",
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
                      AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                                            {"AttributeName": "sk", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                {"AttributeName": "sk", "KeyType": "RANGE"}])
+    return ddb
+
+
+def test_last_runs_come_from_the_audit_table(run_smartvault, aws_env, report_bucket, boto3_client, chromium,
+                                             tmp_path):
+    ddb = audit_table(boto3_client)
     ec2 = F.ec2_client(aws_env["AWS_ENDPOINT_URL"], SRC)
     F.launch(ec2, count=2, tags={"Backup": "true"}, volumes=1)
     env = page_env(aws_env, DYNAMODB_TABLE="audit")
@@ -442,16 +449,70 @@ class SyntheticEc2:
         return Response(200, body, content_type="text/xml;charset=UTF-8")
 
 
+class SyntheticCalendar:
+    """DynamoDB Query answers for the audit table's calendar partition of a 5,000-volume fleet: 30 days with every
+    volume's snapshot and DR copy, in the binary's own item layout (two chunks a day at 192 KB of ids), paged as
+    DynamoDB pages (1 MB per page, LastEvaluatedKey) and filtered by the sort-key range the request asks for."""
+
+    CHUNK = 192 * 1024
+
+    def __init__(self, volumes, days=30):
+        self.items, self.pages = [], 0
+        for d in range(days):
+            ids = [("snap", v) for v in volumes] + [("dr", v) for v in volumes]
+            chunks, cur, size = [], [], 0
+            for kind, v in ids:
+                if size + len(v) + 1 > self.CHUNK and cur:
+                    chunks.append(cur)
+                    cur, size = [], 0
+                cur.append((kind, v))
+                size += len(v) + 1
+            chunks.append(cur)
+            for n, chunk in enumerate(chunks):
+                attrs = {}
+                for kind, v in chunk:
+                    attrs.setdefault(kind, []).append(v)
+                texts = {k: {"S": " ".join(v)} for k, v in attrs.items()}
+                self.items.append({"sk": {"S": f"{day(d)}#{n:02d}"}, **texts})
+        self.items.sort(key=lambda i: i["sk"]["S"])
+
+    def answer(self, req):
+        q = json.loads(req.text())
+        pk = q["ExpressionAttributeValues"][":v"]["S"]
+        if not pk.startswith("calendar#"):
+            return Response(200, json.dumps({"Items": [], "Count": 0}), content_type="application/x-amz-json-1.0")
+        lo = q["ExpressionAttributeValues"][":f"]["S"]
+        after = q.get("ExclusiveStartKey", {}).get("sk", {}).get("S", "")
+        rest = [dict(i, pk={"S": pk}) for i in self.items if i["sk"]["S"] >= lo and i["sk"]["S"] > after]
+        page, size = [], 0
+        for i in rest:
+            n = len(json.dumps(i))
+            if page and size + n > 1024 * 1024:
+                break
+            page.append(i)
+            size += n
+        out = {"Items": page, "Count": len(page)}
+        self.pages += 1
+        if len(page) < len(rest):
+            out["LastEvaluatedKey"] = {"pk": {"S": pk}, "sk": page[-1]["sk"]}
+        return Response(200, json.dumps(out), content_type="application/x-amz-json-1.0")
+
+
 def test_five_thousand_volumes_size_and_render_time(run_smartvault, aws_env, chromium, tmp_path):
     ec2 = SyntheticEc2(1000)
+    cal = SyntheticCalendar([f"vol-{k:017x}" for k in range(5000)])
     with FaultProxy(None) as origin:
         origin.add(Rule(ec2.answer, op="DescribeInstances"))
         origin.add(Rule(ec2.answer, op="DescribeSnapshots"))
+        origin.add(Rule(cal.answer, op="Query"))
         out = tmp_path / "v5000.html"
         p = run_smartvault(["report", "--out", str(out)], timeout=600,
-                           extra_env={"AWS_ENDPOINT_URL": origin.url, "DEST_REGION": DST})
+                           extra_env={"AWS_ENDPOINT_URL": origin.url, "DEST_REGION": DST, "DYNAMODB_TABLE": "audit"})
         assert p.returncode == 0, p.stdout[-3000:] + p.stderr
         assert origin.count("DescribeSnapshots") == 2 * 35, "35,000 snapshots in each region, pages of 1,000"
+        # 30 days of 2 chunks (192 KB + 28 KB of ids) read in 1 MB pages, and the run index's one Query.
+        assert len(cal.items) == 60 and cal.pages >= 6 and origin.count("Query") == 1 + cal.pages, origin.counts()
+        assert not F.of(p.stdout, "report.calendar_unavailable")
     size = out.stat().st_size
     pages = []
     for _ in range(3):
@@ -464,6 +525,9 @@ def test_five_thousand_volumes_size_and_render_time(run_smartvault, aws_env, chr
     assert len(d["rows"]) == 5000 and not any(r["problem"] for r in d["rows"])
     assert {r["cells"][4] for r in d["rows"]} == {f"vol-{k:017x}" for k in range(5000)}
     assert all(r["cells"][6] == "7" and r["cells"][7] == "ok" for r in d["rows"])
+    # The calendar's 30 days: 7 from the snapshots kept, the rest from the audit table's items.
+    labels = page.eval(CALENDAR_LABELS)
+    assert set(labels) == {"30/30 d, DR 30"} and len(labels) == 5000
     # 5,000 healthy rows start collapsed; the filter opens them and keeps only the matches.
     assert page.eval("document.getElementById('healthy').open") is False
     page.eval("var f=document.getElementById('f');f.value='vol-00000000000000fa0';f.dispatchEvent(new Event('input'))")
@@ -477,15 +541,6 @@ def test_five_thousand_volumes_size_and_render_time(run_smartvault, aws_env, chr
 
 
 # ---- the calendar's history, drills, the RPO share, targets -----------------------------------------------------
-
-
-def audit_table(boto3_client, name="audit"):
-    ddb = boto3_client("dynamodb", SRC)
-    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                           {"AttributeName": "sk", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
-    return ddb
 
 
 def day(days_ago):
@@ -531,7 +586,7 @@ def test_calendar_history_beyond_the_kept_snapshots_comes_from_the_audit_table(
     page = chromium.open(path)
     d = dom(page)
     check_common(chromium, page, d)
-    labels = page.eval("[].map.call(document.querySelectorAll('tr.v svg'),function(s){return s.getAttribute('aria-label')})")
+    labels = page.eval(CALENDAR_LABELS)
     assert sorted(labels) == ["2/30 d, DR 0", "2/30 d, DR 1"]
     (bad,) = [r for r in d["rows"] if r["problem"]]
     assert bad["cells"][4] == vb and bad["cells"][0] == "drill failed" and bad["cells"][8].startswith("failed ")
