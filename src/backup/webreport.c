@@ -241,11 +241,26 @@ static int s_copy_state(const struct s_build *b, struct span snapshot_id) {
     return best;
 }
 
+/* A completed source snapshot: calendar, newest completed (ties by id, for a stable DR state), backlog. */
+static void
+s_completed(struct s_build *b, struct webreport_volume *v, const struct ec2_snapshot *s, struct span *newest) {
+    s_mark_day(b, &v->days, s->start_time_s);
+    if (s->start_time_s > v->newest_done_s || (s->start_time_s == v->newest_done_s && span_cmp(s->id, *newest) < 0)) {
+        v->newest_done_s = s->start_time_s;
+        *newest = s->id;
+    }
+    bool inside = b->w->now_s - s->start_time_s < (int64_t) b->w->retention_days * WEBREPORT_DAY_S;
+    if (b->dr && !b->dst_failed && inside && s_copy_state(b, s->id) == -2) {
+        v->dr_backlog++;
+        if (v->dr_backlog_oldest_s == 0 || s->start_time_s < v->dr_backlog_oldest_s) {
+            v->dr_backlog_oldest_s = s->start_time_s;
+        }
+    }
+}
+
 /* Source snapshots: newest, kept, calendar, backlog; the newest completed id per volume (of the part) for its DR. */
 static void s_source_snapshots(struct s_build *b, struct span *newest_done_id) {
     const struct ec2_snapshot_list *src = b->part->src;
-    bool dr = b->dr;
-    int64_t retention_s = (int64_t) b->w->retention_days * WEBREPORT_DAY_S;
     for (size_t i = 0; src != NULL && i < src->n; i++) {
         const struct ec2_snapshot *s = &src->items[i];
         const struct s_idref *vr = s_ours(s) ? s_find(b->vols, b->nvols, s->volume_id) : NULL;
@@ -258,22 +273,8 @@ static void s_source_snapshots(struct s_build *b, struct span *newest_done_id) {
         if (st == SNAP_PENDING || st == SNAP_COMPLETED) {
             v->newest_s = s->start_time_s > v->newest_s ? s->start_time_s : v->newest_s;
         }
-        if (st != SNAP_COMPLETED) {
-            continue;
-        }
-        s_mark_day(b, &v->days, s->start_time_s);
-        if (
-          s->start_time_s > v->newest_done_s ||
-          (s->start_time_s == v->newest_done_s && span_cmp(s->id, newest_done_id[vr->index - b->first]) < 0)) {
-            v->newest_done_s = s->start_time_s;
-            newest_done_id[vr->index - b->first] = s->id;
-        }
-        bool inside = b->w->now_s - s->start_time_s < retention_s;
-        if (dr && !b->dst_failed && inside && s_copy_state(b, s->id) == -2) {
-            v->dr_backlog++;
-            if (v->dr_backlog_oldest_s == 0 || s->start_time_s < v->dr_backlog_oldest_s) {
-                v->dr_backlog_oldest_s = s->start_time_s;
-            }
+        if (st == SNAP_COMPLETED) {
+            s_completed(b, v, s, &newest_done_id[vr->index - b->first]);
         }
     }
 }
@@ -527,6 +528,15 @@ int64_t webreport_default_rpo_s(const struct cfg *cfg) {
     return rpo < WEBREPORT_HOUR_S ? WEBREPORT_HOUR_S : rpo;
 }
 
+/* Some DR region could not be listed. */
+static bool s_dst_failed(const struct webreport_input *in, const char *dest_region) {
+    bool failed = in->nparts == 0 && dest_region != NULL && (in->dst == NULL || in->dst_failed);
+    for (size_t i = 0; i < in->nparts; i++) {
+        failed = failed || (in->parts[i].dest_region && (!in->parts[i].dst || in->parts[i].dst_failed));
+    }
+    return failed;
+}
+
 static void s_header(struct s_build *b) {
     const struct webreport_input *in = b->in;
     struct webreport *w = b->w;
@@ -542,12 +552,7 @@ static void s_header(struct s_build *b) {
     w->rpo_s = in->rpo_s > 0 ? in->rpo_s : cfg && cfg->rpo_s > 0 ? cfg->rpo_s : webreport_default_rpo_s(cfg);
     w->backup_tag = cfg ? arena_printf(b->a, "%s=%s", cfg->backup_tag.keys[0], cfg->backup_tag.value) : "";
     w->listed = in->src != NULL;
-    for (size_t i = 0; i < in->nparts; i++) {
-        w->dst_failed = w->dst_failed || (in->parts[i].dest_region && (!in->parts[i].dst || in->parts[i].dst_failed));
-    }
-    if (in->nparts == 0) {
-        w->dst_failed = w->dest_region != NULL && (in->dst == NULL || in->dst_failed);
-    }
+    w->dst_failed = s_dst_failed(in, w->dest_region);
     w->runs = in->runs;
     w->nruns = in->nruns < WEBREPORT_RUNS_MAX ? in->nruns : WEBREPORT_RUNS_MAX;
 }

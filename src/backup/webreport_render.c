@@ -133,22 +133,9 @@ static void s_head(const struct webreport *w, struct buf *b) {
     buf_appendf(b, " - %s</title>\n<style>%s</style></head>\n<body>\n", w->generated_at, s_style);
 }
 
-static void s_fleet(const struct webreport *w, struct buf *b) {
+/* Protected, within the RPO, DR copies, DR backlog. */
+static void s_kpi_coverage(const struct webreport *w, struct buf *b) {
     size_t t = w->nvolumes;
-    buf_append_cstr(b, "<header><h1>SmartVault backup coverage</h1><p class=sub>");
-    if (w->account) {
-        buf_append_cstr(b, "Account ");
-        html_cstr(b, w->account);
-        buf_append_cstr(b, " &middot; ");
-    }
-    html_cstr(b, w->source_region ? w->source_region : "no region");
-    if (w->dest_region) {
-        buf_append_cstr(b, " &rarr; DR ");
-        html_cstr(b, w->dest_region);
-    }
-    buf_append_cstr(b, " &middot; instances tagged ");
-    html_cstr(b, w->backup_tag);
-    buf_appendf(b, " &middot; generated <time id=generated>%s</time></p>\n<dl class=kpi>", w->generated_at);
     s_kpi(b, w->protected_n == t ? "ok" : "bad", "k-protected", "Volumes protected");
     buf_appendf(b, "%zu / %zu</dd></div>", w->protected_n, t);
     s_kpi(b, w->outside_rpo ? "bad" : "ok", "k-rpo", "Within RPO");
@@ -170,6 +157,10 @@ static void s_fleet(const struct webreport *w, struct buf *b) {
         buf_append_cstr(b, "</span>");
     }
     buf_append_cstr(b, "</dd></div>");
+}
+
+/* The oldest newest backup, the run, the drills. */
+static void s_kpi_run(const struct webreport *w, struct buf *b) {
     s_kpi(b, w->oldest_backup_age_s > w->rpo_s ? "bad" : "ok", "k-oldest", "Oldest newest backup");
     if (w->oldest_backup_age_s >= 0) {
         s_age(b, w->oldest_backup_age_s);
@@ -197,6 +188,25 @@ static void s_fleet(const struct webreport *w, struct buf *b) {
     } else {
         buf_append_cstr(b, "not run</dd></div>");
     }
+}
+
+static void s_fleet(const struct webreport *w, struct buf *b) {
+    buf_append_cstr(b, "<header><h1>SmartVault backup coverage</h1><p class=sub>");
+    if (w->account) {
+        buf_append_cstr(b, "Account ");
+        html_cstr(b, w->account);
+        buf_append_cstr(b, " &middot; ");
+    }
+    html_cstr(b, w->source_region ? w->source_region : "no region");
+    if (w->dest_region) {
+        buf_append_cstr(b, " &rarr; DR ");
+        html_cstr(b, w->dest_region);
+    }
+    buf_append_cstr(b, " &middot; instances tagged ");
+    html_cstr(b, w->backup_tag);
+    buf_appendf(b, " &middot; generated <time id=generated>%s</time></p>\n<dl class=kpi>", w->generated_at);
+    s_kpi_coverage(w, b);
+    s_kpi_run(w, b);
     s_kpi(b, w->problems ? "bad" : "ok", "k-problems", "Volumes with problems");
     buf_appendf(b, "%zu</dd></div></dl></header>\n", w->problems);
 }
