@@ -257,11 +257,11 @@ static void s_model(struct cycle *cy, struct webreport *w) {
     struct webreport_part *parts = NULL;
     size_t nparts = s_parts(cy, &parts);
     bool table = cy->cfg->dynamodb_table != NULL;
+    bool *read = ARENA_NEW_ARRAY(cy->arena, bool, nparts);
     for (size_t i = 0; table && i < nparts; i++) {
         struct webreport_history_day *h = NULL;
-        if (webreport_calendar_read(cy, parts[i].account, parts[i].region, &h, &parts[i].nhistory) == ERR_OK) {
-            parts[i].history = h;
-        }
+        read[i] = webreport_calendar_read(cy, parts[i].account, parts[i].region, &h, &parts[i].nhistory) == ERR_OK;
+        parts[i].history = read[i] ? h : NULL;
     }
     struct webreport_input in = {
         .cfg = cy->cfg,
@@ -276,7 +276,11 @@ static void s_model(struct cycle *cy, struct webreport *w) {
         .nparts = nparts,
     };
     webreport_build(cy->arena, &in, w);
+    /* A day is rewritten as the union of what is stored and what the run saw: never without having read it. */
     for (size_t i = 0; table && !cy->dry_run && i < nparts; i++) {
+        if (!read[i]) {
+            continue;
+        }
         size_t written = 0;
         enum err e = webreport_calendar_write(
           cy, w, parts[i].account, parts[i].region, parts[i].history, parts[i].nhistory, &written);

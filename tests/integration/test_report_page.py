@@ -651,3 +651,37 @@ def test_targets_are_grouped_by_account_and_region(run_smartvault, aws_env, repo
     for v in report["volumes"]:
         assert v["volume_id"] in vols[v["region"]]
     assert {v["volume_id"] for v in report["volumes"]} == vols[SRC] | vols["eu-west-1"]
+
+
+def test_calendar_items_left_unprocessed_are_resent_and_a_failed_read_writes_nothing(
+        run_smartvault, aws_env, moto, report_bucket, boto3_client, tmp_path):
+    ddb = audit_table(boto3_client)
+    ec2 = F.ec2_client(moto.url, SRC)
+    F.launch(ec2, count=1, tags={"Backup": "true"}, volumes=1)
+
+    def unprocessed(req):  # DynamoDB under load: it takes nothing and hands every item back
+        items = json.loads(req.text())["RequestItems"]
+        return Response(200, json.dumps({"UnprocessedItems": items}), content_type="application/x-amz-json-1.0")
+
+    with FaultProxy(moto.url) as proxy:
+        proxy.add(Rule(unprocessed, op="BatchWriteItem", body="calendar#", count=1))
+        p = run_smartvault(["run"], env=page_env(aws_env, AWS_ENDPOINT_URL=proxy.url, DYNAMODB_TABLE="audit"))
+        assert p.returncode == 0, p.stdout[-3000:]
+        assert len([r for r in proxy.log if r["op"] == "BatchWriteItem"]) >= 3  # audit, calendar, its resend
+    (cal,) = F.of(p.stdout, "report.calendar")
+    assert cal["items_written"] == 1 and cal["error"] is None
+    (item,) = calendar_items(ddb).values()
+    written = item["written_at"]["N"]
+
+    # The calendar cannot be read (no dynamodb:Query, say): the page is written from the snapshots kept, and no
+    # day item is written over without its stored content (that would drop what only the table knew).
+    with FaultProxy(moto.url) as proxy:
+        proxy.add(Rule("error", op="Query", body="calendar#", status=400, shape="json", code="AccessDeniedException",
+                       message="not authorized to perform: dynamodb:Query"))
+        p = run_smartvault(["run"], env=page_env(aws_env, AWS_ENDPOINT_URL=proxy.url, DYNAMODB_TABLE="audit"))
+        assert p.returncode == 0, p.stdout[-3000:]
+    (warn,) = F.of(p.stdout, "report.calendar_unavailable")
+    assert "AccessDeniedException" in warn["error"] and not F.of(p.stdout, "report.calendar")
+    assert calendar_items(ddb)[item["sk"]["S"]]["written_at"]["N"] == written
+    _, report = fetch_page(report_bucket, tmp_path)
+    assert report["volumes"][0]["days"].endswith("1") and not report["fleet"]["calendar_history"]
