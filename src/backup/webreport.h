@@ -5,15 +5,17 @@
  * The model (struct webreport) is built by webreport_build() from plain data and "now": no I/O, no clock, no
  * logging, so the same input renders the same bytes. It holds one row per backed-up volume with what an
  * operator asks first (is it protected, since when, in both regions?) and the run's facts (counts, failures,
- * S3 routes). Fields other jobs will add (restore drills, RPO coverage, DR backlog from the copy pump) have
- * their place in the model and are rendered only when present (the `has_*` flags); what can be computed from
- * the listings is computed here: newest snapshot age per volume, DR copy presence, the DR backlog.
+ * S3 routes), from the other jobs' records: the restore drill's per volume (this run's report items, earlier
+ * runs' from the calendar history), the configured RPO, the copy plan's DR backlog (report.dr_backlog). What can
+ * be computed from the listings is computed here: newest snapshot age per volume, DR copy presence and backlog.
+ * A multi-target run gives one part per (account, region) target; rows are grouped by them.
  *
  * Definitions (the page's footer says them in words):
  *   - a volume is a volume of a discovered instance (block device mapping) or a volume that has SmartVault
  *     snapshots kept in the source region (its instance is gone or no longer tagged: its last backups matter);
  *   - protected: at least one completed SmartVault snapshot kept in the source region;
- *   - within the RPO: the newest pending or completed snapshot started at most rpo_s ago;
+ *   - within the RPO: the newest pending or completed snapshot (or one this run created) started at most rpo_s
+ *     ago; the header's share counts the volumes of discovered instances only, as cycle.done's coverage does;
  *   - DR copy up to date: the newest completed source snapshot has a copy (completed, pending, or started this
  *     run) in the DR region; DR backlog: completed source snapshots inside retention without a copy;
  *   - a problem row: not within the RPO, a DR backlog older than the RPO, a failure of this run naming the
@@ -21,7 +23,7 @@
  *
  * Calendar: bit d of `days` (d = 0 today, UTC) is set when a completed source snapshot of the volume started
  * that day; bit d of `dr_days` when a DR copy of a snapshot of that day exists. History beyond the snapshots
- * retention keeps comes from `history` (audit items of earlier runs) when the caller has it.
+ * retention keeps comes from `history` (the audit table's calendar items, backup/webreport_calendar.h).
  *
  * The HTML (webreport_html): UTF-8, one file, inline CSS and SVG, a small inline script (sorting, filtering) the
  * page works without, and a Content-Security-Policy meta tag that allows nothing but that style and that script
