@@ -563,25 +563,25 @@ def test_calendar_history_beyond_the_kept_snapshots_comes_from_the_audit_table(
     ids = F.launch(ec2, count=2, tags={"Backup": "true"}, volumes=1)
     va, vb = (F.volumes_of(ec2, i)[0] for i in ids)
     env = page_env(aws_env, DYNAMODB_TABLE="audit")
-    # Earlier runs' items, as the documented schema has them: day -12 (both volumes, a DR copy of va's), day -5 (a
-    # failed drill of vb), and day -40 (outside the calendar). Their snapshots are long gone (retention).
-    # The partition is the account (as the credentials say) and region: `smartvault report` tells the account.
-    p = run_smartvault(["report", "--out", str(tmp_path / "probe.html"), "--json", str(tmp_path / "probe.json")],
-                       env=env)
-    assert p.returncode == 0, p.stdout[-2000:]
-    pk = f"calendar#{json.loads((tmp_path / 'probe.json').read_text())['fleet']['account'] or 'unknown'}#{SRC}"
+    p = run_smartvault(["run"], env=env)
+    assert p.returncode == 0, p.stdout[-3000:]
+    (cal,) = F.of(p.stdout, "report.calendar")
+    assert cal["history"] == 0 and cal["items_written"] == 1, cal
+    (today,) = calendar_items(ddb).values()
+    assert today["sk"]["S"] == day(0) + "#00" and today["pk"]["S"].endswith("#" + SRC)
+    assert sorted(today["snap"]["S"].split()) == sorted([va, vb]) and today["run_id"]["S"] == F.done(p.stdout)["run_id"]
+    assert int(today["expires_at"]["N"]) == calendar.timegm(time.strptime(day(0), "%Y-%m-%d")) + 31 * 86400
+    # Earlier runs' items in the same partition, as the documented schema has them: day -12 (both volumes, a DR
+    # copy of va's), day -5 (a failed drill of vb) and day -40 (outside the calendar); their snapshots are gone.
     for sk, attrs in [(day(12) + "#00", {"snap": f"{va} {vb}", "dr": va}), (day(5) + "#00", {"drill_failed": vb}),
                       (day(40) + "#00", {"snap": f"{va} {vb}"})]:
-        item = {"pk": {"S": pk}, "sk": {"S": sk}, **{k: {"S": v} for k, v in attrs.items()}}
+        item = {"pk": today["pk"], "sk": {"S": sk}, **{k: {"S": v} for k, v in attrs.items()}}
         ddb.put_item(TableName="audit", Item=item)
 
     p = run_smartvault(["run"], env=env)
     assert p.returncode == 0, p.stdout[-3000:]
     (cal,) = F.of(p.stdout, "report.calendar")
-    assert cal["history"] == 4 and cal["items_written"] == 1, cal  # day -40 is not read; only today is new
-    today = calendar_items(ddb)[day(0) + "#00"]
-    assert sorted(today["snap"]["S"].split()) == sorted([va, vb]) and today["run_id"]["S"] == F.done(p.stdout)["run_id"]
-    assert int(today["expires_at"]["N"]) == calendar.timegm(time.strptime(day(0), "%Y-%m-%d")) + 31 * 86400
+    assert cal["history"] == 6 and cal["items_written"] == 0, cal  # day -40 is not read; nothing new to write
     path, report = fetch_page(report_bucket, tmp_path)
     vols = {v["volume_id"]: v for v in report["volumes"]}
     assert vols[va]["days"] == "0" * 17 + "1" + "0" * 11 + "1" and vols[va]["dr_days"] == "0" * 17 + "1" + "0" * 12
