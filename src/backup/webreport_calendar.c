@@ -209,41 +209,75 @@ static void s_model_recs(const struct webreport *w, const char *account, const c
     }
 }
 
-/* One chunk's item: the records [from, to) of one day (sorted by kind, id). */
-static struct dynamodb_item
-s_item(struct cycle *cy, const char *pk, const struct s_rec *recs, size_t from, size_t to, unsigned chunk) {
-    struct dynamodb_attr *attrs = ARENA_NEW_ARRAY(cy->arena, struct dynamodb_attr, 6 + WEBREPORT_HIST__KINDS);
+/* One chunk's item: the ids [from, to) of one day (sorted by kind, id). */
+static struct dynamodb_item s_item(
+  struct arena *a,
+  const struct webreport_calendar_day *d,
+  const char *const *ids,
+  const enum webreport_hist *kinds,
+  size_t from,
+  size_t to,
+  unsigned chunk) {
+    struct dynamodb_attr *attrs = ARENA_NEW_ARRAY(a, struct dynamodb_attr, 5 + WEBREPORT_HIST__KINDS);
     char day[TIME_DATE_LEN + 1];
-    time_format_date(recs[from].day * CAL_DAY_S, day);
+    time_format_date(d->day * CAL_DAY_S, day);
     size_t n = 0;
-    attrs[n++] = (struct dynamodb_attr){ .name = "pk", .type = DYNAMODB_S, .text = pk };
-    attrs[n++] = (struct dynamodb_attr){ .name = "sk",
-                                         .type = DYNAMODB_S,
-                                         .text = arena_printf(cy->arena, "%s#%02u", day, chunk) };
-    attrs[n++] = (struct dynamodb_attr){ .name = "run_id", .type = DYNAMODB_S, .text = cy->report->run_id };
+    attrs[n++] = (struct dynamodb_attr){ .name = "pk", .type = DYNAMODB_S, .text = d->pk };
+    attrs[n++] =
+      (struct dynamodb_attr){ .name = "sk", .type = DYNAMODB_S, .text = arena_printf(a, "%s#%02u", day, chunk) };
+    attrs[n++] = (struct dynamodb_attr){ .name = "run_id", .type = DYNAMODB_S, .text = d->run_id };
     attrs[n++] = (struct dynamodb_attr){ .name = "written_at",
                                          .type = DYNAMODB_N,
-                                         .text = arena_printf(cy->arena, "%lld", (long long) time_wall_ms()) };
-    int64_t expires = (recs[from].day + WEBREPORT_CAL_TTL_DAYS) * CAL_DAY_S;
+                                         .text = arena_printf(a, "%lld", (long long) d->written_ms) };
+    int64_t expires = (d->day + WEBREPORT_CAL_TTL_DAYS) * CAL_DAY_S;
     attrs[n++] = (struct dynamodb_attr){ .name = "expires_at",
                                          .type = DYNAMODB_N,
-                                         .text = arena_printf(cy->arena, "%lld", (long long) expires) };
+                                         .text = arena_printf(a, "%lld", (long long) expires) };
     for (size_t i = from; i < to;) {
-        struct buf ids;
-        buf_init(&ids, WEBREPORT_CAL_CHUNK_BYTES * 2);
-        enum webreport_hist k = recs[i].kind;
-        for (; i < to && recs[i].kind == k; i++) {
-            if (ids.len) {
-                buf_append_char(&ids, ' ');
+        struct buf text;
+        buf_init(&text, WEBREPORT_CAL_CHUNK_BYTES * 2);
+        enum webreport_hist k = kinds[i];
+        for (; i < to && kinds[i] == k; i++) {
+            if (text.len) {
+                buf_append_char(&text, ' ');
             }
-            buf_append_cstr(&ids, recs[i].id);
+            buf_append_cstr(&text, ids[i]);
         }
         attrs[n++] = (struct dynamodb_attr){ .name = s_attr[k],
                                              .type = DYNAMODB_S,
-                                             .text = arena_strndup(cy->arena, ids.data, ids.len) };
-        buf_free(&ids);
+                                             .text = arena_strndup(a, text.data, text.len) };
+        buf_free(&text);
     }
     return (struct dynamodb_item){ attrs, n };
+}
+
+size_t webreport_calendar_day_items(
+  struct arena *a,
+  const struct webreport_calendar_day *d,
+  const char *const *ids,
+  const enum webreport_hist *kinds,
+  size_t n,
+  struct dynamodb_item **out) {
+    size_t cap = 1, nitems = 0, start = 0, bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        cap += 1 + strlen(ids[i]) / WEBREPORT_CAL_CHUNK_BYTES;
+    }
+    *out = ARENA_NEW_ARRAY(a, struct dynamodb_item, cap);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(ids[i]) + 1;
+        if (bytes + len > WEBREPORT_CAL_CHUNK_BYTES && i > start) {
+            (*out)[nitems] = s_item(a, d, ids, kinds, start, i, (unsigned) nitems);
+            nitems++;
+            start = i;
+            bytes = 0;
+        }
+        bytes += len;
+    }
+    if (n > 0) {
+        (*out)[nitems] = s_item(a, d, ids, kinds, start, n, (unsigned) nitems);
+        nitems++;
+    }
+    return nitems;
 }
 
 struct s_batch {
@@ -323,18 +357,19 @@ static void s_add(struct cycle *cy, struct s_batch *b, struct dynamodb_item item
 /* One day's records [from, to) (sorted, distinct) as items of at most WEBREPORT_CAL_CHUNK_BYTES of ids each. */
 static void
 s_write_day(struct cycle *cy, const char *pk, const struct s_rec *v, size_t from, size_t to, struct s_batch *b) {
-    unsigned chunk = 0;
-    size_t start = from, bytes = 0;
-    for (size_t i = from; i < to; i++) {
-        size_t len = strlen(v[i].id) + 1;
-        if (bytes + len > WEBREPORT_CAL_CHUNK_BYTES && i > start) {
-            s_add(cy, b, s_item(cy, pk, v, start, i, chunk++));
-            start = i;
-            bytes = 0;
-        }
-        bytes += len;
+    size_t n = to - from;
+    const char **ids = ARENA_NEW_ARRAY(cy->arena, const char *, n);
+    enum webreport_hist *kinds = ARENA_NEW_ARRAY(cy->arena, enum webreport_hist, n);
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = v[from + i].id;
+        kinds[i] = v[from + i].kind;
     }
-    s_add(cy, b, s_item(cy, pk, v, start, to, chunk));
+    struct webreport_calendar_day d = { pk, v[from].day, cy->report->run_id, time_wall_ms() };
+    struct dynamodb_item *items = NULL;
+    size_t nitems = webreport_calendar_day_items(cy->arena, &d, ids, kinds, n, &items);
+    for (size_t i = 0; i < nitems; i++) {
+        s_add(cy, b, items[i]);
+    }
 }
 
 /* The days (bit d = today - d) on which a model record is not stored. */

@@ -20,11 +20,32 @@
 
 #include "backup/cycle.h"
 #include "backup/webreport.h"
+#include "svc/dynamodb.h"
 
 #define WEBREPORT_CAL_PK_PREFIX "calendar#"
 #define WEBREPORT_CAL_CHUNK_BYTES ((size_t) 192 * 1024) /* volume id text per item: 400 KB is DynamoDB's item limit */
 #define WEBREPORT_CAL_TTL_DAYS (WEBREPORT_DAYS + 1)
 #define WEBREPORT_CAL_PAGES_MAX 1000 /* Query pages read (1 MB each): far past 30 days of any fleet */
+
+/* A day to write: its partition, the day (days since 1970-01-01), the writer. */
+struct webreport_calendar_day {
+    const char *pk;
+    int64_t day;
+    const char *run_id;
+    int64_t written_ms;
+};
+
+/*
+ * The items of one day: ids[i] of kind kinds[i], sorted by kind then id (distinct), cut into chunks of at most
+ * WEBREPORT_CAL_CHUNK_BYTES of ids (sk "<day>#00", "#01", ...). Returns the number of items (0 when n is 0).
+ */
+size_t webreport_calendar_day_items(
+  struct arena *a,
+  const struct webreport_calendar_day *d,
+  const char *const *ids,
+  const enum webreport_hist *kinds,
+  size_t n,
+  struct dynamodb_item **out);
 
 /* The partition key of an (account, region); in `a`. */
 const char *webreport_calendar_pk(struct arena *a, const char *account, const char *region);

@@ -8,6 +8,7 @@
 
 #include "backup/cycle.h"
 #include "backup/webreport.h"
+#include "backup/webreport_calendar.h"
 #include "codec/json.h"
 #include "svc/dynamodb.h"
 
@@ -622,4 +623,66 @@ TEST(dynamodb_query_page_body_and_last_key) {
     REQUIRE_OK(json_parse(&a, SPAN_LIT("{\"LastEvaluatedKey\":{\"pk\":{\"N\":\"1\"}}}"), NULL, &root));
     CHECK(dynamodb_query_last_key(&a, root, &key) == ERR_PARSE);
     arena_free(&a);
+}
+
+/* ---- calendar items: DynamoDB's 400 KB item limit at 5,000 and 20,000 volumes ---- */
+
+static size_t s_item_bytes(const struct dynamodb_item *it) {
+    size_t n = 0; /* as DynamoDB sizes an item: attribute names plus values (numbers counted as their digits) */
+    for (size_t i = 0; i < it->nattrs; i++) {
+        n += strlen(it->attrs[i].name) + strlen(it->attrs[i].text);
+    }
+    return n;
+}
+
+static void s_check_chunks(size_t volumes, size_t want_items) {
+    struct arena a;
+    arena_init(&a, 0);
+    size_t n = 2 * volumes + 10;
+    const char **ids = ARENA_NEW_ARRAY(&a, const char *, n);
+    enum webreport_hist *kinds = ARENA_NEW_ARRAY(&a, enum webreport_hist, n);
+    for (size_t i = 0; i < n; i++) {
+        size_t v = i < volumes ? i : i < 2 * volumes ? i - volumes : i - 2 * volumes;
+        ids[i] = arena_printf(&a, "vol-%017zx", v);
+        kinds[i] = i < volumes       ? WEBREPORT_HIST_SNAP
+                   : i < 2 * volumes ? WEBREPORT_HIST_DR
+                                     : WEBREPORT_HIST_DRILL_PASSED;
+    }
+    struct webreport_calendar_day d = { "calendar#123456789012#us-east-1", NOW / DAY, "run-1", NOW * 1000 };
+    struct dynamodb_item *items = NULL;
+    size_t nitems = webreport_calendar_day_items(&a, &d, ids, kinds, n, &items);
+    CHECK_INT(nitems, want_items);
+    size_t seen = 0, largest = 0;
+    for (size_t i = 0; i < nitems; i++) {
+        size_t bytes = s_item_bytes(&items[i]);
+        largest = bytes > largest ? bytes : largest;
+        CHECK(bytes < DYNAMODB_ITEM_MAX_BYTES / 2 + 1024);
+        CHECK_STR(dynamodb_item_text(&items[i], "sk"), arena_printf(&a, "2026-01-01#%02zu", i));
+        CHECK_STR(dynamodb_item_text(&items[i], "expires_at"), "1769904000"); /* 2026-02-01: the day + 31 d */
+        for (int k = 0; k < WEBREPORT_HIST__KINDS; k++) {
+            static const char *const names[] = { "snap", "dr", "drill_passed", "drill_failed" };
+            const char *t = dynamodb_item_text(&items[i], names[k]);
+            for (; t && *t; t = strchr(t, ' ') ? strchr(t, ' ') + 1 : "") {
+                seen++;
+            }
+        }
+    }
+    CHECK_INT(seen, n); /* every id in exactly one chunk */
+    const struct dynamodb_item *ptrs[DYNAMODB_BATCH_WRITE_MAX_ITEMS];
+    for (size_t i = 0; i < nitems && i < DYNAMODB_BATCH_WRITE_MAX_ITEMS; i++) {
+        ptrs[i] = &items[i];
+    }
+    struct buf body;
+    buf_init(&body, DYNAMODB_BATCH_WRITE_MAX_BYTES);
+    CHECK(dynamodb_batch_write_body(&body, "audit", ptrs, nitems) == ERR_OK);
+    harness_note(
+      "%zu volumes: %zu items, largest %zu bytes, BatchWriteItem body %zu bytes", volumes, nitems, largest, body.len);
+    buf_free(&body);
+    arena_free(&a);
+}
+
+TEST(webreport_calendar_items_stay_under_dynamodbs_item_limit) {
+    s_check_chunks(1, 1);
+    s_check_chunks(5000, 2);
+    s_check_chunks(20000, 5);
 }
