@@ -548,6 +548,9 @@ static void s_header(struct s_build *b) {
     w->account = s_set(in->account) ? arena_strndup(b->a, in->account, strlen(in->account)) : NULL;
     w->source_region = in->source_region;
     w->dest_region = cfg ? cfg->dest_region : NULL;
+    for (size_t i = 0; i < in->nparts && w->dest_region == NULL; i++) {
+        w->dest_region = in->parts[i].dest_region; /* DEST_REGION_MAP: some target has a DR region */
+    }
     w->retention_days = cfg ? cfg->retention_days : CFG_DEFAULT_RETENTION_DAYS;
     w->rpo_s = in->rpo_s > 0 ? in->rpo_s : cfg && cfg->rpo_s > 0 ? cfg->rpo_s : webreport_default_rpo_s(cfg);
     w->backup_tag = cfg ? arena_printf(b->a, "%s=%s", cfg->backup_tag.keys[0], cfg->backup_tag.value) : "";

@@ -197,8 +197,12 @@ static void s_fleet(const struct webreport *w, struct buf *b) {
         html_cstr(b, w->account);
         buf_append_cstr(b, " &middot; ");
     }
-    html_cstr(b, w->source_region ? w->source_region : "no region");
-    if (w->dest_region) {
+    if (w->ngroups > 1) {
+        buf_appendf(b, "%zu accounts and regions (grouped below)", w->ngroups);
+    } else {
+        html_cstr(b, w->source_region ? w->source_region : "no region");
+    }
+    if (w->dest_region && w->ngroups <= 1) {
         buf_append_cstr(b, " &rarr; DR ");
         html_cstr(b, w->dest_region);
     }

@@ -344,6 +344,8 @@ TEST(webreport_parts_group_rows_by_account_and_region) {
     REQUIRE_OK(webreport_html(&w, &b));
     const char *g1 = strstr(buf_cstr(&b), "<tr class=g><th colspan=10>111111111111 &middot; us-east-1");
     CHECK(g1 != NULL && strstr(buf_cstr(&b), "<tr class=g><th colspan=10>222222222222 &middot; eu-west-1") != NULL);
+    CHECK_STR(w.dest_region, "us-west-2"); /* a target has DR: the header's DR figures are shown */
+    CHECK(strstr(buf_cstr(&b), "2 accounts and regions (grouped below)") != NULL);
     buf_free(&b);
     arena_free(&a);
 }
