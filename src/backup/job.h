@@ -27,6 +27,9 @@ struct cycle_fleet {
     struct ec2_snapshot_list src;
     bool dst_listed; /* dst: SmartVault snapshots in the DR region */
     struct ec2_snapshot_list dst;
+    /* Multi-target runs: each target's listings (webreport_keep_target_fleet), in run order, from the hub's. */
+    const char *account, *region, *dest_region;
+    struct cycle_fleet *next;
 };
 
 /* The state of one cycle, shared by its jobs (and by the `list`/`restore` commands' sessions, backup/ec2io.h). */

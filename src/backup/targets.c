@@ -12,6 +12,7 @@
 #include "backup/ebs.h"
 
 #include "backup/shard.h"
+#include "backup/webreport_publish.h"
 #include "base/log.h"
 #include "base/stop.h"
 #include "base/time.h"
@@ -233,6 +234,7 @@ static void s_run_target(
         if (!cy.could_not_start) {
             drill_run(&cy); /* RESTORE_DRILL: each target drills its own volumes, in its own account and regions */
         }
+        webreport_keep_target_fleet(hub, &cy, rt->account_id);
         rt->instances_seen = rep->instances_seen;
         struct report_counts c = report_target_counts(rep, idx);
         rt->outcome = s_outcome(e, &cy, &c);

@@ -64,9 +64,12 @@ static bool s_ours(const struct ec2_snapshot *s) {
 struct s_build {
     struct arena *a;
     const struct webreport_input *in;
+    const struct webreport_part *part; /* the (account, region) being built */
+    size_t first;                      /* its first volume in w->volumes */
+    bool dr, dst_failed;               /* it has a DR region; that region could not be listed */
     struct webreport *w;
     int64_t today;        /* now_s / day */
-    struct s_idref *vols; /* by volume id -> w->volumes index */
+    struct s_idref *vols; /* by volume id -> w->volumes index (the part's volumes) */
     size_t nvols;
     struct s_idref *copies; /* by source snapshot id: copies in dst and copies started this run */
     size_t ncopies;
@@ -88,17 +91,17 @@ static struct webreport_volume *s_new_volume(struct s_build *b) {
     }
     struct webreport_volume *v = &w->volumes[w->nvolumes++];
     memset(v, 0, sizeof(*v));
-    v->account = w->account ? w->account : "";
-    v->region = w->source_region ? w->source_region : "";
+    v->account = s_set(b->part->account) ? b->part->account : "";
+    v->region = b->part->region ? b->part->region : "";
     v->instance_id = v->name = v->device = "";
     return v;
 }
 
 static void s_index_volumes(struct s_build *b) {
-    b->nvols = b->w->nvolumes;
+    b->nvols = b->w->nvolumes - b->first;
     b->vols = b->nvols ? ARENA_NEW_ARRAY(b->a, struct s_idref, b->nvols) : NULL;
     for (size_t i = 0; i < b->nvols; i++) {
-        b->vols[i] = (struct s_idref){ span_from_cstr(b->w->volumes[i].volume_id), i, 0 };
+        b->vols[i] = (struct s_idref){ span_from_cstr(b->w->volumes[b->first + i].volume_id), b->first + i, 0 };
     }
     if (b->nvols) {
         qsort(b->vols, b->nvols, sizeof(*b->vols), s_idref_cmp);
@@ -112,8 +115,8 @@ static struct webreport_volume *s_volume(const struct s_build *b, struct span id
 
 /* Volumes of the discovered instances, in mapping order. */
 static void s_instance_volumes(struct s_build *b) {
-    for (size_t i = 0; i < b->in->ninstances; i++) {
-        const struct ec2_instance *inst = b->in->instances[i];
+    for (size_t i = 0; i < b->part->ninstances; i++) {
+        const struct ec2_instance *inst = b->part->instances[i];
         struct span name = ec2_tag_value(inst->tags, inst->ntags, TAG_NAME, NULL);
         for (size_t k = 0; k < inst->nvolumes; k++) {
             struct webreport_volume *v = s_new_volume(b);
@@ -127,7 +130,7 @@ static void s_instance_volumes(struct s_build *b) {
 
 /* Volumes only the source snapshots know (instance terminated or untagged): one row each. */
 static void s_snapshot_only_volumes(struct s_build *b) {
-    const struct ec2_snapshot_list *src = b->in->src;
+    const struct ec2_snapshot_list *src = b->part->src;
     size_t n = 0;
     struct s_idref *orphans = src && src->n ? ARENA_NEW_ARRAY(b->a, struct s_idref, src->n) : NULL;
     for (size_t i = 0; src != NULL && i < src->n; i++) {
@@ -156,10 +159,11 @@ static void s_snapshot_only_volumes(struct s_build *b) {
 
 /* Copies by their source snapshot id: the DR listing, plus the copies this run started. */
 static void s_index_copies(struct s_build *b) {
-    const struct ec2_snapshot_list *dst = b->in->dst;
+    const struct ec2_snapshot_list *dst = b->part->dst;
     const struct report *r = b->in->report;
     size_t cap = (dst ? dst->n : 0) + (r ? r->nitems : 0);
     b->copies = cap ? ARENA_NEW_ARRAY(b->a, struct s_idref, cap) : NULL;
+    b->ncopies = 0;
     for (size_t i = 0; dst != NULL && i < dst->n; i++) {
         struct span src_id = s_tag(&dst->items[i], TAG_SOURCE_SNAPSHOT_ID);
         if (src_id.n) {
@@ -237,11 +241,26 @@ static int s_copy_state(const struct s_build *b, struct span snapshot_id) {
     return best;
 }
 
-/* Source snapshots: newest, kept, calendar, backlog; the newest completed id per volume for its DR state. */
+/* A completed source snapshot: calendar, newest completed (ties by id, for a stable DR state), backlog. */
+static void
+s_completed(struct s_build *b, struct webreport_volume *v, const struct ec2_snapshot *s, struct span *newest) {
+    s_mark_day(b, &v->days, s->start_time_s);
+    if (s->start_time_s > v->newest_done_s || (s->start_time_s == v->newest_done_s && span_cmp(s->id, *newest) < 0)) {
+        v->newest_done_s = s->start_time_s;
+        *newest = s->id;
+    }
+    bool inside = b->w->now_s - s->start_time_s < (int64_t) b->w->retention_days * WEBREPORT_DAY_S;
+    if (b->dr && !b->dst_failed && inside && s_copy_state(b, s->id) == -2) {
+        v->dr_backlog++;
+        if (v->dr_backlog_oldest_s == 0 || s->start_time_s < v->dr_backlog_oldest_s) {
+            v->dr_backlog_oldest_s = s->start_time_s;
+        }
+    }
+}
+
+/* Source snapshots: newest, kept, calendar, backlog; the newest completed id per volume (of the part) for its DR. */
 static void s_source_snapshots(struct s_build *b, struct span *newest_done_id) {
-    const struct ec2_snapshot_list *src = b->in->src;
-    bool dr = b->w->dest_region != NULL;
-    int64_t retention_s = (int64_t) b->w->retention_days * WEBREPORT_DAY_S;
+    const struct ec2_snapshot_list *src = b->part->src;
     for (size_t i = 0; src != NULL && i < src->n; i++) {
         const struct ec2_snapshot *s = &src->items[i];
         const struct s_idref *vr = s_ours(s) ? s_find(b->vols, b->nvols, s->volume_id) : NULL;
@@ -254,29 +273,15 @@ static void s_source_snapshots(struct s_build *b, struct span *newest_done_id) {
         if (st == SNAP_PENDING || st == SNAP_COMPLETED) {
             v->newest_s = s->start_time_s > v->newest_s ? s->start_time_s : v->newest_s;
         }
-        if (st != SNAP_COMPLETED) {
-            continue;
-        }
-        s_mark_day(b, &v->days, s->start_time_s);
-        if (
-          s->start_time_s > v->newest_done_s ||
-          (s->start_time_s == v->newest_done_s && span_cmp(s->id, newest_done_id[vr->index]) < 0)) {
-            v->newest_done_s = s->start_time_s;
-            newest_done_id[vr->index] = s->id;
-        }
-        bool inside = b->w->now_s - s->start_time_s < retention_s;
-        if (dr && !b->w->dst_failed && inside && s_copy_state(b, s->id) == -2) {
-            v->dr_backlog++;
-            if (v->dr_backlog_oldest_s == 0 || s->start_time_s < v->dr_backlog_oldest_s) {
-                v->dr_backlog_oldest_s = s->start_time_s;
-            }
+        if (st == SNAP_COMPLETED) {
+            s_completed(b, v, s, &newest_done_id[vr->index - b->first]);
         }
     }
 }
 
 /* Copies in the DR region: how many per volume (their VolumeId tag) and on which days (their CreatedOn tag). */
 static void s_dest_snapshots(struct s_build *b) {
-    const struct ec2_snapshot_list *dst = b->in->dst;
+    const struct ec2_snapshot_list *dst = b->part->dst;
     for (size_t i = 0; dst != NULL && i < dst->n; i++) {
         const struct ec2_snapshot *s = &dst->items[i];
         struct webreport_volume *v = s_ours(s) ? s_volume(b, s_tag(s, TAG_VOLUME_ID)) : NULL;
@@ -304,21 +309,69 @@ static void s_dest_snapshots(struct s_build *b) {
     }
 }
 
+/* A drill result if it is newer than the volume's (a failure wins a tie: the same day from the history). */
+static void s_drill(struct webreport_volume *v, bool passed, int64_t t_s) {
+    if (v->drill == WEBREPORT_DRILL_NONE || t_s > v->drill_s || (t_s == v->drill_s && !passed)) {
+        v->drill = passed ? WEBREPORT_DRILL_PASSED : WEBREPORT_DRILL_FAILED;
+        v->drill_s = t_s;
+    }
+}
+
+/* The audit table's calendar items: days beyond the snapshots kept, and the drills of earlier runs. */
 static void s_history(struct s_build *b) {
-    for (size_t i = 0; i < b->in->nhistory; i++) {
-        const struct webreport_history_day *h = &b->in->history[i];
+    for (size_t i = 0; i < b->part->nhistory; i++) {
+        const struct webreport_history_day *h = &b->part->history[i];
         struct webreport_volume *v = h->volume_id ? s_volume(b, span_from_cstr(h->volume_id)) : NULL;
+        if (v == NULL || s_day(b, h->start_s) < 0) {
+            continue;
+        }
+        b->w->has_history = true;
+        if (h->kind == WEBREPORT_HIST_SNAP || h->kind == WEBREPORT_HIST_DR) {
+            s_mark_day(b, h->kind == WEBREPORT_HIST_DR ? &v->dr_days : &v->days, h->start_s);
+        } else {
+            /* the day is all the history knows: its start, so this run's drill of the same day is newer */
+            s_drill(v, h->kind == WEBREPORT_HIST_DRILL_PASSED, h->start_s - h->start_s % WEBREPORT_DAY_S);
+        }
+    }
+}
+
+/* This run's drills (backup/drill.c: REPORT_DRILLED, or REPORT_FAILED naming the snapshot it restored). */
+static void s_run_drills(struct s_build *b) {
+    const struct report *r = b->in->report;
+    for (size_t i = 0; r != NULL && i < r->nitems; i++) {
+        const struct report_item *it = &r->items[i];
+        if (it->job != REPORT_JOB_DRILL || !s_set(it->volume_id) || !s_set(it->snapshot_id)) {
+            continue;
+        }
+        struct webreport_volume *v = NULL;
+        if (it->action == REPORT_DRILLED || it->action == REPORT_FAILED) {
+            v = s_volume(b, span_from_cstr(it->volume_id));
+        }
         if (v != NULL) {
-            s_mark_day(b, h->dr ? &v->dr_days : &v->days, h->start_s);
+            s_drill(v, it->action == REPORT_DRILLED, it->ts_ms / 1000);
+        }
+    }
+}
+
+/* Snapshots this run created count for the RPO as cycle.done's coverage counts them (a listing may predate them). */
+static void s_run_creates(struct s_build *b) {
+    const struct report *r = b->in->report;
+    for (size_t i = 0; r != NULL && !r->dry_run && i < r->nitems; i++) {
+        const struct report_item *it = &r->items[i];
+        struct webreport_volume *v = it->job == REPORT_JOB_EBS && it->action == REPORT_CREATED && s_set(it->volume_id)
+                                       ? s_volume(b, span_from_cstr(it->volume_id))
+                                       : NULL;
+        if (v != NULL && it->ts_ms / 1000 > v->newest_s) {
+            v->newest_s = it->ts_ms / 1000;
         }
     }
 }
 
 static enum webreport_dr s_dr_state(const struct s_build *b, const struct webreport_volume *v, struct span newest) {
-    if (b->w->dest_region == NULL) {
+    if (!b->dr) {
         return WEBREPORT_DR_OFF;
     }
-    if (b->w->dst_failed) {
+    if (b->dst_failed) {
         return WEBREPORT_DR_UNKNOWN;
     }
     if (newest.n == 0) {
@@ -356,7 +409,7 @@ static void s_judge(struct s_build *b, struct webreport_volume *v) {
     } else if (v->newest_s == 0) {
         why = "no snapshot";
     } else if (now - v->newest_s > rpo) {
-        why = "stale";
+        why = v->instance_gone ? "not discovered" : "stale"; /* untagged or terminated: no longer backed up */
     } else if (v->dr_backlog_oldest_s && now - v->dr_backlog_oldest_s > rpo) {
         why = "DR behind";
     } else if (v->drill == WEBREPORT_DRILL_FAILED) {
@@ -369,20 +422,25 @@ static void s_judge(struct s_build *b, struct webreport_volume *v) {
 /* Fleet figures, from the judged volumes. */
 static void s_totals(struct webreport *w) {
     w->oldest_backup_age_s = -1;
-    w->dr_backlog_oldest_age_s = -1;
+    if (!w->dr_backlog_from_run) {
+        w->dr_backlog_oldest_age_s = -1;
+    }
     for (size_t i = 0; i < w->nvolumes; i++) {
         const struct webreport_volume *v = &w->volumes[i];
         w->protected_n += v->newest_done_s > 0;
         bool within = v->newest_s > 0 && w->now_s - v->newest_s <= w->rpo_s;
-        w->within_rpo += within;
-        w->outside_rpo += !within;
+        w->rpo_volumes += !v->instance_gone;
+        w->within_rpo += within && !v->instance_gone;
+        w->outside_rpo += !within && !v->instance_gone;
         w->dr_up_to_date += v->dr == WEBREPORT_DR_OK || v->dr == WEBREPORT_DR_PENDING;
         w->problems += v->problem;
-        w->dr_backlog += v->dr_backlog;
+        w->dr_backlog += w->dr_backlog_from_run ? 0 : v->dr_backlog;
         if (v->newest_s > 0 && w->now_s - v->newest_s > w->oldest_backup_age_s) {
             w->oldest_backup_age_s = w->now_s - v->newest_s;
         }
-        if (v->dr_backlog_oldest_s > 0 && w->now_s - v->dr_backlog_oldest_s > w->dr_backlog_oldest_age_s) {
+        if (
+          !w->dr_backlog_from_run && v->dr_backlog_oldest_s > 0 &&
+          w->now_s - v->dr_backlog_oldest_s > w->dr_backlog_oldest_age_s) {
             w->dr_backlog_oldest_age_s = w->now_s - v->dr_backlog_oldest_s;
         }
         w->has_drills = w->has_drills || v->drill != WEBREPORT_DRILL_NONE;
@@ -455,9 +513,28 @@ static void s_run(struct s_build *b) {
     }
 }
 
+/* The DR backlog of the header: the run's copy plan's figures (cycle.done's) when a single-target run made one. */
+static void s_run_backlog(struct s_build *b) {
+    const struct report *r = b->in->report;
+    if (r != NULL && r->dr_backlog_known && r->ntargets == 0 && b->w->dest_region != NULL) {
+        b->w->dr_backlog_from_run = true;
+        b->w->dr_backlog = r->dr_backlog;
+        b->w->dr_backlog_oldest_age_s = r->dr_backlog ? r->dr_backlog_oldest_s : -1;
+    }
+}
+
 int64_t webreport_default_rpo_s(const struct cfg *cfg) {
     int64_t rpo = cfg ? 2 * cfg->min_interval_s : 0;
     return rpo < WEBREPORT_HOUR_S ? WEBREPORT_HOUR_S : rpo;
+}
+
+/* Some DR region could not be listed. */
+static bool s_dst_failed(const struct webreport_input *in, const char *dest_region) {
+    bool failed = in->nparts == 0 && dest_region != NULL && (in->dst == NULL || in->dst_failed);
+    for (size_t i = 0; i < in->nparts; i++) {
+        failed = failed || (in->parts[i].dest_region && (!in->parts[i].dst || in->parts[i].dst_failed));
+    }
+    return failed;
 }
 
 static void s_header(struct s_build *b) {
@@ -471,32 +548,60 @@ static void s_header(struct s_build *b) {
     w->account = s_set(in->account) ? arena_strndup(b->a, in->account, strlen(in->account)) : NULL;
     w->source_region = in->source_region;
     w->dest_region = cfg ? cfg->dest_region : NULL;
+    for (size_t i = 0; i < in->nparts && w->dest_region == NULL; i++) {
+        w->dest_region = in->parts[i].dest_region; /* DEST_REGION_MAP: some target has a DR region */
+    }
     w->retention_days = cfg ? cfg->retention_days : CFG_DEFAULT_RETENTION_DAYS;
-    w->rpo_s = in->rpo_s > 0 ? in->rpo_s : webreport_default_rpo_s(cfg);
+    w->rpo_s = in->rpo_s > 0 ? in->rpo_s : cfg && cfg->rpo_s > 0 ? cfg->rpo_s : webreport_default_rpo_s(cfg);
     w->backup_tag = cfg ? arena_printf(b->a, "%s=%s", cfg->backup_tag.keys[0], cfg->backup_tag.value) : "";
     w->listed = in->src != NULL;
-    w->dst_failed = w->dest_region != NULL && (in->dst == NULL || in->dst_failed);
+    w->dst_failed = s_dst_failed(in, w->dest_region);
     w->runs = in->runs;
     w->nruns = in->nruns < WEBREPORT_RUNS_MAX ? in->nruns : WEBREPORT_RUNS_MAX;
+}
+
+/* One (account, region): its volumes, their snapshots, copies, calendar and this run's drills. */
+static void s_part(struct s_build *b, const struct webreport_part *part) {
+    b->part = part;
+    b->first = b->w->nvolumes;
+    b->dr = part->dest_region != NULL;
+    b->dst_failed = b->dr && (part->dst == NULL || part->dst_failed);
+    s_instance_volumes(b);
+    s_index_volumes(b);
+    s_snapshot_only_volumes(b);
+    s_index_copies(b);
+    struct span *newest = b->nvols ? ARENA_NEW_ARRAY(b->a, struct span, b->nvols) : NULL;
+    s_source_snapshots(b, newest);
+    s_dest_snapshots(b);
+    s_history(b);
+    s_run_drills(b);
+    s_run_creates(b);
+    for (size_t i = 0; i < b->nvols; i++) {
+        struct webreport_volume *v = &b->w->volumes[b->first + i];
+        v->dr = s_dr_state(b, v, newest[i]);
+    }
 }
 
 void webreport_build(struct arena *a, const struct webreport_input *in, struct webreport *out) {
     memset(out, 0, sizeof(*out));
     struct s_build b = { .a = a, .in = in, .w = out, .today = in->now_s / WEBREPORT_DAY_S };
     s_header(&b);
-    s_instance_volumes(&b);
-    s_index_volumes(&b);
-    s_snapshot_only_volumes(&b);
-    s_index_copies(&b);
     s_index_report(&b);
-    struct span *newest = b.nvols ? ARENA_NEW_ARRAY(a, struct span, b.nvols) : NULL;
-    s_source_snapshots(&b, newest);
-    s_dest_snapshots(&b);
-    s_history(&b);
-    for (size_t i = 0; i < out->nvolumes; i++) {
-        out->volumes[i].dr = s_dr_state(&b, &out->volumes[i], newest[i]);
+    struct webreport_part single = { .account = out->account,
+                                     .region = in->source_region,
+                                     .dest_region = out->dest_region,
+                                     .instances = in->instances,
+                                     .ninstances = in->ninstances,
+                                     .src = in->src,
+                                     .dst = in->dst,
+                                     .dst_failed = in->dst_failed,
+                                     .history = in->history,
+                                     .nhistory = in->nhistory };
+    for (size_t i = 0; i < (in->nparts ? in->nparts : 1); i++) {
+        s_part(&b, in->nparts ? &in->parts[i] : &single);
     }
     s_run(&b);
+    s_run_backlog(&b);
     for (size_t i = 0; i < out->nvolumes; i++) {
         s_judge(&b, &out->volumes[i]);
     }

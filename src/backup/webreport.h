@@ -5,15 +5,17 @@
  * The model (struct webreport) is built by webreport_build() from plain data and "now": no I/O, no clock, no
  * logging, so the same input renders the same bytes. It holds one row per backed-up volume with what an
  * operator asks first (is it protected, since when, in both regions?) and the run's facts (counts, failures,
- * S3 routes). Fields other jobs will add (restore drills, RPO coverage, DR backlog from the copy pump) have
- * their place in the model and are rendered only when present (the `has_*` flags); what can be computed from
- * the listings is computed here: newest snapshot age per volume, DR copy presence, the DR backlog.
+ * S3 routes), from the other jobs' records: the restore drill's per volume (this run's report items, earlier
+ * runs' from the calendar history), the configured RPO, the copy plan's DR backlog (report.dr_backlog). What can
+ * be computed from the listings is computed here: newest snapshot age per volume, DR copy presence and backlog.
+ * A multi-target run gives one part per (account, region) target; rows are grouped by them.
  *
  * Definitions (the page's footer says them in words):
  *   - a volume is a volume of a discovered instance (block device mapping) or a volume that has SmartVault
  *     snapshots kept in the source region (its instance is gone or no longer tagged: its last backups matter);
  *   - protected: at least one completed SmartVault snapshot kept in the source region;
- *   - within the RPO: the newest pending or completed snapshot started at most rpo_s ago;
+ *   - within the RPO: the newest pending or completed snapshot (or one this run created) started at most rpo_s
+ *     ago; the header's share counts the volumes of discovered instances only, as cycle.done's coverage does;
  *   - DR copy up to date: the newest completed source snapshot has a copy (completed, pending, or started this
  *     run) in the DR region; DR backlog: completed source snapshots inside retention without a copy;
  *   - a problem row: not within the RPO, a DR backlog older than the RPO, a failure of this run naming the
@@ -21,7 +23,7 @@
  *
  * Calendar: bit d of `days` (d = 0 today, UTC) is set when a completed source snapshot of the volume started
  * that day; bit d of `dr_days` when a DR copy of a snapshot of that day exists. History beyond the snapshots
- * retention keeps comes from `history` (audit items of earlier runs) when the caller has it.
+ * retention keeps comes from `history` (the audit table's calendar items, backup/webreport_calendar.h).
  *
  * The HTML (webreport_html): UTF-8, one file, inline CSS and SVG, a small inline script (sorting, filtering) the
  * page works without, and a Content-Security-Policy meta tag that allows nothing but that style and that script
@@ -101,10 +103,36 @@ struct webreport_run {
     struct report_counts counts;
 };
 
+/* What an item of the calendar's history says about a volume on a day (backup/webreport_calendar.c). */
+enum webreport_hist {
+    WEBREPORT_HIST_SNAP = 0,     /* a completed source snapshot started that day */
+    WEBREPORT_HIST_DR,           /* a completed DR copy of a snapshot of that day */
+    WEBREPORT_HIST_DRILL_PASSED, /* a restore drill of the volume passed that day */
+    WEBREPORT_HIST_DRILL_FAILED, /* ... failed */
+    WEBREPORT_HIST__KINDS
+};
+
 struct webreport_history_day {
     const char *volume_id;
-    int64_t start_s;
-    bool dr; /* a copy (true) or a source snapshot (false) */
+    int64_t start_s; /* any time of the day (UTC) */
+    enum webreport_hist kind;
+};
+
+/*
+ * One (account, source region) of the fleet: its listings and its history. A single-target run has one (the
+ * input's own fields when nparts is 0); a multi-account run one per target, and the page groups rows by them.
+ */
+struct webreport_part {
+    const char *account; /* NULL/"" when unknown */
+    const char *region;
+    const char *dest_region; /* NULL: no DR for this target */
+    const struct ec2_instance *const *instances;
+    size_t ninstances;
+    const struct ec2_snapshot_list *src; /* NULL: not listed */
+    const struct ec2_snapshot_list *dst; /* NULL: no DR region, or not listed (dst_failed) */
+    bool dst_failed;
+    const struct webreport_history_day *history;
+    size_t nhistory;
 };
 
 /* What webreport_build needs besides the report. */
@@ -113,7 +141,7 @@ struct webreport_input {
     const char *account;       /* the account id when the credentials say, else NULL */
     const char *source_region; /* resolved */
     int64_t now_s;
-    int64_t rpo_s; /* 0: webreport_default_rpo_s(cfg) */
+    int64_t rpo_s; /* 0: cfg->rpo_s, else webreport_default_rpo_s(cfg) */
     /* The listings: discovered instances, SmartVault snapshots in the source and DR regions. */
     const struct ec2_instance *const *instances;
     size_t ninstances;
@@ -128,6 +156,9 @@ struct webreport_input {
     size_t nruns;
     const struct webreport_history_day *history;
     size_t nhistory;
+    /* Multi-target runs: the targets (then the single-target fields above are not used). */
+    const struct webreport_part *parts;
+    size_t nparts;
 };
 
 struct webreport {
@@ -145,11 +176,16 @@ struct webreport {
     size_t nvolumes;
     size_t ngroups; /* distinct (account, region) pairs */
     /* Fleet figures (derived from volumes). */
-    size_t protected_n, within_rpo, outside_rpo, dr_up_to_date, problems;
-    int64_t oldest_backup_age_s; /* the oldest "newest snapshot" age; -1 when no volume has one */
-    uint64_t dr_backlog;
+    size_t protected_n, dr_up_to_date, problems;
+    /* The RPO share, over the volumes of discovered instances as cycle.done's coverage counts them (volumes only
+     * kept snapshots know are listed but no longer backed up, so not held to it). */
+    size_t rpo_volumes, within_rpo, outside_rpo;
+    int64_t oldest_backup_age_s;     /* the oldest "newest snapshot" age; -1 when no volume has one */
+    uint64_t dr_backlog;             /* the run's copy plan's (cycle.done dr_backlog) when it ran, else the rows' */
     int64_t dr_backlog_oldest_age_s; /* -1 when none */
-    /* Restore drills (filled when a drill ran; rendered only then). */
+    bool dr_backlog_from_run;
+    bool has_history; /* the calendar includes the audit table's history */
+    /* Restore drills: volumes whose last drill (this run's or the calendar's, 30 days) passed / failed. */
     bool has_drills;
     uint64_t drills_passed, drills_failed;
     /* The run. */

@@ -18,6 +18,7 @@
 #include "backup/webreport_publish.h"
 
 #include "backup/webreport.h"
+#include "backup/webreport_calendar.h"
 #include "base/log.h"
 #include "base/time.h"
 #include "svc/dynamodb.h"
@@ -199,27 +200,99 @@ static void s_runs(struct cycle *cy, struct webreport_run **runs, size_t *nruns)
     buf_free(&body);
 }
 
+void webreport_keep_target_fleet(struct cycle *hub, const struct cycle *target, const char *account_id) {
+    struct cycle_fleet *f = ARENA_NEW(hub->arena, struct cycle_fleet);
+    *f = target->fleet;
+    f->account = arena_strndup(hub->arena, account_id ? account_id : "", account_id ? strlen(account_id) : 0);
+    f->region = arena_strndup(hub->arena, target->cfg->source_region, strlen(target->cfg->source_region));
+    f->dest_region = target->cfg->dest_region
+                       ? arena_strndup(hub->arena, target->cfg->dest_region, strlen(target->cfg->dest_region))
+                       : NULL;
+    f->next = NULL;
+    struct cycle_fleet **tail = &hub->fleet.next;
+    while (*tail != NULL) {
+        tail = &(*tail)->next;
+    }
+    *tail = f;
+}
+
+static struct webreport_part
+s_part(const struct cycle_fleet *f, const char *account, const char *region, const char *dest) {
+    return (struct webreport_part){ .account = account,
+                                    .region = region,
+                                    .dest_region = dest,
+                                    .instances = f->instances,
+                                    .ninstances = f->ninstances,
+                                    .src = f->src_listed ? &f->src : NULL,
+                                    .dst = f->dst_listed ? &f->dst : NULL,
+                                    .dst_failed = dest != NULL && !f->dst_listed };
+}
+
+/* The (account, region) parts: the targets' listings in a multi-target run, else the run's own. */
+static size_t s_parts(struct cycle *cy, struct webreport_part **parts) {
+    size_t n = 0;
+    for (const struct cycle_fleet *f = cy->fleet.next; f != NULL; f = f->next) {
+        n++;
+    }
+    *parts = ARENA_NEW_ARRAY(cy->arena, struct webreport_part, n ? n : 1);
+    if (n == 0) {
+        const char *account = cy->aws ? aws_client_account_id(cy->aws) : NULL;
+        (*parts)[0] = s_part(&cy->fleet, account, cy->cfg->source_region, cy->cfg->dest_region);
+        return 1;
+    }
+    n = 0;
+    for (const struct cycle_fleet *f = cy->fleet.next; f != NULL; f = f->next) {
+        (*parts)[n++] = s_part(f, f->account, f->region, f->dest_region);
+    }
+    return n;
+}
+
+/*
+ * The model; with DYNAMODB_TABLE the calendar's history is read first (per part), and after the build the days
+ * this run knows more about are written back (not in a dry run or `smartvault report`).
+ */
 static void s_model(struct cycle *cy, struct webreport *w) {
-    const struct cycle_fleet *f = &cy->fleet;
     struct webreport_run *runs = NULL;
     size_t nruns = 0;
     s_runs(cy, &runs, &nruns);
+    struct webreport_part *parts = NULL;
+    size_t nparts = s_parts(cy, &parts);
+    bool table = cy->cfg->dynamodb_table != NULL;
+    bool *read = ARENA_NEW_ARRAY(cy->arena, bool, nparts);
+    for (size_t i = 0; table && i < nparts; i++) {
+        struct webreport_history_day *h = NULL;
+        read[i] = webreport_calendar_read(cy, parts[i].account, parts[i].region, &h, &parts[i].nhistory) == ERR_OK;
+        parts[i].history = read[i] ? h : NULL;
+    }
     struct webreport_input in = {
         .cfg = cy->cfg,
-        .account = cy->aws ? aws_client_account_id(cy->aws) : NULL,
+        .account = nparts == 1 ? parts[0].account : NULL,
         .source_region = cy->cfg->source_region,
         .now_s = cy->now_s,
-        .instances = f->instances,
-        .ninstances = f->ninstances,
-        .src = f->src_listed ? &f->src : NULL,
-        .dst = f->dst_listed ? &f->dst : NULL,
-        .dst_failed = cy->cfg->dest_region != NULL && !f->dst_listed,
         .report = cy->report->ebs_ran || cy->report->s3_ran ? cy->report : NULL,
         .outcome = report_has_failures(cy->report) ? "partial" : "ok",
         .runs = runs,
         .nruns = nruns,
+        .parts = parts,
+        .nparts = nparts,
     };
     webreport_build(cy->arena, &in, w);
+    /* A day is rewritten as the union of what is stored and what the run saw: never without having read it. */
+    for (size_t i = 0; table && !cy->dry_run && i < nparts; i++) {
+        if (!read[i]) {
+            continue;
+        }
+        size_t written = 0;
+        enum err e = webreport_calendar_write(
+          cy, w, parts[i].account, parts[i].region, parts[i].history, parts[i].nhistory, &written);
+        LOG(
+          LOG_INFO,
+          "report.calendar",
+          LF_S("region", parts[i].region),
+          LF_U("history", parts[i].nhistory),
+          LF_U("items_written", written),
+          LF_S("error", e == ERR_OK ? NULL : err_name(e)));
+    }
 }
 
 /* The page and the JSON; ERR_LIMIT past WEBREPORT_PAGE_MAX (a fleet far beyond the 100,000-snapshot quota). */

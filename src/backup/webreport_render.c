@@ -133,26 +133,14 @@ static void s_head(const struct webreport *w, struct buf *b) {
     buf_appendf(b, " - %s</title>\n<style>%s</style></head>\n<body>\n", w->generated_at, s_style);
 }
 
-static void s_fleet(const struct webreport *w, struct buf *b) {
+/* Protected, within the RPO, DR copies, DR backlog. */
+static void s_kpi_coverage(const struct webreport *w, struct buf *b) {
     size_t t = w->nvolumes;
-    buf_append_cstr(b, "<header><h1>SmartVault backup coverage</h1><p class=sub>");
-    if (w->account) {
-        buf_append_cstr(b, "Account ");
-        html_cstr(b, w->account);
-        buf_append_cstr(b, " &middot; ");
-    }
-    html_cstr(b, w->source_region ? w->source_region : "no region");
-    if (w->dest_region) {
-        buf_append_cstr(b, " &rarr; DR ");
-        html_cstr(b, w->dest_region);
-    }
-    buf_append_cstr(b, " &middot; instances tagged ");
-    html_cstr(b, w->backup_tag);
-    buf_appendf(b, " &middot; generated <time id=generated>%s</time></p>\n<dl class=kpi>", w->generated_at);
     s_kpi(b, w->protected_n == t ? "ok" : "bad", "k-protected", "Volumes protected");
     buf_appendf(b, "%zu / %zu</dd></div>", w->protected_n, t);
     s_kpi(b, w->outside_rpo ? "bad" : "ok", "k-rpo", "Within RPO");
-    buf_appendf(b, "%zu%% <span class=mut>(%zu / %zu, RPO ", t ? (w->within_rpo * 100 / t) : 100, w->within_rpo, t);
+    size_t rt = w->rpo_volumes;
+    buf_appendf(b, "%zu%% <span class=mut>(%zu / %zu, RPO ", rt ? (w->within_rpo * 100 / rt) : 100, w->within_rpo, rt);
     s_age(b, w->rpo_s);
     buf_append_cstr(b, ")</span></dd></div>");
     s_kpi(b, !w->dest_region ? "mut" : w->dr_up_to_date == t ? "ok" : "warn", "k-dr", "DR copies up to date");
@@ -161,7 +149,7 @@ static void s_fleet(const struct webreport *w, struct buf *b) {
     } else {
         buf_append_cstr(b, w->dest_region ? "unknown (DR region not listed)</dd></div>" : "no DR region</dd></div>");
     }
-    s_kpi(b, w->dr_backlog ? "warn" : "ok", "k-backlog", "DR backlog");
+    s_kpi(b, !w->dest_region ? "mut" : w->dr_backlog ? "warn" : "ok", "k-backlog", "DR backlog");
     buf_appendf(b, "%llu", (unsigned long long) w->dr_backlog);
     if (w->dr_backlog_oldest_age_s >= 0) {
         buf_append_cstr(b, " <span class=mut>oldest ");
@@ -169,6 +157,10 @@ static void s_fleet(const struct webreport *w, struct buf *b) {
         buf_append_cstr(b, "</span>");
     }
     buf_append_cstr(b, "</dd></div>");
+}
+
+/* The oldest newest backup, the run, the drills. */
+static void s_kpi_run(const struct webreport *w, struct buf *b) {
     s_kpi(b, w->oldest_backup_age_s > w->rpo_s ? "bad" : "ok", "k-oldest", "Oldest newest backup");
     if (w->oldest_backup_age_s >= 0) {
         s_age(b, w->oldest_backup_age_s);
@@ -186,7 +178,7 @@ static void s_fleet(const struct webreport *w, struct buf *b) {
         buf_append_cstr(b, "no run <span class=mut>(smartvault report)</span>");
     }
     buf_append_cstr(b, "</dd></div>");
-    s_kpi(b, !w->has_drills ? "mut" : w->drills_failed ? "bad" : "ok", "k-drills", "Restore drills");
+    s_kpi(b, !w->has_drills ? "mut" : w->drills_failed ? "bad" : "ok", "k-drills", "Restore drills (last per volume)");
     if (w->has_drills) {
         buf_appendf(
           b,
@@ -196,6 +188,29 @@ static void s_fleet(const struct webreport *w, struct buf *b) {
     } else {
         buf_append_cstr(b, "not run</dd></div>");
     }
+}
+
+static void s_fleet(const struct webreport *w, struct buf *b) {
+    buf_append_cstr(b, "<header><h1>SmartVault backup coverage</h1><p class=sub>");
+    if (w->account) {
+        buf_append_cstr(b, "Account ");
+        html_cstr(b, w->account);
+        buf_append_cstr(b, " &middot; ");
+    }
+    if (w->ngroups > 1) {
+        buf_appendf(b, "%zu accounts and regions (grouped below)", w->ngroups);
+    } else {
+        html_cstr(b, w->source_region ? w->source_region : "no region");
+    }
+    if (w->dest_region && w->ngroups <= 1) {
+        buf_append_cstr(b, " &rarr; DR ");
+        html_cstr(b, w->dest_region);
+    }
+    buf_append_cstr(b, " &middot; instances tagged ");
+    html_cstr(b, w->backup_tag);
+    buf_appendf(b, " &middot; generated <time id=generated>%s</time></p>\n<dl class=kpi>", w->generated_at);
+    s_kpi_coverage(w, b);
+    s_kpi_run(w, b);
     s_kpi(b, w->problems ? "bad" : "ok", "k-problems", "Volumes with problems");
     buf_appendf(b, "%zu</dd></div></dl></header>\n", w->problems);
 }
@@ -503,10 +518,11 @@ static void s_footer(const struct webreport *w, struct buf *b) {
       " ago. <b>DR copy</b>: the state of the copy of its newest completed snapshot; the number in brackets is its "
       "backlog (completed snapshots inside the %u-day retention without a copy). Rows with problems (failed, no "
       "snapshot, stale, DR behind by more than the RPO, drill failed) come first. The calendar shows the days with a "
-      "completed snapshot (top) and with a DR copy (bottom) among the snapshots kept%s. Times are UTC. SmartVault "
+      "completed snapshot (top) and with a DR copy (bottom) among the snapshots kept%s. <b>Last drill</b>: the newest "
+      "restore drill of the volume in this run or the last 30 days' calendar. Times are UTC. SmartVault "
       "%s.</p></footer>\n<script>%s</script>\n</body></html>\n",
       w->retention_days,
-      w->nruns ? " and the audit table" : "",
+      w->has_history ? " and in the audit table's calendar items (days retention has deleted)" : "",
       SMARTVAULT_VERSION,
       s_script);
 }
@@ -569,7 +585,8 @@ static void s_json_fleet(const struct webreport *w, struct buf *b) {
       ",\"listed\":%s,\"dest_listed\":%s,\"rpo_seconds\":%lld,\"retention_days\":%u,\"volumes_total\":%zu,"
       "\"volumes_protected\":%zu,\"volumes_within_rpo\":%zu,\"volumes_outside_rpo\":%zu,"
       "\"oldest_backup_age_seconds\":%lld,\"dr_up_to_date\":%zu,\"dr_backlog\":%llu,"
-      "\"dr_backlog_oldest_seconds\":%lld,\"problems\":%zu,\"groups\":%zu",
+      "\"dr_backlog_oldest_seconds\":%lld,\"dr_backlog_from_run\":%s,\"volumes_held_to_rpo\":%zu,"
+      "\"calendar_history\":%s,\"problems\":%zu,\"groups\":%zu",
       w->listed ? "true" : "false",
       w->dest_region && !w->dst_failed ? "true" : "false",
       (long long) w->rpo_s,
@@ -582,6 +599,9 @@ static void s_json_fleet(const struct webreport *w, struct buf *b) {
       w->dr_up_to_date,
       (unsigned long long) w->dr_backlog,
       (long long) w->dr_backlog_oldest_age_s,
+      w->dr_backlog_from_run ? "true" : "false",
+      w->rpo_volumes,
+      w->has_history ? "true" : "false",
       w->problems,
       w->ngroups);
     if (w->has_drills) {

@@ -158,6 +158,59 @@ enum err dynamodb_query_body(
     return json_writer_finish(&w);
 }
 
+static void s_write_s(struct json_writer *w, const char *key, const char *text) {
+    json_write_key(w, key);
+    json_write_object_begin(w);
+    json_write_key(w, "S");
+    json_write_cstr(w, text);
+    json_write_object_end(w);
+}
+
+enum err dynamodb_query_page_body(struct buf *out, const struct dynamodb_query *q) {
+    ENSURE(q->table != NULL && q->table[0], ERR_INVALID, "dynamodb: no table");
+    ENSURE(q->key_name && q->key_name[0] && q->key_value, ERR_INVALID, "dynamodb: Query without a key");
+    ENSURE(q->sort_from == NULL || (q->sort_name && q->sort_name[0]), ERR_INVALID, "dynamodb: range without a key");
+    ENSURE(q->limit >= 1 && q->limit <= DYNAMODB_QUERY_MAX_LIMIT, ERR_INVALID, "dynamodb: Query limit %u", q->limit);
+    struct json_writer w;
+    json_writer_init(&w, out);
+    json_write_object_begin(&w);
+    json_write_key(&w, "TableName");
+    json_write_cstr(&w, q->table);
+    json_write_key(&w, "KeyConditionExpression");
+    json_write_cstr(&w, q->sort_from ? "#k = :v AND #s >= :f" : "#k = :v");
+    json_write_key(&w, "ExpressionAttributeNames");
+    json_write_object_begin(&w);
+    json_write_key(&w, "#k");
+    json_write_cstr(&w, q->key_name);
+    if (q->sort_from) {
+        json_write_key(&w, "#s");
+        json_write_cstr(&w, q->sort_name);
+    }
+    json_write_object_end(&w);
+    json_write_key(&w, "ExpressionAttributeValues");
+    json_write_object_begin(&w);
+    s_write_s(&w, ":v", q->key_value);
+    if (q->sort_from) {
+        s_write_s(&w, ":f", q->sort_from);
+    }
+    json_write_object_end(&w);
+    json_write_key(&w, "ScanIndexForward");
+    json_write_bool(&w, q->forward);
+    json_write_key(&w, "Limit");
+    json_write_u64(&w, q->limit);
+    if (q->start != NULL && q->start->nattrs > 0) {
+        json_write_key(&w, "ExclusiveStartKey");
+        json_write_object_begin(&w);
+        for (size_t i = 0; i < q->start->nattrs; i++) {
+            ENSURE(q->start->attrs[i].name && q->start->attrs[i].text, ERR_INVALID, "dynamodb: start key %zu", i);
+            s_write_s(&w, q->start->attrs[i].name, q->start->attrs[i].text);
+        }
+        json_write_object_end(&w);
+    }
+    json_write_object_end(&w);
+    return json_writer_finish(&w);
+}
+
 static void s_read_attr(struct arena *out, const struct json_value *m, struct dynamodb_attr *a, bool *keep) {
     const struct json_value *v;
     *keep = true;
@@ -198,6 +251,26 @@ dynamodb_query_parse(struct arena *out, const struct json_value *root, struct dy
         }
         (*items)[(*n)++] = (struct dynamodb_item){ attrs, na };
     }
+    return ERR_OK;
+}
+
+enum err dynamodb_query_last_key(struct arena *out, const struct json_value *root, struct dynamodb_item *key) {
+    *key = (struct dynamodb_item){ NULL, 0 };
+    ENSURE(json_is(root, JSON_OBJECT), ERR_PARSE, "Query response is not an object");
+    const struct json_value *k = json_get(root, "LastEvaluatedKey");
+    if (k == NULL || json_is(k, JSON_NULL)) {
+        return ERR_OK;
+    }
+    ENSURE(json_is(k, JSON_OBJECT), ERR_PARSE, "Query response: LastEvaluatedKey is not an object");
+    struct dynamodb_attr *attrs = k->count ? ARENA_NEW_ARRAY(out, struct dynamodb_attr, k->count) : NULL;
+    size_t na = 0;
+    for (const struct json_value *m = json_first(k); m; m = m->next) {
+        bool keep = false;
+        s_read_attr(out, m, &attrs[na], &keep);
+        ENSURE(keep && attrs[na].type == DYNAMODB_S, ERR_PARSE, "Query response: LastEvaluatedKey is not strings");
+        na++;
+    }
+    *key = (struct dynamodb_item){ attrs, na };
     return ERR_OK;
 }
 

@@ -95,6 +95,25 @@ enum err dynamodb_query_body(
   bool forward) SV_MUST_CHECK;
 
 /*
+ * A Query of a partition's sort-key range, one page at a time: {"TableName", "KeyConditionExpression":
+ * "#k = :v AND #s >= :f" (without the range when sort_from is NULL), "ScanIndexForward", "Limit",
+ * "ExclusiveStartKey" (the previous page's LastEvaluatedKey, when `start` has attributes)}.
+ */
+struct dynamodb_query {
+    const char *table;
+    const char *key_name, *key_value;  /* the partition (String) */
+    const char *sort_name, *sort_from; /* optional: sort key (String) >= sort_from */
+    uint32_t limit;                    /* 1..1000 */
+    bool forward;
+    const struct dynamodb_item *start; /* optional: ExclusiveStartKey (String attributes) */
+};
+enum err dynamodb_query_page_body(struct buf *out, const struct dynamodb_query *q) SV_MUST_CHECK;
+
+/* A Query response's LastEvaluatedKey into *key (nattrs 0 when it is the last page); ERR_PARSE if malformed. */
+enum err dynamodb_query_last_key(struct arena *out, const struct json_value *root, struct dynamodb_item *key)
+  SV_MUST_CHECK;
+
+/*
  * A Query response's Items, copied into `out`: String and Number attributes are kept (text), BOOL as flag, other
  * types are skipped. ERR_PARSE when the document is not an object or Items is not a list of objects.
  */

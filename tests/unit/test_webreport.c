@@ -8,6 +8,7 @@
 
 #include "backup/cycle.h"
 #include "backup/webreport.h"
+#include "backup/webreport_calendar.h"
 #include "codec/json.h"
 #include "svc/dynamodb.h"
 
@@ -206,7 +207,10 @@ TEST(webreport_orphans_deletions_failures_and_started_copies) {
     CHECK_STR(o->instance_id, "i-9");
     CHECK_STR(o->name, "old-db");
     CHECK_INT(o->kept, 2);
-    CHECK_STR(o->problem_why, "stale");
+    CHECK_STR(o->problem_why, "not discovered"); /* no longer backed up: listed, not held to the RPO share */
+    CHECK_INT(w.rpo_volumes, 2);
+    CHECK_INT(w.within_rpo, 2);
+    CHECK_INT(w.outside_rpo, 0);
     CHECK_INT(v1v->kept, 1); /* snap-1old was deleted by this run */
     CHECK(v1v->dr == WEBREPORT_DR_PENDING);
     CHECK(!v1v->problem);
@@ -218,6 +222,131 @@ TEST(webreport_orphans_deletions_failures_and_started_copies) {
     CHECK_INT(w.nfailures, 1);
     CHECK_INT(w.counts.failures, 1);
     report_free(&r);
+    arena_free(&a);
+}
+
+/*
+ * The calendar's history (audit items) marks days beyond the snapshots kept; drills come from the history and
+ * from this run (the newer wins, a failure on the same day wins); the header's backlog is the run's copy plan's.
+ */
+TEST(webreport_history_drills_and_the_runs_backlog) {
+    struct arena a;
+    arena_init(&a, 0);
+    const char *vols[] = { "vol-a", "vol-b" };
+    const struct ec2_instance *insts[] = { s_inst(&a, "i-1", "web", 2, vols) };
+    struct ec2_snapshot items[] = {
+        s_snap(&a, "snap-a", "vol-a", "completed", NOW - 60, NULL),
+        s_snap(&a, "snap-b", "vol-b", "completed", NOW - 60, NULL),
+    };
+    struct ec2_snapshot_list src = { items, 2, 2 };
+    const struct webreport_history_day hist[] = {
+        { "vol-a", NOW - 10 * DAY, WEBREPORT_HIST_SNAP },
+        { "vol-a", NOW - 10 * DAY, WEBREPORT_HIST_DR },
+        { "vol-a", NOW - 29 * DAY, WEBREPORT_HIST_SNAP },
+        { "vol-a", NOW - 30 * DAY, WEBREPORT_HIST_SNAP },
+        { "vol-gone", NOW - 3 * DAY, WEBREPORT_HIST_SNAP },
+        { "vol-a", NOW - 2 * DAY, WEBREPORT_HIST_DRILL_FAILED },
+        { "vol-b", NOW - 5 * DAY, WEBREPORT_HIST_DRILL_PASSED },
+        { "vol-b", NOW - 4 * DAY, WEBREPORT_HIST_DRILL_FAILED },
+        { "vol-b", NOW - 4 * DAY, WEBREPORT_HIST_DRILL_PASSED },
+    };
+    struct report r;
+    report_init(&r, &a, NOW * 1000);
+    r.ebs_ran = true;
+    r.dr_backlog_known = true;
+    r.dr_backlog = 7;
+    r.dr_backlog_oldest_s = 2 * DAY;
+    report_add(
+      &r,
+      &(struct report_item){ .action = REPORT_DRILLED,
+                             .job = REPORT_JOB_DRILL,
+                             .ts_ms = (NOW - 30) * 1000,
+                             .volume_id = "vol-a",
+                             .snapshot_id = "snap-a",
+                             .duration_ms = 5000 });
+    struct cfg c = s_cfg("us-west-2");
+    c.rpo_s = 2 * DAY;
+    struct webreport_input in = { .cfg = &c,
+                                  .source_region = "us-east-1",
+                                  .now_s = NOW,
+                                  .instances = insts,
+                                  .ninstances = 1,
+                                  .src = &src,
+                                  .report = &r,
+                                  .history = hist,
+                                  .nhistory = sizeof(hist) / sizeof(hist[0]) };
+    struct webreport w;
+    webreport_build(&a, &in, &w);
+    REQUIRE(w.nvolumes == 2);
+    const struct webreport_volume *va = s_vol(&w, "vol-a"), *vb = s_vol(&w, "vol-b");
+    CHECK_INT(va->days, 1u << 0 | 1u << 10 | 1u << 29); /* day 30 is outside the calendar */
+    CHECK_INT(va->dr_days, 1u << 10);
+    CHECK(w.has_history);
+    CHECK(va->drill == WEBREPORT_DRILL_PASSED && va->drill_s == NOW - 30); /* this run's, newer than day -2's */
+    CHECK(vb->drill == WEBREPORT_DRILL_FAILED);                            /* day -4: failed and passed -> failed */
+    CHECK(vb->problem);
+    CHECK_STR(vb->problem_why, "drill failed");
+    CHECK(w.has_drills);
+    CHECK_INT(w.drills_passed, 1);
+    CHECK_INT(w.drills_failed, 1);
+    CHECK_INT(w.rpo_s, 2 * DAY); /* RPO from the configuration */
+    CHECK(w.dr_backlog_from_run);
+    CHECK_INT(w.dr_backlog, 7);
+    CHECK_INT(w.dr_backlog_oldest_age_s, 2 * DAY);
+    report_free(&r);
+    arena_free(&a);
+}
+
+/* Two (account, region) parts: rows grouped by them, each part's copies and history its own. */
+TEST(webreport_parts_group_rows_by_account_and_region) {
+    struct arena a;
+    arena_init(&a, 0);
+    const char *v1[] = { "vol-1" }, *v2[] = { "vol-2" };
+    const struct ec2_instance *i1[] = { s_inst(&a, "i-1", "zeta", 1, v1) },
+                              *i2[] = { s_inst(&a, "i-2", "alpha", 1, v2) };
+    struct ec2_snapshot s1[] = { s_snap(&a, "snap-1", "vol-1", "completed", NOW - 60, NULL) };
+    struct ec2_snapshot s2[] = { s_snap(&a, "snap-2", "vol-2", "completed", NOW - 3 * DAY, NULL) };
+    struct ec2_snapshot_list l1 = { s1, 1, 1 }, l2 = { s2, 1, 1 }, empty = { NULL, 0, 0 };
+    const struct webreport_history_day h2[] = { { "vol-2", NOW - 12 * DAY, WEBREPORT_HIST_SNAP },
+                                                { "vol-1", NOW - 12 * DAY, WEBREPORT_HIST_SNAP } };
+    const struct webreport_part parts[] = {
+        { .account = "222222222222",
+          .region = "eu-west-1",
+          .instances = i2,
+          .ninstances = 1,
+          .src = &l2,
+          .history = h2,
+          .nhistory = 2 },
+        { .account = "111111111111",
+          .region = "us-east-1",
+          .dest_region = "us-west-2",
+          .instances = i1,
+          .ninstances = 1,
+          .src = &l1,
+          .dst = &empty },
+    };
+    struct cfg c = s_cfg(NULL);
+    struct webreport_input in = { .cfg = &c, .source_region = "us-east-1", .now_s = NOW, .parts = parts, .nparts = 2 };
+    struct webreport w;
+    webreport_build(&a, &in, &w);
+    REQUIRE(w.nvolumes == 2);
+    CHECK_INT(w.ngroups, 2);
+    CHECK_STR(w.volumes[0].account, "111111111111"); /* grouped by account, then region */
+    CHECK_STR(w.volumes[0].volume_id, "vol-1");
+    CHECK(w.volumes[0].dr == WEBREPORT_DR_MISSING);
+    CHECK_INT(w.volumes[0].days, 1u); /* vol-1's history belongs to the other part: not used */
+    CHECK_STR(w.volumes[1].region, "eu-west-1");
+    CHECK(w.volumes[1].dr == WEBREPORT_DR_OFF);
+    CHECK_INT(w.volumes[1].days, 1u << 3 | 1u << 12);
+    CHECK_STR(w.volumes[1].problem_why, "stale");
+    struct buf b;
+    buf_init(&b, WEBREPORT_PAGE_MAX);
+    REQUIRE_OK(webreport_html(&w, &b));
+    const char *g1 = strstr(buf_cstr(&b), "<tr class=g><th colspan=10>111111111111 &middot; us-east-1");
+    CHECK(g1 != NULL && strstr(buf_cstr(&b), "<tr class=g><th colspan=10>222222222222 &middot; eu-west-1") != NULL);
+    CHECK_STR(w.dest_region, "us-west-2"); /* a target has DR: the header's DR figures are shown */
+    CHECK(strstr(buf_cstr(&b), "2 accounts and regions (grouped below)") != NULL);
+    buf_free(&b);
     arena_free(&a);
 }
 
@@ -453,4 +582,109 @@ TEST(dynamodb_query_body_and_parse_for_the_run_index) {
     REQUIRE_OK(dynamodb_query_parse(&a, root, &items, &n));
     CHECK_INT(n, 0);
     arena_free(&a);
+}
+
+/* The calendar's Query: a sort-key range, paged by LastEvaluatedKey. */
+TEST(dynamodb_query_page_body_and_last_key) {
+    struct buf b;
+    buf_init(&b, BUF_MAX_SMALL);
+    const struct dynamodb_attr start_attrs[] = { { .name = "pk", .text = "calendar#1#r" },
+                                                 { .name = "sk", .text = "2026-01-02#00" } };
+    const struct dynamodb_item start = { start_attrs, 2 };
+    struct dynamodb_query q = { .table = "audit",
+                                .key_name = "pk",
+                                .key_value = "calendar#1#r",
+                                .sort_name = "sk",
+                                .sort_from = "2025-12-03",
+                                .limit = 1000,
+                                .forward = true,
+                                .start = &start };
+    REQUIRE_OK(dynamodb_query_page_body(&b, &q));
+    CHECK_STR(
+      buf_cstr(&b),
+      "{\"TableName\":\"audit\",\"KeyConditionExpression\":\"#k = :v AND #s >= :f\",\"ExpressionAttributeNames\":"
+      "{\"#k\":\"pk\",\"#s\":\"sk\"},\"ExpressionAttributeValues\":{\":v\":{\"S\":\"calendar#1#r\"},\":f\":{\"S\":"
+      "\"2025-12-03\"}},\"ScanIndexForward\":true,\"Limit\":1000,\"ExclusiveStartKey\":{\"pk\":{\"S\":"
+      "\"calendar#1#r\"},\"sk\":{\"S\":\"2026-01-02#00\"}}}");
+    q.sort_name = NULL;
+    buf_reset(&b);
+    CHECK(dynamodb_query_page_body(&b, &q) == ERR_INVALID);
+    buf_free(&b);
+    struct arena a;
+    arena_init(&a, 0);
+    const struct json_value *root = NULL;
+    struct dynamodb_item key;
+    REQUIRE_OK(json_parse(
+      &a, SPAN_LIT("{\"Items\":[],\"LastEvaluatedKey\":{\"pk\":{\"S\":\"p\"},\"sk\":{\"S\":\"s\"}}}"), NULL, &root));
+    REQUIRE_OK(dynamodb_query_last_key(&a, root, &key));
+    CHECK_INT(key.nattrs, 2);
+    CHECK_STR(dynamodb_item_text(&key, "sk"), "s");
+    REQUIRE_OK(json_parse(&a, SPAN_LIT("{\"Items\":[]}"), NULL, &root));
+    REQUIRE_OK(dynamodb_query_last_key(&a, root, &key));
+    CHECK_INT(key.nattrs, 0);
+    REQUIRE_OK(json_parse(&a, SPAN_LIT("{\"LastEvaluatedKey\":{\"pk\":{\"N\":\"1\"}}}"), NULL, &root));
+    CHECK(dynamodb_query_last_key(&a, root, &key) == ERR_PARSE);
+    arena_free(&a);
+}
+
+/* ---- calendar items: DynamoDB's 400 KB item limit at 5,000 and 20,000 volumes ---- */
+
+static size_t s_item_bytes(const struct dynamodb_item *it) {
+    size_t n = 0; /* as DynamoDB sizes an item: attribute names plus values (numbers counted as their digits) */
+    for (size_t i = 0; i < it->nattrs; i++) {
+        n += strlen(it->attrs[i].name) + strlen(it->attrs[i].text);
+    }
+    return n;
+}
+
+static void s_check_chunks(size_t volumes, size_t want_items) {
+    struct arena a;
+    arena_init(&a, 0);
+    size_t n = 2 * volumes + 10;
+    const char **ids = ARENA_NEW_ARRAY(&a, const char *, n);
+    enum webreport_hist *kinds = ARENA_NEW_ARRAY(&a, enum webreport_hist, n);
+    for (size_t i = 0; i < n; i++) {
+        size_t v = i < volumes ? i : i < 2 * volumes ? i - volumes : i - 2 * volumes;
+        ids[i] = arena_printf(&a, "vol-%017zx", v);
+        kinds[i] = i < volumes       ? WEBREPORT_HIST_SNAP
+                   : i < 2 * volumes ? WEBREPORT_HIST_DR
+                                     : WEBREPORT_HIST_DRILL_PASSED;
+    }
+    struct webreport_calendar_day d = { "calendar#123456789012#us-east-1", NOW / DAY, "run-1", NOW * 1000 };
+    struct dynamodb_item *items = NULL;
+    size_t nitems = webreport_calendar_day_items(&a, &d, ids, kinds, n, &items);
+    CHECK_INT(nitems, want_items);
+    size_t seen = 0, largest = 0;
+    for (size_t i = 0; i < nitems; i++) {
+        size_t bytes = s_item_bytes(&items[i]);
+        largest = bytes > largest ? bytes : largest;
+        CHECK(bytes < DYNAMODB_ITEM_MAX_BYTES / 2 + 1024);
+        CHECK_STR(dynamodb_item_text(&items[i], "sk"), arena_printf(&a, "2026-01-01#%02zu", i));
+        CHECK_STR(dynamodb_item_text(&items[i], "expires_at"), "1769904000"); /* 2026-02-01: the day + 31 d */
+        for (int k = 0; k < WEBREPORT_HIST__KINDS; k++) {
+            static const char *const names[] = { "snap", "dr", "drill_passed", "drill_failed" };
+            const char *t = dynamodb_item_text(&items[i], names[k]);
+            for (; t && *t; t = strchr(t, ' ') ? strchr(t, ' ') + 1 : "") {
+                seen++;
+            }
+        }
+    }
+    CHECK_INT(seen, n); /* every id in exactly one chunk */
+    const struct dynamodb_item *ptrs[DYNAMODB_BATCH_WRITE_MAX_ITEMS];
+    for (size_t i = 0; i < nitems && i < DYNAMODB_BATCH_WRITE_MAX_ITEMS; i++) {
+        ptrs[i] = &items[i];
+    }
+    struct buf body;
+    buf_init(&body, DYNAMODB_BATCH_WRITE_MAX_BYTES);
+    CHECK(dynamodb_batch_write_body(&body, "audit", ptrs, nitems) == ERR_OK);
+    harness_note(
+      "%zu volumes: %zu items, largest %zu bytes, BatchWriteItem body %zu bytes", volumes, nitems, largest, body.len);
+    buf_free(&body);
+    arena_free(&a);
+}
+
+TEST(webreport_calendar_items_stay_under_dynamodbs_item_limit) {
+    s_check_chunks(1, 1);
+    s_check_chunks(5000, 2);
+    s_check_chunks(20000, 5);
 }
