@@ -1,7 +1,7 @@
 /*
- * targets.c - the multi-account, multi-region loop: list this shard's targets, open each target's own AWS stack
- * (its account's credentials through AssumeRole, or the hub's own), run the EBS job in it, and record how each
- * target went; see targets.h for the one-call interface with the EBS job.
+ * targets.c - a multi-account, multi-region run: list this shard's targets, open each target's own AWS stack
+ * (its account's credentials through AssumeRole, or the hub's own) over one shared HTTP client, run the EBS jobs
+ * of all of them overlapped (backup/ebs_many.h), then drill and record how each target went.
  *
  * It does not snapshot, copy or retain anything itself (backup/ebs.c), does not decide the split (backup/shard.c)
  * and does not publish (backup/publish.c reads the per-target records from the report).
