@@ -1593,13 +1593,7 @@ void ebs_run_many(const struct ebs_many *m) {
         memset(sts[i], 0, sizeof(*sts[i]));
         *sts[i] = (struct ebs_state){ .cy = t->cy, .t = t, .active = true };
         t->result = ERR_OK;
-        t->started = !stop_refuses_new();
         s_enter(m, sts[i]);
-        if (!t->started) {
-            sts[i]->active = false; /* a stop came first: this target never starts (targets.c reports it) */
-            t->result = ERR_CANCELLED;
-            continue;
-        }
         s_end(sts[i], s_start(sts[i]));
     }
     s_step_a(m, sts);

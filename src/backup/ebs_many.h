@@ -24,7 +24,6 @@ struct ebs_target {
     struct cycle *cy; /* the target's cycle: its configuration copy and client; arena and scratch shared */
     void *arg;        /* given to ebs_many.enter */
     /* out */
-    bool started;            /* false: a stop came before its first call */
     enum err result;         /* how its EBS job ended, as ebs_run returns it */
     const char *message;     /* err_last()'s message when result is not ERR_OK (cy->arena) */
     uint64_t instances_seen; /* tagged instances discovered */

@@ -359,10 +359,6 @@ static void s_run_targets(
     uint64_t seen = 0;
     for (size_t i = 0, k = 0; i < n; i++) {
         const struct ebs_target *et = xs[i].opened ? &ets[k++] : NULL;
-        if (et != NULL && !et->started) {
-            aws_stack_close(&xs[i].stack); /* a stop came before it started: it stays "not_run" */
-            continue;
-        }
         struct ebs_target none = { .result = ERR_OK };
         s_finish_target(hub, &xs[i], et ? et : &none, (uint32_t) (i + 1));
         seen += rep->targets[i].instances_seen;
