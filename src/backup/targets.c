@@ -299,7 +299,11 @@ static void s_finish_target(struct cycle *hub, struct s_target *x, const struct 
         rt->instances_seen = et->instances_seen;
         struct report_counts c = report_target_counts(rep, idx);
         rt->outcome = s_outcome(e, &x->cy, &c);
-        if (e != ERR_OK && c.failures == 0) {
+        if (e == ERR_CANCELLED && stop_requested()) {
+            /* The run's stop (signal, RUN_TIMEOUT) ended it: not a failure; what it left is recorded as deferred. */
+            rt->outcome = "interrupted";
+            rt->reason = et->message;
+        } else if (e != ERR_OK && c.failures == 0) {
             /* Stopped without recording why: record it, so the run cannot pass for a success. */
             s_cannot_start(hub, rt, err_name(e), et->message ? et->message : err_name(e));
             rt->outcome = x->cy.could_not_start ? "failed" : "partial";

@@ -354,3 +354,32 @@ def test_targets_overlap_in_one_batch(moto, run_smartvault):
     assert [t["snapshots_created"] for t in done["targets"]] == [3, 3], done["targets"]
     # Both accounts had a CreateSnapshots on the wire at the same moment: one batch, not a loop of targets.
     assert most[0] == 2, most
+
+
+def test_a_stop_during_overlapped_targets_interrupts_them_all_without_failures(moto, smartvault, aws_env):
+    """SIGTERM while both accounts' CreateSnapshots are on the wire: exit 4, each target `interrupted` (not a
+    failure), what was not sent is deferred and names its account, the report still goes out."""
+    import signal
+    import subprocess
+    import time
+
+    region = REGIONS[0]
+    for account in (HUB, MEMBERS[0]):
+        fl.launch(ec2_in(moto.url, account, region), count=4, tags={"Backup": "true"}, volumes=1)
+    with FaultProxy(moto.url) as proxy:
+        proxy.add(Rule("forward", op="CreateSnapshots", delay=1.0))
+        env = dict(aws_env, **multi_env(proxy.url, f"{HUB},{MEMBERS[0]}", SOURCE_REGIONS=region, MAX_CONCURRENCY="2"))
+        env.pop("DEST_REGION_MAP")
+        p = subprocess.Popen([smartvault, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while proxy.count("CreateSnapshots") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+    assert p.returncode == 4, (p.returncode, out[-3000:], err)
+    done = fl.done(out)
+    assert done["outcome"] == "interrupted" and done["counts"]["failures"] == 0, done
+    assert [t["outcome"] for t in done["targets"]] == ["interrupted", "interrupted"], done["targets"]
+    assert done["counts"]["deferred"] > 0
+    deferred = fl.of(out, "ebs.deferred")
+    assert deferred and {e["account_id"] for e in deferred} <= {HUB, MEMBERS[0]}
