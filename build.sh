@@ -857,6 +857,7 @@ cmd_bench() {
     export SMARTVAULT_MOTO_PYTHONPATH
     /usr/bin/python3 tests/bench/bench_ebs.py "$@"
     /usr/bin/python3 tests/bench/bench_ebs_throttled.py # 1,000 x 2 under EC2's documented buckets (issue 10)
+    /usr/bin/python3 tests/bench/bench_targets.py # 400 x 2 in 1 account vs spread over 4 (issue 14)
     /usr/bin/python3 tests/bench/bench_s3.py "$@"
 }
 

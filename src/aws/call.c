@@ -494,7 +494,11 @@ static void s_arm(struct aws_client *c, struct aws_request *r) {
     r->state = NULL;
 }
 
-enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) {
+/*
+ * The batch of aws_run and aws_run_each: reqs[i] runs on clients[i] (its credentials, endpoint environment, retry
+ * policy and pacing), or on `c` when clients is NULL. Concurrency and the run's deadline are c's.
+ */
+static enum err s_run(struct aws_client *c, struct aws_client *const *clients, struct aws_request **reqs, size_t n) {
     if (n == 0) {
         return ERR_OK;
     }
@@ -503,18 +507,25 @@ enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) {
                                 .run_deadline_ms = c->opt.run_deadline_ms };
     struct batch *b = NULL;
     TRY(batch_new(c->opt.http, &bo, &b));
-    const char *account = c->opt.pacing != NULL ? aws_client_account_id(c) : "";
     int64_t now = time_mono_ms();
+    const struct aws_client *last = NULL;
+    const char *account = "";
     for (size_t i = 0; i < n; i++) {
-        s_arm(c, reqs[i]);
-        struct retry_policy *policy = NULL;
+        struct aws_client *rc = clients != NULL ? clients[i] : c;
+        s_arm(rc, reqs[i]);
+        struct retry_policy *policy = rc->opt.retry;
         struct ratelimit *limiter = NULL;
-        if (c->opt.pacing != NULL) {
-            policy = pacing_policy(c->opt.pacing, reqs[i]->service, reqs[i]->region, now);
+        if (rc->opt.pacing != NULL) {
+            account = rc == last ? account : aws_client_account_id(rc);
+            last = rc;
+            policy = pacing_policy(rc->opt.pacing, reqs[i]->service, reqs[i]->region, now);
             limiter =
-              pacing_limiter(c->opt.pacing, account, reqs[i]->service, reqs[i]->region, reqs[i]->operation, now);
+              pacing_limiter(rc->opt.pacing, account, reqs[i]->service, reqs[i]->region, reqs[i]->operation, now);
         }
-        enum err e = batch_add_paced(b, &s_ops, reqs[i], policy, limiter);
+        enum err e = rc->opt.http == c->opt.http ? ERR_OK : ERR_INVALID; /* one batch drives one connection pool */
+        if (e == ERR_OK) {
+            e = batch_add_paced(b, &s_ops, reqs[i], policy, limiter);
+        }
         if (e != ERR_OK) {
             batch_free(b);
             return e;
@@ -530,6 +541,14 @@ enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) {
         }
     }
     return e;
+}
+
+enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) {
+    return s_run(c, NULL, reqs, n);
+}
+
+enum err aws_run_each(struct aws_client *const *clients, struct aws_request **reqs, size_t n) {
+    return n ? s_run(clients[0], clients, reqs, n) : ERR_OK;
 }
 
 enum err aws_run_one(struct aws_client *c, struct aws_request *r) {

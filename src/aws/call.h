@@ -124,6 +124,12 @@ void aws_client_free(struct aws_client *c);
  * ends with ERR_CANCELLED: nothing of it was executed.
  */
 enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) SV_MUST_CHECK;
+/*
+ * aws_run over the requests of several clients (multi-account runs: one client per account and region), as ONE
+ * batch: reqs[i] is signed with clients[i]'s credentials and paced by its registry; every client must use the
+ * same http client (ERR_INVALID otherwise); concurrency and the run deadline are clients[0]'s.
+ */
+enum err aws_run_each(struct aws_client *const *clients, struct aws_request **reqs, size_t n) SV_MUST_CHECK;
 /* One request; returns its result. */
 enum err aws_run_one(struct aws_client *c, struct aws_request *r) SV_MUST_CHECK;
 /* Frees the response buffers of a finished request (it may then be reused). */

@@ -25,7 +25,9 @@ enum err aws_stack_open(const struct aws_stack_options *opt, struct aws_stack *o
     snprintf(out->account_id, sizeof(out->account_id), "%s", opt->account_id ? opt->account_id : "");
     struct http_client_options ho = { .ca_file = opt->ca_file,
                                       .max_host_connections = (long) (opt->max_in_flight ? opt->max_in_flight : 16) };
-    enum err e = http_client_new(&ho, &out->http);
+    out->http_borrowed = opt->http != NULL;
+    out->http = opt->http;
+    enum err e = out->http_borrowed ? ERR_OK : http_client_new(&ho, &out->http);
     if (e != ERR_OK) {
         if (opt->provider != NULL) {
             opt->provider->vt->destroy(opt->provider);
@@ -59,7 +61,9 @@ enum err aws_stack_open(const struct aws_stack_options *opt, struct aws_stack *o
 void aws_stack_close(struct aws_stack *s) {
     aws_client_free(s->client);
     creds_chain_free(s->creds);
-    http_client_free(s->http);
+    if (!s->http_borrowed) {
+        http_client_free(s->http);
+    }
     memset(s, 0, sizeof(*s));
 }
 

@@ -30,6 +30,8 @@ struct aws_stack_options {
      */
     const char *account_id;
     struct creds_provider *provider;
+    /* An HTTP client to use instead of opening one (borrowed, not freed): the targets of a run share one pool. */
+    struct http_client *http;
     /*
      * Absolute monotonic ms (time_mono_ms) at which the run stops starting work (RUN_TIMEOUT); 0 = none. With a
      * deadline, throttling replies are retried until it (net/retry.h); without, AWS_MAX_ATTEMPTS ends them too.
@@ -44,6 +46,7 @@ struct aws_stack {
     struct creds_chain *creds;
     struct aws_client *client;
     char account_id[CREDS_MAX_ACCOUNT_ID + 1]; /* aws_stack_options.account_id, or "" */
+    bool http_borrowed;                        /* aws_stack_options.http: closing leaves it open */
 };
 
 enum err aws_stack_open(const struct aws_stack_options *opt, struct aws_stack *out) SV_MUST_CHECK;

@@ -74,7 +74,9 @@ static size_t s_collect(struct cycle *cy, size_t first_item, struct devtag_snap 
     *out = ARENA_NEW_ARRAY(cy->scratch, struct devtag_snap, n);
     for (size_t i = 0; i < n; i++) {
         const struct report_item *it = &rep->items[first_item + i];
-        if (it->action == REPORT_CREATED && it->snapshot_id && it->device && it->device[0]) {
+        /* it->target: the targets of a multi-account run create in one batch; each tags only its own. */
+        if (
+          it->action == REPORT_CREATED && it->snapshot_id && it->device && it->device[0] && it->target == rep->target) {
             (*out)[k++] = (struct devtag_snap){ it->device, it->snapshot_id };
         }
     }

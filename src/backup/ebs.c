@@ -12,6 +12,7 @@
  * choose the exit code (main.c).
  */
 #include "backup/ebs.h"
+#include "backup/ebs_many.h"
 
 #include "backup/devtag.h"
 #include "backup/lease.h"
@@ -54,6 +55,14 @@ struct ebs_state {
     bool dst_stale; /* copies were started since st->dst was listed */ /* COPY_WINDOW > 0 with a DR region: the copy
                                                                           pump reports what is left */
     size_t copies_waiting; /* the last copy plan's eligible snapshots left for a free slot */
+    /* ---- orchestration (ebs_run_many): where this target is ---- */
+    struct ebs_target *t;
+    bool active;  /* no step has ended it */
+    bool in_step; /* takes part in the step (or pump round) in progress */
+    enum err dst_listed, copy_err, dst_err, due_err, src_err;
+    size_t items_before;     /* report items before step A: devtag tags what it created */
+    bool pumping;            /* in the copy pump: pump_arena is open */
+    struct arena pump_arena; /* the copy pump's destination listing */
 };
 
 /* What a copy pass does with its plan. */
@@ -65,24 +74,51 @@ enum s_copy_mode {
 
 /*
  * The requests of one overlapped step: phases that draw on different buckets (CreateSnapshots, DeleteSnapshot in
- * each region, CopySnapshot) queue theirs here and run as one batch, so the step takes about as long as its
- * slowest bucket instead of the sum of the phases. Lives in the scratch arena of the step.
+ * each region, CopySnapshot), of every target, queue theirs here and run as one batch, so the step takes about as
+ * long as its slowest bucket instead of the sum of the phases and targets. Lives in the scratch arena of the step.
  */
 struct ebs_queue {
     struct aws_request **reqs;
+    struct aws_client **clients; /* the client (target's stack) of each request */
     size_t n, cap;
+    const struct ebs_many *m; /* the run: its enter hook */
+    void *arg;                /* the target whose requests are being queued */
+    size_t *seg;              /* where each target's requests start (interleaved before running) */
+    size_t nseg, segcap;
+    /* progress of the step: ebs.progress every EBS_PROGRESS_MS while it runs */
+    const char *step;
+    size_t done;
+    int64_t t0_ms, logged_ms;
 };
+
+/* A request's own completion, and whose it is: the target is made current before it runs. */
+struct ebs_wrap {
+    struct ebs_queue *q;
+    void *arg;
+    void (*on_done)(struct aws_request *r);
+    void *user;
+};
+
+static void s_request_done(struct aws_request *r);
 
 static void s_enqueue(struct cycle *cy, struct ebs_queue *q, struct aws_request *r) {
     if (q->n == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 256;
         struct aws_request **v = ARENA_NEW_ARRAY(cy->scratch, struct aws_request *, cap);
+        struct aws_client **c = ARENA_NEW_ARRAY(cy->scratch, struct aws_client *, cap);
         if (q->n) {
             memcpy(v, q->reqs, q->n * sizeof(*v));
+            memcpy(c, q->clients, q->n * sizeof(*c));
         }
         q->reqs = v;
+        q->clients = c;
         q->cap = cap;
     }
+    struct ebs_wrap *w = ARENA_NEW(cy->scratch, struct ebs_wrap);
+    *w = (struct ebs_wrap){ .q = q, .arg = q->arg, .on_done = r->on_done, .user = r->user };
+    r->user = w;
+    r->on_done = s_request_done;
+    q->clients[q->n] = cy->aws;
     q->reqs[q->n++] = r;
 }
 
@@ -542,39 +578,6 @@ static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
     return ERR_OK;
 }
 
-/* WAIT_FOR_COMPLETION: re-list until no snapshot of this run is pending, or the bound passes. */
-static enum err s_wait_for_completion(struct ebs_state *st) {
-    struct cycle *cy = st->cy;
-    int64_t deadline = time_mono_ms() + cy->cfg->wait_for_completion_s * 1000;
-    for (;;) {
-        size_t pending = 0;
-        for (size_t i = 0; i < st->src.n; i++) {
-            if (span_eq_cstr(st->src.items[i].state, "pending")) {
-                pending++;
-            }
-        }
-        if (pending == 0 || time_mono_ms() >= deadline || stop_requested()) {
-            LOG(LOG_INFO, "ebs.wait_done", LF_U("pending", pending));
-            return ERR_OK;
-        }
-        LOG(LOG_INFO, "ebs.waiting", LF_U("pending", pending));
-        /* Never sleep past the bound: the last poll is shortened to the time left. */
-        int64_t left_ms = deadline - time_mono_ms();
-        int64_t sleep_ms = left_ms < EBS_WAIT_POLL_S * 1000 ? left_ms : EBS_WAIT_POLL_S * 1000;
-        if (sleep_ms > 0) {
-            struct timespec ts = { (time_t) (sleep_ms / 1000), (long) (sleep_ms % 1000) * 1000000L };
-            nanosleep(&ts, NULL); /* a signal (no SA_RESTART) ends the sleep early */
-        }
-        lease_renew(cy);
-        if (stop_requested()) {
-            LOG(LOG_INFO, "ebs.wait_done", LF_U("pending", pending), LF_S("stopped", stop_reason_name(stop_reason())));
-            return ERR_OK;
-        }
-        st->src = (struct ec2_snapshot_list){ 0 };
-        TRY(s_list_snapshots(cy, cy->cfg->source_region, cy->arena, &st->src));
-    }
-}
-
 /* ---- copies ---- */
 
 struct ebs_copy {
@@ -872,8 +875,14 @@ s_report_backlog(struct ebs_state *st, const struct plan_copy_decision *dec, siz
         int64_t age = cy->now_s - st->src.items[dec[k].index].start_time_s;
         oldest = age > oldest ? age : oldest;
     }
-    cy->report->dr_backlog = count;
-    cy->report->dr_backlog_oldest_s = oldest;
+    uint64_t total = count;
+    int64_t total_oldest = oldest;
+    if (cy->report->target != 0 && cy->report->dr_backlog_known) { /* several targets: the run's backlog */
+        total += cy->report->dr_backlog;
+        total_oldest = cy->report->dr_backlog_oldest_s > oldest ? cy->report->dr_backlog_oldest_s : oldest;
+    }
+    cy->report->dr_backlog = total;
+    cy->report->dr_backlog_oldest_s = total_oldest;
     cy->report->dr_backlog_known = true;
     LOG(
       count ? LOG_WARN : LOG_INFO,
@@ -897,8 +906,6 @@ static void s_pump_sleep(int64_t ms) {
     struct timespec ts = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
     nanosleep(&ts, NULL); /* a signal cuts it short; the loop then sees the stop */
 }
-
-static enum err s_run_step(struct cycle *cy, struct ebs_queue *q, struct arena_mark step);
 
 /*
  * DescribeSnapshots by id for the copies still pending in st->dst (at most EC2_DESCRIBE_SNAPSHOTS_MAX_RESULTS, else
@@ -952,7 +959,12 @@ static enum err s_refresh_in_flight(struct ebs_state *st) {
     return e;
 }
 
-static enum err s_pump_round(struct ebs_state *st, struct arena *pump, enum s_copy_mode mode) {
+/*
+ * A pump round's plan for one target: what is still pending asked about by id (or the destination listed again
+ * into the pump arena when that is not possible), then the copies that fit queued (S_COPY_START) or the backlog
+ * reported (S_COPY_REPORT: the last word lists only when the listing is stale).
+ */
+static enum err s_pump_plan(struct ebs_state *st, struct ebs_queue *q, enum s_copy_mode mode) {
     struct cycle *cy = st->cy;
     if (mode == S_COPY_START && s_refresh_in_flight(st) == ERR_OK) {
         st->dst_stale = false; /* current: started copies were added, pending ones asked about by id */
@@ -960,48 +972,13 @@ static enum err s_pump_round(struct ebs_state *st, struct arena *pump, enum s_co
         st->dst_stale = true; /* the by-id look-up failed (a copy deleted meanwhile, too many): list it all */
     }
     if (st->dst_stale) { /* the last word needs no listing when the listing is current */
-        arena_free(pump);
-        arena_init(pump, 0);
+        arena_free(&st->pump_arena);
+        arena_init(&st->pump_arena, 0);
         st->dst = (struct ec2_snapshot_list){ 0 };
-        TRY(s_list_snapshots(cy, cy->cfg->dest_region, pump, &st->dst));
+        TRY(s_list_snapshots(cy, cy->cfg->dest_region, &st->pump_arena, &st->dst));
         st->dst_stale = false;
     }
-    struct arena_mark step = arena_mark(cy->scratch);
-    struct ebs_queue q = { 0 };
-    enum err plan_err = s_copy(st, &q, mode);
-    enum err run_err = s_run_step(cy, &q, step);
-    TRY(plan_err);
-    return run_err;
-}
-
-static enum err s_copy_pump(struct ebs_state *st) {
-    struct cycle *cy = st->cy;
-    int64_t end = time_mono_ms() + cy->cfg->copy_window_s * 1000;
-    int64_t poll = EBS_PUMP_POLL_MIN_MS;
-    struct arena pump;
-    arena_init(&pump, 0);
-    enum err e = ERR_OK;
-    st->dst_stale = false; /* the copies of steps A and B were added to st->dst as they were started */
-    while (e == ERR_OK && st->copies_waiting > 0 && !stop_requested()) {
-        int64_t left = end - time_mono_ms();
-        if (left <= 0) {
-            break;
-        }
-        LOG(LOG_INFO, "copy.pump", LF_U("waiting", st->copies_waiting), LF_I("window_left_s", left / 1000));
-        s_pump_sleep(poll < left ? poll : left);
-        uint64_t before = report_counts(cy->report).snapshots_copied;
-        e = s_pump_round(st, &pump, S_COPY_START);
-        bool started = report_counts(cy->report).snapshots_copied > before;
-        poll = started ? EBS_PUMP_POLL_MIN_MS : (poll * 2 < EBS_PUMP_POLL_MAX_MS ? poll * 2 : EBS_PUMP_POLL_MAX_MS);
-    }
-    if (e == ERR_OK && !stop_requested()) {
-        e = s_pump_round(st, &pump, S_COPY_REPORT);
-    } else if (stop_requested()) {
-        LOG(LOG_WARN, "copy.backlog_unknown", LF_S("reason", "the run stopped before the last listing"));
-    }
-    st->dst = (struct ec2_snapshot_list){ 0 }; /* it lived in the pump arena */
-    arena_free(&pump);
-    return e;
+    return s_copy(st, q, mode);
 }
 
 /* ---- retention ---- */
@@ -1141,70 +1118,6 @@ static enum err s_retain(
     return ERR_OK;
 }
 
-/* Runs what a step queued as one batch, then frees the step's requests, plans and decisions. */
-static enum err s_run_step(struct cycle *cy, struct ebs_queue *q, struct arena_mark step) {
-    enum err e = aws_run(cy->aws, q->reqs, q->n);
-    arena_rewind(cy->scratch, step);
-    *q = (struct ebs_queue){ 0 };
-    return e;
-}
-
-/*
- * Step A, one batch: CreateSnapshots for the due instances, the copies already due (the DR backlog), and
- * retention in both regions planned from the listings made before creating. Each phase plans from complete
- * listings only (a failed listing stops the phases that need it), and they touch disjoint snapshots: a copy
- * needs age < retention, a deletion age > retention; deletions of copies never touch sources.
- */
-static enum err s_step_a(struct ebs_state *st, enum err dst_listed, enum err *copy_err, enum err *dst_err) {
-    struct cycle *cy = st->cy;
-    const struct cfg *cfg = cy->cfg;
-    struct arena_mark step = arena_mark(cy->scratch);
-    struct ebs_queue q = { 0 };
-    enum err due_err = s_snapshot_due(st, &q);
-    enum err src_err = s_retain(st, cfg->source_region, &st->src, false, cfg->retention_days, &q);
-    *copy_err = dst_listed;
-    *dst_err = ERR_OK;
-    if (cfg->dest_region != NULL && dst_listed == ERR_OK) {
-        /* Step B (after creating) or the pump has the last word on copies; else this pass reports. */
-        bool later = st->pump || st->creates_queued > 0;
-        *copy_err = s_copy(st, &q, later ? S_COPY_START : S_COPY_START_AND_REPORT);
-        *dst_err = s_retain(st, cfg->dest_region, &st->dst, true, cfg->dest_retention_days, &q);
-    }
-    enum err run_err = s_run_step(cy, &q, step);
-    TRY(due_err);
-    TRY(src_err);
-    return run_err;
-}
-
-/*
- * Step B, after creating: list both regions again, so what completed already is copied in this cycle and the
- * new snapshots count for min_keep (a second retention pass, usually empty: the first one kept the newest old
- * snapshots because the new ones were not listed yet). Real EBS snapshots are usually still pending here.
- */
-static enum err s_step_b(struct ebs_state *st, enum err *copy_err) {
-    struct cycle *cy = st->cy;
-    const struct cfg *cfg = cy->cfg;
-    st->src = (struct ec2_snapshot_list){ 0 };
-    TRY(s_list_snapshots(cy, cfg->source_region, cy->arena, &st->src));
-    if (cfg->wait_for_completion_s > 0) {
-        TRY(s_wait_for_completion(st));
-    }
-    struct arena_mark step = arena_mark(cy->scratch);
-    struct ebs_queue q = { 0 };
-    enum err src_err = s_retain(st, cfg->source_region, &st->src, false, cfg->retention_days, &q);
-    if (cfg->dest_region != NULL && *copy_err == ERR_OK) {
-        st->dst = (struct ec2_snapshot_list){ 0 };
-        *copy_err = s_list_snapshots(cy, cfg->dest_region, cy->arena, &st->dst);
-        st->dst_stale = false;
-        if (*copy_err == ERR_OK) {
-            *copy_err = s_copy(st, &q, st->pump ? S_COPY_START : S_COPY_START_AND_REPORT);
-        }
-    }
-    enum err run_err = s_run_step(cy, &q, step);
-    TRY(src_err);
-    return run_err;
-}
-
 /*
  * Coverage after the snapshot phase: the volumes of the discovered instances against the source listing plus
  * what this run created (the listing may predate them, e.g. when a stop came). Logged as ebs.coverage.
@@ -1260,32 +1173,450 @@ static enum err s_stop_point(struct cycle *cy, const char *next_phase) {
     FAIL(ERR_CANCELLED, "stopped (%s) before %s", stop_reason_name(stop_reason()), next_phase);
 }
 
-enum err ebs_run(struct cycle *cy) {
+/* ---- orchestration: the steps of one or many targets (backup/ebs_many.h) ---- */
+
+/* A progress line this often while a step's batch runs (done/total, rate, ETA), and not for short steps. */
+#define EBS_PROGRESS_MS 10000
+
+static void s_enter(const struct ebs_many *m, const struct ebs_state *st) {
+    if (m->enter != NULL) {
+        m->enter(m->ctx, st != NULL ? st->t->arg : NULL);
+    }
+}
+
+static void s_progress(struct ebs_queue *q, bool last) {
+    int64_t now = time_mono_ms();
+    if (now - q->logged_ms < EBS_PROGRESS_MS && !(last && q->logged_ms > q->t0_ms)) {
+        return; /* the last line only when the step was long enough to have had one */
+    }
+    q->logged_ms = now;
+    double s = (double) (now - q->t0_ms) / 1000.0;
+    double rate = s > 0 ? (double) q->done / s : 0;
+    int64_t eta = rate > 0 ? (int64_t) ((double) (q->n - q->done) / rate) : -1;
+    s_enter(q->m, NULL);
+    LOG(
+      LOG_INFO,
+      "ebs.progress",
+      LF_S("step", q->step),
+      LF_U("done", q->done),
+      LF_U("total", q->n),
+      LF_U("targets", q->nseg),
+      LF_D("requests_per_s", rate),
+      LF_I("eta_s", eta));
+}
+
+static void s_request_done(struct aws_request *r) {
+    struct ebs_wrap *w = r->user;
+    struct ebs_queue *q = w->q;
+    r->user = w->user;
+    r->on_done = w->on_done;
+    if (q->m->enter != NULL) {
+        q->m->enter(q->m->ctx, w->arg);
+    }
+    r->on_done(r);
+    q->done++;
+    s_progress(q, false);
+}
+
+/* The queue of a step: targets add their requests after s_queue_target. */
+static struct ebs_queue s_queue(const struct ebs_many *m, const char *step) {
+    return (struct ebs_queue){ .m = m, .step = step };
+}
+
+static void s_queue_target(struct cycle *cy, struct ebs_queue *q, const struct ebs_state *st) {
+    if (q->nseg == q->segcap) {
+        size_t cap = q->segcap ? q->segcap * 2 : 16;
+        size_t *v = ARENA_NEW_ARRAY(cy->scratch, size_t, cap);
+        if (q->nseg) {
+            memcpy(v, q->seg, q->nseg * sizeof(*v));
+        }
+        q->seg = v;
+        q->segcap = cap;
+    }
+    q->seg[q->nseg++] = q->n;
+    q->arg = st->t->arg;
+}
+
+/*
+ * Round-robin over the targets' requests (each target's own order kept): the executor opens requests in queue
+ * order and an open request keeps its slot while it waits for its bucket's token, so one target's long phase
+ * queued first would hold every slot while the other targets' buckets sit full.
+ */
+static void s_interleave(struct cycle *cy, struct ebs_queue *q) {
+    if (q->nseg < 2 || q->n < 2) {
+        return;
+    }
+    struct aws_request **reqs = ARENA_NEW_ARRAY(cy->scratch, struct aws_request *, q->n);
+    struct aws_client **clients = ARENA_NEW_ARRAY(cy->scratch, struct aws_client *, q->n);
+    size_t k = 0;
+    for (size_t round = 0; k < q->n; round++) {
+        for (size_t t = 0; t < q->nseg; t++) {
+            size_t end = t + 1 < q->nseg ? q->seg[t + 1] : q->n;
+            if (q->seg[t] + round < end) {
+                reqs[k] = q->reqs[q->seg[t] + round];
+                clients[k++] = q->clients[q->seg[t] + round];
+            }
+        }
+    }
+    q->reqs = reqs;
+    q->clients = clients;
+}
+
+/* Runs what a step queued as one batch, then frees the step's requests, plans and decisions. */
+static enum err s_run_step(struct cycle *cy, struct ebs_queue *q, struct arena_mark step) {
+    s_interleave(cy, q);
+    q->t0_ms = q->logged_ms = time_mono_ms();
+    enum err e = aws_run_each(q->clients, q->reqs, q->n);
+    s_progress(q, true);
+    arena_rewind(cy->scratch, step);
+    return e;
+}
+
+/* A step ended this target: its result is `e` (as ebs_run returns it), and it takes part in no later step. */
+static void s_end(struct ebs_state *st, enum err e) {
+    if (e == ERR_OK) {
+        return;
+    }
+    st->active = false;
+    st->in_step = false;
+    st->t->result = e;
+    st->t->message = arena_strndup(st->cy->arena, err_last()->msg, strlen(err_last()->msg));
+}
+
+/* Discovery and both listings: a failed DR listing skips the copies and DR retention, never the source's work. */
+static enum err s_start(struct ebs_state *st) {
+    struct cycle *cy = st->cy;
     const struct cfg *cfg = cy->cfg;
-    struct ebs_state st = { .cy = cy };
-    st.pump = cfg->dest_region != NULL && cfg->copy_window_s > 0 && !cy->dry_run;
+    st->pump = cfg->dest_region != NULL && cfg->copy_window_s > 0 && !cy->dry_run;
     cy->report->ebs_ran = true;
-    TRY(s_discover(&st));
-    TRY(s_list_snapshots(cy, cfg->source_region, cy->arena, &st.src));
-    /* A failed DR listing skips the copies and DR retention, never the source's work (and vice versa). */
-    enum err dst_listed =
-      cfg->dest_region != NULL ? s_list_snapshots(cy, cfg->dest_region, cy->arena, &st.dst) : ERR_OK;
-    s_keep_listings(&st, true, cfg->dest_region != NULL && dst_listed == ERR_OK);
-    enum err copy_err = ERR_OK, dst_err = ERR_OK;
-    TRY(s_stop_point(cy, "snapshots"));
-    size_t items_before = cy->report->nitems;
-    TRY(s_step_a(&st, dst_listed, &copy_err, &dst_err));
-    devtag_snapshots(cy, items_before); /* SmartVault:Device, before the re-list so copies carry it */
-    s_coverage(&st);
-    if (st.creates_queued > 0) { /* also when they failed: step B reports the copies step A left to it */
-        TRY(s_stop_point(cy, "copies"));
-        TRY(s_step_b(&st, &copy_err));
-        s_keep_listings(&st, true, cfg->dest_region != NULL && copy_err == ERR_OK);
+    TRY(s_discover(st));
+    st->t->instances_seen = st->ninstances;
+    TRY(s_list_snapshots(cy, cfg->source_region, cy->arena, &st->src));
+    st->dst_listed = cfg->dest_region != NULL ? s_list_snapshots(cy, cfg->dest_region, cy->arena, &st->dst) : ERR_OK;
+    s_keep_listings(st, true, cfg->dest_region != NULL && st->dst_listed == ERR_OK);
+    return s_stop_point(cy, "snapshots");
+}
+
+/*
+ * Step A's plan for one target: CreateSnapshots for the due instances, the copies already due (the DR backlog),
+ * and retention in both regions planned from the listings made before creating. Each phase plans from complete
+ * listings only (a failed listing stops the phases that need it), and they touch disjoint snapshots: a copy
+ * needs age < retention, a deletion age > retention; deletions of copies never touch sources.
+ */
+static void s_step_a_plan(struct ebs_state *st, struct ebs_queue *q) {
+    const struct cfg *cfg = st->cy->cfg;
+    st->items_before = st->cy->report->nitems;
+    st->due_err = s_snapshot_due(st, q);
+    st->src_err = s_retain(st, cfg->source_region, &st->src, false, cfg->retention_days, q);
+    st->copy_err = st->dst_listed;
+    st->dst_err = ERR_OK;
+    if (cfg->dest_region != NULL && st->dst_listed == ERR_OK) {
+        /* Step B (after creating) or the pump has the last word on copies; else this pass reports. */
+        bool later = st->pump || st->creates_queued > 0;
+        st->copy_err = s_copy(st, q, later ? S_COPY_START : S_COPY_START_AND_REPORT);
+        st->dst_err = s_retain(st, cfg->dest_region, &st->dst, true, cfg->dest_retention_days, q);
     }
-    if (st.pump && copy_err == ERR_OK) {
-        TRY(s_stop_point(cy, "the copy pump"));
-        copy_err = s_copy_pump(&st);
+}
+
+/* The targets still running that take part in the next step. Returns how many. */
+static size_t s_select(struct ebs_state **sts, size_t n, bool (*wants)(const struct ebs_state *)) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        sts[i]->in_step = sts[i]->active && (wants == NULL || wants(sts[i]));
+        k += sts[i]->in_step;
     }
-    TRY(copy_err);
-    return dst_err;
+    return k;
+}
+
+/* Runs the plans of every selected target as one batch; returns the batch's own error (it then ran nothing). */
+static enum err s_step(
+  const struct ebs_many *m,
+  struct ebs_state **sts,
+  void (*plan)(struct ebs_state *, struct ebs_queue *),
+  const char *name) {
+    struct cycle *cy = sts[0]->cy;
+    struct arena_mark step = arena_mark(cy->scratch);
+    struct ebs_queue q = s_queue(m, name);
+    for (size_t i = 0; i < m->n; i++) {
+        if (sts[i]->in_step) {
+            s_enter(m, sts[i]);
+            s_queue_target(cy, &q, sts[i]);
+            plan(sts[i], &q);
+        }
+    }
+    s_enter(m, NULL);
+    return s_run_step(cy, &q, step);
+}
+
+static enum err s_first_err(enum err a, enum err b, enum err c) {
+    return a != ERR_OK ? a : (b != ERR_OK ? b : c);
+}
+
+static void s_step_a(const struct ebs_many *m, struct ebs_state **sts) {
+    if (s_select(sts, m->n, NULL) == 0) {
+        return;
+    }
+    enum err run_err = s_step(m, sts, s_step_a_plan, "snapshots");
+    for (size_t i = 0; i < m->n; i++) {
+        struct ebs_state *st = sts[i];
+        if (!st->in_step) {
+            continue;
+        }
+        s_enter(m, st);
+        s_end(st, s_first_err(st->due_err, st->src_err, run_err));
+        if (st->active) {
+            devtag_snapshots(st->cy, st->items_before); /* SmartVault:Device, before the re-list so copies carry it */
+            s_coverage(st);
+        }
+    }
+}
+
+static size_t s_pending(const struct ebs_state *st) {
+    size_t pending = 0;
+    for (size_t i = 0; i < st->src.n; i++) {
+        pending += span_eq_cstr(st->src.items[i].state, "pending");
+    }
+    return pending;
+}
+
+static size_t s_pending_all(struct ebs_state **sts, size_t n) {
+    size_t pending = 0;
+    for (size_t i = 0; i < n; i++) {
+        pending += sts[i]->in_step ? s_pending(sts[i]) : 0;
+    }
+    return pending;
+}
+
+/* A phase boundary or a turn of a waiting loop: the targets' cycles and the run's lease. */
+static void s_heartbeat(const struct ebs_many *m, struct ebs_state **sts) {
+    for (size_t i = 0; i < m->n; i++) {
+        if (sts[i]->in_step) {
+            lease_renew(sts[i]->cy);
+        }
+    }
+    if (m->lease != NULL) {
+        lease_renew(m->lease);
+    }
+}
+
+/* WAIT_FOR_COMPLETION: re-list until no snapshot of this run is pending in any target, or the bound passes. */
+static void s_wait_for_completion(const struct ebs_many *m, struct ebs_state **sts, int64_t wait_s) {
+    int64_t deadline = time_mono_ms() + wait_s * 1000;
+    for (;;) {
+        size_t pending = s_pending_all(sts, m->n);
+        s_enter(m, NULL);
+        if (pending == 0 || time_mono_ms() >= deadline || stop_requested()) {
+            LOG(LOG_INFO, "ebs.wait_done", LF_U("pending", pending));
+            return;
+        }
+        LOG(LOG_INFO, "ebs.waiting", LF_U("pending", pending));
+        /* Never sleep past the bound: the last poll is shortened to the time left. */
+        int64_t left_ms = deadline - time_mono_ms();
+        s_pump_sleep(left_ms < EBS_WAIT_POLL_S * 1000 ? left_ms : EBS_WAIT_POLL_S * 1000);
+        s_heartbeat(m, sts);
+        if (stop_requested()) {
+            LOG(LOG_INFO, "ebs.wait_done", LF_U("pending", pending), LF_S("stopped", stop_reason_name(stop_reason())));
+            return;
+        }
+        for (size_t i = 0; i < m->n; i++) {
+            struct ebs_state *st = sts[i];
+            if (st->in_step && s_pending(st) > 0) {
+                s_enter(m, st);
+                st->src = (struct ec2_snapshot_list){ 0 };
+                s_end(st, s_list_snapshots(st->cy, st->cy->cfg->source_region, st->cy->arena, &st->src));
+            }
+        }
+    }
+}
+
+/*
+ * Step B's plan, after creating: both regions listed again, so what completed already is copied in this cycle and
+ * the new snapshots count for min_keep (a second retention pass, usually empty: the first one kept the newest old
+ * snapshots because the new ones were not listed yet). Real EBS snapshots are usually still pending here.
+ */
+static void s_step_b_plan(struct ebs_state *st, struct ebs_queue *q) {
+    struct cycle *cy = st->cy;
+    const struct cfg *cfg = cy->cfg;
+    st->src_err = s_retain(st, cfg->source_region, &st->src, false, cfg->retention_days, q);
+    if (cfg->dest_region != NULL && st->copy_err == ERR_OK) {
+        st->dst = (struct ec2_snapshot_list){ 0 };
+        st->copy_err = s_list_snapshots(cy, cfg->dest_region, cy->arena, &st->dst);
+        st->dst_stale = false;
+        if (st->copy_err == ERR_OK) {
+            st->copy_err = s_copy(st, q, st->pump ? S_COPY_START : S_COPY_START_AND_REPORT);
+        }
+    }
+}
+
+static bool s_created(const struct ebs_state *st) {
+    return st->creates_queued > 0; /* also when they failed: step B reports the copies step A left to it */
+}
+
+static void s_step_b(const struct ebs_many *m, struct ebs_state **sts) {
+    if (s_select(sts, m->n, s_created) == 0) {
+        return;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        struct ebs_state *st = sts[i];
+        if (st->in_step) {
+            s_enter(m, st);
+            s_end(st, s_stop_point(st->cy, "copies"));
+        }
+        if (st->in_step) {
+            st->src = (struct ec2_snapshot_list){ 0 };
+            s_end(st, s_list_snapshots(st->cy, st->cy->cfg->source_region, st->cy->arena, &st->src));
+        }
+    }
+    int64_t wait_s = sts[0]->cy->cfg->wait_for_completion_s;
+    if (wait_s > 0 && s_select(sts, m->n, s_created) > 0) {
+        s_wait_for_completion(m, sts, wait_s);
+    }
+    if (s_select(sts, m->n, s_created) == 0) {
+        return;
+    }
+    enum err run_err = s_step(m, sts, s_step_b_plan, "copies");
+    for (size_t i = 0; i < m->n; i++) {
+        struct ebs_state *st = sts[i];
+        if (st->in_step) {
+            s_enter(m, st);
+            s_end(st, s_first_err(st->src_err, run_err, ERR_OK));
+        }
+        if (st->in_step) {
+            s_keep_listings(st, true, st->cy->cfg->dest_region != NULL && st->copy_err == ERR_OK);
+        }
+    }
+}
+
+/*
+ * The copy pump (COPY_WINDOW) of every target with copies waiting for a slot: one sleep per round for all of
+ * them, then each target's plan (its pending copies asked about, what fits queued) and one batch. The poll
+ * interval is 2 s after a round that started something, doubling to 30 s while nothing completes.
+ */
+static bool s_pumps(const struct ebs_state *st) {
+    return st->pump && st->copy_err == ERR_OK;
+}
+
+static bool s_waits(const struct ebs_state *st) {
+    return st->pump && st->copy_err == ERR_OK && st->copies_waiting > 0;
+}
+
+static void s_pump_round_plan(struct ebs_state *st, struct ebs_queue *q) {
+    st->due_err = s_pump_plan(st, q, S_COPY_START);
+}
+
+static size_t s_waiting_all(struct ebs_state **sts, size_t n) {
+    size_t waiting = 0;
+    for (size_t i = 0; i < n; i++) {
+        waiting += sts[i]->active && s_waits(sts[i]) ? sts[i]->copies_waiting : 0;
+    }
+    return waiting;
+}
+
+/* The pump's rounds; a target's failed round ends its pump (copy_err), not the others'. */
+static void s_pump_rounds(const struct ebs_many *m, struct ebs_state **sts, struct cycle *cy) {
+    int64_t end = time_mono_ms() + cy->cfg->copy_window_s * 1000;
+    int64_t poll = EBS_PUMP_POLL_MIN_MS;
+    size_t waiting = 0;
+    while ((waiting = s_waiting_all(sts, m->n)) > 0 && !stop_requested()) {
+        int64_t left = end - time_mono_ms();
+        if (left <= 0) {
+            break;
+        }
+        s_enter(m, NULL);
+        LOG(LOG_INFO, "copy.pump", LF_U("waiting", waiting), LF_I("window_left_s", left / 1000));
+        s_pump_sleep(poll < left ? poll : left);
+        uint64_t before = report_counts(cy->report).snapshots_copied;
+        s_select(sts, m->n, s_waits);
+        enum err run_err = s_step(m, sts, s_pump_round_plan, "copy pump");
+        for (size_t i = 0; i < m->n; i++) {
+            if (sts[i]->in_step) {
+                sts[i]->copy_err = s_first_err(sts[i]->due_err, run_err, ERR_OK);
+            }
+        }
+        bool started = report_counts(cy->report).snapshots_copied > before;
+        poll = started ? EBS_PUMP_POLL_MIN_MS : (poll * 2 < EBS_PUMP_POLL_MAX_MS ? poll * 2 : EBS_PUMP_POLL_MAX_MS);
+    }
+}
+
+/* The pump's last word per target: what still waits is the backlog (listed again only when stale). */
+static enum err s_pump_last(struct ebs_state *st) {
+    struct arena_mark step = arena_mark(st->cy->scratch);
+    struct ebs_queue q = { 0 };
+    enum err plan_err = s_pump_plan(st, &q, S_COPY_REPORT);
+    arena_rewind(st->cy->scratch, step); /* S_COPY_REPORT starts nothing: there is nothing to run */
+    return plan_err;
+}
+
+static void s_copy_pump(const struct ebs_many *m, struct ebs_state **sts) {
+    struct cycle *cy = NULL;
+    for (size_t i = 0; i < m->n; i++) {
+        struct ebs_state *st = sts[i];
+        st->in_step = st->active && s_pumps(st);
+        if (st->in_step) {
+            s_enter(m, st);
+            s_end(st, s_stop_point(st->cy, "the copy pump"));
+        }
+        if (st->in_step) {
+            arena_init(&st->pump_arena, 0);
+            st->pumping = true;
+            st->dst_stale = false; /* the copies of steps A and B were added to st->dst as they were started */
+            cy = st->cy;
+        }
+    }
+    if (cy == NULL) {
+        return;
+    }
+    s_pump_rounds(m, sts, cy);
+    for (size_t i = 0; i < m->n; i++) {
+        struct ebs_state *st = sts[i];
+        if (!st->pumping) {
+            continue;
+        }
+        s_enter(m, st);
+        if (st->copy_err == ERR_OK && !stop_requested()) {
+            st->copy_err = s_pump_last(st);
+        } else if (stop_requested()) {
+            LOG(LOG_WARN, "copy.backlog_unknown", LF_S("reason", "the run stopped before the last listing"));
+        }
+        st->dst = (struct ec2_snapshot_list){ 0 }; /* it lived in the pump arena */
+        arena_free(&st->pump_arena);
+        st->pumping = false;
+    }
+}
+
+void ebs_run_many(const struct ebs_many *m) {
+    if (m->n == 0) {
+        return;
+    }
+    struct ebs_state **sts = ARENA_NEW_ARRAY(m->targets[0].cy->arena, struct ebs_state *, m->n);
+    for (size_t i = 0; i < m->n; i++) {
+        struct ebs_target *t = &m->targets[i];
+        sts[i] = ARENA_NEW(t->cy->arena, struct ebs_state);
+        memset(sts[i], 0, sizeof(*sts[i]));
+        *sts[i] = (struct ebs_state){ .cy = t->cy, .t = t, .active = true };
+        t->result = ERR_OK;
+        s_enter(m, sts[i]);
+        s_end(sts[i], s_start(sts[i]));
+    }
+    s_step_a(m, sts);
+    s_step_b(m, sts);
+    s_copy_pump(m, sts);
+    for (size_t i = 0; i < m->n; i++) {
+        struct ebs_state *st = sts[i];
+        if (st->active) {
+            s_enter(m, st);
+            s_end(st, st->copy_err != ERR_OK ? st->copy_err : st->dst_err);
+        }
+    }
+    s_enter(m, NULL);
+}
+
+enum err ebs_run(struct cycle *cy) {
+    struct ebs_target t = { .cy = cy };
+    struct ebs_many m = { .targets = &t, .n = 1 };
+    ebs_run_many(&m);
+    if (t.result != ERR_OK) {
+        FAIL(t.result, "%s", t.message ? t.message : err_name(t.result));
+    }
+    return ERR_OK;
 }

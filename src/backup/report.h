@@ -128,7 +128,7 @@ struct report_target {
     char account_id[16];
     const char *region;      /* source */
     const char *dest_region; /* NULL: no copies */
-    const char *outcome;     /* "ok", "no_instances", "partial", "failed" (could not start) */
+    const char *outcome;     /* "ok", "no_instances", "partial", "failed" (could not start), "interrupted", "not_run" */
     const char *reason;      /* failed: why it could not start */
     uint64_t instances_seen;
     uint64_t api_calls; /* requests made by the target's own stack */

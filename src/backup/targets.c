@@ -1,7 +1,7 @@
 /*
- * targets.c - the multi-account, multi-region loop: list this shard's targets, open each target's own AWS stack
- * (its account's credentials through AssumeRole, or the hub's own), run the EBS job in it, and record how each
- * target went; see targets.h for the one-call interface with the EBS job.
+ * targets.c - a multi-account, multi-region run: list this shard's targets, open each target's own AWS stack
+ * (its account's credentials through AssumeRole, or the hub's own) over one shared HTTP client, run the EBS jobs
+ * of all of them overlapped (backup/ebs_many.h), then drill and record how each target went.
  *
  * It does not snapshot, copy or retain anything itself (backup/ebs.c), does not decide the split (backup/shard.c)
  * and does not publish (backup/publish.c reads the per-target records from the report).
@@ -9,7 +9,7 @@
 #include "backup/targets.h"
 
 #include "backup/drill.h"
-#include "backup/ebs.h"
+#include "backup/ebs_many.h"
 
 #include "backup/shard.h"
 #include "backup/webreport_publish.h"
@@ -20,6 +20,7 @@
 #include "svc/organizations.h"
 #include "svc/sts.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -151,8 +152,7 @@ static uint64_t s_collect(struct report *rep, const struct aws_stack *st) {
     }
     struct retry_counters rc = pacing_counters(&st->pacing);
     s_add_retry(&t->retry, &rc);
-    s_add_http(&t->http, http_client_stats(st->http));
-    return calls;
+    return calls; /* HTTP statistics: the targets' shared client, once (targets_run) */
 }
 
 void targets_add_totals(
@@ -200,71 +200,6 @@ static const char *s_first_failure(struct cycle *hub, uint32_t idx) {
     return NULL;
 }
 
-/* One target: its stack, the EBS job in it, its record. Never fails the run. */
-static void s_run_target(
-  struct cycle *hub,
-  const struct aws_stack_options *base,
-  const char *hub_account,
-  const struct target *t,
-  uint32_t idx) {
-    struct report *rep = hub->report;
-    struct report_target *rt = &rep->targets[idx - 1];
-    int64_t start = time_mono_ms();
-    bool own = t->account_id[0] == '\0' || strcmp(t->account_id, hub_account) == 0;
-    const struct log_field ctx[] = { LF_S("account_id", rt->account_id), LF_S("region", rt->region) };
-    log_context_set(ctx, 2);
-    LOG(LOG_INFO, "target.start", LF_S("dest_region", rt->dest_region), LF_B("assume_role", !own));
-    rep->target = idx;
-    struct aws_stack st;
-    char why[TARGETS_WHY_MAX];
-    enum err e = s_open_stack(hub, base, rt, own, &st, why);
-    if (e != ERR_OK) {
-        s_cannot_start(hub, rt, e == ERR_AUTH || e == ERR_CREDS ? "AssumeRoleFailed" : err_name(e), why);
-    } else {
-        struct cfg tc = *hub->cfg;
-        tc.source_region = rt->region;
-        tc.dest_region = rt->dest_region;
-        struct cycle cy = *hub;
-        cy.cfg = &tc;
-        cy.aws = st.client;
-        cy.could_not_start = false;
-        size_t failures_before = report_counts(rep).failures;
-        rep->instances_seen = 0;
-        e = ebs_run(&cy);
-        if (!cy.could_not_start) {
-            drill_run(&cy); /* RESTORE_DRILL: each target drills its own volumes, in its own account and regions */
-        }
-        webreport_keep_target_fleet(hub, &cy, rt->account_id);
-        rt->instances_seen = rep->instances_seen;
-        struct report_counts c = report_target_counts(rep, idx);
-        rt->outcome = s_outcome(e, &cy, &c);
-        if (e != ERR_OK && report_counts(rep).failures == failures_before) {
-            /* Stopped without recording why: record it, so the run cannot pass for a success. */
-            s_cannot_start(hub, rt, err_name(e), err_last()->msg);
-            rt->outcome = cy.could_not_start ? "failed" : "partial";
-        } else if (strcmp(rt->outcome, "failed") == 0) {
-            rt->reason = s_first_failure(hub, idx);
-        }
-        rt->api_calls = s_collect(rep, &st);
-        aws_stack_close(&st);
-    }
-    rt->wall_ms = time_mono_ms() - start;
-    struct report_counts c = report_target_counts(rep, idx);
-    LOG(
-      strcmp(rt->outcome, "ok") == 0 || strcmp(rt->outcome, "no_instances") == 0 ? LOG_INFO : LOG_WARN,
-      "target.done",
-      LF_S("outcome", rt->outcome),
-      LF_U("instances_seen", c.instances_seen),
-      LF_U("snapshots_created", c.snapshots_created),
-      LF_U("snapshots_copied", c.snapshots_copied),
-      LF_U("snapshots_deleted", c.snapshots_deleted),
-      LF_U("failures", c.failures),
-      LF_U("api_calls", rt->api_calls),
-      LF_I("wall_ms", rt->wall_ms));
-    rep->target = 0;
-    log_context_clear();
-}
-
 /* This shard's targets, recorded in the report (all "not_run" until they run). */
 static size_t s_plan(struct cycle *hub, const char *const *ids, size_t n, const char *hub_account, struct target **t) {
     const struct cfg *c = hub->cfg;
@@ -295,6 +230,148 @@ static size_t s_plan(struct cycle *hub, const char *const *ids, size_t n, const 
     return mine;
 }
 
+/* One target in the run: its stack, cycle and configuration copy, alive until its record is made. */
+struct s_target {
+    struct aws_stack stack;
+    bool opened;
+    struct cfg cfg;
+    struct cycle cy;
+    int64_t start_ms;
+};
+
+/* ebs_many's hook: the target `arg` (1-based index) becomes current for the log and the report; NULL = none. */
+static void s_enter(void *ctx, void *arg) {
+    struct report *rep = ctx;
+    uint32_t idx = (uint32_t) (uintptr_t) arg;
+    if (idx == 0 || idx > rep->ntargets) {
+        rep->target = 0;
+        log_context_clear();
+        return;
+    }
+    const struct report_target *rt = &rep->targets[idx - 1];
+    const struct log_field ctxf[] = { LF_S("account_id", rt->account_id), LF_S("region", rt->region) };
+    log_context_set(ctxf, 2);
+    rep->target = idx;
+}
+
+/* Opens a target's stack (its credentials fetched: a refused AssumeRole ends it here) and prepares its cycle. */
+static bool s_open_target(
+  struct cycle *hub,
+  const struct aws_stack_options *base,
+  const char *hub_account,
+  const struct target *t,
+  uint32_t idx,
+  struct s_target *x) {
+    struct report *rep = hub->report;
+    struct report_target *rt = &rep->targets[idx - 1];
+    x->start_ms = time_mono_ms();
+    bool own = t->account_id[0] == '\0' || strcmp(t->account_id, hub_account) == 0;
+    s_enter(rep, (void *) (uintptr_t) idx);
+    LOG(LOG_INFO, "target.start", LF_S("dest_region", rt->dest_region), LF_B("assume_role", !own));
+    char why[TARGETS_WHY_MAX];
+    enum err e = s_open_stack(hub, base, rt, own, &x->stack, why);
+    if (e != ERR_OK) {
+        s_cannot_start(hub, rt, e == ERR_AUTH || e == ERR_CREDS ? "AssumeRoleFailed" : err_name(e), why);
+        return false;
+    }
+    x->opened = true;
+    x->cfg = *hub->cfg;
+    x->cfg.source_region = rt->region;
+    x->cfg.dest_region = rt->dest_region;
+    x->cy = *hub;
+    x->cy.cfg = &x->cfg;
+    x->cy.aws = x->stack.client;
+    x->cy.could_not_start = false;
+    x->cy.lease_held = false; /* the hub's lease, renewed by the hub's client (ebs_many.lease), never a target's */
+    x->cy.fleet = (struct cycle_fleet){ 0 };
+    return true;
+}
+
+/* After the EBS job: the target's drill, its outcome and counts, its stack closed. Never fails the run. */
+static void s_finish_target(struct cycle *hub, struct s_target *x, const struct ebs_target *et, uint32_t idx) {
+    struct report *rep = hub->report;
+    struct report_target *rt = &rep->targets[idx - 1];
+    s_enter(rep, (void *) (uintptr_t) idx);
+    if (x->opened) {
+        enum err e = et->result;
+        if (!x->cy.could_not_start) {
+            drill_run(&x->cy); /* RESTORE_DRILL: each target drills its own volumes, in its own account and regions */
+        }
+        webreport_keep_target_fleet(hub, &x->cy, rt->account_id);
+        rt->instances_seen = et->instances_seen;
+        struct report_counts c = report_target_counts(rep, idx);
+        rt->outcome = s_outcome(e, &x->cy, &c);
+        if (e == ERR_CANCELLED && stop_requested()) {
+            /* The run's stop (signal, RUN_TIMEOUT) ended it: not a failure; what it left is recorded as deferred. */
+            rt->outcome = "interrupted";
+            rt->reason = et->message;
+        } else if (e != ERR_OK && c.failures == 0) {
+            /* Stopped without recording why: record it, so the run cannot pass for a success. */
+            s_cannot_start(hub, rt, err_name(e), et->message ? et->message : err_name(e));
+            rt->outcome = x->cy.could_not_start ? "failed" : "partial";
+        } else if (strcmp(rt->outcome, "failed") == 0) {
+            rt->reason = s_first_failure(hub, idx);
+        }
+        rt->api_calls = s_collect(rep, &x->stack);
+        aws_stack_close(&x->stack);
+    }
+    rt->wall_ms = time_mono_ms() - x->start_ms;
+    struct report_counts c = report_target_counts(rep, idx);
+    LOG(
+      strcmp(rt->outcome, "ok") == 0 || strcmp(rt->outcome, "no_instances") == 0 ? LOG_INFO : LOG_WARN,
+      "target.done",
+      LF_S("outcome", rt->outcome),
+      LF_U("instances_seen", c.instances_seen),
+      LF_U("snapshots_created", c.snapshots_created),
+      LF_U("snapshots_copied", c.snapshots_copied),
+      LF_U("snapshots_deleted", c.snapshots_deleted),
+      LF_U("failures", c.failures),
+      LF_U("api_calls", rt->api_calls),
+      LF_I("wall_ms", rt->wall_ms));
+    s_enter(rep, NULL);
+}
+
+/*
+ * Every target of the shard: the stacks are opened one after the other (each fetches its credentials), then the
+ * EBS jobs of all targets that could start run overlapped (backup/ebs_many.h) over one shared HTTP client, so
+ * MAX_CONCURRENCY bounds the whole run; then each target drills and is recorded.
+ */
+static void s_run_targets(
+  struct cycle *hub,
+  const struct aws_stack_options *base,
+  const char *hub_account,
+  const struct target *t,
+  size_t mine,
+  struct http_client *http) {
+    struct report *rep = hub->report;
+    struct s_target *xs = ARENA_NEW_ARRAY(hub->arena, struct s_target, mine ? mine : 1);
+    struct ebs_target *ets = ARENA_NEW_ARRAY(hub->arena, struct ebs_target, mine ? mine : 1);
+    struct aws_stack_options opt = *base;
+    opt.http = http;
+    size_t n = 0, opened = 0;
+    for (; n < mine && !stop_requested(); n++) {
+        memset(&xs[n], 0, sizeof(xs[n]));
+        if (s_open_target(hub, &opt, hub_account, &t[n], (uint32_t) (n + 1), &xs[n])) {
+            ets[opened++] = (struct ebs_target){ .cy = &xs[n].cy, .arg = (void *) (uintptr_t) (n + 1) };
+        }
+    }
+    s_enter(rep, NULL);
+    if (n < mine) {
+        LOG(
+          LOG_WARN, "targets.stopped", LF_U("not_started", mine - n), LF_S("reason", stop_reason_name(stop_reason())));
+    }
+    struct ebs_many m = { .targets = ets, .n = opened, .enter = s_enter, .ctx = rep, .lease = hub };
+    ebs_run_many(&m);
+    uint64_t seen = 0;
+    for (size_t i = 0, k = 0; i < n; i++) {
+        const struct ebs_target *et = xs[i].opened ? &ets[k++] : NULL;
+        struct ebs_target none = { .result = ERR_OK };
+        s_finish_target(hub, &xs[i], et ? et : &none, (uint32_t) (i + 1));
+        seen += rep->targets[i].instances_seen;
+    }
+    rep->instances_seen = seen;
+}
+
 enum err targets_run(struct cycle *hub, const struct aws_stack_options *base) {
     char hub_account[STS_ACCOUNT_ID_LEN + 1];
     enum err e = sts_get_caller_account(hub->aws, hub->cfg->source_region, hub->scratch, hub_account);
@@ -312,20 +389,20 @@ enum err targets_run(struct cycle *hub, const struct aws_stack_options *base) {
     hub->report->ebs_ran = true;
     struct target *t = NULL;
     size_t mine = s_plan(hub, ids, n, hub_account, &t);
-    uint64_t seen = 0;
-    for (size_t i = 0; i < mine; i++) {
-        if (stop_requested()) {
-            LOG(
-              LOG_WARN,
-              "targets.stopped",
-              LF_U("not_started", mine - i),
-              LF_S("reason", stop_reason_name(stop_reason())));
-            break;
-        }
-        s_run_target(hub, base, hub_account, &t[i], (uint32_t) (i + 1));
-        seen += hub->report->targets[i].instances_seen;
+    /* One connection pool for every target (the executor drives one), apart from the hub's: the hub's client
+     * refreshes the targets' assumed roles from inside their batch. */
+    struct http_client_options ho = { .ca_file = base->ca_file,
+                                      .max_host_connections = (long) (base->max_in_flight ? base->max_in_flight : 16) };
+    struct http_client *http = NULL;
+    e = http_client_new(&ho, &http);
+    if (e != ERR_OK) {
+        LOG(LOG_ERROR, "targets.no_http", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
+        hub->could_not_start = true;
+        return e;
     }
-    hub->report->instances_seen = seen;
+    s_run_targets(hub, base, hub_account, t, mine, http);
+    s_add_http(&hub->report->target_totals->http, http_client_stats(http));
+    http_client_free(http);
     return ERR_OK;
 }
 

@@ -2,23 +2,20 @@
  * targets.h - a multi-account, multi-region run: this shard's targets (backup/shard.h), and one full EBS cycle
  * per target, each in its own (account, region) AWS stack.
  *
- * The interface with the EBS job is deliberately one call per target, nothing else:
- *
- *     enum err ebs_run(struct cycle *cy)
- *
- * with cy->cfg a copy of the run's configuration whose source_region is the target's region and dest_region its
- * DR region (cfg_dest_region_for), everything else unchanged; cy->aws the target's client, from aws_stack_open
- * with aws_stack_options.account_id = the target's account (so per-(account, region, API) pacing built inside
- * the stack keys on it) and .provider = an AssumeRole provider (NULL for the hub's own account, which uses the
- * default chain directly); cy->report the run's one report, with report->target set so that every item
- * recorded carries the target and its account. ebs_run knows nothing of accounts; this file knows nothing of
- * snapshots.
+ * The interface with the EBS job is one call for all targets, ebs_run_many (backup/ebs_many.h), with per target
+ * a cycle whose cfg is a copy of the run's configuration with source_region the target's region and dest_region
+ * its DR region (cfg_dest_region_for), everything else unchanged; whose aws is the target's client, from
+ * aws_stack_open with aws_stack_options.account_id = the target's account (so per-(account, region, API) pacing
+ * built inside the stack keys on it), .provider = an AssumeRole provider (NULL for the hub's own account, which
+ * uses the default chain directly) and .http = the one HTTP client the targets share; and whose report is the
+ * run's one report, with report->target set (through ebs_many.enter) whenever a target's phase or request
+ * completion runs, so that every item recorded carries the target and its account. The EBS job knows nothing of
+ * accounts; this file knows nothing of snapshots.
  *
  * Isolation: a target that cannot start (AssumeRole refused, region not enabled, EC2 unreachable) is recorded as
  * one REPORT_FAILED item and the next target runs; a target without tagged instances is reported as
- * "no_instances" and is not a failure. Targets run one after another, each with up to MAX_CONCURRENCY requests
- * in flight, so the process never has more than MAX_CONCURRENCY requests in flight. A stop request
- * (base/stop.h) starts no further target.
+ * "no_instances" and is not a failure. The targets' EBS work runs overlapped in one batch executor, so the process
+ * never has more than MAX_CONCURRENCY requests in flight. A stop request (base/stop.h) opens no further target.
  */
 #ifndef SV_BACKUP_TARGETS_H
 #define SV_BACKUP_TARGETS_H

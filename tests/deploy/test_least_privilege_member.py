@@ -156,3 +156,49 @@ def test_without_each_member_statement_its_call_is_denied_in_the_member_account(
     failed = [line for line in lines if line.get("event") == "ebs.failed" and line.get("step") == op]
     assert failed and all(line["account_id"] == MEMBER for line in failed), text[-3000:]
     assert any(line["aws_code"] in ("UnauthorizedOperation", "AccessDenied") for line in failed)
+
+
+# ---- the single-task stack (ecs/smartvault.yaml) with Accounts set: its task role as the hub ----
+
+def task_role_policy():
+    from test_template import REQUIRED
+
+    params = dict(REQUIRED, SourceRegion=REGION, SourceRegions=REGION, DestRegion=DR_REGION, Accounts=MEMBER,
+                  AccountRoleName=ROLE, AccountRoleExternalId="vault-external-id")
+    res, _ = evaluate_all(cfn.load(cfn.TEMPLATE), params)
+    return res["TaskRole"]["Policies"][0]["PolicyDocument"]
+
+
+def keep_assume_role_resource(policy):
+    """project_for_moto with the AssumeRole statement's own Resource kept: moto 5.1.1 checks sts:AssumeRole
+    against it (test_least_privilege.test_moto_iam_semantics), so the role-name scoping is enforced for real."""
+    projected = project_for_moto(policy)
+    own = {st["Sid"]: st for st in policy["Statement"]}
+    for st in projected["Statement"]:
+        if st["Sid"] == "AssumeOnlyTheMemberRole":
+            st["Resource"] = own[st["Sid"]]["Resource"]
+    return projected
+
+
+def test_single_task_stack_task_role_backs_up_a_member_account_and_assumes_no_other_role(env):
+    policy = keep_assume_role_resource(task_role_policy())
+    assert "arn:aws:iam::*:role/SmartVaultMember" in json.dumps(policy)
+    env.set_hub_policy(policy)
+    try:
+        rc, lines, text = env.run({"MIN_INTERVAL": "0s"})  # earlier tests of the module snapshotted already
+        assert rc == 0, text
+        t = target_of(lines)
+        assert t["account_id"] == MEMBER and t["outcome"] == "ok" and t["snapshots_created"] == 2, t
+        # Another role of the member account that trusts the hub (its admin role): the task role may not assume it.
+        rc, lines, text = env.run({"ACCOUNT_ROLE_NAME": "admin"})
+        assert rc == 1, text
+        t = target_of(lines)
+        assert t["outcome"] == "failed" and "AccessDenied" in t["reason"], t
+        # And without the statement, not even the member role.
+        env.set_hub_policy(without(policy, "AssumeOnlyTheMemberRole"))
+        rc, lines, text = env.run()
+        assert rc == 1, text
+        t = target_of(lines)
+        assert t["outcome"] == "failed" and "AccessDenied" in t["reason"], t
+    finally:
+        env.set_hub_policy(env.hub_policy)

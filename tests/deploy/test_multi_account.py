@@ -113,3 +113,52 @@ def test_member_role_deploys_in_moto(moto):
     trust = json.loads(trust) if isinstance(trust, str) else trust
     assert trust["Statement"][0]["Condition"] == {"StringEquals": {"sts:ExternalId": "vault-external-id"}}
     assert iam.list_role_policies(RoleName="SmartVaultMember")["PolicyNames"] == ["smartvault-ebs"]
+
+
+# ---- ecs/smartvault.yaml, the single-task stack, over many accounts and regions ----
+
+def task_env(res):
+    c = res["TaskDefinition"]["ContainerDefinitions"][0]
+    return {e["Name"]: e["Value"] for e in c["Environment"]}
+
+
+def test_single_task_stack_gains_the_multi_account_variables_and_only_then_their_permissions():
+    from test_template import FULL, MULTI, REQUIRED, TASK_ACTIONS
+
+    t = cfn.load(cfn.TEMPLATE)
+    # Unset: as before - no role to assume, no organization, EC2 in this stack's region only.
+    res, _ = evaluate_all(t, REQUIRED)
+    sts = statements(res, "TaskRole")
+    assert not {"sts:AssumeRole", "organizations:ListAccounts"} & allowed(sts)
+    assert "Ec2OnlyInSourceAndDrRegions" not in sts
+    env = task_env(res)
+    assert not {"SOURCE_REGIONS", "ACCOUNTS", "ACCOUNT_ROLE_NAME", "ACCOUNT_ROLE_EXTERNAL_ID"} & set(env)
+    assert all(":ec2:us-east-1:" in r or ":ec2:us-east-1::" in r
+               for r in as_list(sts["CreateSnapshotsPerInstance"]["Resource"]))
+
+    # Listed accounts: AssumeRole on the member role's name only (in any account), no ListAccounts.
+    res, _ = evaluate_all(t, MULTI)
+    sts = statements(res, "TaskRole")
+    assert sts["AssumeOnlyTheMemberRole"]["Resource"] == "arn:aws:iam::*:role/SmartVaultMember"
+    assert sts["AssumeOnlyTheMemberRole"]["Action"] == "sts:AssumeRole"
+    assert "ListOrganizationAccounts" not in sts
+    assert allowed(sts) - TASK_ACTIONS == {"sts:AssumeRole"}
+    env = task_env(res)
+    assert env["SOURCE_REGIONS"] == "us-east-1,eu-west-1" and env["ACCOUNTS"] == "111111111111,222222222222"
+    assert env["ACCOUNT_ROLE_NAME"] == "SmartVaultMember" and env["ACCOUNT_ROLE_EXTERNAL_ID"] == "vault-external-id"
+    # The hub's own EC2 work in every source region, and nowhere else but the DR region.
+    assert any(":ec2:*:" in r for r in as_list(sts["CreateSnapshotsPerInstance"]["Resource"]))
+    deny = sts["Ec2OnlyInSourceAndDrRegions"]
+    assert deny["Effect"] == "Deny" and deny["Action"] == "ec2:*" and deny["Resource"] == "*"
+    assert deny["Condition"] == {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1", "eu-west-1", "us-west-2"]}}
+
+    # organization: ListAccounts too (it has no resource type), still only the member role.
+    res, _ = evaluate_all(t, dict(FULL, Accounts="organization", AccountRoleName="Member"))
+    sts = statements(res, "TaskRole")
+    assert sts["ListOrganizationAccounts"]["Action"] == "organizations:ListAccounts"
+    assert sts["AssumeOnlyTheMemberRole"]["Resource"] == "arn:aws:iam::*:role/Member"
+    assert allowed(sts) - TASK_ACTIONS == {"sts:AssumeRole", "organizations:ListAccounts"}
+    assert task_env(res)["ACCOUNTS"] == "organization" and "ACCOUNT_ROLE_EXTERNAL_ID" not in task_env(res)
+    # The defaults of the two templates agree: the member role's default name is what to set here.
+    member = cfn.load(cfn.MEMBER_TEMPLATE)
+    assert member["Parameters"]["RoleName"]["Default"] == "SmartVaultMember"

@@ -56,8 +56,13 @@ OTHER_COMBINATIONS = {
                              DestRegion="us-west-2", DestRegionMap="eu-west-1=eu-central-1"),
     },
 }
+# The single-task stack over many accounts and regions (issue 14).
+MULTI = dict(REQUIRED, SourceRegions="us-east-1,eu-west-1", DestRegion="us-west-2", Accounts="111111111111,222222222222",
+             AccountRoleName="SmartVaultMember", AccountRoleExternalId="vault-external-id")
 COMBINATIONS = {"minimal": REQUIRED, "full": FULL, "existing-topic-and-table": EXISTING,
-                "created-buckets-only": dict(REQUIRED, S3SourceBucket="src", CreateBackupBuckets="true")}
+                "created-buckets-only": dict(REQUIRED, S3SourceBucket="src", CreateBackupBuckets="true"),
+                "multi-account": MULTI, "organization": dict(FULL, Accounts="organization", AccountRoleName="Member",
+                                                             SourceRegions="us-east-1,eu-west-1")}
 
 # Allow statements with Resource "*" that are not read-only: each needs the API's reason.
 STAR_REQUIRED = {

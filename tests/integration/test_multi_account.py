@@ -120,16 +120,24 @@ def test_three_accounts_two_regions_and_one_denied_account(moto, proxy, run_smar
     assert done["attempts"] == proxy.count() and done["retries"] == 0
     assert done["api_calls"] == proxy.counts(), (done["api_calls"], proxy.counts())
 
-    # Every log line of a target carries its account and region.
-    inside = None
-    for e in fl.events(proc.stdout):
-        if e["event"] == "target.start":
-            inside = (e["account_id"], e["region"])
-        if inside is not None:
-            assert e.get("account_id") == inside[0], e
-            assert "region" in e, e
-        if e["event"] == "target.done":
-            inside = None
+    # Every log line of a target carries its account and region. The targets run overlapped (their requests share
+    # one batch), so a line's target is the one it names: each snapshot.created line names the account and region
+    # where AWS has that snapshot.
+    evs = fl.events(proc.stdout)
+    starts = [i for i, e in enumerate(evs) if e["event"] == "target.start"]
+    ends = [i for i, e in enumerate(evs) if e["event"] == "target.done"]
+    shared = {"copy.pump", "ebs.progress", "ebs.waiting", "ebs.wait_done", "targets.stopped"}  # of no one target
+    for e in evs[starts[0]:ends[-1] + 1]:
+        if e["event"] not in shared:
+            assert e.get("account_id") in {HUB, *MEMBERS, DENIED} and "region" in e, e
+    owner = {}
+    for account, region in fleet:
+        for snap in smartvault_snaps(ec2_in(moto.url, account, region), account):
+            owner[snap["SnapshotId"]] = (account, region)
+    created = [e for e in evs if e["event"] == "snapshot.created"]
+    assert len(created) == 12
+    for e in created:
+        assert owner[e["snapshot_id"]] == (e["account_id"], e["region"]), e
 
 
 def test_accounts_organization_lists_active_accounts_minus_excludes(moto, proxy, run_smartvault, boto3_client):
@@ -309,3 +317,69 @@ def test_a_region_that_is_not_enabled_fails_its_target_only(moto, proxy, run_sma
     targets = {t["region"]: t for t in fl.done(proc.stdout)["targets"]}
     assert targets["us-east-1"]["outcome"] == "ok" and targets["us-east-1"]["snapshots_created"] == 1
     assert targets["eu-west-1"]["outcome"] == "failed" and "AuthFailure" in targets["eu-west-1"]["reason"]
+
+
+def test_targets_overlap_in_one_batch(moto, run_smartvault):
+    """Two accounts' EBS work runs at the same time, not one account after the other: the proxy holds every
+    CreateSnapshots and DeleteSnapshot for a while and records which accounts (access keys) it holds at once."""
+    import re
+    import threading
+    import time
+
+    scope = re.compile(r"Credential=([^/,\s]+)/")
+    lock, holding, most = threading.Lock(), {}, [0]
+
+    def hold(req):
+        m = scope.search(req.headers.get("Authorization", "") or "")
+        key = m.group(1) if m else "?"
+        with lock:
+            holding[key] = holding.get(key, 0) + 1
+            most[0] = max(most[0], len([k for k, n in holding.items() if n > 0]))
+        time.sleep(0.25)
+        with lock:
+            holding[key] -= 1
+        return None  # then forward
+
+    region = REGIONS[0]
+    for account in (HUB, MEMBERS[0]):
+        ec2 = ec2_in(moto.url, account, region)
+        fl.launch(ec2, count=3, tags={"Backup": "true"}, volumes=1)
+    with FaultProxy(moto.url) as proxy:
+        proxy.add(Rule(hold, op="CreateSnapshots"))
+        env = multi_env(proxy.url, f"{HUB},{MEMBERS[0]}", SOURCE_REGIONS=region)
+        env.pop("DEST_REGION_MAP")
+        proc = run_smartvault(["run"], extra_env=env)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr
+    done = fl.done(proc.stdout)
+    assert [t["snapshots_created"] for t in done["targets"]] == [3, 3], done["targets"]
+    # Both accounts had a CreateSnapshots on the wire at the same moment: one batch, not a loop of targets.
+    assert most[0] == 2, most
+
+
+def test_a_stop_during_overlapped_targets_interrupts_them_all_without_failures(moto, smartvault, aws_env):
+    """SIGTERM while both accounts' CreateSnapshots are on the wire: exit 4, each target `interrupted` (not a
+    failure), what was not sent is deferred and names its account, the report still goes out."""
+    import signal
+    import subprocess
+    import time
+
+    region = REGIONS[0]
+    for account in (HUB, MEMBERS[0]):
+        fl.launch(ec2_in(moto.url, account, region), count=4, tags={"Backup": "true"}, volumes=1)
+    with FaultProxy(moto.url) as proxy:
+        proxy.add(Rule("forward", op="CreateSnapshots", delay=1.0))
+        env = dict(aws_env, **multi_env(proxy.url, f"{HUB},{MEMBERS[0]}", SOURCE_REGIONS=region, MAX_CONCURRENCY="2"))
+        env.pop("DEST_REGION_MAP")
+        p = subprocess.Popen([smartvault, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while proxy.count("CreateSnapshots") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+    assert p.returncode == 4, (p.returncode, out[-3000:], err)
+    done = fl.done(out)
+    assert done["outcome"] == "interrupted" and done["counts"]["failures"] == 0, done
+    assert [t["outcome"] for t in done["targets"]] == ["interrupted", "interrupted"], done["targets"]
+    assert done["counts"]["deferred"] > 0
+    deferred = fl.of(out, "ebs.deferred")
+    assert deferred and {e["account_id"] for e in deferred} <= {HUB, MEMBERS[0]}
