@@ -34,6 +34,10 @@ struct aws_client {
     size_t nops;
     struct arena scratch; /* error documents are parsed here and rewound at once */
     bool creds_failure_logged;
+    struct batch *running; /* the batch of the aws_run in progress (aws_run_add joins it), or NULL */
+    void (*on_progress)(void *ctx);
+    void *progress_ctx;
+    bool in_progress_hook;
 };
 
 struct aws_request_state {
@@ -423,6 +427,33 @@ static void s_classify(void *user, enum err transport, const struct http_respons
     }
 }
 
+/*
+ * The operation's counts. A request the stop left unsent is not a call: an operation all of whose requests were
+ * cancelled is not listed at all (cycle.done's api_calls names only operations that were called).
+ */
+static void
+s_count(struct aws_client *c, const struct aws_request *r, const struct batch_item_result *res, const char *code) {
+    if (res->attempts == 0 && r->result == ERR_CANCELLED) {
+        return;
+    }
+    struct aws_op_stat *op = s_op(c, r->operation);
+    op->calls += res->attempts > 0;
+    op->attempts += res->attempts;
+    if (r->result != ERR_OK && r->result != ERR_CANCELLED) {
+        op->failures++;
+        LOG(
+          LOG_DEBUG,
+          "aws.call_failed",
+          LF_S("operation", r->operation),
+          LF_S("region", r->region),
+          LF_S("error", err_name(r->result)),
+          LF_S("aws_code", code),
+          LF_I("status", r->status),
+          LF_U("attempts", res->attempts),
+          LF_S("stop", retry_stop_name(res->stop)));
+    }
+}
+
 static void s_complete(void *user, enum err final, struct http_response *resp, const struct batch_item_result *res) {
     struct aws_request *r = user;
     struct aws_request_state *st = r->state; /* NULL when the first prepare failed before allocating it */
@@ -456,27 +487,22 @@ static void s_complete(void *user, enum err final, struct http_response *resp, c
         final = ERR_AUTH;
     }
     r->result = final;
-    struct aws_op_stat *op = s_op(c, r->operation);
-    op->calls += res->attempts > 0; /* a request the stop left unsent is not a call */
-    op->attempts += res->attempts;
-    if (final != ERR_OK && final != ERR_CANCELLED) {
-        op->failures++;
-        LOG(
-          LOG_DEBUG,
-          "aws.call_failed",
-          LF_S("operation", r->operation),
-          LF_S("region", r->region),
-          LF_S("error", err_name(final)),
-          LF_S("aws_code", has_error ? st->error.code : ""),
-          LF_I("status", resp->status),
-          LF_U("attempts", res->attempts),
-          LF_S("stop", retry_stop_name(res->stop)));
-    }
+    s_count(c, r, res, has_error ? st->error.code : "");
     s_state_free(st);
     r->state = NULL;
     if (r->on_done) {
         r->on_done(r);
     }
+    if (c->on_progress != NULL && !c->in_progress_hook) {
+        c->in_progress_hook = true;
+        c->on_progress(c->progress_ctx);
+        c->in_progress_hook = false;
+    }
+}
+
+void aws_client_on_progress(struct aws_client *c, void (*fn)(void *ctx), void *ctx) {
+    c->on_progress = fn;
+    c->progress_ctx = ctx;
 }
 
 static const struct batch_ops s_ops = { s_prepare, s_classify, s_complete };
@@ -494,6 +520,19 @@ static void s_arm(struct aws_client *c, struct aws_request *r) {
     r->state = NULL;
 }
 
+/* Arms r and adds it to b with its (service, region) policy and (account, ..., operation) limiter. */
+static enum err s_add(struct aws_client *c, struct batch *b, struct aws_request *r, int64_t now) {
+    s_arm(c, r);
+    struct retry_policy *policy = NULL;
+    struct ratelimit *limiter = NULL;
+    if (c->opt.pacing != NULL) {
+        const char *account = aws_client_account_id(c);
+        policy = pacing_policy(c->opt.pacing, r->service, r->region, now);
+        limiter = pacing_limiter(c->opt.pacing, account, r->service, r->region, r->operation, now);
+    }
+    return batch_add_paced(b, &s_ops, r, policy, limiter);
+}
+
 enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) {
     if (n == 0) {
         return ERR_OK;
@@ -503,24 +542,18 @@ enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) {
                                 .run_deadline_ms = c->opt.run_deadline_ms };
     struct batch *b = NULL;
     TRY(batch_new(c->opt.http, &bo, &b));
-    const char *account = c->opt.pacing != NULL ? aws_client_account_id(c) : "";
     int64_t now = time_mono_ms();
     for (size_t i = 0; i < n; i++) {
-        s_arm(c, reqs[i]);
-        struct retry_policy *policy = NULL;
-        struct ratelimit *limiter = NULL;
-        if (c->opt.pacing != NULL) {
-            policy = pacing_policy(c->opt.pacing, reqs[i]->service, reqs[i]->region, now);
-            limiter =
-              pacing_limiter(c->opt.pacing, account, reqs[i]->service, reqs[i]->region, reqs[i]->operation, now);
-        }
-        enum err e = batch_add_paced(b, &s_ops, reqs[i], policy, limiter);
+        enum err e = s_add(c, b, reqs[i], now);
         if (e != ERR_OK) {
             batch_free(b);
             return e;
         }
     }
+    struct batch *outer = c->running;
+    c->running = b;
     enum err e = batch_run(b);
+    c->running = outer;
     batch_free(b);
     /* A request the batch never ran (it cannot happen unless batch_run failed) keeps ERR_CANCELLED. */
     for (size_t i = 0; i < n; i++) {
@@ -530,6 +563,13 @@ enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) {
         }
     }
     return e;
+}
+
+enum err aws_run_add(struct aws_client *c, struct aws_request *r) {
+    if (c->running == NULL) {
+        return ERR_INVALID;
+    }
+    return s_add(c, c->running, r, time_mono_ms());
 }
 
 enum err aws_run_one(struct aws_client *c, struct aws_request *r) {

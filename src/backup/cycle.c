@@ -7,6 +7,7 @@
 #include "backup/cycle.h"
 
 #include "aws/imds.h"
+#include "backup/audit_stream.h"
 #include "backup/lease.h"
 #include "backup/restore.h"
 #include "backup/targets.h"
@@ -174,6 +175,7 @@ s_log_done(const struct cycle *cy, const struct aws_stack *st, enum cycle_outcom
 
 void cycle_heartbeat(struct cycle *cy) {
     lease_renew(cy);
+    audit_stream_flush(cy);
 }
 
 int64_t cycle_decision_now_s(struct cycle *cy) {
@@ -299,6 +301,7 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
         outcome = CYCLE_SKIPPED;
         goto done;
     }
+    audit_stream_start(&cy);
 
     if (resolved.ebs_backup) {
         /* Several accounts, regions or shards: one EBS cycle per target (backup/targets.h). */
@@ -363,6 +366,7 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
 done:
     stop_begin_ending(); /* the lease's release is the ending's own request, also after a stop */
     lease_release(&cy);
+    audit_stream_free(&cy);
     report->end_ms = time_wall_ms();
     report->wall_ms = time_mono_ms() - start_mono;
     s_log_done(&cy, &st, outcome, report->wall_ms);

@@ -46,6 +46,8 @@ struct cycle {
      */
     bool could_not_start;
     struct cycle_fleet fleet; /* the EBS listings, for the coverage report */
+    /* The audit items written during the run (backup/audit_stream.h); NULL without a table or in a dry run. */
+    struct audit_stream *audit_stream;
 };
 
 enum cycle_outcome {
@@ -81,7 +83,10 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
  */
 int64_t cycle_decision_now_s(struct cycle *cy);
 
-/* A phase boundary or a turn of a waiting loop: renews the run lease when it is due (backup/lease.h). */
+/*
+ * A phase boundary or a turn of a waiting loop: renews the run lease when it is due (backup/lease.h) and sends the
+ * pending audit items (backup/audit_stream.h).
+ */
 void cycle_heartbeat(struct cycle *cy);
 
 /* The EBS job: discovery, snapshots, cross-region copies, retention in both regions. */
