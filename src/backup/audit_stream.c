@@ -324,13 +324,13 @@ void audit_stream_flush(struct cycle *cy) {
     if (!s_may_stream(s) || s->in_flight > 0) {
         return;
     }
-    audit_add_new(&s->items, cy->report);
+    bool partial = s_partial_due(s);
     struct audit_batch *batches = calloc(AUDIT_BATCHES_PER_SEND, sizeof(*batches));
     if (batches == NULL) {
         FATAL("out of memory");
     }
     size_t nb = 0;
-    while (nb < AUDIT_BATCHES_PER_SEND && audit_take(&s->items, true, &batches[nb]) > 0) {
+    while (nb < AUDIT_BATCHES_PER_SEND && audit_take(&s->items, partial, &batches[nb]) > 0) {
         nb++;
     }
     if (nb > 0) {

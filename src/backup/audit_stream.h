@@ -5,7 +5,9 @@
  * When: after every completed request of the run's client (aws_client_on_progress), once 25 items are pending, or
  * once the oldest pending item is AUDIT_STREAM_MAX_AGE_MS old, one BatchWriteItem joins the batch that is
  * running (aws_run_add): the same executor, pacing and retry policy as every other call, and the EBS or S3 phase
- * never waits for it. At a phase boundary (cycle_heartbeat, nothing running) whatever is pending is sent at once.
+ * never waits for it. At a phase boundary (cycle_heartbeat, nothing running) the full batches, and the partial one
+ * when it is due, are sent at once. A short run (under AUDIT_STREAM_MAX_AGE_MS) so still makes one call per 25
+ * items in all.
  * At most AUDIT_STREAM_IN_FLIGHT streamed batches are on the wire at a time.
  *
  * Once a stop is requested nothing more is streamed: the ending's final write (backup/publish.c, audit_write)
@@ -28,7 +30,7 @@
 
 /* Starts streaming when DYNAMODB_TABLE is set and the run is not a dry run. */
 void audit_stream_start(struct cycle *cy);
-/* A phase boundary: sends every pending item now (one try each; failures stay pending). */
+/* A phase boundary: sends what is due now (one try each; failures stay pending). */
 void audit_stream_flush(struct cycle *cy);
 /*
  * The ending: no more streaming; the items of every action recorded since (built now, so they carry `interrupted`

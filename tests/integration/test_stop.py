@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -149,7 +150,7 @@ def test_sigterm_mid_ebs_phase_reports_and_exits_interrupted(smartvault, aws_env
     proxy.add(Rule("forward", op="CreateSnapshots", delay=CREATE_DELAY_S))
     proc, target = start(smartvault, aws_env, proxy, channels, pid1)
     wait_for_creates(proxy, 3)
-    t0 = time.monotonic()
+    t0, t0_wall = time.monotonic(), time.time()
     os.kill(target, signal.SIGTERM)
     out, err = finish(proc, STOP_TIMEOUT_S + 5)
     took = time.monotonic() - t0
@@ -166,11 +167,19 @@ def test_sigterm_mid_ebs_phase_reports_and_exits_interrupted(smartvault, aws_env
     sent_after = [e for e in proxy.log if e["op"] == "CreateSnapshots" and e["t"] > t0 + 0.2]
     assert not sent_after, sent_after
 
-    # Every snapshot made has its audit item; all items say interrupted.
+    # Every snapshot made has its audit item. Items streamed during the run were written before the stop and do
+    # not say interrupted; what the ending wrote (every item recorded after the stop, and the coverage item) does.
     items = audit_items(channels)
     created = {i["snapshot_id"]["S"] for i in items if i["action"]["S"] == "created"}
     assert created == set(made), (created, set(made))
-    assert all(i.get("interrupted", {}).get("BOOL") for i in items)
+    marked = [i for i in items if i.get("interrupted", {}).get("BOOL")]
+    assert marked, items
+    for i in items:
+        if i not in marked:
+            ts = datetime.strptime(i["timestamp"]["S"], "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+            assert ts < t0_wall + 0.2, i  # streamed before the stop
+    assert [i for i in items if i["action"]["S"] == "coverage"] == [i for i in marked if i["action"]["S"] == "coverage"]
+    streamed = fl.of(out, "report.audit")[-1].get("streamed", 0)
 
     # The SNS summary says so.
     (subject, message), = sns_messages(channels)
@@ -181,7 +190,8 @@ def test_sigterm_mid_ebs_phase_reports_and_exits_interrupted(smartvault, aws_env
     names = {m["MetricName"] for m in channels.cw.list_metrics(Namespace="SmartVault")["Metrics"]}
     assert {"RunsInterrupted", "SnapshotsCreated"} <= names, names
     print(f"\nSIGTERM {'PID 1' if pid1 else 'plain'}: exit {proc.returncode} after {took:.2f} s, "
-          f"{len(made)}/{INSTANCES} created, {len(items)} audit items, done outcome {done['outcome']}")
+          f"{len(made)}/{INSTANCES} created, {len(items)} audit items ({streamed} streamed before the stop), "
+          f"done outcome {done['outcome']}")
 
 
 def test_second_signal_exits_at_once(smartvault, aws_env, proxy, ec2, channels):
