@@ -520,8 +520,11 @@ static void s_arm(struct aws_client *c, struct aws_request *r) {
     r->state = NULL;
 }
 
-/* Arms r and adds it to b with its (service, region) policy and (account, ..., operation) limiter. */
-static enum err s_add(struct aws_client *c, struct batch *b, struct aws_request *r, int64_t now) {
+/*
+ * Arms r and adds it to b with its (service, region) policy and (account, ..., operation) limiter; `next`: before
+ * the requests still queued.
+ */
+static enum err s_add(struct aws_client *c, struct batch *b, struct aws_request *r, int64_t now, bool next) {
     s_arm(c, r);
     struct retry_policy *policy = NULL;
     struct ratelimit *limiter = NULL;
@@ -530,7 +533,7 @@ static enum err s_add(struct aws_client *c, struct batch *b, struct aws_request 
         policy = pacing_policy(c->opt.pacing, r->service, r->region, now);
         limiter = pacing_limiter(c->opt.pacing, account, r->service, r->region, r->operation, now);
     }
-    return batch_add_paced(b, &s_ops, r, policy, limiter);
+    return (next ? batch_add_next : batch_add_paced)(b, &s_ops, r, policy, limiter);
 }
 
 enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) {
@@ -544,7 +547,7 @@ enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) {
     TRY(batch_new(c->opt.http, &bo, &b));
     int64_t now = time_mono_ms();
     for (size_t i = 0; i < n; i++) {
-        enum err e = s_add(c, b, reqs[i], now);
+        enum err e = s_add(c, b, reqs[i], now, false);
         if (e != ERR_OK) {
             batch_free(b);
             return e;
@@ -569,7 +572,7 @@ enum err aws_run_add(struct aws_client *c, struct aws_request *r) {
     if (c->running == NULL) {
         return ERR_INVALID;
     }
-    return s_add(c, c->running, r, time_mono_ms());
+    return s_add(c, c->running, r, time_mono_ms(), true);
 }
 
 enum err aws_run_one(struct aws_client *c, struct aws_request *r) {

@@ -126,7 +126,8 @@ void aws_client_free(struct aws_client *c);
 enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) SV_MUST_CHECK;
 /*
  * Adds r to the aws_run in progress on this client (from an on_done or progress callback), with the same pacing:
- * it runs in that batch, and its on_done is called before aws_run returns. ERR_INVALID when no run is in
+ * it runs in that batch, opening before the requests still queued (batch_add_next: it does not wait behind a long
+ * phase), and its on_done is called before aws_run returns. ERR_INVALID when no run is in
  * progress (then the caller runs it itself). r must stay valid until its on_done.
  */
 enum err aws_run_add(struct aws_client *c, struct aws_request *r) SV_MUST_CHECK;
