@@ -10,6 +10,7 @@
  */
 #include "backup/audit_stream.h"
 
+#include "backup/lease.h"
 #include "base/log.h"
 #include "base/rand.h"
 #include "base/stop.h"
@@ -284,9 +285,15 @@ static bool s_partial_due(struct audit_stream *s) {
     return s->pending_since_ms != 0 && now - s->pending_since_ms >= AUDIT_STREAM_MAX_AGE_MS;
 }
 
-/* After every completed request of the run's client: full batches, or an old partial one, join the phase. */
+/*
+ * After every completed request of the run's client: the lease's renewal when due, and full batches (or an old
+ * partial one) of audit items join the phase.
+ */
 static void s_on_progress(void *ctx) {
     struct audit_stream *s = ctx;
+    if (!s->ended && !stop_requested()) {
+        lease_renew_in_run(s->cy); /* the run's other use of the table: keep the lease through a long phase */
+    }
     if (!s_may_stream(s)) {
         return;
     }

@@ -8,7 +8,8 @@
  * never waits for it. At a phase boundary (cycle_heartbeat, nothing running) the full batches, and the partial one
  * when it is due, are sent at once. A short run (under AUDIT_STREAM_MAX_AGE_MS) so still makes one call per 25
  * items in all.
- * At most AUDIT_STREAM_IN_FLIGHT streamed batches are on the wire at a time.
+ * At most AUDIT_STREAM_IN_FLIGHT streamed batches are on the wire at a time. The same hook renews the run's lease
+ * in the same table during a long phase (lease_renew_in_run, backup/lease.h).
  *
  * Once a stop is requested nothing more is streamed: the ending's final write (backup/publish.c, audit_write)
  * sends what is left, marked interrupted, with the coverage item. A streamed batch that fails retryably (throttled,
