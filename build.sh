@@ -16,7 +16,7 @@
 #   ./build.sh fuzz         replay every fuzz corpus (tests/fuzz/corpus) through its target, ASan+UBSan
 #   ./build.sh deploy       the deployment tests: CloudFormation in moto, least privilege, Kubernetes schemas
 #   ./build.sh demo         a demo: the emulator, a seeded fleet, two real cycles, what boto3 sees
-#   ./build.sh bench        the benchmarks (EBS fleet, S3 copy) against the emulator behind a 20 ms proxy
+#   ./build.sh bench        the benchmarks (EBS fleet, S3 copy, kill series) against the emulator behind a 20 ms proxy
 #   ./build.sh clean        remove build/ (the dependency cache stays)
 #
 # Dependencies are built from the pinned sources of vendor/manifest (fetched by vendor/fetch.sh) into
@@ -859,6 +859,7 @@ cmd_bench() {
     /usr/bin/python3 tests/bench/bench_ebs_throttled.py # 1,000 x 2 under EC2's documented buckets (issue 10)
     /usr/bin/python3 tests/bench/bench_targets.py # 400 x 2 in 1 account vs spread over 4 (issue 14)
     /usr/bin/python3 tests/bench/bench_s3.py "$@"
+    /usr/bin/python3 tests/bench/bench_kills.py # 20 SIGKILLs at random moments, re-run at once (issue 11)
 }
 
 cmd_clean() {

@@ -34,6 +34,10 @@ struct aws_client {
     size_t nops;
     struct arena scratch; /* error documents are parsed here and rewound at once */
     bool creds_failure_logged;
+    struct batch *running; /* the batch of the aws_run in progress (aws_run_add joins it), or NULL */
+    void (*on_progress)(void *ctx);
+    void *progress_ctx;
+    bool in_progress_hook;
 };
 
 struct aws_request_state {
@@ -423,6 +427,33 @@ static void s_classify(void *user, enum err transport, const struct http_respons
     }
 }
 
+/*
+ * The operation's counts. A request the stop left unsent is not a call: an operation all of whose requests were
+ * cancelled is not listed at all (cycle.done's api_calls names only operations that were called).
+ */
+static void
+s_count(struct aws_client *c, const struct aws_request *r, const struct batch_item_result *res, const char *code) {
+    if (res->attempts == 0 && r->result == ERR_CANCELLED) {
+        return;
+    }
+    struct aws_op_stat *op = s_op(c, r->operation);
+    op->calls += res->attempts > 0;
+    op->attempts += res->attempts;
+    if (r->result != ERR_OK && r->result != ERR_CANCELLED) {
+        op->failures++;
+        LOG(
+          LOG_DEBUG,
+          "aws.call_failed",
+          LF_S("operation", r->operation),
+          LF_S("region", r->region),
+          LF_S("error", err_name(r->result)),
+          LF_S("aws_code", code),
+          LF_I("status", r->status),
+          LF_U("attempts", res->attempts),
+          LF_S("stop", retry_stop_name(res->stop)));
+    }
+}
+
 static void s_complete(void *user, enum err final, struct http_response *resp, const struct batch_item_result *res) {
     struct aws_request *r = user;
     struct aws_request_state *st = r->state; /* NULL when the first prepare failed before allocating it */
@@ -456,27 +487,22 @@ static void s_complete(void *user, enum err final, struct http_response *resp, c
         final = ERR_AUTH;
     }
     r->result = final;
-    struct aws_op_stat *op = s_op(c, r->operation);
-    op->calls += res->attempts > 0; /* a request the stop left unsent is not a call */
-    op->attempts += res->attempts;
-    if (final != ERR_OK && final != ERR_CANCELLED) {
-        op->failures++;
-        LOG(
-          LOG_DEBUG,
-          "aws.call_failed",
-          LF_S("operation", r->operation),
-          LF_S("region", r->region),
-          LF_S("error", err_name(final)),
-          LF_S("aws_code", has_error ? st->error.code : ""),
-          LF_I("status", resp->status),
-          LF_U("attempts", res->attempts),
-          LF_S("stop", retry_stop_name(res->stop)));
-    }
+    s_count(c, r, res, has_error ? st->error.code : "");
     s_state_free(st);
     r->state = NULL;
     if (r->on_done) {
         r->on_done(r);
     }
+    if (c->on_progress != NULL && !c->in_progress_hook) {
+        c->in_progress_hook = true;
+        c->on_progress(c->progress_ctx);
+        c->in_progress_hook = false;
+    }
+}
+
+void aws_client_on_progress(struct aws_client *c, void (*fn)(void *ctx), void *ctx) {
+    c->on_progress = fn;
+    c->progress_ctx = ctx;
 }
 
 static const struct batch_ops s_ops = { s_prepare, s_classify, s_complete };
@@ -495,8 +521,25 @@ static void s_arm(struct aws_client *c, struct aws_request *r) {
 }
 
 /*
+ * Arms r and adds it to b with its client's (service, region) policy and (account, ..., operation) limiter;
+ * `next`: before the requests still queued.
+ */
+static enum err s_add(struct aws_client *c, struct batch *b, struct aws_request *r, int64_t now, bool next) {
+    s_arm(c, r);
+    struct retry_policy *policy = c->opt.retry;
+    struct ratelimit *limiter = NULL;
+    if (c->opt.pacing != NULL) {
+        const char *account = aws_client_account_id(c);
+        policy = pacing_policy(c->opt.pacing, r->service, r->region, now);
+        limiter = pacing_limiter(c->opt.pacing, account, r->service, r->region, r->operation, now);
+    }
+    return (next ? batch_add_next : batch_add_paced)(b, &s_ops, r, policy, limiter);
+}
+
+/*
  * The batch of aws_run and aws_run_each: reqs[i] runs on clients[i] (its credentials, endpoint environment, retry
- * policy and pacing), or on `c` when clients is NULL. Concurrency and the run's deadline are c's.
+ * policy and pacing), or on `c` when clients is NULL. Concurrency and the run's deadline are c's; requests added
+ * during the run (aws_run_add) join it through c.
  */
 static enum err s_run(struct aws_client *c, struct aws_client *const *clients, struct aws_request **reqs, size_t n) {
     if (n == 0) {
@@ -508,30 +551,21 @@ static enum err s_run(struct aws_client *c, struct aws_client *const *clients, s
     struct batch *b = NULL;
     TRY(batch_new(c->opt.http, &bo, &b));
     int64_t now = time_mono_ms();
-    const struct aws_client *last = NULL;
-    const char *account = "";
     for (size_t i = 0; i < n; i++) {
         struct aws_client *rc = clients != NULL ? clients[i] : c;
-        s_arm(rc, reqs[i]);
-        struct retry_policy *policy = rc->opt.retry;
-        struct ratelimit *limiter = NULL;
-        if (rc->opt.pacing != NULL) {
-            account = rc == last ? account : aws_client_account_id(rc);
-            last = rc;
-            policy = pacing_policy(rc->opt.pacing, reqs[i]->service, reqs[i]->region, now);
-            limiter =
-              pacing_limiter(rc->opt.pacing, account, reqs[i]->service, reqs[i]->region, reqs[i]->operation, now);
-        }
         enum err e = rc->opt.http == c->opt.http ? ERR_OK : ERR_INVALID; /* one batch drives one connection pool */
         if (e == ERR_OK) {
-            e = batch_add_paced(b, &s_ops, reqs[i], policy, limiter);
+            e = s_add(rc, b, reqs[i], now, false);
         }
         if (e != ERR_OK) {
             batch_free(b);
             return e;
         }
     }
+    struct batch *outer = c->running;
+    c->running = b;
     enum err e = batch_run(b);
+    c->running = outer;
     batch_free(b);
     /* A request the batch never ran (it cannot happen unless batch_run failed) keeps ERR_CANCELLED. */
     for (size_t i = 0; i < n; i++) {
@@ -549,6 +583,13 @@ enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) {
 
 enum err aws_run_each(struct aws_client *const *clients, struct aws_request **reqs, size_t n) {
     return n ? s_run(clients[0], clients, reqs, n) : ERR_OK;
+}
+
+enum err aws_run_add(struct aws_client *c, struct aws_request *r) {
+    if (c->running == NULL) {
+        return ERR_INVALID;
+    }
+    return s_add(c, c->running, r, time_mono_ms(), true);
 }
 
 enum err aws_run_one(struct aws_client *c, struct aws_request *r) {

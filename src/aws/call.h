@@ -130,6 +130,18 @@ enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) SV_M
  * same http client (ERR_INVALID otherwise); concurrency and the run deadline are clients[0]'s.
  */
 enum err aws_run_each(struct aws_client *const *clients, struct aws_request **reqs, size_t n) SV_MUST_CHECK;
+/*
+ * Adds r to the aws_run in progress on this client (from an on_done or progress callback), with the same pacing:
+ * it runs in that batch, opening before the requests still queued (batch_add_next: it does not wait behind a long
+ * phase), and its on_done is called before aws_run returns. ERR_INVALID when no run is in
+ * progress (then the caller runs it itself). r must stay valid until its on_done.
+ */
+enum err aws_run_add(struct aws_client *c, struct aws_request *r) SV_MUST_CHECK;
+/*
+ * A function called after every request of this client has completed (after its on_done), not re-entrantly: the
+ * place for work that must keep pace with a long phase (streaming the audit items). It may call aws_run_add.
+ */
+void aws_client_on_progress(struct aws_client *c, void (*fn)(void *ctx), void *ctx);
 /* One request; returns its result. */
 enum err aws_run_one(struct aws_client *c, struct aws_request *r) SV_MUST_CHECK;
 /* Frees the response buffers of a finished request (it may then be reused). */

@@ -24,7 +24,16 @@
  * `coverage`, sk `<run start>#coverage#run`, job ebs, and the numbers volumes, volumes_outside_rpo,
  * never_backed_up, oldest_backup_age_s, rpo_s (N); it has no report_index (SIZE_MAX).
  *
- * Writing (audit_write) is a loop over rounds: round 1 sends every item, later rounds what is still pending,
+ * Streaming (issue 11): items are built as the report grows (audit_begin, then audit_add_new whenever the caller
+ * likes) and sent during the run a batch at a time (audit_take a batch, send it, audit_settle its result), so a
+ * killed run loses at most the batch it had not sent yet. An item is built once: its sk never changes, and an item
+ * sent twice (a batch whose answer was lost) overwrites itself. The run's ending builds what is left, adds the
+ * coverage item and calls audit_write, which sends only what is still pending (never an item already written) and
+ * counts the failures of the whole run, streamed or not. Because items are built when they are first sent,
+ * `interrupted` is on the items the ending writes after a stop (every item recorded after it, the ones not yet
+ * sent and the coverage item) and not on items written while the run was not yet stopping.
+ *
+ * Writing (audit_write) is a loop over rounds: round 1 sends every pending item, later rounds what is still pending,
  * after a backoff. Within a round the pending items are cut into batches of 25 (in report order), handed to the
  * sender AUDIT_BATCHES_PER_SEND at a time (it may run them concurrently). After a batch:
  *   - success: the items DynamoDB listed in UnprocessedItems stay pending, the others are written;
@@ -64,7 +73,8 @@
 /* The code of items DynamoDB kept returning unprocessed until the rounds ran out. */
 #define AUDIT_CODE_UNPROCESSED "UnprocessedItems"
 
-enum audit_state { AUDIT_PENDING = 0, AUDIT_WRITTEN, AUDIT_FAILED };
+/* AUDIT_SENDING: taken into a batch that is on the wire (audit_take .. audit_settle). */
+enum audit_state { AUDIT_PENDING = 0, AUDIT_WRITTEN, AUDIT_FAILED, AUDIT_SENDING };
 
 struct audit_item {
     size_t report_index; /* the action it records: report->items[report_index] */
@@ -72,12 +82,21 @@ struct audit_item {
     struct dynamodb_item item;
     enum audit_state state;
     const char *error_code; /* why it is still pending, or why it failed */
+    int64_t ts_ms;          /* the action's time (wall clock ms): the age of a pending item */
 };
 
 struct audit_items {
     struct arena *arena; /* items, attributes and their strings */
     struct audit_item *items;
     size_t n;
+    size_t npending; /* items in AUDIT_PENDING */
+    /* --- internal: the incremental build --- */
+    size_t cap;
+    size_t built;         /* report items built so far (report->items[0..built)) */
+    size_t first_pending; /* no item below it is AUDIT_PENDING */
+    long long expires_at;
+    const char **keys; /* open-addressing set of every sk handed out */
+    size_t keys_mask, nkeys;
 };
 
 /*
@@ -91,6 +110,15 @@ void audit_build(
   int64_t now_s,
   uint32_t ttl_days,
   struct audit_items *out);
+
+/* No items yet; expires_at of every item = now_s + ttl_days days. */
+void audit_begin(struct audit_items *out, struct arena *arena, int64_t now_s, uint32_t ttl_days);
+/* Builds the items of the report's actions recorded since the last call (pending); returns how many. */
+size_t audit_add_new(struct audit_items *items, const struct report *r);
+/* The run's coverage item (when the report has coverage of at least one volume); call once, at the end. */
+void audit_add_coverage(struct audit_items *items, const struct report *r);
+/* Items in a state. */
+size_t audit_count(const struct audit_items *items, enum audit_state state);
 
 /* Number of BatchWriteItem calls n items take when nothing is resent: ceil(n / 25). */
 size_t audit_batch_count(size_t nitems);
@@ -127,7 +155,19 @@ struct audit_result {
 };
 
 /*
- * Writes every pending item (see the header comment). ERR_OK when every item is written; otherwise the result
+ * Takes the oldest pending items into `b` (reset first) and marks them AUDIT_SENDING: 25, or fewer only when
+ * `partial`; returns how many (0: none taken). The caller sends the batch and hands its result to audit_settle.
+ */
+size_t audit_take(struct audit_items *items, bool partial, struct audit_batch *b);
+/*
+ * Applies a sent batch's result to its items: written; pending again (unprocessed, or a retryable failure: the
+ * next send or the final audit_write takes them); or failed (any other error). Counts go to res.
+ */
+void audit_settle(struct audit_items *items, struct audit_batch *b, struct audit_result *res);
+
+/*
+ * Writes every pending item (see the header comment). Items already written (streamed) are not sent again;
+ * items that failed before count as lost. ERR_OK when every item is written; otherwise the result
  * of the first failed batch, or ERR_LIMIT when only UnprocessedItems outlasted the rounds. Items in `items`
  * say which were written.
  */

@@ -7,8 +7,10 @@
 #include "backup/cycle.h"
 
 #include "aws/imds.h"
+#include "backup/audit_stream.h"
 #include "backup/drill.h"
 #include "backup/ebs.h"
+#include "backup/heartbeat.h"
 #include "backup/job.h"
 #include "backup/lease.h"
 #include "backup/publish.h"
@@ -267,7 +269,7 @@ static enum cycle_outcome s_jobs(struct cycle *cy, const struct aws_stack_option
         }
         s_log_incomplete("ebs.incomplete", e);
     }
-    lease_renew(cy);
+    heartbeat(cy);
     /* The S3 job runs whatever the EBS job did (one job failing never stops the other), unless a stop came; in a
      * sharded run only shard 0 runs it. */
     if (c->s3_enabled && c->shard_index != 0) {
@@ -366,6 +368,7 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
 done:
     stop_begin_ending(); /* the lease's release is the ending's own request, also after a stop */
     lease_release(&cy);
+    audit_stream_free(&cy);
     report->end_ms = time_wall_ms();
     report->wall_ms = time_mono_ms() - start_mono;
     s_log_done(&cy, &st, outcome, report->wall_ms);

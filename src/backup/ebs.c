@@ -15,7 +15,7 @@
 #include "backup/ebs_many.h"
 
 #include "backup/devtag.h"
-#include "backup/lease.h"
+#include "backup/heartbeat.h"
 #include "backup/plan.h"
 #include "backup/retention.h"
 #include "backup/tags.h"
@@ -126,28 +126,60 @@ static struct span s_tag(const struct ec2_tag *tags, size_t n, const char *key) 
     return ec2_tag_value(tags, n, key, NULL);
 }
 
-/*
- * A failed call, recorded with its AWS code (or error class) and message. A call a stop cancelled (SIGTERM,
- * RUN_TIMEOUT) did not fail: it is recorded as skipped ("interrupted"), and the next run decides again.
- */
-static void s_record_failure(struct cycle *cy, struct report_item *it, const struct aws_request *r, const char *what) {
-    char msg[AWS_ERROR_MESSAGE_MAX + 64];
-    if (r->result == ERR_CANCELLED && stop_requested()) {
-        snprintf(msg, sizeof(msg), "interrupted before %s completed", what);
-        it->action = REPORT_SKIPPED;
-        it->job = REPORT_JOB_EBS;
-        it->ts_ms = time_wall_ms();
-        it->reason = msg;
-        report_add(cy->report, it);
-        return;
-    }
-    it->action = REPORT_FAILED;
+/* One EBS action, recorded in the report at this moment (strings are copied). */
+static void s_record(struct cycle *cy, enum report_action action, struct report_item *it) {
+    it->action = action;
     it->job = REPORT_JOB_EBS;
     it->ts_ms = time_wall_ms();
+    report_add(cy->report, it);
+}
+
+/*
+ * A dry run's planned action: one `plan.<what>` line with the item's ids and `why` (plus `extra`, may be NULL),
+ * and the action recorded as it would be, with reason "dry run" (retention keeps its own reason).
+ */
+static void s_record_planned(
+  struct cycle *cy,
+  enum report_action action,
+  struct report_item *it,
+  const char *event,
+  const char *why,
+  const struct log_field *extra) {
+    struct log_field f[8];
+    size_t n = 0;
+    f[n++] = LF_S("region", it->region);
+    const struct log_field ids[] = { LF_S("instance_id", it->instance_id),
+                                     LF_S("snapshot_id", it->snapshot_id),
+                                     LF_S("source_snapshot_id", it->source_snapshot_id) };
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        if (ids[i].v.s != NULL) {
+            f[n++] = ids[i];
+        }
+    }
+    if (extra != NULL) {
+        f[n++] = *extra;
+    }
+    f[n++] = LF_S("reason", why);
+    log_emit(LOG_INFO, event, f, n);
+    it->reason = it->reason ? it->reason : "dry run";
+    s_record(cy, action, it);
+}
+
+/*
+ * A failed call: a stop's cancellation is deferred work (report_deferred: the one rule of every job), anything else
+ * a failure recorded with its AWS code (or error class) and message.
+ */
+static void s_record_failure(struct cycle *cy, struct report_item *it, const struct aws_request *r, const char *what) {
+    if (report_stop_cancelled(r->result)) {
+        it->job = REPORT_JOB_EBS;
+        report_deferred(cy->report, it, what, r->attempts > 0);
+        return;
+    }
+    char msg[AWS_ERROR_MESSAGE_MAX + 64];
     it->aws_code = r->error.code[0] ? r->error.code : err_name(r->result);
     snprintf(msg, sizeof(msg), "%s: %s", what, r->error.message[0] ? r->error.message : err_name(r->result));
     it->message = msg;
-    report_add(cy->report, it);
+    s_record(cy, REPORT_FAILED, it);
     LOG(
       LOG_ERROR,
       "ebs.failed",
@@ -187,38 +219,6 @@ static void s_keep_listings(struct ebs_state *st, bool src, bool dst) {
     }
 }
 
-/*
- * Work the run's stop left undone (the request was never sent, or its last attempt was throttled, i.e. not
- * executed): recorded as deferred, not as a failure. The next run's plans pick it up from what exists.
- */
-static void s_record_deferred(struct cycle *cy, struct report_item *it, const char *what) {
-    char why[96];
-    snprintf(why, sizeof(why), "deferred: %s not done, run stopped (%s)", what, stop_reason_name(stop_reason()));
-    it->action = REPORT_DEFERRED;
-    it->job = REPORT_JOB_EBS;
-    it->ts_ms = time_wall_ms();
-    it->reason = why;
-    report_add(cy->report, it);
-    LOG(
-      LOG_WARN,
-      "ebs.deferred",
-      LF_S("step", what),
-      LF_S("region", it->region),
-      LF_S("instance_id", it->instance_id),
-      LF_S("snapshot_id", it->snapshot_id),
-      LF_S("source_snapshot_id", it->source_snapshot_id),
-      LF_S("reason", why));
-}
-
-/* A failed call: deferred when the stop cancelled it, else a failure. */
-static void s_record_outcome(struct cycle *cy, struct report_item *it, const struct aws_request *r, const char *what) {
-    if (r->result == ERR_CANCELLED) {
-        s_record_deferred(cy, it, what);
-    } else {
-        s_record_failure(cy, it, r, what);
-    }
-}
-
 /* ---- listing ---- */
 
 static enum err
@@ -234,7 +234,7 @@ s_list_snapshots(struct cycle *cy, const char *region, struct arena *into, struc
         enum err e = aws_run_one(cy->aws, &r);
         if (e != ERR_OK) {
             struct report_item it = { .region = region };
-            s_record_outcome(cy, &it, &r, "DescribeSnapshots");
+            s_record_failure(cy, &it, &r, "DescribeSnapshots");
             aws_request_free(&r);
             return e;
         }
@@ -324,7 +324,7 @@ static enum err s_discover(struct ebs_state *st) {
                 cy->could_not_start = true;
             }
             struct report_item it = { .region = cfg->source_region };
-            s_record_outcome(cy, &it, &r, "DescribeInstances");
+            s_record_failure(cy, &it, &r, "DescribeInstances");
             aws_request_free(&r);
             return e;
         }
@@ -430,7 +430,7 @@ static void s_create_done(struct aws_request *r) {
     const char *id = arena_span_cstr(cy->scratch, inst->id);
     if (r->result != ERR_OK) {
         struct report_item it = { .region = cy->cfg->source_region, .instance_id = id };
-        s_record_outcome(cy, &it, r, "CreateSnapshots");
+        s_record_failure(cy, &it, r, "CreateSnapshots");
         aws_request_free(r);
         return;
     }
@@ -451,15 +451,12 @@ static void s_create_done(struct aws_request *r) {
                 device = arena_span_cstr(cy->scratch, inst->volumes[v].device);
             }
         }
-        struct report_item it = { .action = REPORT_CREATED,
-                                  .job = REPORT_JOB_EBS,
-                                  .ts_ms = time_wall_ms(),
-                                  .region = cy->cfg->source_region,
+        struct report_item it = { .region = cy->cfg->source_region,
                                   .instance_id = id,
                                   .volume_id = vol_id,
                                   .snapshot_id = snap_id,
                                   .device = device };
-        report_add(cy->report, &it);
+        s_record(cy, REPORT_CREATED, &it);
         LOG(
           LOG_INFO,
           "snapshot.created",
@@ -521,31 +518,15 @@ static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
         char *id = arena_span_cstr(cy->scratch, ei->inst->id);
         if (!due[i].due || ei->inst->nvolumes == 0) {
             const char *why = due[i].due ? "no EBS volumes" : due[i].why;
-            struct report_item it = { .action = REPORT_SKIPPED,
-                                      .job = REPORT_JOB_EBS,
-                                      .ts_ms = time_wall_ms(),
-                                      .region = cfg->source_region,
-                                      .instance_id = id,
-                                      .reason = why };
-            report_add(cy->report, &it);
+            struct report_item it = { .region = cfg->source_region, .instance_id = id, .reason = why };
+            s_record(cy, REPORT_SKIPPED, &it);
             LOG(LOG_INFO, "snapshot.skipped", LF_S("instance_id", id), LF_S("reason", why));
             continue;
         }
         if (cy->dry_run) {
-            LOG(
-              LOG_INFO,
-              "plan.create",
-              LF_S("region", cfg->source_region),
-              LF_S("instance_id", id),
-              LF_U("volumes", ei->inst->nvolumes),
-              LF_S("reason", due[i].why));
-            struct report_item it = { .action = REPORT_CREATED,
-                                      .job = REPORT_JOB_EBS,
-                                      .ts_ms = time_wall_ms(),
-                                      .region = cfg->source_region,
-                                      .instance_id = id,
-                                      .reason = "dry run" };
-            report_add(cy->report, &it);
+            struct report_item it = { .region = cfg->source_region, .instance_id = id };
+            const struct log_field volumes = LF_U("volumes", ei->inst->nvolumes);
+            s_record_planned(cy, REPORT_CREATED, &it, "plan.create", due[i].why, &volumes);
             continue;
         }
         struct ec2_tag tags[5];
@@ -629,13 +610,12 @@ static void s_copy_done(struct aws_request *r) {
     if (r->result != ERR_OK) {
         if (strcmp(r->error.code, "ResourceLimitExceeded") == 0) {
             /* The account's copy quota is full: the next cycle copies it (issue 4: defers, does not fail). */
-            it.action = REPORT_SKIPPED;
             it.reason = "deferred: copy limit reached (ResourceLimitExceeded)";
-            report_add(cy->report, &it);
+            s_record(cy, REPORT_SKIPPED, &it);
             LOG(LOG_WARN, "copy.deferred", LF_S("source_snapshot_id", src_id), LF_S("reason", it.reason));
         } else {
             it.snapshot_id = src_id;
-            s_record_outcome(cy, &it, r, "CopySnapshot");
+            s_record_failure(cy, &it, r, "CopySnapshot");
         }
         aws_request_free(r);
         return;
@@ -656,9 +636,8 @@ static void s_copy_done(struct aws_request *r) {
         if (c->st->pump) {
             s_track_copy(c->st, c->src, copy_id);
         }
-        it.action = REPORT_COPIED;
         it.snapshot_id = copy;
-        report_add(cy->report, &it);
+        s_record(cy, REPORT_COPIED, &it);
         LOG(
           LOG_INFO,
           "snapshot.copied",
@@ -767,30 +746,14 @@ static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_cop
             if (mode == S_COPY_START || dec[k].action != PLAN_COPY_DEFER) {
                 continue;
             }
-            struct report_item it = { .action = REPORT_SKIPPED,
-                                      .job = REPORT_JOB_EBS,
-                                      .ts_ms = time_wall_ms(),
-                                      .region = cfg->dest_region,
-                                      .source_snapshot_id = sid,
-                                      .reason = dec[k].why };
-            report_add(cy->report, &it);
+            struct report_item it = { .region = cfg->dest_region, .source_snapshot_id = sid, .reason = dec[k].why };
+            s_record(cy, REPORT_SKIPPED, &it);
             LOG(LOG_INFO, "copy.deferred", LF_S("source_snapshot_id", sid), LF_S("reason", dec[k].why));
             continue;
         }
         if (cy->dry_run) {
-            LOG(
-              LOG_INFO,
-              "plan.copy",
-              LF_S("source_snapshot_id", sid),
-              LF_S("region", cfg->dest_region),
-              LF_S("reason", dec[k].why));
-            struct report_item it = { .action = REPORT_COPIED,
-                                      .job = REPORT_JOB_EBS,
-                                      .ts_ms = time_wall_ms(),
-                                      .region = cfg->dest_region,
-                                      .source_snapshot_id = sid,
-                                      .reason = "dry run" };
-            report_add(cy->report, &it);
+            struct report_item it = { .region = cfg->dest_region, .source_snapshot_id = sid };
+            s_record_planned(cy, REPORT_COPIED, &it, "plan.copy", dec[k].why, NULL);
             continue;
         }
         struct ec2_tag tags[10];
@@ -996,16 +959,12 @@ struct ebs_delete {
 static void s_delete_done(struct aws_request *r) {
     struct ebs_delete *d = r->user;
     struct cycle *cy = d->cy;
-    struct report_item it = { .job = REPORT_JOB_EBS,
-                              .ts_ms = time_wall_ms(),
-                              .region = d->region,
-                              .snapshot_id = d->snapshot_id,
-                              .instance_id = d->instance_id,
-                              .volume_id = d->volume_id };
+    struct report_item it = {
+        .region = d->region, .snapshot_id = d->snapshot_id, .instance_id = d->instance_id, .volume_id = d->volume_id
+    };
     if (r->result == ERR_OK) {
-        it.action = REPORT_DELETED;
         it.reason = d->why;
-        report_add(cy->report, &it);
+        s_record(cy, REPORT_DELETED, &it);
         LOG(
           LOG_INFO,
           "snapshot.deleted",
@@ -1016,10 +975,9 @@ static void s_delete_done(struct aws_request *r) {
           LF_S("reason", d->why));
     } else if (strcmp(r->error.code, "InvalidSnapshot.InUse") == 0) {
         /* Backs an AMI: a warning, not a failure (DESIGN.md §4). */
-        it.action = REPORT_SKIPPED;
         it.reason = "in use: backs an AMI (InvalidSnapshot.InUse)";
         it.aws_code = r->error.code;
-        report_add(cy->report, &it);
+        s_record(cy, REPORT_SKIPPED, &it);
         LOG(
           LOG_WARN,
           "snapshot.in_use",
@@ -1030,7 +988,7 @@ static void s_delete_done(struct aws_request *r) {
         /* Already gone (an overlapping run or a human): the goal state is reached. */
         LOG(LOG_INFO, "snapshot.already_deleted", LF_S("region", d->region), LF_S("snapshot_id", d->snapshot_id));
     } else {
-        s_record_outcome(cy, &it, r, "DeleteSnapshot");
+        s_record_failure(cy, &it, r, "DeleteSnapshot");
     }
     aws_request_free(r);
 }
@@ -1085,22 +1043,12 @@ static enum err s_retain(
         d->volume_id = arena_span_cstr(cy->scratch, snaps[i].volume_id);
         d->why = arena_strndup(cy->scratch, dec[i].why, strlen(dec[i].why));
         if (cy->dry_run) {
-            LOG(
-              LOG_INFO,
-              "plan.delete",
-              LF_S("region", region),
-              LF_S("snapshot_id", d->snapshot_id),
-              LF_S("instance_id", d->instance_id),
-              LF_S("reason", d->why));
-            struct report_item it = { .action = REPORT_DELETED,
-                                      .job = REPORT_JOB_EBS,
-                                      .ts_ms = time_wall_ms(),
-                                      .region = region,
+            struct report_item it = { .region = region,
                                       .snapshot_id = d->snapshot_id,
                                       .instance_id = d->instance_id,
                                       .volume_id = d->volume_id,
                                       .reason = d->why };
-            report_add(cy->report, &it);
+            s_record_planned(cy, REPORT_DELETED, &it, "plan.delete", d->why, NULL);
             continue;
         }
         struct query_params *q = ARENA_NEW(cy->scratch, struct query_params);
@@ -1165,7 +1113,7 @@ static void s_coverage(struct ebs_state *st) {
 
 /* Between phases: after a stop no phase starts (the cycle's ending reports what was done). */
 static enum err s_stop_point(struct cycle *cy, const char *next_phase) {
-    lease_renew(cy);
+    heartbeat(cy);
     if (!stop_refuses_new()) {
         return ERR_OK;
     }
@@ -1391,11 +1339,11 @@ static size_t s_pending_all(struct ebs_state **sts, size_t n) {
 static void s_heartbeat(const struct ebs_many *m, struct ebs_state **sts) {
     for (size_t i = 0; i < m->n; i++) {
         if (sts[i]->in_step) {
-            lease_renew(sts[i]->cy);
+            heartbeat(sts[i]->cy);
         }
     }
     if (m->lease != NULL) {
-        lease_renew(m->lease);
+        heartbeat(m->lease);
     }
 }
 

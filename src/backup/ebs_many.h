@@ -38,7 +38,7 @@ struct ebs_many {
      */
     void (*enter)(void *ctx, void *arg);
     void *ctx;
-    struct cycle *lease; /* renewed at the phase boundaries (lease_renew) besides the targets' own; or NULL */
+    struct cycle *lease; /* renewed at the phase boundaries (heartbeat) besides the targets' own; or NULL */
 };
 
 /* Runs the EBS job of every target; each target's outcome is in its ebs_target. */

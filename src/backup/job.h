@@ -43,6 +43,7 @@ struct cycle {
     bool skew_logged;         /* cycle.clock_skew was logged (once) */
     bool lease_held;          /* this run holds the overlap lease (backup/lease.h) */
     int64_t lease_renewed_ms; /* monotonic time of the last lease write */
+    bool lease_renewing;      /* a renewal is on the wire (lease_renew_in_run) */
     bool dry_run;             /* plan and log, mutate nothing */
     uint32_t page_size;       /* MaxResults of EC2 listings (EC2_PAGE_SIZE; tests lower it to prove pagination) */
     /*
@@ -51,6 +52,8 @@ struct cycle {
      */
     bool could_not_start;
     struct cycle_fleet fleet; /* the EBS listings, for the coverage report */
+    /* The audit items written during the run (backup/audit_stream.h); NULL without a table or in a dry run. */
+    struct audit_stream *audit_stream;
 };
 
 /* The AWS stack options of a configuration (region, CA bundle, retry mode, attempts, concurrency). */

@@ -28,22 +28,18 @@
  */
 #include "backup/publish.h"
 
-#include "backup/audit.h"
+#include "backup/audit_stream.h"
 #include "backup/metrics.h"
 #include "backup/notify.h"
 #include "backup/webreport_publish.h"
 #include "base/log.h"
-#include "base/rand.h"
 #include "base/time.h"
-#include "net/retry.h"
 #include "svc/dynamodb.h"
 #include "svc/sns.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* A failure line's message: "<what>: <AWS message>". */
 #define PUBLISH_MESSAGE_MAX (AWS_ERROR_MESSAGE_MAX + 512)
@@ -92,144 +88,8 @@ s_fail_request(struct cycle *cy, const char *event, const char *target, const ch
 
 /* ---- DynamoDB audit ---- */
 
-struct s_audit_ctx {
-    struct cycle *cy;
-    const char *table;
-    const char *region;
-};
-
-/*
- * Another round only for throttling (ProvisionedThroughputExceededException, ThrottlingException...): the
- * request layer has already spent its attempts on it, and DynamoDB asks for backoff. Any other error after the
- * request layer's retries is an answer, not a hiccup.
- */
-static bool s_throttled(const struct aws_request *r) {
-    struct retry_input in = {
-        .attempt = r->attempts,
-        .transport = (r->result == ERR_AWS || r->result == ERR_HTTP || r->result == ERR_AUTH) ? ERR_OK : r->result,
-        .status = r->status,
-        .aws_code = span_from_cstr(r->error.code),
-    };
-    return retry_classify(&in) == RETRY_CLASS_THROTTLING;
-}
-
-static void s_batch_fail(struct audit_batch *b, enum err e, bool retryable, const char *code) {
-    b->result = e;
-    b->retryable = retryable;
-    snprintf(b->code, sizeof(b->code), "%s", code);
-}
-
-/* Marks the batch's items that the response lists in UnprocessedItems. */
-static void s_mark_unprocessed(struct s_audit_ctx *a, struct audit_batch *b, const struct aws_request *r) {
-    struct cycle *cy = a->cy;
-    struct arena_mark m = arena_mark(cy->scratch);
-    const struct json_value *root = NULL;
-    struct span *keys = NULL;
-    size_t nkeys = 0;
-    enum err e = aws_response_json(r, cy->scratch, &root);
-    if (e == ERR_OK) {
-        e = dynamodb_batch_write_parse(cy->scratch, root, "sk", &keys, &nkeys);
-    }
-    if (e != ERR_OK) {
-        /* Which items were written is unknown: send them all again (puts are idempotent). */
-        s_batch_fail(b, e, true, "MalformedResponse");
-        arena_rewind(cy->scratch, m);
-        return;
-    }
-    b->result = ERR_OK;
-    for (size_t k = 0; k < nkeys; k++) {
-        bool found = false;
-        for (size_t j = 0; j < b->n && !found; j++) {
-            if (span_eq_cstr(keys[k], b->items[j]->sk)) {
-                b->unprocessed[j] = found = true;
-            }
-        }
-        if (!found) {
-            LOG(LOG_WARN, "report.audit_unknown_unprocessed", LF_S("table", a->table), LF_SP("sk", keys[k]));
-        }
-    }
-    arena_rewind(cy->scratch, m);
-}
-
-static void s_audit_send(void *ctx, struct audit_batch *batches, size_t nb) {
-    struct s_audit_ctx *a = ctx;
-    struct aws_request *reqs = calloc(nb, sizeof(*reqs));
-    struct aws_request **run = calloc(nb, sizeof(*run));
-    struct buf *bodies = calloc(nb, sizeof(*bodies));
-    if (reqs == NULL || run == NULL || bodies == NULL) {
-        FATAL("out of memory");
-    }
-    size_t m = 0;
-    for (size_t k = 0; k < nb; k++) {
-        struct audit_batch *b = &batches[k];
-        const struct dynamodb_item *items[AUDIT_BATCH_MAX];
-        for (size_t j = 0; j < b->n; j++) {
-            items[j] = &b->items[j]->item;
-        }
-        buf_init(&bodies[k], BUF_MAX_REQUEST);
-        enum err e = dynamodb_batch_write_body(&bodies[k], a->table, items, b->n);
-        if (e != ERR_OK) {
-            s_batch_fail(b, e, false, err_name(e));
-            continue;
-        }
-        reqs[k] = (struct aws_request){ .service = ENDPOINT_DYNAMODB,
-                                        .region = a->region,
-                                        .operation = "BatchWriteItem",
-                                        .target = DYNAMODB_TARGET_BATCH_WRITE_ITEM,
-                                        .body = buf_span(&bodies[k]) };
-        run[m++] = &reqs[k];
-    }
-    enum err e = aws_run(a->cy->aws, run, m);
-    for (size_t k = 0; k < nb; k++) {
-        struct audit_batch *b = &batches[k];
-        struct aws_request *r = &reqs[k];
-        if (r->operation == NULL) {
-            buf_free(&bodies[k]);
-            continue; /* never sent: the body could not be built */
-        }
-        if (e != ERR_OK) {
-            s_batch_fail(b, e, false, err_name(e));
-        } else if (r->result == ERR_OK) {
-            s_mark_unprocessed(a, b, r);
-        } else {
-            s_batch_fail(b, r->result, s_throttled(r), r->error.code[0] ? r->error.code : err_name(r->result));
-            LOG(
-              LOG_WARN,
-              "report.audit_batch_failed",
-              LF_S("table", a->table),
-              LF_S("aws_code", b->code),
-              LF_S("request_id", r->error.request_id),
-              LF_S("message", r->error.message),
-              LF_U("items", b->n),
-              LF_B("retry", b->retryable),
-              LF_U("attempts", r->attempts));
-        }
-        aws_request_free(r);
-        buf_free(&bodies[k]);
-    }
-    free(reqs);
-    free(run);
-    free(bodies);
-}
-
-/* The request layer's throttling backoff, one step per round: jitter x min(500 ms x 2^(round-2), 20 s). */
-static int64_t s_audit_backoff(void *ctx, uint32_t round) {
-    (void) ctx;
-    return retry_backoff_ms(RETRY_CLASS_THROTTLING, round - 1, rand_unit());
-}
-
-static void s_sleep(void *ctx, int64_t ms) {
-    (void) ctx;
-    if (ms <= 0) {
-        return;
-    }
-    struct timespec ts = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-/* Never silently: every audit item not written is logged whole enough to be written by hand. */
-static void s_log_lost_items(const char *table, const struct audit_items *items) {
+/* Never silently: every item not written is logged whole enough to be written by hand. */
+static void s_log_lost(const char *table, const struct audit_items *items) {
     for (size_t i = 0; i < items->n; i++) {
         const struct audit_item *it = &items->items[i];
         if (it->state != AUDIT_FAILED) {
@@ -254,51 +114,53 @@ static void s_log_lost_items(const char *table, const struct audit_items *items)
     }
 }
 
+/* The items the stream has not written yet (the rest of the run's items), or all of them without a stream. */
 static enum err s_audit(struct cycle *cy) {
     const struct cfg *cfg = cy->cfg;
-    struct s_audit_ctx a = {
-        .cy = cy,
-        .table = cfg->dynamodb_table,
-        .region = cfg->dynamodb_table_region ? cfg->dynamodb_table_region : cfg->source_region,
-    };
-    struct audit_items items;
-    audit_build(cy->arena, cy->report, time_wall_ms() / 1000, cfg->audit_ttl_days, &items);
+    struct audit_dynamodb a;
+    struct audit_sender sender;
+    audit_dynamodb_init(cy, &a, &sender);
+    struct audit_items all;
+    struct audit_items *stream = audit_stream_end(cy);
+    if (stream == NULL) {
+        audit_build(cy->arena, cy->report, time_wall_ms() / 1000, cfg->audit_ttl_days, &all);
+    }
+    struct audit_items *items = stream ? stream : &all;
     if (cy->dry_run) {
         LOG(
           LOG_INFO,
           "report.audit_dry_run",
           LF_S("table", a.table),
           LF_S("region", a.region),
-          LF_U("items", items.n),
-          LF_U("batches", audit_batch_count(items.n)),
+          LF_U("items", items->n),
+          LF_U("batches", audit_batch_count(items->n)),
           LF_U("ttl_days", cfg->audit_ttl_days));
         return ERR_OK;
     }
-    if (items.n == 0) {
+    if (items->n == 0) {
         LOG(LOG_INFO, "report.audit", LF_S("table", a.table), LF_S("region", a.region), LF_U("items", 0));
         return ERR_OK;
     }
-    struct audit_sender sender = {
-        .ctx = &a, .send = s_audit_send, .backoff_ms = s_audit_backoff, .sleep_ms = s_sleep, .max_rounds = 0
-    };
-    struct audit_result res;
-    enum err e = audit_write(&items, &sender, &res);
+    struct audit_result streamed, res;
+    audit_stream_totals(cy, &streamed);
+    enum err e = audit_write(items, &sender, &res);
     LOG(
       res.lost ? LOG_WARN : LOG_INFO,
       "report.audit",
       LF_S("table", a.table),
       LF_S("region", a.region),
-      LF_U("items", items.n),
-      LF_U("written", res.written),
+      LF_U("items", items->n),
+      LF_U("written", audit_count(items, AUDIT_WRITTEN)),
+      LF_U("streamed", streamed.written),
       LF_U("lost", res.lost),
-      LF_U("batches", res.batches_sent),
+      LF_U("batches", res.batches_sent + streamed.batches_sent),
       LF_U("rounds", res.rounds),
-      LF_U("unprocessed", res.unprocessed),
+      LF_U("unprocessed", res.unprocessed + streamed.unprocessed),
       LF_U("resent", res.resent));
     if (e == ERR_OK) {
         return ERR_OK;
     }
-    s_log_lost_items(a.table, &items);
+    s_log_lost(a.table, items);
     char msg[PUBLISH_MESSAGE_MAX];
     snprintf(
       msg,
@@ -307,7 +169,7 @@ static enum err s_audit(struct cycle *cy) {
       "report.audit_item_lost)",
       a.table,
       res.lost,
-      items.n,
+      items->n,
       res.rounds,
       res.rounds == 1 ? "" : "s");
     s_fail(cy, "report.audit_failed", a.region, a.table, res.last_code ? res.last_code : err_name(e), NULL, msg);

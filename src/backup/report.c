@@ -2,10 +2,16 @@
  * report.c - records of a cycle's actions and the counts derived from them.
  *
  * Records live in a heap array (grown by doubling) whose strings are copied into the cycle arena. Nothing here
- * talks to AWS or writes logs; the report renderers (SNS body, metrics, audit items) read from here.
+ * talks to AWS; the one log line is report_deferred's (the one rule for work a stop cancelled, shared by the jobs).
+ * The report renderers (SNS body, metrics, audit items) read from here.
  */
 #include "backup/report.h"
 
+#include "base/log.h"
+#include "base/stop.h"
+#include "base/time.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,6 +181,42 @@ size_t report_region_counts(const struct report *r, struct report_region_counts 
         }
     }
     return n;
+}
+
+bool report_stop_cancelled(enum err result) {
+    return result == ERR_CANCELLED && stop_requested();
+}
+
+const struct report_item *report_deferred(struct report *r, struct report_item *it, const char *what, bool maybe_done) {
+    static const char *const events[REPORT__JOBS] = {
+        "ebs.deferred", "s3.deferred", "report.deferred", "drill.deferred"
+    };
+    char why[160];
+    snprintf(
+      why,
+      sizeof(why),
+      "deferred: %s not %s, run stopped (%s)",
+      what,
+      maybe_done ? "confirmed" : "done",
+      stop_reason_name(stop_reason()));
+    it->action = REPORT_DEFERRED;
+    it->ts_ms = time_wall_ms();
+    it->reason = why;
+    it->aws_code = NULL;
+    it->message = NULL;
+    const struct report_item *d = report_add(r, it);
+    LOG(
+      LOG_WARN,
+      (unsigned) it->job < REPORT__JOBS ? events[it->job] : "report.deferred",
+      LF_S("step", what),
+      LF_S("region", d->region),
+      LF_S("instance_id", d->instance_id),
+      LF_S("snapshot_id", d->snapshot_id),
+      LF_S("source_snapshot_id", d->source_snapshot_id),
+      LF_S("bucket", d->bucket),
+      LF_S("key", d->key),
+      LF_S("reason", d->reason));
+    return d;
 }
 
 bool report_has_failures(const struct report *r) {

@@ -14,6 +14,7 @@
 #include "backup/coverage.h"
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/err.h"
 #include "base/rand.h"
 #include "base/span.h"
 
@@ -147,6 +148,21 @@ const struct report_item *report_add(struct report *r, const struct report_item 
 struct report_counts report_counts(const struct report *r);
 /* Per-region counts of EBS actions, in first-seen order; returns how many regions. */
 size_t report_region_counts(const struct report *r, struct report_region_counts *out, size_t max);
+
+/*
+ * The one rule for work a stop cancelled (SIGTERM/SIGINT or RUN_TIMEOUT, base/stop.h), for every job: a request
+ * the stop left unsent (queued, or waiting for a retry after a throttled attempt) or cancelled on the wire after
+ * the drain bound, and a multipart copy the stop aborted, is recorded once, as REPORT_DEFERRED: not a failure and
+ * not a skip (counts.deferred, nothing else). The next run reconciles it from what exists. The exit code follows
+ * the stop's reason, not the deferred work: 4 after a signal, 1 after RUN_TIMEOUT (backup/cycle.c).
+ *
+ * report_stop_cancelled: the request's result is a stop's cancellation (ERR_CANCELLED while a stop is requested).
+ * report_deferred: records `it` as deferred, with reason "deferred: <what> not done, run stopped (<reason>)", or
+ * "... not confirmed ..." when `maybe_done` (the request was on the wire: AWS may have acted; the next run's
+ * listing has the last word), and logs one `<job>.deferred` warning. `it` needs its ids and job; the rest is set.
+ */
+bool report_stop_cancelled(enum err result);
+const struct report_item *report_deferred(struct report *r, struct report_item *it, const char *what, bool maybe_done);
 
 /* True when some action failed: the exit code is 1. */
 bool report_has_failures(const struct report *r);

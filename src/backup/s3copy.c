@@ -426,6 +426,15 @@ static void s_fail(
   const char *message) {
     struct arena *a = run->cy->scratch;
     struct arena_mark m = arena_mark(a);
+    if (r != NULL && report_stop_cancelled(r->result)) {
+        /* A stop's cancellation is deferred work, as in every job (report.h: the one rule). */
+        struct report_item it = { .job = REPORT_JOB_S3,
+                                  .bucket = bucket,
+                                  .key = key.n ? arena_span_cstr(a, key) : NULL };
+        report_deferred(run->cy->report, &it, step, r->attempts > 0);
+        arena_rewind(a, m);
+        return;
+    }
     if (r != NULL) {
         code = r->error.code[0] ? r->error.code : err_name(r->result);
         message = r->error.message[0] ? r->error.message : err_name(r->result);
@@ -456,6 +465,19 @@ static void s_item_fail(struct s3copy_item *it, struct s3copy_run *run, const st
     if (!it->failed) {
         it->failed = true;
         s_fail(run, it->dst->name, it->dst_key, r, step, NULL, NULL);
+    }
+}
+
+/* A copy the stop ended: recorded once as deferred (the one rule of report_deferred), never as a failure. */
+static void s_item_deferred(struct s3copy_item *it, struct s3copy_run *run, const char *step) {
+    if (!it->failed) {
+        it->failed = true;
+        struct arena_mark m = arena_mark(run->cy->scratch);
+        struct report_item d = { .job = REPORT_JOB_S3,
+                                 .bucket = it->dst->name,
+                                 .key = arena_span_cstr(run->cy->scratch, it->dst_key) };
+        report_deferred(run->cy->report, &d, step, false);
+        arena_rewind(run->cy->scratch, m);
     }
 }
 
@@ -1563,7 +1585,7 @@ static void s_stop(struct s3copy_run *run) {
             continue;
         }
         if (it->upload_id.n && !it->stale) {
-            s_item_fail_msg(it, run, "multipart copy", "Interrupted", "stopped before the copy completed");
+            s_item_deferred(it, run, "multipart copy"); /* aborted below: not done, deferred (report.h) */
             it->abort_why = "copy interrupted by a stop request";
         } else if (!it->stale) {
             it->step = S3COPY_END;

@@ -167,6 +167,19 @@ enum err batch_add_paced(
     return ERR_OK;
 }
 
+enum err batch_add_next(
+  struct batch *b,
+  const struct batch_ops *ops,
+  void *user,
+  struct retry_policy *policy,
+  struct ratelimit *limiter) {
+    TRY(batch_add_paced(b, ops, user, policy, limiter));
+    struct batch_item *it = b->queue[b->qlen - 1];
+    memmove(b->queue + b->qhead + 1, b->queue + b->qhead, (b->qlen - 1 - b->qhead) * sizeof(*b->queue));
+    b->queue[b->qhead] = it;
+    return ERR_OK;
+}
+
 static void s_release_slot(struct batch *b, struct batch_item *it) {
     for (size_t i = 0; i < b->opt.max_in_flight; i++) {
         if (b->slots[i] == it) {

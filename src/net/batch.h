@@ -139,6 +139,16 @@ enum err batch_add_paced(
   void *user,
   struct retry_policy *policy,
   struct ratelimit *limiter) SV_MUST_CHECK;
+/*
+ * batch_add_paced, but the request opens before every request still queued (the next free slot is its): for a
+ * small request that must not wait behind a long phase's queue (a streamed audit write, backup/audit_stream.h).
+ */
+enum err batch_add_next(
+  struct batch *b,
+  const struct batch_ops *ops,
+  void *user,
+  struct retry_policy *policy,
+  struct ratelimit *limiter) SV_MUST_CHECK;
 
 /*
  * Runs every queued request, and every request added while it runs, to completion; complete() has been called

@@ -514,6 +514,10 @@ def test_sigterm_mid_multipart_copy_aborts_this_runs_uploads(buckets, smartvault
     assert not [k for k in all_keys(s3, DB) if k.startswith("database/big-")]
     # The parts in flight finish (1.5 s each here), then only aborts go out.
     assert took < 15, took
+    # The one rule for work a stop cancelled: each aborted copy is deferred once, not failed; exit 4 (a signal).
+    c = evs[-1]["counts"]
+    assert proc.returncode == 4 and c["s3_failed"] == 0 and c["failures"] == 0, (proc.returncode, c)
+    assert c["deferred"] == len(of(evs, "s3.deferred")) >= len(aborted), c
     print(f"SIGTERM mid-multipart ({'PID 1' if pid1 else 'plain'}): exit {proc.returncode} after {took:.1f} s, "
           f"{len(aborted)} uploads aborted, outcome {evs[-1].get('outcome')}")
 

@@ -285,6 +285,7 @@ struct fake {
     enum err hard_error;             /* every batch fails with this, not retryably */
     size_t hard_error_batch_of_item; /* ...only the batch holding this report index (SIZE_MAX: all) */
     size_t writes[4096];             /* per report index: times written */
+    size_t run_items;                /* items of the run (coverage) written */
 };
 
 static void s_fake_send(void *ctx, struct audit_batch *batches, size_t n) {
@@ -317,8 +318,10 @@ static void s_fake_send(void *ctx, struct audit_batch *batches, size_t n) {
         for (size_t j = 0; j < b->n; j++) {
             if (fk->round <= fk->unprocessed_rounds && b->items[j]->report_index % 2 == 1) {
                 b->unprocessed[j] = true;
-            } else {
+            } else if (b->items[j]->report_index < sizeof(fk->writes) / sizeof(fk->writes[0])) {
                 fk->writes[b->items[j]->report_index]++;
+            } else {
+                fk->run_items++; /* the coverage item (no report index) */
             }
         }
     }
@@ -520,6 +523,176 @@ TEST(audit_a_hard_error_fails_its_batch_at_once_and_spares_the_others) {
             CHECK_STR(items.items[k].error_code, "AccessDeniedException");
         }
     }
+    s_free(&f);
+}
+
+/* ---- streaming: batches during the run, the rest at the end ---- */
+
+static bool s_has_attr(const struct audit_item *it, const char *name) {
+    for (size_t i = 0; i < it->item.nattrs; i++) {
+        if (strcmp(it->item.attrs[i].name, name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A streamed batch's answer: every item written (or the given failure). */
+static void s_answer(struct audit_batch *b, enum err e, bool retryable, struct fake *fk) {
+    b->result = e;
+    b->retryable = retryable;
+    if (e != ERR_OK) {
+        snprintf(b->code, sizeof(b->code), "%s", retryable ? "ThrottlingException" : "AccessDeniedException");
+        return;
+    }
+    for (size_t j = 0; j < b->n; j++) {
+        fk->writes[b->items[j]->report_index]++;
+    }
+}
+
+TEST(audit_stream_sends_full_batches_during_the_run_and_the_final_write_only_the_rest) {
+    struct fixture f;
+    s_fixture(&f);
+    f.r.coverage = (struct coverage){ .known = true, .volumes = 3 };
+    static struct fake fk;
+    memset(&fk, 0, sizeof(fk));
+    struct audit_items items;
+    audit_begin(&items, &f.arena, NOW_S, 1);
+    struct audit_result streamed = { 0 };
+    struct audit_batch b;
+    s_add_created(&f, 30);
+    CHECK_INT(audit_add_new(&items, &f.r), 30);
+    CHECK_INT(audit_take(&items, false, &b), 25); /* a full batch */
+    const char *first_sk = items.items[0].sk;
+    s_answer(&b, ERR_OK, false, &fk);
+    audit_settle(&items, &b, &streamed);
+    CHECK_INT(audit_take(&items, false, &b), 0); /* 5 pending: not a full batch yet */
+    CHECK_INT(items.npending, 5);
+    /* 30 more actions: the array grows, and the next full batch is 25..49. */
+    for (size_t i = 0; i < 30; i++) {
+        s_add(&f, (struct report_item){ .action = REPORT_SKIPPED, .job = REPORT_JOB_EBS, .instance_id = "i-2" });
+    }
+    CHECK_INT(audit_add_new(&items, &f.r), 30);
+    CHECK_INT(audit_add_new(&items, &f.r), 0); /* built once */
+    CHECK_INT(audit_take(&items, false, &b), 25);
+    CHECK_INT(b.items[0]->report_index, 25);
+    CHECK_INT(b.items[24]->report_index, 49);
+    s_answer(&b, ERR_OK, false, &fk);
+    audit_settle(&items, &b, &streamed);
+    CHECK_INT(streamed.written, 50);
+    CHECK_INT(streamed.batches_sent, 2);
+    /* The ending: the coverage item, and one write of what is left (10 actions + coverage). */
+    audit_add_coverage(&items, &f.r);
+    CHECK_STR(items.items[0].sk, first_sk); /* keys are stable */
+    struct audit_sender s = s_sender(&fk);
+    struct audit_result res;
+    CHECK_OK(audit_write(&items, &s, &res));
+    CHECK_INT(fk.nbatches, 1);
+    CHECK_INT(fk.sizes[0], 11);
+    CHECK_INT(res.written, 11);
+    CHECK_INT(audit_count(&items, AUDIT_WRITTEN), 61);
+    CHECK_INT(fk.run_items, 1); /* the coverage item, written once, at the end */
+    for (size_t k = 0; k < 60; k++) {
+        CHECK_INT(fk.writes[k], 1); /* nothing written twice */
+    }
+    /* The skipped items' keys collide (same time, action, instance): still unique across the streamed batches. */
+    CHECK_STR(items.items[30].sk, "2026-01-01T00:00:00.000Z#skipped#i-2");
+    CHECK_STR(items.items[59].sk, "2026-01-01T00:00:00.000Z#skipped#i-2#30");
+    s_free(&f);
+}
+
+TEST(audit_stream_partial_batch_only_when_asked) {
+    struct fixture f;
+    s_fixture(&f);
+    s_add_created(&f, 7);
+    struct audit_items items;
+    audit_begin(&items, &f.arena, NOW_S, 1);
+    audit_add_new(&items, &f.r);
+    struct audit_batch b;
+    CHECK_INT(audit_take(&items, false, &b), 0);
+    CHECK_INT(audit_count(&items, AUDIT_PENDING), 7);
+    CHECK_INT(audit_take(&items, true, &b), 7);
+    CHECK_INT(items.npending, 0);
+    CHECK_INT(audit_count(&items, AUDIT_SENDING), 7);
+    CHECK_INT(audit_take(&items, true, &b), 0); /* on the wire: not taken twice */
+    s_free(&f);
+}
+
+TEST(audit_stream_a_batch_that_failed_retryably_or_never_answered_is_sent_by_the_final_write) {
+    struct fixture f;
+    s_fixture(&f);
+    s_add_created(&f, 75);
+    static struct fake fk;
+    memset(&fk, 0, sizeof(fk));
+    struct audit_items items;
+    audit_begin(&items, &f.arena, NOW_S, 1);
+    audit_add_new(&items, &f.r);
+    struct audit_result streamed = { 0 };
+    struct audit_batch b1, b2, b3;
+    REQUIRE(audit_take(&items, false, &b1) == 25);
+    REQUIRE(audit_take(&items, false, &b2) == 25);
+    REQUIRE(audit_take(&items, false, &b3) == 25);
+    s_answer(&b1, ERR_AWS, true, &fk); /* throttled: pending again */
+    audit_settle(&items, &b1, &streamed);
+    s_answer(&b2, ERR_OK, false, &fk);
+    audit_settle(&items, &b2, &streamed);
+    /* b3 is still "on the wire" when the run ends (killed request, lost answer): the final write sends it. */
+    CHECK_INT(items.npending, 25);
+    struct audit_sender s = s_sender(&fk);
+    struct audit_result res;
+    CHECK_OK(audit_write(&items, &s, &res));
+    CHECK_INT(res.lost, 0);
+    CHECK_INT(audit_count(&items, AUDIT_WRITTEN), 75);
+    CHECK_INT(fk.nbatches, 2); /* b1's and b3's items, 50, in two batches */
+    for (size_t k = 0; k < 75; k++) {
+        CHECK_INT(fk.writes[k], 1);
+    }
+    s_free(&f);
+}
+
+TEST(audit_stream_a_hard_failure_while_streaming_is_reported_by_the_final_write) {
+    struct fixture f;
+    s_fixture(&f);
+    s_add_created(&f, 30);
+    static struct fake fk;
+    memset(&fk, 0, sizeof(fk));
+    struct audit_items items;
+    audit_begin(&items, &f.arena, NOW_S, 1);
+    audit_add_new(&items, &f.r);
+    struct audit_result streamed = { 0 };
+    struct audit_batch b;
+    REQUIRE(audit_take(&items, false, &b) == 25);
+    s_answer(&b, ERR_AUTH, false, &fk);
+    audit_settle(&items, &b, &streamed);
+    CHECK_INT(audit_count(&items, AUDIT_FAILED), 25);
+    CHECK_STR(items.items[0].error_code, "AccessDeniedException");
+    struct audit_sender s = s_sender(&fk);
+    struct audit_result res;
+    CHECK_INT(audit_write(&items, &s, &res), ERR_AWS); /* never dropped: the run's audit write fails */
+    CHECK_INT(res.lost, 25);
+    CHECK_INT(res.written, 5);
+    CHECK_INT(fk.nbatches, 1); /* the failed ones are not sent again */
+    s_free(&f);
+}
+
+TEST(audit_stream_interrupted_is_on_what_the_ending_writes) {
+    struct fixture f;
+    s_fixture(&f);
+    f.r.coverage = (struct coverage){ .known = true, .volumes = 1 };
+    s_add_created(&f, 25);
+    struct audit_items items;
+    audit_begin(&items, &f.arena, NOW_S, 1);
+    audit_add_new(&items, &f.r);
+    f.r.interrupted = true; /* the stop: later items are built by the ending */
+    s_add(&f, (struct report_item){ .action = REPORT_DEFERRED, .job = REPORT_JOB_EBS, .instance_id = "i-9" });
+    audit_add_new(&items, &f.r);
+    audit_add_coverage(&items, &f.r);
+    REQUIRE(items.n == 27);
+    CHECK(!s_has_attr(&items.items[0], "interrupted"));
+    CHECK(!s_has_attr(&items.items[24], "interrupted"));
+    CHECK(s_has_attr(&items.items[25], "interrupted"));
+    CHECK_STR(audit_attr(&items.items[26], "action"), "coverage");
+    CHECK(s_has_attr(&items.items[26], "interrupted"));
     s_free(&f);
 }
 

@@ -532,6 +532,25 @@ TEST(batch_complete_may_add_pages) {
     batch_free(b);
 }
 
+TEST(batch_add_next_opens_before_the_queued_requests) {
+    s_reset();
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct batch *b = s_batch(&p, 1, 0);
+    for (int i = 0; i < 3; i++) {
+        REQUIRE_OK(batch_add(b, &s_ops, s_job(s_ok, 1), NULL));
+    }
+    struct job *urgent = s_job(s_ok, 1);
+    REQUIRE_OK(batch_add_next(b, &s_ops, urgent, NULL, NULL));
+    int64_t t0 = s_fake.now;
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(urgent->done_at - t0, 100); /* one slot: it went first */
+    for (size_t i = 0; i < 3; i++) {
+        CHECK_INT(s_fake.jobs[i].done_at - t0, 200 + 100 * (int64_t) i); /* the others keep their order */
+    }
+    batch_free(b);
+}
+
 TEST(batch_adaptive_limiter_spaces_attempts_after_throttling) {
     s_reset();
     s_jitter_value = 0.0; /* no backoff: only the limiter can make anything wait */

@@ -4,6 +4,7 @@
 #include "harness.h"
 
 #include "backup/report.h"
+#include "base/stop.h"
 
 #include <stdio.h>
 
@@ -78,6 +79,34 @@ TEST(report_copies_strings_and_grows) {
     CHECK(!report_has_failures(&r));
     CHECK_INT(report_counts(&r).snapshots_deleted, 5000);
     CHECK_STR(report_action_name(REPORT_SKIPPED), "skipped");
+    report_free(&r);
+    arena_free(&a);
+}
+
+/* The one rule for work a stop cancelled: deferred once, "not done" or "not confirmed", never a failure or a skip. */
+TEST(report_deferred_is_the_one_rule_for_work_a_stop_cancelled) {
+    struct arena a;
+    arena_init(&a, 0);
+    struct report r;
+    report_init(&r, &a, 1767225600000);
+    stop_reset();
+    CHECK(!report_stop_cancelled(ERR_CANCELLED)); /* no stop: not the stop's */
+    stop_request(STOP_SIGNAL, 15);
+    CHECK(report_stop_cancelled(ERR_CANCELLED));
+    CHECK(!report_stop_cancelled(ERR_TIMEOUT));
+    struct report_item ebs = { .job = REPORT_JOB_EBS, .instance_id = "i-1", .aws_code = "x", .message = "y" };
+    const struct report_item *d = report_deferred(&r, &ebs, "CreateSnapshots", false);
+    CHECK_INT(d->action, REPORT_DEFERRED);
+    CHECK_STR(d->reason, "deferred: CreateSnapshots not done, run stopped (signal)");
+    CHECK(d->aws_code == NULL && d->message == NULL);
+    struct report_item s3 = { .job = REPORT_JOB_S3, .bucket = "b", .key = "k" };
+    d = report_deferred(&r, &s3, "multipart copy", true);
+    CHECK_STR(d->reason, "deferred: multipart copy not confirmed, run stopped (signal)");
+    struct report_counts c = report_counts(&r);
+    CHECK_INT(c.deferred, 2);
+    CHECK_INT(c.failures + c.skipped + c.s3_failed + c.s3_skipped, 0);
+    CHECK(!report_has_failures(&r));
+    stop_reset();
     report_free(&r);
     arena_free(&a);
 }
