@@ -361,6 +361,7 @@ enum cycle_outcome cycle_run(const struct cfg *cfg, struct report *report, struc
         outcome = CYCLE_SKIPPED;
         goto done;
     }
+    audit_stream_start(&cy);
     outcome = s_jobs(&cy, &so);
     if (outcome == CYCLE_OK) {
         outcome = s_report(&cy, start_mono);
