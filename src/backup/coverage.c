@@ -46,6 +46,39 @@ static const struct coverage_backup *s_newest(const struct coverage_backup *sort
     return lo < n && s_cmp_span(sorted[lo].volume_id, volume) == 0 ? &sorted[lo] : NULL;
 }
 
+/* The backups that count, sorted by volume (newest first within a volume, s_cmp_backup). */
+static struct coverage_backup *
+s_sorted_backups(struct arena *scratch, const struct coverage_backup *backups, size_t nbackups, size_t *n) {
+    struct coverage_backup *sorted = nbackups ? ARENA_NEW_ARRAY(scratch, struct coverage_backup, nbackups) : NULL;
+    *n = 0;
+    for (size_t i = 0; i < nbackups; i++) {
+        if (backups[i].counts && backups[i].volume_id.n > 0) {
+            sorted[(*n)++] = backups[i];
+        }
+    }
+    if (*n > 1) {
+        qsort(sorted, *n, sizeof(*sorted), s_cmp_backup);
+    }
+    return sorted;
+}
+
+/* One volume's newest backup (or none) counted into out. */
+static void s_count_volume(const struct coverage_backup *b, int64_t now_s, struct coverage *out) {
+    out->volumes++;
+    if (b == NULL) {
+        out->never_backed_up++;
+        out->outside_rpo++;
+        return;
+    }
+    int64_t age = now_s > b->start_time_s ? now_s - b->start_time_s : 0;
+    if (age > out->rpo_s) {
+        out->outside_rpo++;
+    }
+    if (age > out->oldest_age_s) {
+        out->oldest_age_s = age;
+    }
+}
+
 void coverage_compute(
   struct arena *scratch,
   const struct span *volumes,
@@ -58,16 +91,8 @@ void coverage_compute(
     memset(out, 0, sizeof(*out));
     out->known = true;
     out->rpo_s = rpo_s;
-    struct coverage_backup *sorted = nbackups ? ARENA_NEW_ARRAY(scratch, struct coverage_backup, nbackups) : NULL;
     size_t n = 0;
-    for (size_t i = 0; i < nbackups; i++) {
-        if (backups[i].counts && backups[i].volume_id.n > 0) {
-            sorted[n++] = backups[i];
-        }
-    }
-    if (n > 1) {
-        qsort(sorted, n, sizeof(*sorted), s_cmp_backup);
-    }
+    struct coverage_backup *sorted = s_sorted_backups(scratch, backups, nbackups, &n);
     struct span *vols = nvolumes ? ARENA_NEW_ARRAY(scratch, struct span, nvolumes) : NULL;
     if (nvolumes > 0) {
         memcpy(vols, volumes, nvolumes * sizeof(*vols));
@@ -77,19 +102,6 @@ void coverage_compute(
         if (vols[i].n == 0 || (i > 0 && s_cmp_span(vols[i], vols[i - 1]) == 0)) {
             continue; /* empty, or listed twice: counted once */
         }
-        out->volumes++;
-        const struct coverage_backup *b = s_newest(sorted, n, vols[i]);
-        if (b == NULL) {
-            out->never_backed_up++;
-            out->outside_rpo++;
-            continue;
-        }
-        int64_t age = now_s > b->start_time_s ? now_s - b->start_time_s : 0;
-        if (age > rpo_s) {
-            out->outside_rpo++;
-        }
-        if (age > out->oldest_age_s) {
-            out->oldest_age_s = age;
-        }
+        s_count_volume(s_newest(sorted, n, vols[i]), now_s, out);
     }
 }

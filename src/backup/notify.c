@@ -126,20 +126,48 @@ static const char *s_tag(const struct notify_context *ctx) {
 
 /* ---- subject ---- */
 
+/* The subject's first words: what kind of run it was and how it went. */
+static void s_subject_prefix(const struct report *r, bool failed, struct buf *b) {
+    if (r->interrupted) {
+        buf_append_cstr(b, r->dry_run ? "SmartVault DRY RUN INTERRUPTED: " : "SmartVault INTERRUPTED: ");
+    } else if (r->dry_run) {
+        buf_append_cstr(b, failed ? "SmartVault DRY RUN FAILED: " : "SmartVault DRY RUN: ");
+    } else if (!failed && r->coverage.known && r->coverage.outside_rpo > 0) {
+        buf_appendf(b, "SmartVault AT RISK: %llu volumes outside RPO, ", (unsigned long long) r->coverage.outside_rpo);
+    } else {
+        buf_append_cstr(b, failed ? "SmartVault FAILED: " : "SmartVault OK: ");
+    }
+}
+
+/* The EBS counts (what was or would be created, copied, deleted). */
+static void s_subject_ebs(const struct report *r, const struct report_counts *c, const char *sep, struct buf *b) {
+    buf_appendf(
+      b,
+      r->dry_run ? "%swould create %llu, copy %llu, delete %llu" : "%s%llu created, %llu copied, %llu deleted",
+      sep,
+      (unsigned long long) c->snapshots_created,
+      (unsigned long long) c->snapshots_copied,
+      (unsigned long long) c->snapshots_deleted);
+}
+
+/* The scratch buffer is far larger than anything the subject writes except a long tag, which is cut here. */
+static void s_subject_out(struct buf *b, char out[NOTIFY_SUBJECT_MAX + 1]) {
+    size_t n = b->len;
+    if (buf_status(b) != ERR_OK || n > NOTIFY_SUBJECT_MAX) {
+        n = NOTIFY_SUBJECT_MAX - 3;
+        memcpy(out, buf_cstr(b), n);
+        memcpy(out + n, "...", 4);
+    } else {
+        memcpy(out, buf_cstr(b), n + 1);
+    }
+}
+
 void notify_subject(const struct report *r, const struct notify_context *ctx, char out[NOTIFY_SUBJECT_MAX + 1]) {
     struct report_counts c = report_counts(r);
     bool failed = c.failures > 0;
     struct buf b;
     buf_init(&b, NOTIFY_SUBJECT_SCRATCH);
-    if (r->interrupted) {
-        buf_append_cstr(&b, r->dry_run ? "SmartVault DRY RUN INTERRUPTED: " : "SmartVault INTERRUPTED: ");
-    } else if (r->dry_run) {
-        buf_append_cstr(&b, failed ? "SmartVault DRY RUN FAILED: " : "SmartVault DRY RUN: ");
-    } else if (!failed && r->coverage.known && r->coverage.outside_rpo > 0) {
-        buf_appendf(&b, "SmartVault AT RISK: %llu volumes outside RPO, ", (unsigned long long) r->coverage.outside_rpo);
-    } else {
-        buf_append_cstr(&b, failed ? "SmartVault FAILED: " : "SmartVault OK: ");
-    }
+    s_subject_prefix(r, failed, &b);
     const char *sep = "";
     if (failed) {
         buf_appendf(&b, "%llu error%s", (unsigned long long) c.failures, c.failures == 1 ? "" : "s");
@@ -150,38 +178,14 @@ void notify_subject(const struct report *r, const struct notify_context *ctx, ch
         s_ascii_append(&b, s_tag(ctx));
         sep = ", ";
     } else if (r->ebs_ran || !r->s3_ran) {
-        if (r->dry_run) {
-            buf_appendf(
-              &b,
-              "%swould create %llu, copy %llu, delete %llu",
-              sep,
-              (unsigned long long) c.snapshots_created,
-              (unsigned long long) c.snapshots_copied,
-              (unsigned long long) c.snapshots_deleted);
-        } else {
-            buf_appendf(
-              &b,
-              "%s%llu created, %llu copied, %llu deleted",
-              sep,
-              (unsigned long long) c.snapshots_created,
-              (unsigned long long) c.snapshots_copied,
-              (unsigned long long) c.snapshots_deleted);
-        }
+        s_subject_ebs(r, &c, sep, &b);
         sep = ", ";
     }
     if (r->s3_ran) {
         buf_appendf(
           &b, r->dry_run ? "%sS3 would copy %llu" : "%sS3 %llu copied", sep, (unsigned long long) c.s3_objects_copied);
     }
-    /* The scratch buffer is far larger than anything above can write except a long tag, which is cut here. */
-    size_t n = b.len;
-    if (buf_status(&b) != ERR_OK || n > NOTIFY_SUBJECT_MAX) {
-        n = NOTIFY_SUBJECT_MAX - 3;
-        memcpy(out, buf_cstr(&b), n);
-        memcpy(out + n, "...", 4);
-    } else {
-        memcpy(out, buf_cstr(&b), n + 1);
-    }
+    s_subject_out(&b, out);
     buf_free(&b);
 }
 
@@ -254,12 +258,8 @@ static void s_targets(const struct report *r, struct buf *out) {
     }
 }
 
-static void s_head(const struct report *r, const struct notify_context *ctx, struct buf *out) {
-    struct report_counts c = report_counts(r);
-    char subject[NOTIFY_SUBJECT_MAX + 1];
-    notify_subject(r, ctx, subject);
-    buf_append_cstr(out, subject);
-    buf_append_cstr(out, "\n\n");
+/* The notes above the run's facts: no instances, dry run, interrupted. */
+static void s_head_notes(const struct report *r, const struct notify_context *ctx, struct buf *out) {
     if (s_no_instances(r)) {
         /* Seed 001: send_sns("No instances found with Backup=true — skipping snapshot.") */
         buf_append_cstr(out, "No instances found with ");
@@ -276,6 +276,10 @@ static void s_head(const struct report *r, const struct notify_context *ctx, str
           "carries on from there.\n\n",
           r->stop_reason ? r->stop_reason : "stop");
     }
+}
+
+/* Run id, start, duration, regions and the page's link. */
+static void s_head_run(const struct report *r, const struct notify_context *ctx, struct buf *out) {
     char started[TIME_ISO8601_LEN + 5];
     time_format_iso8601_ms(r->start_ms, started);
     int64_t ms = r->wall_ms > 0 ? r->wall_ms : 0;
@@ -295,12 +299,16 @@ static void s_head(const struct report *r, const struct notify_context *ctx, str
     }
     s_report_link(ctx, out);
     buf_append_char(out, '\n');
+}
+
+/* The EBS counts, coverage, errors, DR backlog and deferred work. */
+static void s_head_counts(const struct report *r, const struct report_counts *c, struct buf *out) {
     if (r->ebs_ran || !r->s3_ran) {
-        buf_appendf(out, "Instances seen:     %llu\n", (unsigned long long) c.instances_seen);
-        buf_appendf(out, "Snapshots created:  %llu\n", (unsigned long long) c.snapshots_created);
-        buf_appendf(out, "Snapshots copied:   %llu\n", (unsigned long long) c.snapshots_copied);
-        buf_appendf(out, "Snapshots deleted:  %llu\n", (unsigned long long) c.snapshots_deleted);
-        buf_appendf(out, "Skipped:            %llu\n", (unsigned long long) c.skipped);
+        buf_appendf(out, "Instances seen:     %llu\n", (unsigned long long) c->instances_seen);
+        buf_appendf(out, "Snapshots created:  %llu\n", (unsigned long long) c->snapshots_created);
+        buf_appendf(out, "Snapshots copied:   %llu\n", (unsigned long long) c->snapshots_copied);
+        buf_appendf(out, "Snapshots deleted:  %llu\n", (unsigned long long) c->snapshots_deleted);
+        buf_appendf(out, "Skipped:            %llu\n", (unsigned long long) c->skipped);
     }
     if (r->coverage.known) {
         const struct coverage *cv = &r->coverage;
@@ -315,7 +323,7 @@ static void s_head(const struct report *r, const struct notify_context *ctx, str
           (long long) (cv->oldest_age_s / 3600),
           (long long) (cv->oldest_age_s % 3600 / 60));
     }
-    buf_appendf(out, "Errors:             %llu\n", (unsigned long long) c.failures);
+    buf_appendf(out, "Errors:             %llu\n", (unsigned long long) c->failures);
     if (r->dr_backlog_known) {
         buf_appendf(
           out,
@@ -323,46 +331,70 @@ static void s_head(const struct report *r, const struct notify_context *ctx, str
           (unsigned long long) r->dr_backlog,
           (long long) r->dr_backlog_oldest_s);
     }
-    if (c.deferred > 0) {
+    if (c->deferred > 0) {
         buf_appendf(
-          out, "Deferred:           %llu (the run stopped; the next run does them)\n", (unsigned long long) c.deferred);
+          out,
+          "Deferred:           %llu (the run stopped; the next run does them)\n",
+          (unsigned long long) c->deferred);
     }
+}
+
+/* One line per region the run acted in. */
+static void s_head_regions(const struct report *r, struct buf *out) {
     struct report_region_counts rc[REPORT_MAX_REGIONS];
     size_t nr = report_region_counts(r, rc, REPORT_MAX_REGIONS);
-    if (nr > 0) {
-        buf_append_cstr(out, "\nPer region:\n");
-        for (size_t i = 0; i < nr; i++) {
-            buf_append_cstr(out, "  ");
-            notify_text_append(out, span_from_cstr(rc[i].region), REPORT_REGION_LEN);
-            buf_appendf(
-              out,
-              ": %llu created, %llu copied, %llu deleted, %llu skipped, %llu failed\n",
-              (unsigned long long) rc[i].created,
-              (unsigned long long) rc[i].copied,
-              (unsigned long long) rc[i].deleted,
-              (unsigned long long) rc[i].skipped,
-              (unsigned long long) rc[i].failed);
-        }
+    if (nr == 0) {
+        return;
     }
+    buf_append_cstr(out, "\nPer region:\n");
+    for (size_t i = 0; i < nr; i++) {
+        buf_append_cstr(out, "  ");
+        notify_text_append(out, span_from_cstr(rc[i].region), REPORT_REGION_LEN);
+        buf_appendf(
+          out,
+          ": %llu created, %llu copied, %llu deleted, %llu skipped, %llu failed\n",
+          (unsigned long long) rc[i].created,
+          (unsigned long long) rc[i].copied,
+          (unsigned long long) rc[i].deleted,
+          (unsigned long long) rc[i].skipped,
+          (unsigned long long) rc[i].failed);
+    }
+}
+
+/* The restore drill's and the S3 job's sections, when they ran. */
+static void s_head_jobs(const struct report *r, const struct report_counts *c, struct buf *out) {
     if (r->drill_ran) {
         buf_append_cstr(out, "\nRestore drill:\n");
-        buf_appendf(out, "  Passed:           %llu\n", (unsigned long long) c.drills_passed);
-        buf_appendf(out, "  Failed:           %llu\n", (unsigned long long) c.drills_failed);
-        buf_appendf(out, "  Slowest:          %.1f s to available\n", c.drill_seconds_max);
+        buf_appendf(out, "  Passed:           %llu\n", (unsigned long long) c->drills_passed);
+        buf_appendf(out, "  Failed:           %llu\n", (unsigned long long) c->drills_failed);
+        buf_appendf(out, "  Slowest:          %.1f s to available\n", c->drill_seconds_max);
     }
     s_targets(r, out);
     if (r->s3_ran) {
         buf_append_cstr(out, "\nS3 backup:\n");
-        buf_appendf(out, "  Objects seen:     %llu\n", (unsigned long long) c.s3_objects_seen);
+        buf_appendf(out, "  Objects seen:     %llu\n", (unsigned long long) c->s3_objects_seen);
         buf_appendf(
           out,
           "  Objects copied:   %llu (%llu bytes)\n",
-          (unsigned long long) c.s3_objects_copied,
-          (unsigned long long) c.s3_bytes_copied);
-        buf_appendf(out, "  Unchanged:        %llu\n", (unsigned long long) c.s3_unchanged);
-        buf_appendf(out, "  Skipped:          %llu\n", (unsigned long long) c.s3_skipped);
-        buf_appendf(out, "  Failed:           %llu\n", (unsigned long long) c.s3_failed);
+          (unsigned long long) c->s3_objects_copied,
+          (unsigned long long) c->s3_bytes_copied);
+        buf_appendf(out, "  Unchanged:        %llu\n", (unsigned long long) c->s3_unchanged);
+        buf_appendf(out, "  Skipped:          %llu\n", (unsigned long long) c->s3_skipped);
+        buf_appendf(out, "  Failed:           %llu\n", (unsigned long long) c->s3_failed);
     }
+}
+
+static void s_head(const struct report *r, const struct notify_context *ctx, struct buf *out) {
+    struct report_counts c = report_counts(r);
+    char subject[NOTIFY_SUBJECT_MAX + 1];
+    notify_subject(r, ctx, subject);
+    buf_append_cstr(out, subject);
+    buf_append_cstr(out, "\n\n");
+    s_head_notes(r, ctx, out);
+    s_head_run(r, ctx, out);
+    s_head_counts(r, &c, out);
+    s_head_regions(r, out);
+    s_head_jobs(r, &c, out);
 }
 
 /* The lists, in the order an operator reads them: what went wrong first. */

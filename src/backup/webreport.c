@@ -472,26 +472,9 @@ static size_t s_groups(const struct webreport *w) {
 
 /* ---- the run ---- */
 
-static void s_run(struct s_build *b) {
-    const struct report *r = b->in->report;
+/* The S3 job's routes and what each did in this run (from the report's S3 items). */
+static void s_routes(struct s_build *b, const struct report *r, const struct cfg *cfg) {
     struct webreport *w = b->w;
-    w->has_run = r != NULL;
-    if (r == NULL) {
-        return;
-    }
-    w->report = r;
-    w->outcome = b->in->outcome ? b->in->outcome : "ok";
-    w->counts = report_counts(r);
-    w->failures = ARENA_NEW_ARRAY(b->a, const struct report_item *, r->nitems ? r->nitems : 1);
-    for (size_t i = 0; i < r->nitems && w->nfailures < WEBREPORT_FAILURES_MAX; i++) {
-        if (r->items[i].action == REPORT_FAILED) {
-            w->failures[w->nfailures++] = &r->items[i];
-        }
-    }
-    const struct cfg *cfg = b->in->cfg;
-    if (cfg == NULL || !r->s3_ran || cfg->s3_nroutes == 0) {
-        return;
-    }
     w->nroutes = cfg->s3_nroutes;
     w->routes = ARENA_NEW_ARRAY(b->a, struct webreport_route, cfg->s3_nroutes);
     for (size_t k = 0; k < cfg->s3_nroutes; k++) {
@@ -510,6 +493,28 @@ static void s_run(struct s_build *b) {
         o->bytes += it->action == REPORT_COPIED ? it->bytes : 0;
         o->skipped += it->action == REPORT_SKIPPED;
         o->failed += it->action == REPORT_FAILED;
+    }
+}
+
+static void s_run(struct s_build *b) {
+    const struct report *r = b->in->report;
+    struct webreport *w = b->w;
+    w->has_run = r != NULL;
+    if (r == NULL) {
+        return;
+    }
+    w->report = r;
+    w->outcome = b->in->outcome ? b->in->outcome : "ok";
+    w->counts = report_counts(r);
+    w->failures = ARENA_NEW_ARRAY(b->a, const struct report_item *, r->nitems ? r->nitems : 1);
+    for (size_t i = 0; i < r->nitems && w->nfailures < WEBREPORT_FAILURES_MAX; i++) {
+        if (r->items[i].action == REPORT_FAILED) {
+            w->failures[w->nfailures++] = &r->items[i];
+        }
+    }
+    const struct cfg *cfg = b->in->cfg;
+    if (cfg != NULL && r->s3_ran && cfg->s3_nroutes > 0) {
+        s_routes(b, r, cfg);
     }
 }
 
