@@ -34,6 +34,7 @@ struct aws_client {
     size_t nops;
     struct arena scratch; /* error documents are parsed here and rewound at once */
     bool creds_failure_logged;
+    struct batch_stats last_run; /* batch_stats of the last aws_run */
 };
 
 struct aws_request_state {
@@ -430,6 +431,9 @@ static void s_complete(void *user, enum err final, struct http_response *resp, c
     r->status = resp->status;
     r->attempts = res->attempts;
     r->wall_ms = res->wall_ms;
+    r->last_class = res->last_class;
+    r->stop = res->stop;
+    r->transport = res->transport;
     /* Keep the body and headers: swap the buffers out of the executor's response, which it frees next. */
     buf_free(&r->body_out);
     buf_free(&r->headers_out);
@@ -500,7 +504,8 @@ enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) {
     }
     struct batch_options bo = { .max_in_flight = c->opt.max_in_flight,
                                 .policy = c->opt.retry,
-                                .run_deadline_ms = c->opt.run_deadline_ms };
+                                .run_deadline_ms = c->opt.run_deadline_ms,
+                                .item_deadline_ms = c->opt.item_deadline_ms };
     struct batch *b = NULL;
     TRY(batch_new(c->opt.http, &bo, &b));
     const char *account = c->opt.pacing != NULL ? aws_client_account_id(c) : "";
@@ -521,6 +526,7 @@ enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) {
         }
     }
     enum err e = batch_run(b);
+    c->last_run = *batch_stats(b);
     batch_free(b);
     /* A request the batch never ran (it cannot happen unless batch_run failed) keeps ERR_CANCELLED. */
     for (size_t i = 0; i < n; i++) {
@@ -530,6 +536,10 @@ enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) {
         }
     }
     return e;
+}
+
+const struct batch_stats *aws_client_last_run(const struct aws_client *c) {
+    return &c->last_run;
 }
 
 enum err aws_run_one(struct aws_client *c, struct aws_request *r) {
