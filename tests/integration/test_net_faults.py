@@ -329,3 +329,21 @@ def test_proxy_probability_is_seeded(moto_server):
 
     a, b = outcomes(7), outcomes(7)
     assert a == b and 503 in a and 200 in a
+
+
+# ---- `debug call`: the same request layer, one request, its exit code and error line ----
+
+
+@pytest.mark.parametrize("action,rc,expected", [
+    ("throttle", 1, ("aws", "RequestLimitExceeded", "503", "2")),
+    ("reset", 3, ("net", "-", "0", "2")),  # the endpoint never answered: exit 3, as a cycle's first call would
+])
+def test_debug_call_reports_the_fault_and_its_exit_code(run_smartvault, proxy, action, rc, expected):
+    proxy.add(Rule(action, shape="ec2") if action == "throttle" else Rule(action))
+    proc = run_smartvault(["debug", "call", "ec2", "DescribeRegions"],
+                          extra_env={"AWS_ENDPOINT_URL": proxy.url, "AWS_MAX_ATTEMPTS": "2"})
+    assert proc.returncode == rc, proc.stderr
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("error="))
+    f = dict(kv.split("=", 1) for kv in line.split())
+    assert (f["error"], f["code"], f["status"], f["attempts"]) == expected
+    assert 2 <= proxy.count("DescribeRegions") <= 3  # see the note on resets at the top
