@@ -58,7 +58,8 @@ static bool s_debug_flag(struct s_debug_batch_args *a, const char *f, const char
         }
         uint64_t *out = (uint64_t *) (void *) ((char *) a + numbers[i].offset);
         if (span_to_u64(span_from_cstr(v), numbers[i].max, out) != ERR_OK) {
-            fprintf(stderr, "smartvault: %s must be a whole number up to %llu\n", f, (unsigned long long) numbers[i].max);
+            fprintf(
+              stderr, "smartvault: %s must be a whole number up to %llu\n", f, (unsigned long long) numbers[i].max);
             return false;
         }
         return true;
