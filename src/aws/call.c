@@ -491,6 +491,9 @@ static void s_arm(struct aws_client *c, struct aws_request *r) {
     r->status = 0;
     r->attempts = 0;
     r->throttles = 0;
+    r->last_class = RETRY_CLASS_SUCCESS;
+    r->stop = RETRY_STOP_NONE;
+    r->transport = ERR_OK;
     memset(&r->error, 0, sizeof(r->error));
     buf_init(&r->body_out, HTTP_MAX_RESPONSE_BODY);
     buf_init(&r->headers_out, HTTP_MAX_RESPONSE_HEADERS);
