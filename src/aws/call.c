@@ -38,6 +38,7 @@ struct aws_client {
     void (*on_progress)(void *ctx);
     void *progress_ctx;
     bool in_progress_hook;
+    struct batch_stats last_run; /* batch_stats of the last aws_run */
 };
 
 struct aws_request_state {
@@ -461,6 +462,9 @@ static void s_complete(void *user, enum err final, struct http_response *resp, c
     r->status = resp->status;
     r->attempts = res->attempts;
     r->wall_ms = res->wall_ms;
+    r->last_class = res->last_class;
+    r->stop = res->stop;
+    r->transport = res->transport;
     /* Keep the body and headers: swap the buffers out of the executor's response, which it frees next. */
     buf_free(&r->body_out);
     buf_free(&r->headers_out);
@@ -513,6 +517,9 @@ static void s_arm(struct aws_client *c, struct aws_request *r) {
     r->status = 0;
     r->attempts = 0;
     r->throttles = 0;
+    r->last_class = RETRY_CLASS_SUCCESS;
+    r->stop = RETRY_STOP_NONE;
+    r->transport = ERR_OK;
     memset(&r->error, 0, sizeof(r->error));
     buf_init(&r->body_out, HTTP_MAX_RESPONSE_BODY);
     buf_init(&r->headers_out, HTTP_MAX_RESPONSE_HEADERS);
@@ -547,7 +554,8 @@ static enum err s_run(struct aws_client *c, struct aws_client *const *clients, s
     }
     struct batch_options bo = { .max_in_flight = c->opt.max_in_flight,
                                 .policy = c->opt.retry,
-                                .run_deadline_ms = c->opt.run_deadline_ms };
+                                .run_deadline_ms = c->opt.run_deadline_ms,
+                                .item_deadline_ms = c->opt.item_deadline_ms };
     struct batch *b = NULL;
     TRY(batch_new(c->opt.http, &bo, &b));
     int64_t now = time_mono_ms();
@@ -565,6 +573,7 @@ static enum err s_run(struct aws_client *c, struct aws_client *const *clients, s
     struct batch *outer = c->running;
     c->running = b;
     enum err e = batch_run(b);
+    c->last_run = *batch_stats(b);
     c->running = outer;
     batch_free(b);
     /* A request the batch never ran (it cannot happen unless batch_run failed) keeps ERR_CANCELLED. */
@@ -590,6 +599,10 @@ enum err aws_run_add(struct aws_client *c, struct aws_request *r) {
         return ERR_INVALID;
     }
     return s_add(c, c->running, r, time_mono_ms(), true);
+}
+
+const struct batch_stats *aws_client_last_run(const struct aws_client *c) {
+    return &c->last_run;
 }
 
 enum err aws_run_one(struct aws_client *c, struct aws_request *r) {

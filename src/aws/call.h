@@ -55,6 +55,7 @@ struct aws_client_options {
     struct retry_policy *retry;     /* required; not owned: the policy when `pacing` is NULL */
     struct pacing *pacing;          /* not owned; NULL = `retry` for everything, no per-API limiters */
     int64_t run_deadline_ms;        /* absolute monotonic ms (time_mono_ms); 0 = none: net/batch stops there */
+    int64_t item_deadline_ms;       /* per request, from its first attempt; 0 = none (net/batch) */
     size_t max_in_flight;           /* 0 = BATCH_DEFAULT_IN_FLIGHT */
     int64_t (*wall_ms)(void);       /* the signing clock; NULL = time_wall_ms. Tests pin it. */
 };
@@ -109,6 +110,9 @@ struct aws_request {
     uint32_t attempts;
     uint32_t throttles; /* attempts answered with a throttling error (SlowDown, Throttling, ...) */
     int64_t wall_ms;
+    enum retry_class last_class; /* the retry policy's class of the last attempt */
+    enum retry_stop stop;        /* why the retries stopped */
+    enum err transport;          /* the last attempt's transport result */
 
     struct aws_client *client;       /* internal: set by aws_run */
     struct aws_request_state *state; /* internal: alive while the request is in flight */
@@ -186,6 +190,8 @@ enum err aws_presign_s3_get_url(
 int64_t aws_client_now_s(const struct aws_client *c);
 int64_t aws_client_skew_offset_ms(const struct aws_client *c);
 const struct aws_op_stat *aws_client_ops(const struct aws_client *c, size_t *n);
+/* The executor's counters of the client's last aws_run (attempts, retries, peak in flight...). */
+const struct batch_stats *aws_client_last_run(const struct aws_client *c);
 /* The account id of the credentials, if the provider said (else ""). */
 const char *aws_client_account_id(struct aws_client *c);
 

@@ -24,7 +24,8 @@ enum err aws_stack_open(const struct aws_stack_options *opt, struct aws_stack *o
     memset(out, 0, sizeof(*out));
     snprintf(out->account_id, sizeof(out->account_id), "%s", opt->account_id ? opt->account_id : "");
     struct http_client_options ho = { .ca_file = opt->ca_file,
-                                      .max_host_connections = (long) (opt->max_in_flight ? opt->max_in_flight : 16) };
+                                      .max_host_connections = (long) (opt->max_in_flight ? opt->max_in_flight : 16),
+                                      .low_speed_time_ms = opt->low_speed_time_ms };
     out->http_borrowed = opt->http != NULL;
     out->http = opt->http;
     enum err e = out->http_borrowed ? ERR_OK : http_client_new(&ho, &out->http);
@@ -48,6 +49,7 @@ enum err aws_stack_open(const struct aws_stack_options *opt, struct aws_stack *o
             .retry = &out->retry,
             .pacing = &out->pacing,
             .run_deadline_ms = opt->run_deadline_ms,
+            .item_deadline_ms = opt->item_deadline_ms,
             .max_in_flight = opt->max_in_flight,
         };
         e = aws_client_new(&ao, &out->client);
@@ -149,44 +151,54 @@ static enum err s_s3_args(struct arena *arena, struct aws_request *r, struct buf
     return ERR_OK;
 }
 
-enum err aws_debug_call(const struct aws_stack_options *so, int argc, char **argv) {
+enum err aws_debug_request(
+  struct arena *arena,
+  struct query_params *q,
+  struct buf *body,
+  const char *region,
+  int argc,
+  char **argv,
+  struct aws_request *r) {
     ENSURE(argc >= 2, ERR_INVALID, "usage: smartvault debug call SERVICE OPERATION [args...]");
     enum endpoint_service svc;
     ENSURE(
       endpoint_service_parse(span_from_cstr(argv[0]), &svc), ERR_INVALID, "debug call: unknown service '%s'", argv[0]);
-    const char *region = so->region;
     ENSURE(region != NULL && *region != '\0', ERR_CONFIG, "AWS_REGION: not set");
-    struct aws_stack st;
-    TRY(aws_stack_open(so, &st));
+    *r = (struct aws_request){ .service = svc, .region = region, .operation = argv[1] };
+    if (aws_query_api_version(svc) != NULL) {
+        r->params = q;
+        return s_query_args(arena, q, argc, argv);
+    }
+    if (svc == ENDPOINT_DYNAMODB) {
+        r->target = arena_printf(arena, "DynamoDB_20120810.%s", argv[1]);
+        r->body = span_from_cstr(argc > 2 ? argv[2] : "{}");
+    } else if (svc == ENDPOINT_S3) {
+        return s_s3_args(arena, r, body, argc, argv);
+    }
+    return ERR_OK;
+}
 
+enum err aws_debug_call(const struct aws_stack_options *so, int argc, char **argv) {
     struct arena arena;
     arena_init(&arena, 0);
     struct query_params q;
     query_init(&q, &arena);
     struct buf body;
     buf_init(&body, BUF_MAX_REQUEST);
-    struct aws_request r = { .service = svc, .region = region, .operation = argv[1] };
-    enum err e = ERR_OK;
-    if (aws_query_api_version(svc) != NULL) {
-        e = s_query_args(&arena, &q, argc, argv);
-        r.params = &q;
-    } else if (svc == ENDPOINT_DYNAMODB) {
-        r.target = arena_printf(&arena, "DynamoDB_20120810.%s", argv[1]);
-        r.body = span_from_cstr(argc > 2 ? argv[2] : "{}");
-    } else if (svc == ENDPOINT_S3) {
-        e = s_s3_args(&arena, &r, &body, argc, argv);
-    }
-    if (e == ERR_OK) {
+    struct aws_request r;
+    struct aws_stack st;
+    enum err e = aws_debug_request(&arena, &q, &body, so->region, argc, argv, &r);
+    if (e == ERR_OK && (e = aws_stack_open(so, &st)) == ERR_OK) {
         e = aws_run_one(st.client, &r);
         if (e != ERR_CREDS && e != ERR_CONFIG) {
             s_print_result(&r);
         } else {
             fprintf(stderr, "smartvault: %s\n", creds_chain_failure(st.creds));
         }
+        aws_request_free(&r);
+        aws_stack_close(&st);
     }
-    aws_request_free(&r);
     buf_free(&body);
     arena_free(&arena);
-    aws_stack_close(&st);
     return e;
 }

@@ -37,6 +37,9 @@ struct aws_stack_options {
      * deadline, throttling replies are retried until it (net/retry.h); without, AWS_MAX_ATTEMPTS ends them too.
      */
     int64_t run_deadline_ms;
+    /* Developer commands only (debug batch); 0 = the http client's and net/batch's defaults. */
+    int64_t low_speed_time_ms; /* no byte for this long ends an attempt (http_client_options) */
+    int64_t item_deadline_ms;  /* a request's retries stop this long after its first attempt */
 };
 
 struct aws_stack {
@@ -62,5 +65,19 @@ void aws_stack_close(struct aws_stack *s);
  * opens it (its region, CA bundle, retries and environment come from the configuration).
  */
 enum err aws_debug_call(const struct aws_stack_options *so, int argc, char **argv) SV_MUST_CHECK;
+
+/*
+ * The request of `debug call SERVICE OPERATION [args]` (argv[0] = SERVICE), built into `r` for `region`: its
+ * strings live in `arena`, Query parameters in `q` (query_init'ed on `arena`), an S3 body=@FILE in `body`. Also
+ * used by `debug batch`, which runs N copies of it.
+ */
+enum err aws_debug_request(
+  struct arena *arena,
+  struct query_params *q,
+  struct buf *body,
+  const char *region,
+  int argc,
+  char **argv,
+  struct aws_request *r) SV_MUST_CHECK;
 
 #endif

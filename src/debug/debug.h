@@ -23,7 +23,7 @@ int debug_main(int argc, char **argv, const char *const *envp);
 const struct cfg *debug_cfg(void);
 
 int debug_http(int argc, char **argv);     /* debug http URL */
-int debug_batch(int argc, char **argv);    /* debug batch --url URL [--count N] ... */
+int debug_batch(int argc, char **argv);    /* debug batch [--count N] ... SERVICE OPERATION [args] */
 int debug_sign(int argc, char **argv);     /* debug sign [options] [FILE|-] */
 int debug_creds(int argc, char **argv);    /* debug creds [--now S] [--twice] [--advance S] */
 int debug_endpoint(int argc, char **argv); /* debug endpoint SERVICE [--region R] [--bucket B] */

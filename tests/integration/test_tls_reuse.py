@@ -2,8 +2,9 @@
 
 A local HTTPS origin (faultproxy with no upstream and a server certificate from a test CA made with openssl,
 trusted through AWS_CA_BUNDLE) keeps connections alive and counts, on its side, the TCP connections and TLS
-handshakes it saw. `smartvault debug batch` sends 100 requests through the batch executor and reports, on its
-side, the connections libcurl opened (CURLINFO_NUM_CONNECTS) and how many were TLS.
+handshakes it saw. `smartvault debug batch` sends 100 signed S3 GETs through the AWS stack a cycle opens (its one
+HTTP pool, aws/call, net/batch; AWS_ENDPOINT_URL points at the origin) and reports, on its side, the connections
+libcurl opened (CURLINFO_NUM_CONNECTS) and how many were TLS.
 
 Expected: at concurrency 1 everything goes over one kept-alive connection: exactly 1 handshake. At concurrency
 8 the pool opens at most one connection per request in flight: 1..8 handshakes (the number is printed).
@@ -54,14 +55,20 @@ def origin(pki):
         yield server
 
 
+def _env(origin, ca):
+    return {"AWS_CA_BUNDLE": str(ca), "AWS_ENDPOINT_URL": origin.url, "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "AKIDTLSREUSE", "AWS_SECRET_ACCESS_KEY": "tls-reuse-secret",
+            "AWS_EC2_METADATA_DISABLED": "true", "PATH": "/usr/bin:/bin"}
+
+
 def _batch(smartvault, pki, origin, concurrency):
     proc = subprocess.run(
-        [smartvault, "debug", "batch", "--url", origin.url + "/item/{i}", "--count", str(REQUESTS),
-         "--concurrency", str(concurrency)],
-        env={"AWS_CA_BUNDLE": str(pki / "ca.pem"), "PATH": "/usr/bin:/bin"},
+        [smartvault, "debug", "batch", "--count", str(REQUESTS), "--concurrency", str(concurrency),
+         "s3", "GET", "/item/x"],
+        env=_env(origin, pki / "ca.pem"),
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return json.loads(proc.stdout.splitlines()[-1])  # after the stack's log lines
 
 
 @pytest.mark.parametrize("concurrency", [1, 8])
@@ -87,11 +94,11 @@ def test_untrusted_server_is_refused(smartvault, pki, origin, tmp_path):
     _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "o.key",
              "-out", "o.pem", "-days", "2", "-subj", "/CN=other", cwd=other)
     proc = subprocess.run(
-        [smartvault, "debug", "batch", "--url", origin.url + "/", "--count", "2", "--concurrency", "2"],
-        env={"AWS_CA_BUNDLE": str(other / "o.pem"), "AWS_MAX_ATTEMPTS": "1", "PATH": "/usr/bin:/bin"},
+        [smartvault, "debug", "batch", "--count", "2", "--concurrency", "2", "s3", "GET", "/item/x"],
+        env={**_env(origin, other / "o.pem"), "AWS_MAX_ATTEMPTS": "1"},
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
-    s = json.loads(proc.stdout)
+    s = json.loads(proc.stdout.splitlines()[-1])
     assert s["succeeded"] == 0
     assert {r["final"] for r in s["requests"]} == {"tls"}
     assert origin.count() == 0
