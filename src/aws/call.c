@@ -222,41 +222,27 @@ static size_t s_store(struct buf *store, struct span s) {
     return off;
 }
 
-static enum err s_prepare(void *user, uint32_t attempt, struct http_request *out) {
-    struct aws_request *r = user;
-    struct aws_client *c = r->client;
-    if (r->state == NULL) {
-        enum err e = s_state_new(c, r, &r->state);
-        TRY(e);
+/* The client's credentials now; on failure, once per client, what the chain tried (one line without secrets). */
+static enum err s_creds(struct aws_client *c, int64_t now_s, const struct creds **cr) {
+    enum err ce = creds_get(c->opt.creds, now_s, cr);
+    if (ce != ERR_OK && !c->creds_failure_logged) {
+        c->creds_failure_logged = true;
+        LOG(
+          LOG_ERROR,
+          "aws.no_credentials",
+          LF_S("error", err_name(ce)),
+          LF_S("reason", creds_chain_failure(c->opt.creds)));
     }
-    struct aws_request_state *st = r->state;
-    int64_t now_s = aws_client_now_s(c);
-    const struct creds *cr = NULL;
-    enum err ce = creds_get(c->opt.creds, now_s, &cr);
-    if (ce != ERR_OK) {
-        /* Once per client: what the chain tried, in one line without secrets, so exit 3 says what to set. */
-        if (!c->creds_failure_logged) {
-            c->creds_failure_logged = true;
-            LOG(
-              LOG_ERROR,
-              "aws.no_credentials",
-              LF_S("error", err_name(ce)),
-              LF_S("reason", creds_chain_failure(c->opt.creds)));
-        }
-        return ce;
-    }
+    return ce;
+}
 
-    bool query = s_is_query(r->service);
-    bool json = r->service == ENDPOINT_DYNAMODB || r->service == ENDPOINT_ORGANIZATIONS;
-    struct span body = query ? buf_span(&st->body) : r->body;
-    snprintf(
-      st->sdk_request,
-      sizeof(st->sdk_request),
-      "attempt=%u; max=%u",
-      attempt,
-      c->opt.retry->cfg.max_attempts ? c->opt.retry->cfg.max_attempts : RETRY_DEFAULT_MAX_ATTEMPTS);
-
-    struct sigv4_header hs[AWS_MAX_SIGNED_HEADERS];
+/* The headers to sign: Host, the protocol's content type (and target), the SDK headers, the request's own. */
+static size_t s_sign_headers(
+  const struct aws_request *r,
+  const struct aws_request_state *st,
+  bool query,
+  bool json,
+  struct sigv4_header hs[AWS_MAX_SIGNED_HEADERS]) {
     size_t nh = 0;
     hs[nh++] = (struct sigv4_header){ SPAN_LIT("Host"), span_from_cstr(st->ep.host_header) };
     if (query) {
@@ -274,6 +260,64 @@ static enum err s_prepare(void *user, uint32_t attempt, struct http_request *out
     for (size_t i = 0; i < r->nheaders; i++) {
         hs[nh++] = (struct sigv4_header){ span_from_cstr(r->headers[i].name), span_from_cstr(r->headers[i].value) };
     }
+    return nh;
+}
+
+/* libcurl wants C strings: every header (but Host) and the signature's copied into the store, pointed at. */
+static enum err s_send_headers(
+  const struct aws_request *r,
+  struct aws_request_state *st,
+  const struct sigv4_header *hs,
+  size_t nh,
+  size_t *ns_out) {
+    buf_wipe_free(&st->store);
+    buf_init(&st->store, BUF_MAX_REQUEST);
+    size_t offs[AWS_MAX_SEND_HEADERS][2];
+    size_t ns = 0;
+    for (size_t i = 0; i < nh; i++) {
+        if (span_eq_nocase(hs[i].name, SPAN_LIT("Host"))) {
+            continue; /* libcurl writes Host from the URL; it is the same host_header */
+        }
+        offs[ns][0] = s_store(&st->store, hs[i].name);
+        offs[ns][1] = s_store(&st->store, hs[i].value);
+        ns++;
+    }
+    for (size_t i = 0; i < st->sig.header_count; i++) {
+        offs[ns][0] = s_store(&st->store, st->sig.headers[i].name);
+        offs[ns][1] = s_store(&st->store, st->sig.headers[i].value);
+        ns++;
+    }
+    ENSURE(buf_status(&st->store) == ERR_OK, ERR_LIMIT, "%s: request headers too large", r->operation);
+    for (size_t i = 0; i < ns; i++) {
+        st->send[i] = (struct http_header){ st->store.data + offs[i][0], st->store.data + offs[i][1] };
+    }
+    *ns_out = ns;
+    return ERR_OK;
+}
+
+static enum err s_prepare(void *user, uint32_t attempt, struct http_request *out) {
+    struct aws_request *r = user;
+    struct aws_client *c = r->client;
+    if (r->state == NULL) {
+        enum err e = s_state_new(c, r, &r->state);
+        TRY(e);
+    }
+    struct aws_request_state *st = r->state;
+    int64_t now_s = aws_client_now_s(c);
+    const struct creds *cr = NULL;
+    TRY(s_creds(c, now_s, &cr));
+
+    bool query = s_is_query(r->service);
+    bool json = r->service == ENDPOINT_DYNAMODB || r->service == ENDPOINT_ORGANIZATIONS;
+    struct span body = query ? buf_span(&st->body) : r->body;
+    snprintf(
+      st->sdk_request,
+      sizeof(st->sdk_request),
+      "attempt=%u; max=%u",
+      attempt,
+      c->opt.retry->cfg.max_attempts ? c->opt.retry->cfg.max_attempts : RETRY_DEFAULT_MAX_ATTEMPTS);
+    struct sigv4_header hs[AWS_MAX_SIGNED_HEADERS];
+    size_t nh = s_sign_headers(r, st, query, json, hs);
 
     sigv4_output_free(&st->sig);
     sigv4_output_init(&st->sig);
@@ -296,29 +340,8 @@ static enum err s_prepare(void *user, uint32_t attempt, struct http_request *out
         .s3 = r->service == ENDPOINT_S3,
     };
     TRY(sigv4_sign(&sr, &sc, &so, &st->sig));
-
-    /* libcurl wants C strings: copy every header into the store, then point at the copies. */
-    buf_wipe_free(&st->store);
-    buf_init(&st->store, BUF_MAX_REQUEST);
-    size_t offs[AWS_MAX_SEND_HEADERS][2];
     size_t ns = 0;
-    for (size_t i = 0; i < nh; i++) {
-        if (span_eq_nocase(hs[i].name, SPAN_LIT("Host"))) {
-            continue; /* libcurl writes Host from the URL; it is the same host_header */
-        }
-        offs[ns][0] = s_store(&st->store, hs[i].name);
-        offs[ns][1] = s_store(&st->store, hs[i].value);
-        ns++;
-    }
-    for (size_t i = 0; i < st->sig.header_count; i++) {
-        offs[ns][0] = s_store(&st->store, st->sig.headers[i].name);
-        offs[ns][1] = s_store(&st->store, st->sig.headers[i].value);
-        ns++;
-    }
-    ENSURE(buf_status(&st->store) == ERR_OK, ERR_LIMIT, "%s: request headers too large", r->operation);
-    for (size_t i = 0; i < ns; i++) {
-        st->send[i] = (struct http_header){ st->store.data + offs[i][0], st->store.data + offs[i][1] };
-    }
+    TRY(s_send_headers(r, st, hs, nh, &ns));
     *out = (struct http_request){
         .method = method,
         .url = buf_cstr(&st->url),
@@ -455,23 +478,22 @@ s_count(struct aws_client *c, const struct aws_request *r, const struct batch_it
     }
 }
 
-static void s_complete(void *user, enum err final, struct http_response *resp, const struct batch_item_result *res) {
-    struct aws_request *r = user;
-    struct aws_request_state *st = r->state; /* NULL when the first prepare failed before allocating it */
-    struct aws_client *c = r->client;
-    r->status = resp->status;
-    r->attempts = res->attempts;
-    r->wall_ms = res->wall_ms;
-    r->last_class = res->last_class;
-    r->stop = res->stop;
-    r->transport = res->transport;
-    /* Keep the body and headers: swap the buffers out of the executor's response, which it frees next. */
+/* Keep the body and headers: swap the buffers out of the executor's response, which it frees next. */
+static void s_keep_response(struct aws_request *r, struct http_response *resp) {
     buf_free(&r->body_out);
     buf_free(&r->headers_out);
     r->body_out = resp->body;
     r->headers_out = resp->headers;
     buf_init(&resp->body, HTTP_MAX_RESPONSE_BODY);
     buf_init(&resp->headers, HTTP_MAX_RESPONSE_HEADERS);
+}
+
+/* The request's error (AWS's, or the transport's with its host) and its final result (auth errors told apart). */
+static enum err s_final_error(
+  struct aws_request *r,
+  const struct aws_request_state *st,
+  enum err final,
+  const struct http_response *resp) {
     bool has_error = st != NULL && st->has_error;
     if (has_error) {
         r->error = st->error;
@@ -486,12 +508,27 @@ static void s_complete(void *user, enum err final, struct http_response *resp, c
           resp->error[0] ? resp->error : err_name(final));
     }
     if (final == ERR_AWS && has_error && aws_error_is_auth(aws_error_code(&st->error))) {
-        final = ERR_AUTH;
-    } else if (final == ERR_HTTP && (resp->status == 401 || resp->status == 403)) {
-        final = ERR_AUTH;
+        return ERR_AUTH;
     }
-    r->result = final;
-    s_count(c, r, res, has_error ? st->error.code : "");
+    if (final == ERR_HTTP && (resp->status == 401 || resp->status == 403)) {
+        return ERR_AUTH;
+    }
+    return final;
+}
+
+static void s_complete(void *user, enum err final, struct http_response *resp, const struct batch_item_result *res) {
+    struct aws_request *r = user;
+    struct aws_request_state *st = r->state; /* NULL when the first prepare failed before allocating it */
+    struct aws_client *c = r->client;
+    r->status = resp->status;
+    r->attempts = res->attempts;
+    r->wall_ms = res->wall_ms;
+    r->last_class = res->last_class;
+    r->stop = res->stop;
+    r->transport = res->transport;
+    s_keep_response(r, resp);
+    r->result = s_final_error(r, st, final, resp);
+    s_count(c, r, res, st != NULL && st->has_error ? st->error.code : "");
     s_state_free(st);
     r->state = NULL;
     if (r->on_done) {

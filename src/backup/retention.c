@@ -361,6 +361,7 @@ static void s_why_gfs(struct retention_decision *d, const struct snap *s) {
 }
 
 /* One snapshot, rank and GFS already known. First rule that matches wins; only the last rule deletes. */
+/* complexity: retention.h's rules as one chain in their documented order; split up, the order would not show */
 static void
 s_decide(struct retention_decision *d, const struct snap *s, const struct retention_policy *p, int64_t now_s) {
     d->retention_days = retention_effective_days(s, p->retention_days);
