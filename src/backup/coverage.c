@@ -105,3 +105,18 @@ void coverage_compute(
         s_count_volume(s_newest(sorted, n, vols[i]), now_s, out);
     }
 }
+
+void coverage_add(struct coverage *total, const struct coverage *part) {
+    if (!part->known) {
+        return;
+    }
+    if (!total->known) {
+        *total = *part;
+        return;
+    }
+    total->volumes += part->volumes;
+    total->outside_rpo += part->outside_rpo;
+    total->never_backed_up += part->never_backed_up;
+    total->oldest_age_s = part->oldest_age_s > total->oldest_age_s ? part->oldest_age_s : total->oldest_age_s;
+    total->rpo_s = part->rpo_s > total->rpo_s ? part->rpo_s : total->rpo_s;
+}

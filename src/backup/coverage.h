@@ -39,6 +39,12 @@ struct coverage {
     int64_t oldest_age_s;     /* OldestBackupAgeSeconds */
 };
 
+/*
+ * Adds one part's coverage (one target of a multi-account, multi-region run) to a total: volumes, volumes outside
+ * the RPO and never backed up add up, the oldest age is the larger. A total not yet known becomes the part.
+ */
+void coverage_add(struct coverage *total, const struct coverage *part);
+
 /* Fills *out; `scratch` holds a sorted copy of the backups for the call's duration (the caller rewinds it). */
 void coverage_compute(
   struct arena *scratch,

@@ -1098,8 +1098,9 @@ static void s_coverage(struct ebs_state *st) {
         }
     }
     int64_t now_s = job_decision_now_s(cy);
-    struct coverage *c = &cy->report->coverage;
+    struct coverage part, *c = &part;
     coverage_compute(cy->scratch, vols, nvol, bs, nb, now_s, cy->cfg->rpo_s, c);
+    coverage_add(&cy->report->coverage, c); /* a multi-target run's coverage is every target's */
     arena_rewind(cy->scratch, m);
     LOG(
       c->outside_rpo ? LOG_WARN : LOG_INFO,

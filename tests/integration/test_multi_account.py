@@ -352,6 +352,9 @@ def test_targets_overlap_in_one_batch(moto, run_smartvault):
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr
     done = fl.done(proc.stdout)
     assert [t["snapshots_created"] for t in done["targets"]] == [3, 3], done["targets"]
+    # Coverage (the alarm's metric) is the run's, every target's volumes: not the last target's alone.
+    cov = done["coverage"]
+    assert (cov["volumes"], cov["volumes_outside_rpo"], cov["never_backed_up"]) == (6, 0, 0), cov
     # Both accounts had a CreateSnapshots on the wire at the same moment: one batch, not a loop of targets.
     assert most[0] == 2, most
 

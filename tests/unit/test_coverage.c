@@ -108,3 +108,26 @@ TEST(coverage_large_fleet_property) {
     CHECK_INT(out.outside_rpo, outside);
     CHECK_INT(out.oldest_age_s, oldest);
 }
+
+TEST(coverage_add_sums_targets) {
+    /* Two targets' coverage make the run's: counts add up, the oldest age is the larger; unknown parts add nothing. */
+    struct coverage total = { 0 };
+    struct coverage unknown = { .known = false, .volumes = 99 };
+    coverage_add(&total, &unknown);
+    CHECK(!total.known);
+    struct coverage a = {
+        .known = true, .rpo_s = 2 * H, .volumes = 4, .outside_rpo = 1, .never_backed_up = 0, .oldest_age_s = 3 * H
+    };
+    struct coverage b = {
+        .known = true, .rpo_s = 2 * H, .volumes = 6, .outside_rpo = 2, .never_backed_up = 2, .oldest_age_s = H
+    };
+    coverage_add(&total, &a);
+    coverage_add(&total, &b);
+    coverage_add(&total, &unknown);
+    CHECK(total.known);
+    CHECK_INT(total.volumes, 10);
+    CHECK_INT(total.outside_rpo, 3);
+    CHECK_INT(total.never_backed_up, 2);
+    CHECK_INT(total.oldest_age_s, 3 * H);
+    CHECK_INT(total.rpo_s, 2 * H);
+}
