@@ -415,7 +415,7 @@ cycle_report_page(const struct cfg *cfg, struct arena *arena, const char *out_pa
         resolved.source_region = region;
     }
     cy.cfg = &resolved;
-    enum err e = ebs_survey(&cy);
+    enum err e = targets_enabled(&resolved) ? targets_survey(&cy, &so) : ebs_survey(&cy);
     if (e != ERR_OK && cy.could_not_start) {
         goto close;
     }

@@ -9,6 +9,7 @@
 #include "backup/targets.h"
 
 #include "backup/drill.h"
+#include "backup/ebs.h"
 #include "backup/ebs_many.h"
 
 #include "backup/shard.h"
@@ -372,8 +373,9 @@ static void s_run_targets(
     rep->instances_seen = seen;
 }
 
-enum err targets_run(struct cycle *hub, const struct aws_stack_options *base) {
-    char hub_account[STS_ACCOUNT_ID_LEN + 1];
+/* The hub's account, the accounts of the run and this shard's targets; an error when the run cannot start. */
+static enum err
+s_targets(struct cycle *hub, char hub_account[STS_ACCOUNT_ID_LEN + 1], struct target **t, size_t *mine) {
     enum err e = sts_get_caller_account(hub->aws, hub->cfg->source_region, hub->scratch, hub_account);
     const char *const *ids = NULL;
     size_t n = 0;
@@ -386,15 +388,22 @@ enum err targets_run(struct cycle *hub, const struct aws_stack_options *base) {
         hub->could_not_start = job_err_cannot_start(e) || e == ERR_AUTH || e == ERR_AWS;
         return e;
     }
-    hub->report->ebs_ran = true;
+    *mine = s_plan(hub, ids, n, hub_account, t);
+    return ERR_OK;
+}
+
+enum err targets_run(struct cycle *hub, const struct aws_stack_options *base) {
+    char hub_account[STS_ACCOUNT_ID_LEN + 1];
     struct target *t = NULL;
-    size_t mine = s_plan(hub, ids, n, hub_account, &t);
+    size_t mine = 0;
+    TRY(s_targets(hub, hub_account, &t, &mine));
+    hub->report->ebs_ran = true;
     /* One connection pool for every target (the executor drives one), apart from the hub's: the hub's client
      * refreshes the targets' assumed roles from inside their batch. */
     struct http_client_options ho = { .ca_file = base->ca_file,
                                       .max_host_connections = (long) (base->max_in_flight ? base->max_in_flight : 16) };
     struct http_client *http = NULL;
-    e = http_client_new(&ho, &http);
+    enum err e = http_client_new(&ho, &http);
     if (e != ERR_OK) {
         LOG(LOG_ERROR, "targets.no_http", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
         hub->could_not_start = true;
@@ -403,6 +412,27 @@ enum err targets_run(struct cycle *hub, const struct aws_stack_options *base) {
     s_run_targets(hub, base, hub_account, t, mine, http);
     s_add_http(&hub->report->target_totals->http, http_client_stats(http));
     http_client_free(http);
+    return ERR_OK;
+}
+
+enum err targets_survey(struct cycle *hub, const struct aws_stack_options *base) {
+    char hub_account[STS_ACCOUNT_ID_LEN + 1];
+    struct target *t = NULL;
+    size_t mine = 0;
+    TRY(s_targets(hub, hub_account, &t, &mine));
+    for (size_t i = 0; i < mine && !stop_requested(); i++) {
+        struct s_target x;
+        memset(&x, 0, sizeof(x));
+        if (s_open_target(hub, base, hub_account, &t[i], (uint32_t) (i + 1), &x)) {
+            enum err e = ebs_survey(&x.cy);
+            if (e != ERR_OK) {
+                LOG(LOG_WARN, "target.survey_failed", LF_S("error", err_name(e)), LF_S("detail", err_last()->msg));
+            }
+            webreport_keep_target_fleet(hub, &x.cy, hub->report->targets[i].account_id);
+            aws_stack_close(&x.stack);
+        }
+        s_enter(hub->report, NULL);
+    }
     return ERR_OK;
 }
 

@@ -37,6 +37,13 @@ bool targets_enabled(const struct cfg *c);
  * account or the organization's accounts could not be listed: hub->could_not_start is then set).
  */
 enum err targets_run(struct cycle *hub, const struct aws_stack_options *base) SV_MUST_CHECK;
+/*
+ * `smartvault report` in a multi-target configuration: every target of this shard is listed in its own account and
+ * regions (its stack opened as a run opens it) and kept for the page's groups; nothing is created, copied or
+ * deleted. A target that cannot be opened or listed is logged and left out; an error only when the run could not
+ * start (as targets_run).
+ */
+enum err targets_survey(struct cycle *hub, const struct aws_stack_options *base) SV_MUST_CHECK;
 
 /* What the targets' own stacks did (their API calls, retries, bytes), for cycle.done's totals. */
 struct targets_totals {

@@ -655,6 +655,13 @@ def test_targets_are_grouped_by_account_and_region(run_smartvault, aws_env, repo
     for v in report["volumes"]:
         assert v["volume_id"] in vols[v["region"]]
     assert {v["volume_id"] for v in report["volumes"]} == vols[SRC] | vols["eu-west-1"]
+    # `smartvault report` with the same targets lists every target's volumes too (not only the home region's).
+    out, js = tmp_path / "local.html", tmp_path / "local.json"
+    p = run_smartvault(["report", "--out", str(out), "--json", str(js)], env=page_env(aws_env, SOURCE_REGIONS=",".join(regions)))
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr
+    local = json.loads(js.read_text())
+    assert local["fleet"]["groups"] == 2
+    assert {(v["region"], v["volume_id"]) for v in local["volumes"]} == {(v["region"], v["volume_id"]) for v in report["volumes"]}
 
 
 def test_calendar_items_left_unprocessed_are_resent_and_a_failed_read_writes_nothing(
