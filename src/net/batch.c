@@ -3,7 +3,8 @@
  * independent requests, on one thread, over the http client's asynchronous interface (or a test transport).
  *
  * The loop, until the queue is empty and no request is open:
- *   1. open queued requests while a slot is free;
+ *   1. open queued requests while a slot is free (skipping, for now, those whose limiter already has an open
+ *      request waiting for a token: batch.h, Scheduling);
  *   2. for each open request whose wait is over: ask the retry policy (the adaptive limiter may answer "wait
  *      N ms": reschedule), then prepare() and submit the attempt;
  *   3. wait for transfers (at most until the earliest scheduled request is due), or sleep if none is on the
@@ -42,6 +43,7 @@ struct batch_item {
     int64_t deadline_ms; /* INT64_MAX when none */
     uint64_t seq;        /* opening order: the limiter's tokens go to the longest-open request first */
     bool limited;        /* waiting for its limiter's token (not for a backoff) */
+    bool first;          /* batch_add_next: opens before every queued request, never skipped */
     struct batch_item_result res;
 };
 
@@ -175,6 +177,7 @@ enum err batch_add_next(
   struct ratelimit *limiter) {
     TRY(batch_add_paced(b, ops, user, policy, limiter));
     struct batch_item *it = b->queue[b->qlen - 1];
+    it->first = true;
     memmove(b->queue + b->qhead + 1, b->queue + b->qhead, (b->qlen - 1 - b->qhead) * sizeof(*b->queue));
     b->queue[b->qhead] = it;
     return ERR_OK;
@@ -310,18 +313,89 @@ static void s_cancel(struct batch *b, struct batch_item *it, int64_t now) {
     s_finish(b, it, ERR_CANCELLED, now);
 }
 
-/* Opens queued requests into free slots. */
-static void s_open(struct batch *b, int64_t now) {
+/* The limiter a request's next attempt asks (its own, or its policy's in adaptive mode); NULL when none. */
+static const void *s_limiter_of(const struct batch_item *it) {
+    if (it->rs.limiter != NULL) {
+        return it->rs.limiter;
+    }
+    return it->policy->cfg.mode == RETRY_MODE_ADAPTIVE ? &it->policy->limiter : NULL;
+}
+
+/* True when an earlier request (in opening order) is already waiting for this limiter's next token. */
+static bool s_queued_behind(const void *rl, const void *const *waiting, size_t n) {
+    for (size_t i = 0; rl != NULL && i < n; i++) {
+        if (waiting[i] == rl) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * The limiters that already have an open request waiting for a token: one that the limiter made wait, or one
+ * just opened that has not asked yet (it asks in s_start_due). A request in a backoff wait does not count.
+ */
+static size_t s_busy_limiters(const struct batch *b, const void **out) {
+    size_t n = 0;
+    for (size_t i = 0; i < b->opt.max_in_flight; i++) {
+        const struct batch_item *it = b->slots[i];
+        if (it == NULL || it->state != S_WAITING || !(it->limited || it->rs.attempt == 0)) {
+            continue;
+        }
+        const void *rl = s_limiter_of(it);
+        if (rl != NULL && !s_queued_behind(rl, out, n)) {
+            out[n++] = rl;
+        }
+    }
+    return n;
+}
+
+/*
+ * The queue position of the next request to open: the first (within BATCH_OPEN_LOOKAHEAD) that was added by
+ * batch_add_next, has no limiter, or whose limiter has no open request waiting for a token. Taking the first
+ * such one keeps each limiter's requests in the order they were added. The queue's end when there is none.
+ */
+static size_t s_next_to_open(const struct batch *b, const void *const *busy, size_t nbusy) {
+    size_t end = b->qlen - b->qhead > BATCH_OPEN_LOOKAHEAD ? b->qhead + BATCH_OPEN_LOOKAHEAD : b->qlen;
+    for (size_t k = b->qhead; k < end; k++) {
+        const struct batch_item *it = b->queue[k];
+        if (it->first || !s_queued_behind(s_limiter_of(it), busy, nbusy)) {
+            return k;
+        }
+    }
+    return b->qlen;
+}
+
+/* Takes queue[k] out of the queue, keeping the order of the others. */
+static struct batch_item *s_dequeue(struct batch *b, size_t k) {
+    struct batch_item *it = b->queue[k];
+    memmove(b->queue + b->qhead + 1, b->queue + b->qhead, (k - b->qhead) * sizeof(*b->queue));
+    b->qhead++;
+    return it;
+}
+
+/*
+ * Opens queued requests into free slots, skipping (for now) those whose limiter already has an open request
+ * waiting for a token (batch.h, Scheduling). Returns how many it opened.
+ */
+static size_t s_open(struct batch *b, int64_t now) {
     while (b->qhead < b->qlen && stop_requested() && s_stopped()) {
         struct batch_item *it = b->queue[b->qhead++];
         it->started_ms = now;
         s_cancel(b, it, now);
     }
+    const void *busy[BATCH_MAX_IN_FLIGHT];
+    size_t nbusy = s_busy_limiters(b, busy);
+    size_t opened = 0;
     for (size_t i = 0; i < b->opt.max_in_flight && b->qhead < b->qlen; i++) {
         if (b->slots[i] != NULL) {
             continue;
         }
-        struct batch_item *it = b->queue[b->qhead++];
+        size_t k = s_next_to_open(b, busy, nbusy);
+        if (k == b->qlen) {
+            break; /* every request looked at waits behind its limiter */
+        }
+        struct batch_item *it = s_dequeue(b, k);
         it->state = S_WAITING;
         it->due_ms = now;
         it->started_ms = now;
@@ -329,10 +403,16 @@ static void s_open(struct batch *b, int64_t now) {
         it->seq = b->next_seq++;
         b->slots[i] = it;
         b->open++;
+        opened++;
+        const void *rl = s_limiter_of(it);
+        if (rl != NULL && !s_queued_behind(rl, busy, nbusy)) {
+            busy[nbusy++] = rl; /* it has not asked yet: the next of its limiter waits for that answer */
+        }
     }
     if (b->qhead == b->qlen) {
         b->qhead = b->qlen = 0;
     }
+    return opened;
 }
 
 /*
@@ -390,24 +470,6 @@ static size_t s_waiting_in_order(const struct batch *b, struct batch_item **out)
     return n;
 }
 
-/* The limiter a request's next attempt asks (its own, or its policy's in adaptive mode); NULL when none. */
-static const void *s_limiter_of(const struct batch_item *it) {
-    if (it->rs.limiter != NULL) {
-        return it->rs.limiter;
-    }
-    return it->policy->cfg.mode == RETRY_MODE_ADAPTIVE ? &it->policy->limiter : NULL;
-}
-
-/* True when an earlier request (in opening order) is already waiting for this limiter's next token. */
-static bool s_queued_behind(const void *rl, const void *const *waiting, size_t n) {
-    for (size_t i = 0; rl != NULL && i < n; i++) {
-        if (waiting[i] == rl) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /*
  * Starts every waiting request that is due; returns the earliest time a still-waiting one is due. A request
  * that finds an earlier one waiting for the same limiter's token waits behind it (FIFO per limiter).
@@ -456,6 +518,21 @@ static int64_t s_start_due(struct batch *b) {
     return next;
 }
 
+/*
+ * Opens what may open and starts what is due, again while that opened something and a slot is still free: a
+ * request opened for a limiter holds back the next of that limiter until it has asked for its token, so a bucket
+ * with tokens to spare fills the slots one round per request.
+ */
+static int64_t s_open_and_start(struct batch *b) {
+    for (;;) {
+        size_t opened = s_open(b, b->tr->now_ms(b->tr->ctx));
+        int64_t next = s_start_due(b);
+        if (opened == 0 || b->open >= b->opt.max_in_flight || b->qhead == b->qlen) {
+            return next;
+        }
+    }
+}
+
 enum err batch_run(struct batch *b) {
     ENSURE(!b->running, ERR_INVALID, "batch_run called from a batch callback");
     b->running = true;
@@ -468,8 +545,7 @@ enum err batch_run(struct batch *b) {
                 break;
             }
         }
-        s_open(b, b->tr->now_ms(b->tr->ctx));
-        int64_t next = s_start_due(b);
+        int64_t next = s_open_and_start(b);
         if (b->opt.run_deadline_ms > 0 && b->opt.run_deadline_ms < next && !stop_requested()) {
             next = b->opt.run_deadline_ms; /* wake up at the deadline to stop the waiting requests */
         }

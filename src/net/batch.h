@@ -33,11 +33,19 @@
  * Scheduling. At most max_in_flight requests are "open" at once. An open request keeps its slot through its
  * retries and backoff waits (like a worker thread in the SDKs' transfer managers), so under throttling the
  * batch opens no more requests, while the other open requests' transfers proceed during one's wait. Requests
- * open in the order they were added. Before every attempt the request's retry policy is asked
- * (retry_before_attempt: the adaptive limiter may make it wait, scheduled, not slept). The whole batch sleeps
- * only when nothing is on the wire and every open request is waiting. Keep max_in_flight at or below the http
- * client's max_host_connections when all requests go to one host: libcurl would queue the excess, and their
- * attempt deadlines would run while they wait for a connection.
+ * open in the order they were added, with one exception so that one slow bucket cannot hold every slot while
+ * the others sit idle: a queued request whose limiter (its own, or its policy's in adaptive mode) already has an
+ * open request waiting for a token - made to wait by the limiter, or just opened and not yet asked - is skipped
+ * for now, and the next queued request of another limiter (or of none) opens instead. The executor looks at most
+ * BATCH_OPEN_LOOKAHEAD queued requests ahead; each limiter's requests still open in the order they were added;
+ * requests without a limiter and those added by batch_add_next are never skipped. A limiter with tokens to spare
+ * still fills the free slots (each opened request asks before the next one of its limiter opens), so a step
+ * queuing 800 requests for one bucket before 800 for another takes the longer of the two buckets' floors, not
+ * their sum. Before every attempt the request's retry policy is asked (retry_before_attempt: the adaptive limiter
+ * may make it wait, scheduled, not slept). The whole batch sleeps only when nothing is on the wire and every
+ * open request is waiting. Keep max_in_flight at or below the http client's max_host_connections when all
+ * requests go to one host: libcurl would queue the excess, and their attempt deadlines would run while they wait
+ * for a connection.
  *
  * Deadlines. Each attempt has one (CURLOPT_TIMEOUT_MS: the request's timeout_ms, else the batch's
  * attempt_timeout_ms, else the client's default). With item_deadline_ms set, each request also has an overall
@@ -65,9 +73,10 @@
 #include <stdint.h>
 
 #define BATCH_DEFAULT_IN_FLIGHT 8
-#define BATCH_MAX_IN_FLIGHT 256 /* max_in_flight above this is an error (ERR_LIMIT) */
-#define BATCH_MAX_ITEMS 1000000 /* queued requests at once; batch_add past it fails (ERR_LIMIT) */
-#define BATCH_MAX_AWS_CODE 64   /* an AWS error code longer than this is cut in res->aws_code */
+#define BATCH_MAX_IN_FLIGHT 256   /* max_in_flight above this is an error (ERR_LIMIT) */
+#define BATCH_MAX_ITEMS 1000000   /* queued requests at once; batch_add past it fails (ERR_LIMIT) */
+#define BATCH_MAX_AWS_CODE 64     /* an AWS error code longer than this is cut in res->aws_code */
+#define BATCH_OPEN_LOOKAHEAD 4096 /* queued requests looked at for one whose limiter is free (see Scheduling) */
 
 /* What happened to one request, given to complete(). */
 struct batch_item_result {

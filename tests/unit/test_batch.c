@@ -766,6 +766,49 @@ TEST(batch_paced_limiter_bursts_the_bucket_then_goes_at_the_refill_rate) {
     batch_free(b);
 }
 
+/*
+ * Two slow buckets, A's requests queued before B's, and a few requests without a limiter after both: the slots
+ * must not all wait on A's bucket while B's sits idle. B's requests are sent while A's wait, each bucket keeps
+ * its own order, and the whole batch takes about the longer bucket's floor, not the sum of the two.
+ */
+TEST(batch_a_slow_limiter_does_not_hold_the_slots_of_another) {
+    s_reset();
+    stop_reset();
+    s_jitter_value = 0.0;
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct ratelimit ra, rb;
+    ratelimit_init_paced(&ra, 1, 5, (double) s_fake.now / 1000.0);  /* 20 requests: floor 19 / 5 = 3.8 s */
+    ratelimit_init_paced(&rb, 1, 10, (double) s_fake.now / 1000.0); /* 20 requests: floor 19 / 10 = 1.9 s */
+    static const struct reply fast[] = { { 1, ERR_OK, 200, NULL } };
+    struct batch *b = s_batch(&p, 4, 0);
+    struct job *a[20], *bj[20], *free_[4];
+    for (size_t i = 0; i < COUNT(a); i++) {
+        REQUIRE_OK(batch_add_paced(b, &s_ops, a[i] = s_job(fast, 1), NULL, &ra));
+    }
+    for (size_t i = 0; i < COUNT(bj); i++) {
+        REQUIRE_OK(batch_add_paced(b, &s_ops, bj[i] = s_job(fast, 1), NULL, &rb));
+    }
+    for (size_t i = 0; i < COUNT(free_); i++) {
+        REQUIRE_OK(batch_add(b, &s_ops, free_[i] = s_job(fast, 1), NULL));
+    }
+    int64_t t0 = s_fake.now;
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(batch_stats(b)->succeeded, 44);
+    CHECK(bj[0]->done_at - t0 <= 10);    /* B's bucket starts at once, not after A's 20 */
+    CHECK(free_[3]->done_at - t0 <= 10); /* requests without a limiter are never held back */
+    int64_t b_last = bj[19]->done_at - t0, a_last = a[19]->done_at - t0;
+    CHECK(b_last >= 1890 && b_last <= 2000); /* B at its own floor, while A's requests wait */
+    CHECK(a_last >= 3790 && a_last <= 3900); /* the whole batch: the longer floor, not the sum (5.7 s) */
+    CHECK(b_last < a[10]->done_at - t0);
+    for (size_t i = 1; i < COUNT(a); i++) {
+        CHECK(a[i]->done_at > a[i - 1]->done_at); /* FIFO within each limiter */
+        CHECK(bj[i]->done_at > bj[i - 1]->done_at);
+    }
+    CHECK_INT(batch_stats(b)->wall_ms, a_last);
+    batch_free(b);
+}
+
 TEST(batch_options_validated) {
     s_reset();
     struct retry_policy p;
