@@ -367,8 +367,14 @@ done:
     report->wall_ms = time_mono_ms() - start_mono;
     s_log_done(&cy, &st, outcome, report->wall_ms);
     aws_stack_close(&st);
+    cycle_fleet_free(&cy.fleet);
     arena_free(&scratch);
     return outcome;
+}
+
+void cycle_fleet_free(struct cycle_fleet *f) {
+    ec2_snaps_free(&f->src);
+    ec2_snaps_free(&f->dst);
 }
 
 /*
@@ -417,6 +423,7 @@ cycle_report_page(const struct cfg *cfg, struct arena *arena, const char *out_pa
 close:
     aws_stack_close(&st);
 out:
+    cycle_fleet_free(&cy.fleet);
     report_free(&report);
     arena_free(&scratch);
     return outcome;

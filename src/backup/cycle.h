@@ -22,11 +22,14 @@ struct cycle_fleet {
     bool discovered; /* instances: the backed-up instances (tag matched) */
     const struct ec2_instance *const *instances;
     size_t ninstances;
-    bool src_listed; /* src: SmartVault snapshots in the source region (after the re-list that follows creates) */
-    struct ec2_snapshot_list src;
-    bool dst_listed; /* dst: SmartVault snapshots in the DR region */
-    struct ec2_snapshot_list dst;
+    bool src_listed;      /* src: SmartVault snapshots in the source region (after the re-list that follows creates) */
+    struct ec2_snaps src; /* compact records (svc/ec2.h), owned here: freed by cycle_fleet_free */
+    bool dst_listed;      /* dst: SmartVault snapshots in the DR region */
+    struct ec2_snaps dst;
 };
+
+/* Frees the listings a cycle kept. */
+void cycle_fleet_free(struct cycle_fleet *f);
 
 struct cycle {
     const struct cfg *cfg;

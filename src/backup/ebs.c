@@ -32,6 +32,17 @@ static const char *const s_states[] = { "running", "stopping", "stopped" };
 #define EBS_PRESIGN_EXPIRES_S 3600u
 /* WAIT_FOR_COMPLETION polls this often. */
 #define EBS_WAIT_POLL_S 15
+/*
+ * SmartVault snapshots one region's listing may hold: 1.5x EC2's default quota of 100,000 snapshots per region. At
+ * about 100 bytes per listed snapshot (record and interned strings) and the planners' arrays beside them, two regions
+ * at this maximum stay inside the shipped 64 MiB CronJob limit; past it the cycle stops with one line naming it
+ * instead of being OOM-killed.
+ */
+#define EBS_MAX_LISTED_SNAPSHOTS ((size_t) 150000)
+/* The tags the planners, the copies and the coverage page read: a listing keeps only these. */
+static const char *const s_kept_tags[] = { TAG_CREATED_BY,         TAG_INSTANCE_ID, TAG_VOLUME_ID,
+                                           TAG_SOURCE_SNAPSHOT_ID, TAG_HOLD,        TAG_RUN_ID,
+                                           TAG_CREATED_ON,         TAG_NAME,        TAG_DEVICE };
 
 /* What the job learned about one discovered instance. */
 struct ebs_instance {
@@ -40,13 +51,21 @@ struct ebs_instance {
     uint32_t retention_days; /* valid `retention` tag, else 0 */
 };
 
+/* The planners' array of one listing, rebuilt only when the listing changed (one array, not one per planner). */
+struct ebs_snap_cache {
+    struct snap *v;
+    size_t n;
+    uint64_t version; /* the listing's version it was built from; 0 = none */
+};
+
 struct ebs_state {
     struct cycle *cy;
     struct ebs_instance *instances;
     size_t ninstances;
-    const struct ebs_instance **by_id; /* the instances sorted by id: snapshots join them by binary search */
-    struct ec2_snapshot_list src;      /* SmartVault snapshots in the source region */
-    struct ec2_snapshot_list dst;      /* SmartVault snapshots in the destination region */
+    const struct ebs_instance **by_id;          /* the instances sorted by id: snapshots join them by binary search */
+    struct ec2_snaps *src;                      /* SmartVault snapshots in the source region (cy->fleet's, compact) */
+    struct ec2_snaps *dst;                      /* SmartVault snapshots in the destination region */
+    struct ebs_snap_cache src_snaps, dst_snaps; /* the planners' view of each listing, built once per version */
     size_t creates_queued; /* CreateSnapshots calls of step A: step B lists again and has the last word on copies */
     bool pump;
     bool dst_stale; /* copies were started since st->dst was listed */ /* COPY_WINDOW > 0 with a DR region: the copy
@@ -137,16 +156,11 @@ static void s_keep_instances(struct ebs_state *st) {
     f->discovered = true;
 }
 
+/* The listings live in cy->fleet (st->src, st->dst point there): this says they are complete. */
 static void s_keep_listings(struct ebs_state *st, bool src, bool dst) {
     struct cycle_fleet *f = &st->cy->fleet;
-    if (src) {
-        f->src = st->src;
-        f->src_listed = true;
-    }
-    if (dst) {
-        f->dst = st->dst;
-        f->dst_listed = true;
-    }
+    f->src_listed = f->src_listed || src;
+    f->dst_listed = f->dst_listed || dst;
 }
 
 /*
@@ -183,8 +197,34 @@ static void s_record_outcome(struct cycle *cy, struct report_item *it, const str
 
 /* ---- listing ---- */
 
-static enum err
-s_list_snapshots(struct cycle *cy, const char *region, struct arena *into, struct ec2_snapshot_list *out) {
+#define EBS_NEXT_TOKEN_MAX 4096 /* bytes of a DescribeSnapshots nextToken carried to the next page */
+
+static enum err s_list_pages(struct cycle *cy, const char *region, struct ec2_snaps *out);
+
+/*
+ * Lists a region's SmartVault snapshots into a fresh compact listing, page by page (each page's body and tree are
+ * released before the next request), and on success replaces *out with it: the listing it supersedes (e.g. the one
+ * made before creating) is freed then. On failure *out is left as it was.
+ */
+static enum err s_list_snapshots(struct cycle *cy, const char *region, struct ec2_snaps *out) {
+    struct ec2_snaps fresh;
+    ec2_snaps_init(
+      &fresh,
+      s_kept_tags,
+      sizeof(s_kept_tags) / sizeof(s_kept_tags[0]),
+      EBS_MAX_LISTED_SNAPSHOTS,
+      "EBS_MAX_LISTED_SNAPSHOTS");
+    enum err e = s_list_pages(cy, region, &fresh);
+    if (e != ERR_OK) {
+        ec2_snaps_free(&fresh);
+        return e;
+    }
+    ec2_snaps_replace(out, &fresh);
+    return ERR_OK;
+}
+
+static enum err s_list_pages(struct cycle *cy, const char *region, struct ec2_snaps *out) {
+    char token_buf[EBS_NEXT_TOKEN_MAX + 1] = "";
     struct span token = SPAN_NULL;
     do {
         struct query_params q;
@@ -206,9 +246,19 @@ s_list_snapshots(struct cycle *cy, const char *region, struct arena *into, struc
         /* The tree holds copies of everything: free the body before the lists grow (peak memory). */
         aws_request_free(&r);
         if (e == ERR_OK) {
-            e = ec2_describe_snapshots_parse(into, root, out, &token);
+            e = ec2_snaps_parse_page(out, root, cy->scratch, &token);
         }
-        arena_rewind(cy->scratch, m);
+        if (e == ERR_OK && token.n > EBS_NEXT_TOKEN_MAX) {
+            e = err_raise(ERR_LIMIT, __FILE__, __LINE__, "DescribeSnapshots: nextToken of %zu bytes", token.n);
+        }
+        if (e == ERR_OK) {
+            memcpy(token_buf, token.p, token.n);
+            token = (struct span){ token_buf, token.n };
+        }
+        arena_rewind(cy->scratch, m); /* the page's tree: what is kept is in the records */
+        if (e == ERR_LIMIT) {
+            LOG(LOG_ERROR, "ebs.listing_too_large", LF_S("region", region), LF_S("error", err_last()->msg));
+        }
         TRY(e);
     } while (token.n > 0);
     return ERR_OK;
@@ -340,41 +390,82 @@ static enum err s_discover(struct ebs_state *st) {
 /* The listings only, for `smartvault report` (cycle.h). */
 enum err ebs_survey(struct cycle *cy) {
     const struct cfg *cfg = cy->cfg;
-    struct ebs_state st = { .cy = cy };
+    struct ebs_state st = { .cy = cy, .src = &cy->fleet.src, .dst = &cy->fleet.dst };
     TRY(s_discover(&st));
-    TRY(s_list_snapshots(cy, cfg->source_region, cy->arena, &st.src));
+    TRY(s_list_snapshots(cy, cfg->source_region, st.src));
     s_keep_listings(&st, true, false);
     if (cfg->dest_region != NULL) {
-        TRY(s_list_snapshots(cy, cfg->dest_region, cy->arena, &st.dst));
+        TRY(s_list_snapshots(cy, cfg->dest_region, st.dst));
         s_keep_listings(&st, false, true);
     }
     return ERR_OK;
 }
 
-/* The planners' view of a listed snapshot. */
-static void s_to_snap(const struct ebs_state *st, const struct ec2_snapshot *s, bool is_copy, struct snap *out) {
+/* A kept tag of a listed snapshot (the listing keeps s_kept_tags only). */
+static struct span s_rtag(const struct ec2_snaps *l, const struct ec2_snaprec *s, const char *key) {
+    return ec2_snaps_tag(l, s, key);
+}
+
+static struct span s_rid(const struct ec2_snaps *l, const struct ec2_snaprec *s) {
+    return ec2_snaps_str(l, s->id);
+}
+
+static bool s_rstate_is(const struct ec2_snaps *l, const struct ec2_snaprec *s, const char *state) {
+    return span_eq_cstr(ec2_snaps_str(l, s->state), state);
+}
+
+/* The planners' view of a listed snapshot (its spans point into the listing's string pool). */
+static void s_to_snap(
+  const struct ebs_state *st,
+  const struct ec2_snaps *l,
+  const struct ec2_snaprec *s,
+  bool is_copy,
+  struct snap *out) {
     memset(out, 0, sizeof(*out));
-    out->snapshot_id = s->id;
-    out->instance_id = s_tag(s->tags, s->ntags, TAG_INSTANCE_ID);
+    out->snapshot_id = s_rid(l, s);
+    out->instance_id = s_rtag(l, s, TAG_INSTANCE_ID);
     /* A copy's own VolumeId attribute is a placeholder (DESIGN.md §3): its volume is the VolumeId tag. */
-    out->volume_id = is_copy ? s_tag(s->tags, s->ntags, TAG_VOLUME_ID) : s->volume_id;
-    out->source_snapshot_id = s_tag(s->tags, s->ntags, TAG_SOURCE_SNAPSHOT_ID);
-    out->state = snap_state_parse(s->state);
+    out->volume_id = is_copy ? s_rtag(l, s, TAG_VOLUME_ID) : ec2_snaps_str(l, s->volume_id);
+    out->source_snapshot_id = s_rtag(l, s, TAG_SOURCE_SNAPSHOT_ID);
+    out->state = snap_state_parse(ec2_snaps_str(l, s->state));
     out->start_time_s = s->start_time_s;
-    out->has_marker = span_eq_cstr(s_tag(s->tags, s->ntags, TAG_CREATED_BY), TAG_CREATED_BY_VALUE);
-    out->hold = span_eq_nocase(span_trim(s_tag(s->tags, s->ntags, TAG_HOLD)), SPAN_LIT("true"));
+    out->has_marker = span_eq_cstr(s_rtag(l, s, TAG_CREATED_BY), TAG_CREATED_BY_VALUE);
+    out->hold = span_eq_nocase(span_trim(s_rtag(l, s, TAG_HOLD)), SPAN_LIT("true"));
     out->is_copy = is_copy;
     const struct ebs_instance *ei = s_find_instance(st, out->instance_id);
     out->retention_days_override = ei ? ei->retention_days : 0;
 }
 
-/* The planners' input for a listing, in the scratch arena: callers are phases with their own scratch scope. */
-static struct snap *s_snaps(const struct ebs_state *st, const struct ec2_snapshot_list *l, bool is_copy) {
-    struct snap *v = l->n ? ARENA_NEW_ARRAY(st->cy->scratch, struct snap, l->n) : NULL;
-    for (size_t i = 0; i < l->n; i++) {
-        s_to_snap(st, &l->items[i], is_copy, &v[i]);
+/*
+ * The planners' input for a listing: one array per listing version, kept until the listing changes, so the
+ * planners of one step (due, retention, copies) share it instead of each building its own.
+ */
+static const struct snap *s_snaps(struct ebs_state *st, const struct ec2_snaps *l, bool is_copy) {
+    struct ebs_snap_cache *c = is_copy ? &st->dst_snaps : &st->src_snaps;
+    if (c->version == l->version && c->n == l->n) {
+        return c->v;
     }
-    return v;
+    free(c->v);
+    *c = (struct ebs_snap_cache){ 0 };
+    if (l->n == 0) {
+        return NULL;
+    }
+    c->v = malloc(l->n * sizeof(*c->v));
+    if (c->v == NULL) {
+        FATAL("out of memory for the planners' snapshot records");
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        s_to_snap(st, l, &l->items[i], is_copy, &c->v[i]);
+    }
+    c->n = l->n;
+    c->version = l->version;
+    return c->v;
+}
+
+static void s_snaps_free(struct ebs_state *st) {
+    free(st->src_snaps.v);
+    free(st->dst_snaps.v);
+    st->src_snaps = st->dst_snaps = (struct ebs_snap_cache){ 0 };
 }
 
 /* ---- snapshots ---- */
@@ -470,9 +561,9 @@ static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
     for (size_t i = 0; i < st->ninstances; i++) {
         ids[i] = st->instances[i].inst->id;
     }
-    struct snap *snaps = s_snaps(st, &st->src, false);
+    const struct snap *snaps = s_snaps(st, st->src, false);
     struct plan_due *due = ARENA_NEW_ARRAY(cy->scratch, struct plan_due, st->ninstances);
-    TRY(plan_due_instances(ids, st->ninstances, snaps, st->src.n, cfg->min_interval_s, cycle_decision_now_s(cy), due));
+    TRY(plan_due_instances(ids, st->ninstances, snaps, st->src->n, cfg->min_interval_s, cycle_decision_now_s(cy), due));
 
     char date[TIME_DATE_LEN + 1];
     time_format_date(cy->now_s, date);
@@ -546,10 +637,8 @@ static enum err s_wait_for_completion(struct ebs_state *st) {
     int64_t deadline = time_mono_ms() + cy->cfg->wait_for_completion_s * 1000;
     for (;;) {
         size_t pending = 0;
-        for (size_t i = 0; i < st->src.n; i++) {
-            if (span_eq_cstr(st->src.items[i].state, "pending")) {
-                pending++;
-            }
+        for (size_t i = 0; i < st->src->n; i++) {
+            pending += s_rstate_is(st->src, &st->src->items[i], "pending");
         }
         if (pending == 0 || time_mono_ms() >= deadline || stop_requested()) {
             LOG(LOG_INFO, "ebs.wait_done", LF_U("pending", pending));
@@ -568,8 +657,7 @@ static enum err s_wait_for_completion(struct ebs_state *st) {
             LOG(LOG_INFO, "ebs.wait_done", LF_U("pending", pending), LF_S("stopped", stop_reason_name(stop_reason())));
             return ERR_OK;
         }
-        st->src = (struct ec2_snapshot_list){ 0 };
-        TRY(s_list_snapshots(cy, cy->cfg->source_region, cy->arena, &st->src));
+        TRY(s_list_snapshots(cy, cy->cfg->source_region, st->src));
     }
 }
 
@@ -577,7 +665,7 @@ static enum err s_wait_for_completion(struct ebs_state *st) {
 
 struct ebs_copy {
     struct ebs_state *st;
-    const struct ec2_snapshot *src;
+    const char *src_id, *instance_id, *volume_id; /* of the source (the listing may change before it is done) */
     struct aws_request req;
 };
 
@@ -585,36 +673,25 @@ struct ebs_copy {
  * The pump keeps the destination listing current itself: a started copy joins st->dst as `pending` (with the tags
  * the planner reads), and each round asks EC2 only about the pending ones, by id.
  */
-static void s_track_copy(struct ebs_state *st, const struct ec2_snapshot *src, struct span copy_id) {
-    struct cycle *cy = st->cy;
-    struct ec2_snapshot_list *l = &st->dst;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct ec2_snapshot *v = ARENA_NEW_ARRAY(cy->arena, struct ec2_snapshot, cap);
-        if (l->n) {
-            memcpy(v, l->items, l->n * sizeof(*v));
-        }
-        l->items = v;
-        l->cap = cap;
+static void s_track_copy(struct ebs_state *st, const struct ebs_copy *c, struct span copy_id) {
+    struct ec2_tag tags[4] = {
+        { SPAN_LIT(TAG_CREATED_BY), SPAN_LIT(TAG_CREATED_BY_VALUE) },
+        { SPAN_LIT(TAG_SOURCE_SNAPSHOT_ID), span_from_cstr(c->src_id) },
+        { SPAN_LIT(TAG_VOLUME_ID), span_from_cstr(c->volume_id) },
+        { SPAN_LIT(TAG_INSTANCE_ID), span_from_cstr(c->instance_id) },
+    };
+    if (ec2_snaps_push(st->dst, copy_id, SPAN_NULL, SPAN_LIT("pending"), st->cy->now_s, tags, 4) != ERR_OK) {
+        st->dst_stale = true; /* not tracked (the listing is full): the pump lists the destination instead */
     }
-    struct ec2_tag *tags = ARENA_NEW_ARRAY(cy->arena, struct ec2_tag, 3);
-    tags[0] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_BY), SPAN_LIT(TAG_CREATED_BY_VALUE) };
-    tags[1] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_SNAPSHOT_ID), arena_span_dup(cy->arena, src->id) };
-    tags[2] = (struct ec2_tag){ SPAN_LIT(TAG_VOLUME_ID), arena_span_dup(cy->arena, src->volume_id) };
-    l->items[l->n++] = (struct ec2_snapshot){ .id = arena_span_dup(cy->arena, copy_id),
-                                              .state = SPAN_LIT("pending"),
-                                              .start_time_s = cy->now_s,
-                                              .tags = tags,
-                                              .ntags = 3 };
 }
 
 static void s_copy_done(struct aws_request *r) {
     struct ebs_copy *c = r->user;
     struct cycle *cy = c->st->cy;
     const struct cfg *cfg = cy->cfg;
-    const char *src_id = arena_span_cstr(cy->scratch, c->src->id);
-    const char *inst_id = arena_span_cstr(cy->scratch, s_tag(c->src->tags, c->src->ntags, TAG_INSTANCE_ID));
-    const char *vol_id = arena_span_cstr(cy->scratch, c->src->volume_id);
+    const char *src_id = c->src_id;
+    const char *inst_id = c->instance_id;
+    const char *vol_id = c->volume_id;
     struct report_item it = { .job = REPORT_JOB_EBS,
                               .ts_ms = time_wall_ms(),
                               .region = cfg->dest_region,
@@ -649,7 +726,7 @@ static void s_copy_done(struct aws_request *r) {
     } else {
         const char *copy = arena_span_cstr(cy->scratch, copy_id);
         if (c->st->pump) {
-            s_track_copy(c->st, c->src, copy_id);
+            s_track_copy(c->st, c, copy_id);
         }
         it.action = REPORT_COPIED;
         it.snapshot_id = copy;
@@ -675,13 +752,17 @@ s_report_backlog(struct ebs_state *st, const struct plan_copy_decision *dec, siz
 
 /*
  * The snapshot ids this run already recorded a failure for in `region` (a copy's source or a deletion), so that
- * the second pass after creating (step B) does not try them again and report the same failure twice. Failures are
- * few: the list is collected once per pass and searched linearly.
+ * the second pass after creating (step B) does not try them again and report the same failure twice. Collected once
+ * per pass and sorted, so a pass over n snapshots with f failures costs O((n + f) log f), never n x f.
  */
 struct s_failed_ids {
     const char **ids;
     size_t n;
 };
+
+static int s_cstr_cmp(const void *a, const void *b) {
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
 
 static struct s_failed_ids s_failed_this_run(struct cycle *cy, const char *region) {
     const struct report *r = cy->report;
@@ -709,28 +790,129 @@ static struct s_failed_ids s_failed_this_run(struct cycle *cy, const char *regio
         }
         f.n = n;
     }
+    qsort(f.ids, f.n, sizeof(*f.ids), s_cstr_cmp);
     return f;
 }
 
 static bool s_failed_has(const struct s_failed_ids *f, const char *id) {
-    for (size_t i = 0; i < f->n; i++) {
-        if (strcmp(f->ids[i], id) == 0) {
-            return true;
-        }
-    }
-    return false;
+    return f->n > 0 && bsearch(&id, f->ids, f->n, sizeof(*f->ids), s_cstr_cmp) != NULL;
 }
 
+static void s_report_copy_dry_run(struct cycle *cy, const char *sid, const char *why) {
+    LOG(
+      LOG_INFO,
+      "plan.copy",
+      LF_S("source_snapshot_id", sid),
+      LF_S("region", cy->cfg->dest_region),
+      LF_S("reason", why));
+    struct report_item it = { .action = REPORT_COPIED,
+                              .job = REPORT_JOB_EBS,
+                              .ts_ms = time_wall_ms(),
+                              .region = cy->cfg->dest_region,
+                              .source_snapshot_id = sid,
+                              .reason = "dry run" };
+    report_add(cy->report, &it);
+}
+
+static void s_report_copy_deferred(struct cycle *cy, const char *sid, const char *why) {
+    struct report_item it = { .action = REPORT_SKIPPED,
+                              .job = REPORT_JOB_EBS,
+                              .ts_ms = time_wall_ms(),
+                              .region = cy->cfg->dest_region,
+                              .source_snapshot_id = sid,
+                              .reason = why };
+    report_add(cy->report, &it);
+    LOG(LOG_INFO, "copy.deferred", LF_S("source_snapshot_id", sid), LF_S("reason", why));
+}
+
+/* Builds one CopySnapshot (tags, presigned URL) for source `s` into *c and queues it; false when presigning failed. */
+static bool s_queue_copy(
+  struct ebs_state *st,
+  struct ebs_queue *queue,
+  const struct ec2_snaprec *s,
+  const char *sid,
+  struct ebs_copy *c) {
+    struct cycle *cy = st->cy;
+    const struct cfg *cfg = cy->cfg;
+    struct span s_id = span_from_cstr(sid), s_vol = ec2_snaps_str(st->src, s->volume_id);
+    struct ec2_tag tags[10];
+    size_t nt = 0;
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_BY), SPAN_LIT(TAG_CREATED_BY_VALUE) };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_SNAPSHOT_ID), s_id };
+    /* The source's run (its crash-consistent set) for `restore --region DEST_REGION`. */
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_RUN_ID), s_rtag(st->src, s, TAG_RUN_ID) };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_REGION), span_from_cstr(cfg->source_region) };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_VOLUME_ID), s_vol };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_RUN_ID), span_from_cstr(cy->report->run_id) };
+    static const char *const keep[] = { TAG_CREATED_ON, TAG_INSTANCE_ID, TAG_NAME, TAG_DEVICE };
+    for (size_t t = 0; t < sizeof(keep) / sizeof(keep[0]); t++) {
+        struct span v = s_rtag(st->src, s, keep[t]);
+        if (v.n > 0) { /* the listing keeps no empty values: an empty tag is not carried to the copy */
+            tags[nt++] = (struct ec2_tag){ span_from_cstr(keep[t]), v };
+        }
+    }
+    struct ec2_copy_request cr = {
+        .source_region = span_from_cstr(cfg->source_region),
+        .source_snapshot_id = s_id,
+        .destination_region = span_from_cstr(cfg->dest_region),
+        .description =
+          span_from_cstr(arena_printf(cy->scratch, "SmartVault copy of %s from %s", sid, cfg->source_region)),
+        .kms_key_id = cfg->kms_key_id ? span_from_cstr(cfg->kms_key_id) : SPAN_NULL,
+        .tags = tags,
+        .ntags = nt,
+    };
+    /* The PresignedUrl is this same CopySnapshot, presigned for the source region (always sent). */
+    struct query_params pre;
+    query_init(&pre, cy->scratch);
+    ec2_copy_snapshot_request(&pre, &cr, false);
+    struct buf url;
+    buf_init(&url, 64 * 1024);
+    enum err e = aws_presign_query_url(
+      cy->aws, ENDPOINT_EC2, cfg->source_region, "CopySnapshot", &pre, EBS_PRESIGN_EXPIRES_S, &url);
+    c->st = st;
+    c->src_id = sid;
+    c->volume_id = arena_span_cstr(cy->scratch, s_vol);
+    c->instance_id = arena_span_cstr(cy->scratch, s_rtag(st->src, s, TAG_INSTANCE_ID));
+    c->req = (struct aws_request){ .service = ENDPOINT_EC2,
+                                   .region = cfg->dest_region,
+                                   .operation = "CopySnapshot",
+                                   .user = c,
+                                   .on_done = s_copy_done };
+    if (e != ERR_OK) {
+        c->req.result = e;
+        struct report_item it = { .region = cfg->dest_region, .source_snapshot_id = sid };
+        s_record_failure(cy, &it, &c->req, "presign CopySnapshot");
+        buf_free(&url);
+        return false;
+    }
+    cr.presigned_url = arena_span_dup(cy->scratch, buf_span(&url));
+    buf_free(&url);
+    struct query_params *q = ARENA_NEW(cy->scratch, struct query_params);
+    query_init(q, cy->scratch);
+    ec2_copy_snapshot_request(q, &cr, true);
+    c->req.params = q;
+    s_enqueue(cy, queue, &c->req);
+    st->dst_stale = true;
+    return true;
+}
+
+/* complexity: one pass over the plan that starts, reports or skips each decision by mode (3 modes x 3 actions) */
 static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_copy_mode mode) {
     struct cycle *cy = st->cy;
     const struct cfg *cfg = cy->cfg;
-    struct snap *src = s_snaps(st, &st->src, false);
-    struct snap *dst = s_snaps(st, &st->dst, true);
-    struct plan_copy_decision *dec =
-      st->src.n ? ARENA_NEW_ARRAY(cy->scratch, struct plan_copy_decision, st->src.n) : NULL;
+    const struct snap *src = s_snaps(st, st->src, false);
+    const struct snap *dst = s_snaps(st, st->dst, true);
+    /* The decisions (about 200 bytes per source snapshot) live only during this pass: their own arena. */
+    struct arena plan;
+    arena_init(&plan, 0);
+    struct plan_copy_decision *dec = st->src->n ? ARENA_NEW_ARRAY(&plan, struct plan_copy_decision, st->src->n) : NULL;
     struct plan_copy_counts counts;
     struct plan_copy_policy pol = { .retention_days = cfg->retention_days, .copy_limit = cfg->copy_limit };
-    TRY(plan_copies(src, st->src.n, dst, st->dst.n, &pol, cycle_decision_now_s(cy), dec, &counts));
+    enum err e = plan_copies(src, st->src->n, dst, st->dst->n, &pol, cycle_decision_now_s(cy), dec, &counts);
+    if (e != ERR_OK) {
+        arena_free(&plan);
+        return e;
+    }
     char why[256]; /* "exists=4 expired=4": why snapshots were not copied, so that "0 copied" explains itself */
     s_copy_reasons(&counts, why, sizeof(why));
     LOG(
@@ -752,8 +934,8 @@ static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_cop
     size_t n = 0;
     struct s_failed_ids failed = s_failed_this_run(cy, cfg->dest_region);
     for (size_t k = 0; k < counts.start + counts.deferred; k++) {
-        const struct ec2_snapshot *s = &st->src.items[dec[k].index];
-        char *sid = arena_span_cstr(cy->scratch, s->id);
+        const struct ec2_snaprec *s = &st->src->items[dec[k].index];
+        char *sid = arena_span_cstr(cy->scratch, s_rid(st->src, s));
         if (dec[k].action == PLAN_COPY_START && s_failed_has(&failed, sid)) {
             continue; /* its copy failed earlier in this run: reported once, tried again by the next run */
         }
@@ -762,92 +944,18 @@ static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_cop
             if (mode == S_COPY_START || dec[k].action != PLAN_COPY_DEFER) {
                 continue;
             }
-            struct report_item it = { .action = REPORT_SKIPPED,
-                                      .job = REPORT_JOB_EBS,
-                                      .ts_ms = time_wall_ms(),
-                                      .region = cfg->dest_region,
-                                      .source_snapshot_id = sid,
-                                      .reason = dec[k].why };
-            report_add(cy->report, &it);
-            LOG(LOG_INFO, "copy.deferred", LF_S("source_snapshot_id", sid), LF_S("reason", dec[k].why));
+            s_report_copy_deferred(cy, sid, dec[k].why);
             continue;
         }
         if (cy->dry_run) {
-            LOG(
-              LOG_INFO,
-              "plan.copy",
-              LF_S("source_snapshot_id", sid),
-              LF_S("region", cfg->dest_region),
-              LF_S("reason", dec[k].why));
-            struct report_item it = { .action = REPORT_COPIED,
-                                      .job = REPORT_JOB_EBS,
-                                      .ts_ms = time_wall_ms(),
-                                      .region = cfg->dest_region,
-                                      .source_snapshot_id = sid,
-                                      .reason = "dry run" };
-            report_add(cy->report, &it);
+            s_report_copy_dry_run(cy, sid, dec[k].why);
             continue;
         }
-        struct ec2_tag tags[10];
-        size_t nt = 0;
-        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_BY), SPAN_LIT(TAG_CREATED_BY_VALUE) };
-        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_SNAPSHOT_ID), s->id };
-        /* The source's run (its crash-consistent set) for `restore --region DEST_REGION`. */
-        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_RUN_ID), s_tag(s->tags, s->ntags, TAG_RUN_ID) };
-        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_REGION), span_from_cstr(cfg->source_region) };
-        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_VOLUME_ID), s->volume_id };
-        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_RUN_ID), span_from_cstr(cy->report->run_id) };
-        static const char *const keep[] = { TAG_CREATED_ON, TAG_INSTANCE_ID, TAG_NAME, TAG_DEVICE };
-        for (size_t t = 0; t < sizeof(keep) / sizeof(keep[0]); t++) {
-            bool found = false;
-            struct span v = ec2_tag_value(s->tags, s->ntags, keep[t], &found);
-            if (found) {
-                tags[nt++] = (struct ec2_tag){ span_from_cstr(keep[t]), v };
-            }
+        if (s_queue_copy(st, queue, s, sid, &copies[n])) {
+            n++;
         }
-        struct ec2_copy_request cr = {
-            .source_region = span_from_cstr(cfg->source_region),
-            .source_snapshot_id = s->id,
-            .destination_region = span_from_cstr(cfg->dest_region),
-            .description =
-              span_from_cstr(arena_printf(cy->scratch, "SmartVault copy of %s from %s", sid, cfg->source_region)),
-            .kms_key_id = cfg->kms_key_id ? span_from_cstr(cfg->kms_key_id) : SPAN_NULL,
-            .tags = tags,
-            .ntags = nt,
-        };
-        /* The PresignedUrl is this same CopySnapshot, presigned for the source region (always sent). */
-        struct query_params pre;
-        query_init(&pre, cy->scratch);
-        ec2_copy_snapshot_request(&pre, &cr, false);
-        struct buf url;
-        buf_init(&url, 64 * 1024);
-        enum err e = aws_presign_query_url(
-          cy->aws, ENDPOINT_EC2, cfg->source_region, "CopySnapshot", &pre, EBS_PRESIGN_EXPIRES_S, &url);
-        struct ebs_copy *c = &copies[n];
-        c->st = st;
-        c->src = s;
-        c->req = (struct aws_request){ .service = ENDPOINT_EC2,
-                                       .region = cfg->dest_region,
-                                       .operation = "CopySnapshot",
-                                       .user = c,
-                                       .on_done = s_copy_done };
-        if (e != ERR_OK) {
-            c->req.result = e;
-            struct report_item it = { .region = cfg->dest_region, .source_snapshot_id = sid };
-            s_record_failure(cy, &it, &c->req, "presign CopySnapshot");
-            buf_free(&url);
-            continue;
-        }
-        cr.presigned_url = arena_span_dup(cy->scratch, buf_span(&url));
-        buf_free(&url);
-        struct query_params *q = ARENA_NEW(cy->scratch, struct query_params);
-        query_init(q, cy->scratch);
-        ec2_copy_snapshot_request(q, &cr, true);
-        c->req.params = q;
-        s_enqueue(cy, queue, &c->req);
-        st->dst_stale = true;
-        n++;
     }
+    arena_free(&plan);
     return ERR_OK;
 }
 
@@ -867,7 +975,7 @@ s_report_backlog(struct ebs_state *st, const struct plan_copy_decision *dec, siz
             continue;
         }
         count++;
-        int64_t age = cy->now_s - st->src.items[dec[k].index].start_time_s;
+        int64_t age = cy->now_s - st->src->items[dec[k].index].start_time_s;
         oldest = age > oldest ? age : oldest;
     }
     cy->report->dr_backlog = count;
@@ -902,19 +1010,42 @@ static enum err s_run_step(struct cycle *cy, struct ebs_queue *q, struct arena_m
  * DescribeSnapshots by id for the copies still pending in st->dst (at most EC2_DESCRIBE_SNAPSHOTS_MAX_RESULTS, else
  * ERR_LIMIT: the caller lists the whole destination instead), updating their state in place.
  */
+/* The states EC2 gave for the copies at l->items[pending[0..n)] (n <= the copies in flight), set in place. */
+static enum err
+s_apply_states(struct ec2_snaps *l, const size_t *pending, size_t n, const struct ec2_snapshot_list *got) {
+    uint32_t completed = ec2_pool_intern(&l->pool, SPAN_LIT("completed"));
+    uint32_t error = ec2_pool_intern(&l->pool, SPAN_LIT("error"));
+    ENSURE(completed != UINT32_MAX && error != UINT32_MAX, ERR_NOMEM, "snapshot listing: out of memory");
+    for (size_t k = 0; k < got->n; k++) {
+        bool done = span_eq_cstr(got->items[k].state, "completed"), failed = span_eq_cstr(got->items[k].state, "error");
+        for (size_t j = 0; (done || failed) && j < n; j++) {
+            struct ec2_snaprec *rec = &l->items[pending[j]];
+            if (span_eq(s_rid(l, rec), got->items[k].id)) {
+                rec->state = done ? completed : error;
+                break;
+            }
+        }
+    }
+    ec2_snaps_touch(l);
+    return ERR_OK;
+}
+
 static enum err s_refresh_in_flight(struct ebs_state *st) {
     struct cycle *cy = st->cy;
+    struct ec2_snaps *l = st->dst;
     struct arena_mark m = arena_mark(cy->scratch);
     struct query_params q;
     query_init(&q, cy->scratch);
     size_t n = 0;
-    for (size_t i = 0; i < st->dst.n; i++) {
-        if (span_eq_cstr(st->dst.items[i].state, "pending")) {
+    size_t *pending = ARENA_NEW_ARRAY(cy->scratch, size_t, EC2_DESCRIBE_SNAPSHOTS_MAX_RESULTS);
+    for (size_t i = 0; i < l->n; i++) {
+        if (s_rstate_is(l, &l->items[i], "pending")) {
             if (n == EC2_DESCRIBE_SNAPSHOTS_MAX_RESULTS) {
                 arena_rewind(cy->scratch, m);
                 return ERR_LIMIT;
             }
-            query_add(&q, arena_printf(cy->scratch, "SnapshotId.%zu", ++n), st->dst.items[i].id);
+            pending[n] = i;
+            query_add(&q, arena_printf(cy->scratch, "SnapshotId.%zu", ++n), s_rid(l, &l->items[i]));
         }
     }
     if (n == 0) {
@@ -935,16 +1066,8 @@ static enum err s_refresh_in_flight(struct ebs_state *st) {
         e = ec2_describe_snapshots_parse(cy->scratch, root, &got, &token);
     }
     aws_request_free(&r);
-    for (size_t k = 0; e == ERR_OK && k < got.n; k++) {
-        for (size_t i = st->dst.n; i-- > 0;) {
-            if (span_eq(st->dst.items[i].id, got.items[k].id)) {
-                const char *state = span_eq_cstr(got.items[k].state, "completed") ? "completed"
-                                    : span_eq_cstr(got.items[k].state, "error")   ? "error"
-                                                                                  : "pending";
-                st->dst.items[i].state = span_from_cstr(state);
-                break;
-            }
-        }
+    if (e == ERR_OK) {
+        e = s_apply_states(l, pending, n, &got);
     }
     arena_rewind(cy->scratch, m);
     return e;
@@ -960,8 +1083,7 @@ static enum err s_pump_round(struct ebs_state *st, struct arena *pump, enum s_co
     if (st->dst_stale) { /* the last word needs no listing when the listing is current */
         arena_free(pump);
         arena_init(pump, 0);
-        st->dst = (struct ec2_snapshot_list){ 0 };
-        TRY(s_list_snapshots(cy, cy->cfg->dest_region, pump, &st->dst));
+        TRY(s_list_snapshots(cy, cy->cfg->dest_region, st->dst));
         st->dst_stale = false;
     }
     struct arena_mark step = arena_mark(cy->scratch);
@@ -997,7 +1119,6 @@ static enum err s_copy_pump(struct ebs_state *st) {
     } else if (stop_requested()) {
         LOG(LOG_WARN, "copy.backlog_unknown", LF_S("reason", "the run stopped before the last listing"));
     }
-    st->dst = (struct ec2_snapshot_list){ 0 }; /* it lived in the pump arena */
     arena_free(&pump);
     return e;
 }
@@ -1056,41 +1177,20 @@ static void s_delete_done(struct aws_request *r) {
     aws_request_free(r);
 }
 
-/* Plans retention in one region and queues the DeleteSnapshot calls (in the step's scratch scope). */
-static enum err s_retain(
+/* Queues a DeleteSnapshot for each RETENTION_DELETE decision (their strings copied into the step's scratch). */
+static void s_queue_deletes(
   struct ebs_state *st,
   const char *region,
-  const struct ec2_snapshot_list *list,
-  bool is_copy,
-  uint32_t retention_days,
+  const struct snap *snaps,
+  const struct retention_decision *dec,
+  size_t nsnaps,
+  size_t to_delete,
   struct ebs_queue *queue) {
     struct cycle *cy = st->cy;
-    const struct cfg *cfg = cy->cfg;
-    if (list->n == 0) {
-        return ERR_OK;
-    }
-    struct snap *snaps = s_snaps(st, list, is_copy);
-    struct retention_decision *dec = ARENA_NEW_ARRAY(cy->scratch, struct retention_decision, list->n);
-    struct retention_policy pol = { .retention_days = retention_days,
-                                    .min_keep = cfg->min_keep,
-                                    .keep_daily = cfg->keep_daily,
-                                    .keep_weekly = cfg->keep_weekly,
-                                    .keep_monthly = cfg->keep_monthly };
-    TRY(retention_plan(snaps, list->n, &pol, cycle_decision_now_s(cy), dec));
-    struct retention_counts rc = retention_count(dec, list->n);
-    LOG(
-      LOG_INFO,
-      "retention.plan",
-      LF_S("region", region),
-      LF_U("snapshots", rc.total),
-      LF_U("delete", rc.to_delete),
-      LF_U("keep", rc.kept),
-      LF_U("retention_days", retention_days),
-      LF_U("min_keep", cfg->min_keep));
-    struct ebs_delete *dels = rc.to_delete ? ARENA_NEW_ARRAY(cy->scratch, struct ebs_delete, rc.to_delete) : NULL;
+    struct ebs_delete *dels = to_delete ? ARENA_NEW_ARRAY(cy->scratch, struct ebs_delete, to_delete) : NULL;
     size_t n = 0;
     struct s_failed_ids failed = s_failed_this_run(cy, region);
-    for (size_t i = 0; i < list->n; i++) {
+    for (size_t i = 0; i < nsnaps; i++) {
         if (dec[i].action != RETENTION_DELETE) {
             continue;
         }
@@ -1136,6 +1236,48 @@ static enum err s_retain(
         s_enqueue(cy, queue, &d->req);
         n++;
     }
+}
+
+/* Plans retention in one region and queues the DeleteSnapshot calls (in the step's scratch scope). */
+static enum err s_retain(
+  struct ebs_state *st,
+  const char *region,
+  const struct ec2_snaps *list,
+  bool is_copy,
+  uint32_t retention_days,
+  struct ebs_queue *queue) {
+    struct cycle *cy = st->cy;
+    const struct cfg *cfg = cy->cfg;
+    if (list->n == 0) {
+        return ERR_OK;
+    }
+    const struct snap *snaps = s_snaps(st, list, is_copy);
+    /* The decisions (about 200 bytes each) live only while the deletions are queued: their own arena. */
+    struct arena decisions;
+    arena_init(&decisions, 0);
+    struct retention_decision *dec = ARENA_NEW_ARRAY(&decisions, struct retention_decision, list->n);
+    struct retention_policy pol = { .retention_days = retention_days,
+                                    .min_keep = cfg->min_keep,
+                                    .keep_daily = cfg->keep_daily,
+                                    .keep_weekly = cfg->keep_weekly,
+                                    .keep_monthly = cfg->keep_monthly };
+    enum err e = retention_plan(snaps, list->n, &pol, cycle_decision_now_s(cy), dec);
+    if (e != ERR_OK) {
+        arena_free(&decisions);
+        return e;
+    }
+    struct retention_counts rc = retention_count(dec, list->n);
+    LOG(
+      LOG_INFO,
+      "retention.plan",
+      LF_S("region", region),
+      LF_U("snapshots", rc.total),
+      LF_U("delete", rc.to_delete),
+      LF_U("keep", rc.kept),
+      LF_U("retention_days", retention_days),
+      LF_U("min_keep", cfg->min_keep));
+    s_queue_deletes(st, region, snaps, dec, list->n, rc.to_delete, queue);
+    arena_free(&decisions);
     return ERR_OK;
 }
 
@@ -1159,14 +1301,14 @@ static enum err s_step_a(struct ebs_state *st, enum err dst_listed, enum err *co
     struct arena_mark step = arena_mark(cy->scratch);
     struct ebs_queue q = { 0 };
     enum err due_err = s_snapshot_due(st, &q);
-    enum err src_err = s_retain(st, cfg->source_region, &st->src, false, cfg->retention_days, &q);
+    enum err src_err = s_retain(st, cfg->source_region, st->src, false, cfg->retention_days, &q);
     *copy_err = dst_listed;
     *dst_err = ERR_OK;
     if (cfg->dest_region != NULL && dst_listed == ERR_OK) {
         /* Step B (after creating) or the pump has the last word on copies; else this pass reports. */
         bool later = st->pump || st->creates_queued > 0;
         *copy_err = s_copy(st, &q, later ? S_COPY_START : S_COPY_START_AND_REPORT);
-        *dst_err = s_retain(st, cfg->dest_region, &st->dst, true, cfg->dest_retention_days, &q);
+        *dst_err = s_retain(st, cfg->dest_region, st->dst, true, cfg->dest_retention_days, &q);
     }
     enum err run_err = s_run_step(cy, &q, step);
     TRY(due_err);
@@ -1182,17 +1324,15 @@ static enum err s_step_a(struct ebs_state *st, enum err dst_listed, enum err *co
 static enum err s_step_b(struct ebs_state *st, enum err *copy_err) {
     struct cycle *cy = st->cy;
     const struct cfg *cfg = cy->cfg;
-    st->src = (struct ec2_snapshot_list){ 0 };
-    TRY(s_list_snapshots(cy, cfg->source_region, cy->arena, &st->src));
+    TRY(s_list_snapshots(cy, cfg->source_region, st->src)); /* frees the listing made before creating */
     if (cfg->wait_for_completion_s > 0) {
         TRY(s_wait_for_completion(st));
     }
     struct arena_mark step = arena_mark(cy->scratch);
     struct ebs_queue q = { 0 };
-    enum err src_err = s_retain(st, cfg->source_region, &st->src, false, cfg->retention_days, &q);
+    enum err src_err = s_retain(st, cfg->source_region, st->src, false, cfg->retention_days, &q);
     if (cfg->dest_region != NULL && *copy_err == ERR_OK) {
-        st->dst = (struct ec2_snapshot_list){ 0 };
-        *copy_err = s_list_snapshots(cy, cfg->dest_region, cy->arena, &st->dst);
+        *copy_err = s_list_snapshots(cy, cfg->dest_region, st->dst);
         st->dst_stale = false;
         if (*copy_err == ERR_OK) {
             *copy_err = s_copy(st, &q, st->pump ? S_COPY_START : S_COPY_START_AND_REPORT);
@@ -1221,12 +1361,12 @@ static void s_coverage(struct ebs_state *st) {
             vols[nvol++] = st->instances[i].inst->volumes[v].volume_id;
         }
     }
-    size_t cap = st->src.n + cy->report->nitems;
+    size_t cap = st->src->n + cy->report->nitems;
     struct coverage_backup *bs = cap ? ARENA_NEW_ARRAY(cy->scratch, struct coverage_backup, cap) : NULL;
-    for (size_t i = 0; i < st->src.n; i++) {
-        const struct ec2_snapshot *s = &st->src.items[i];
-        bool counts = span_eq_cstr(s->state, "pending") || span_eq_cstr(s->state, "completed");
-        bs[nb++] = (struct coverage_backup){ s->volume_id, s->start_time_s, counts };
+    for (size_t i = 0; i < st->src->n; i++) {
+        const struct ec2_snaprec *s = &st->src->items[i];
+        bool counts = s_rstate_is(st->src, s, "pending") || s_rstate_is(st->src, s, "completed");
+        bs[nb++] = (struct coverage_backup){ ec2_snaps_str(st->src, s->volume_id), s->start_time_s, counts };
     }
     for (size_t i = 0; !cy->dry_run && i < cy->report->nitems; i++) {
         const struct report_item *it = &cy->report->items[i];
@@ -1258,31 +1398,41 @@ static enum err s_stop_point(struct cycle *cy, const char *next_phase) {
     FAIL(ERR_CANCELLED, "stopped (%s) before %s", stop_reason_name(stop_reason()), next_phase);
 }
 
+static enum err s_run_listed(struct ebs_state *st);
+
+/* The listings stay in cy->fleet for the coverage page; the planners' arrays are freed here. */
 enum err ebs_run(struct cycle *cy) {
     const struct cfg *cfg = cy->cfg;
-    struct ebs_state st = { .cy = cy };
+    struct ebs_state st = { .cy = cy, .src = &cy->fleet.src, .dst = &cy->fleet.dst };
     st.pump = cfg->dest_region != NULL && cfg->copy_window_s > 0 && !cy->dry_run;
     cy->report->ebs_ran = true;
-    TRY(s_discover(&st));
-    TRY(s_list_snapshots(cy, cfg->source_region, cy->arena, &st.src));
+    enum err e = s_run_listed(&st);
+    s_snaps_free(&st);
+    return e;
+}
+
+static enum err s_run_listed(struct ebs_state *st) {
+    struct cycle *cy = st->cy;
+    const struct cfg *cfg = cy->cfg;
+    TRY(s_discover(st));
+    TRY(s_list_snapshots(cy, cfg->source_region, st->src));
     /* A failed DR listing skips the copies and DR retention, never the source's work (and vice versa). */
-    enum err dst_listed =
-      cfg->dest_region != NULL ? s_list_snapshots(cy, cfg->dest_region, cy->arena, &st.dst) : ERR_OK;
-    s_keep_listings(&st, true, cfg->dest_region != NULL && dst_listed == ERR_OK);
+    enum err dst_listed = cfg->dest_region != NULL ? s_list_snapshots(cy, cfg->dest_region, st->dst) : ERR_OK;
+    s_keep_listings(st, true, cfg->dest_region != NULL && dst_listed == ERR_OK);
     enum err copy_err = ERR_OK, dst_err = ERR_OK;
     TRY(s_stop_point(cy, "snapshots"));
     size_t items_before = cy->report->nitems;
-    TRY(s_step_a(&st, dst_listed, &copy_err, &dst_err));
+    TRY(s_step_a(st, dst_listed, &copy_err, &dst_err));
     devtag_snapshots(cy, items_before); /* SmartVault:Device, before the re-list so copies carry it */
-    s_coverage(&st);
-    if (st.creates_queued > 0) { /* also when they failed: step B reports the copies step A left to it */
+    s_coverage(st);
+    if (st->creates_queued > 0) { /* also when they failed: step B reports the copies step A left to it */
         TRY(s_stop_point(cy, "copies"));
-        TRY(s_step_b(&st, &copy_err));
-        s_keep_listings(&st, true, cfg->dest_region != NULL && copy_err == ERR_OK);
+        TRY(s_step_b(st, &copy_err));
+        s_keep_listings(st, true, cfg->dest_region != NULL && copy_err == ERR_OK);
     }
-    if (st.pump && copy_err == ERR_OK) {
+    if (st->pump && copy_err == ERR_OK) {
         TRY(s_stop_point(cy, "the copy pump"));
-        copy_err = s_copy_pump(&st);
+        copy_err = s_copy_pump(st);
     }
     TRY(copy_err);
     return dst_err;

@@ -54,6 +54,35 @@ s_snap(struct arena *a, const char *id, const char *vol, const char *state, int6
     return s;
 }
 
+/* The EBS job hands the page compact listings (svc/ec2.h): the same snapshots, as its listing keeps them. */
+static const char *const s_kept[] = { "CreatedBy",        "InstanceId",       "VolumeId",  "SourceSnapshotId",
+                                      "SmartVault:Hold",  "SmartVault:RunId", "CreatedOn", "Name",
+                                      "SmartVault:Device" };
+static struct ec2_snaps *s_made[16];
+static size_t s_nmade;
+
+static const struct ec2_snaps *s_compact(struct arena *a, const struct ec2_snapshot_list *l) {
+    struct ec2_snaps *c = ARENA_NEW(a, struct ec2_snaps);
+    ec2_snaps_init(c, s_kept, sizeof(s_kept) / sizeof(s_kept[0]), 1000000, "test maximum");
+    for (size_t i = 0; i < l->n; i++) {
+        const struct ec2_snapshot *s = &l->items[i];
+        if (ec2_snaps_push(c, s->id, s->volume_id, s->state, s->start_time_s, s->tags, s->ntags) != ERR_OK) {
+            abort();
+        }
+    }
+    if (s_nmade == sizeof(s_made) / sizeof(s_made[0])) {
+        abort();
+    }
+    s_made[s_nmade++] = c;
+    return c;
+}
+
+static void s_compact_free(void) {
+    while (s_nmade > 0) {
+        ec2_snaps_free(s_made[--s_nmade]);
+    }
+}
+
 static struct ec2_instance *s_inst(struct arena *a, const char *id, const char *name, size_t nvol, const char **vols) {
     struct ec2_instance *i = ARENA_NEW(a, struct ec2_instance);
     memset(i, 0, sizeof(*i));
@@ -102,8 +131,8 @@ TEST(webreport_volume_states_calendar_and_problems) {
                                   .now_s = NOW,
                                   .instances = insts,
                                   .ninstances = 1,
-                                  .src = &src,
-                                  .dst = &dst };
+                                  .src = s_compact(&a, &src),
+                                  .dst = s_compact(&a, &dst) };
     struct webreport w;
     webreport_build(&a, &in, &w);
     REQUIRE(w.nvolumes == 2);
@@ -130,6 +159,7 @@ TEST(webreport_volume_states_calendar_and_problems) {
     CHECK_INT(w.oldest_backup_age_s, 3 * DAY + 60);
     /* Problems first, then by name/instance/device: vol-a (DR behind) and vol-b (stale) are both problems. */
     CHECK_STR(w.volumes[0].device, "/dev/xvda");
+    s_compact_free();
     arena_free(&a);
 }
 
@@ -141,9 +171,12 @@ TEST(webreport_without_dr_region_and_failed_dr_listing) {
     struct ec2_snapshot items[] = { s_snap(&a, "snap-a1", "vol-a", "completed", NOW - 60, NULL) };
     struct ec2_snapshot_list src = { items, 1, 1 };
     struct cfg off = s_cfg(NULL), on = s_cfg("us-west-2");
-    struct webreport_input in = {
-        .cfg = &off, .source_region = "us-east-1", .now_s = NOW, .instances = insts, .ninstances = 1, .src = &src
-    };
+    struct webreport_input in = { .cfg = &off,
+                                  .source_region = "us-east-1",
+                                  .now_s = NOW,
+                                  .instances = insts,
+                                  .ninstances = 1,
+                                  .src = s_compact(&a, &src) };
     struct webreport w;
     webreport_build(&a, &in, &w);
     CHECK(w.volumes[0].dr == WEBREPORT_DR_OFF);
@@ -153,6 +186,7 @@ TEST(webreport_without_dr_region_and_failed_dr_listing) {
     CHECK(w.dst_failed);
     CHECK(w.volumes[0].dr == WEBREPORT_DR_UNKNOWN);
     CHECK_INT(w.volumes[0].dr_backlog, 0); /* unknown is not counted as backlog */
+    s_compact_free();
     arena_free(&a);
 }
 
@@ -193,8 +227,8 @@ TEST(webreport_orphans_deletions_failures_and_started_copies) {
                                   .now_s = NOW,
                                   .instances = insts,
                                   .ninstances = 2,
-                                  .src = &src,
-                                  .dst = &dst,
+                                  .src = s_compact(&a, &src),
+                                  .dst = s_compact(&a, &dst),
                                   .report = &r,
                                   .outcome = "partial" };
     struct webreport w;
@@ -218,6 +252,7 @@ TEST(webreport_orphans_deletions_failures_and_started_copies) {
     CHECK_INT(w.nfailures, 1);
     CHECK_INT(w.counts.failures, 1);
     report_free(&r);
+    s_compact_free();
     arena_free(&a);
 }
 
@@ -279,7 +314,7 @@ static void s_hostile_model(struct arena *a, struct webreport *w, struct report 
                                   .now_s = NOW,
                                   .instances = insts,
                                   .ninstances = 1,
-                                  .src = src,
+                                  .src = s_compact(a, src),
                                   .report = r,
                                   .outcome = "partial" };
     webreport_build(a, &in, w);
@@ -323,6 +358,7 @@ TEST(webreport_html_escapes_every_value_and_its_csp_names_its_own_style_and_scri
     CHECK(strncmp(csp, want, strlen(want)) == 0);
     buf_free(&b);
     report_free(&r);
+    s_compact_free();
     arena_free(&a);
 }
 
@@ -353,6 +389,7 @@ TEST(webreport_json_parses_back_with_the_cycle_counts) {
     buf_free(&b);
     buf_free(&counts);
     report_free(&r);
+    s_compact_free();
     arena_free(&a);
 }
 
@@ -391,14 +428,15 @@ static size_t s_page_size(size_t n) {
                                   .now_s = NOW,
                                   .instances = insts,
                                   .ninstances = ninst,
-                                  .src = &sl,
-                                  .dst = &dl };
+                                  .src = s_compact(&a, &sl),
+                                  .dst = s_compact(&a, &dl) };
     struct webreport w;
     webreport_build(&a, &in, &w);
     struct buf b;
     buf_init(&b, WEBREPORT_PAGE_MAX);
     size_t size = webreport_html(&w, &b) == ERR_OK ? b.len : SIZE_MAX;
     buf_free(&b);
+    s_compact_free();
     arena_free(&a);
     return size;
 }
@@ -452,5 +490,6 @@ TEST(dynamodb_query_body_and_parse_for_the_run_index) {
     REQUIRE_OK(json_parse(&a, SPAN_LIT("{}"), NULL, &root));
     REQUIRE_OK(dynamodb_query_parse(&a, root, &items, &n));
     CHECK_INT(n, 0);
+    s_compact_free();
     arena_free(&a);
 }
