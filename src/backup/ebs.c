@@ -1075,9 +1075,11 @@ static enum err s_refresh_in_flight(struct ebs_state *st) {
 
 static enum err s_pump_round(struct ebs_state *st, struct arena *pump, enum s_copy_mode mode) {
     struct cycle *cy = st->cy;
-    if (mode == S_COPY_START && s_refresh_in_flight(st) == ERR_OK) {
+    /* Also for the last word: the copies started are tracked, so asking about the pending ones by id makes the
+     * listing current without listing the whole destination again (a 100,000-snapshot region is 100 pages). */
+    if (s_refresh_in_flight(st) == ERR_OK) {
         st->dst_stale = false; /* current: started copies were added, pending ones asked about by id */
-    } else if (mode == S_COPY_START) {
+    } else {
         st->dst_stale = true; /* the by-id look-up failed (a copy deleted meanwhile, too many): list it all */
     }
     if (st->dst_stale) { /* the last word needs no listing when the listing is current */
