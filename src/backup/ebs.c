@@ -944,11 +944,11 @@ static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_cop
             if (mode == S_COPY_START || dec[k].action != PLAN_COPY_DEFER) {
                 continue;
             }
-            s_report_copy_deferred(cy, sid, dec[k].why);
+            s_report_copy_deferred(cy, sid, plan_copy_why(&dec[k], src, &pol, why, sizeof(why)));
             continue;
         }
         if (cy->dry_run) {
-            s_report_copy_dry_run(cy, sid, dec[k].why);
+            s_report_copy_dry_run(cy, sid, plan_copy_why(&dec[k], src, &pol, why, sizeof(why)));
             continue;
         }
         if (s_queue_copy(st, queue, s, sid, &copies[n])) {
@@ -1241,6 +1241,104 @@ static void s_queue_deletes(
 }
 
 /* Plans retention in one region and queues the DeleteSnapshot calls (in the step's scratch scope). */
+/*
+ * Retention is decided per (is_copy, volume) group (retention.h: min_keep and GFS count per volume, every other
+ * rule per snapshot), so the planner runs over chunks of whole volumes of at most EBS_RETAIN_CHUNK snapshots: its
+ * decisions (about 200 bytes each) exist for one chunk at a time, not for a 100,000-snapshot region at once.
+ */
+#define EBS_RETAIN_CHUNK ((size_t) 4096)
+
+struct s_volref {
+    struct span volume;
+    size_t index;
+};
+
+static int s_volref_cmp(const void *a, const void *b) {
+    const struct s_volref *x = a, *y = b;
+    int c = span_cmp(x->volume, y->volume);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+struct s_retain_chunk {
+    struct snap *snaps;
+    struct retention_decision *dec;
+    size_t n, cap;
+};
+
+static enum err s_retain_flush(
+  struct ebs_state *st,
+  const char *region,
+  const struct retention_policy *pol,
+  struct s_retain_chunk *c,
+  struct retention_counts *total,
+  struct ebs_queue *queue) {
+    if (c->n == 0) {
+        return ERR_OK;
+    }
+    TRY(retention_plan(c->snaps, c->n, pol, cycle_decision_now_s(st->cy), c->dec));
+    struct retention_counts rc = retention_count(c->dec, c->n);
+    total->total += rc.total;
+    total->to_delete += rc.to_delete;
+    total->kept += rc.kept;
+    s_queue_deletes(st, region, c->snaps, c->dec, c->n, rc.to_delete, queue);
+    c->n = 0;
+    return ERR_OK;
+}
+
+/* Chunks of whole volumes through the planner; a volume larger than a chunk gets a chunk of its own size. */
+static enum err s_retain_chunks(
+  struct ebs_state *st,
+  const char *region,
+  const struct snap *snaps,
+  size_t n,
+  const struct retention_policy *pol,
+  struct retention_counts *total,
+  struct ebs_queue *queue) {
+    size_t queued = queue->n;
+    struct s_volref *order = malloc((n ? n : 1) * sizeof(*order));
+    struct s_retain_chunk c = { .cap = EBS_RETAIN_CHUNK };
+    c.snaps = malloc(c.cap * sizeof(*c.snaps));
+    c.dec = malloc(c.cap * sizeof(*c.dec));
+    enum err e = order && c.snaps && c.dec ? ERR_OK : ERR_NOMEM;
+    for (size_t i = 0; e == ERR_OK && i < n; i++) {
+        order[i] = (struct s_volref){ snaps[i].volume_id, i };
+    }
+    if (e == ERR_OK) {
+        qsort(order, n, sizeof(*order), s_volref_cmp);
+    }
+    for (size_t lo = 0; e == ERR_OK && lo < n;) {
+        size_t hi = lo + 1;
+        while (hi < n && span_eq(order[hi].volume, order[lo].volume)) {
+            hi++;
+        }
+        if (c.n + (hi - lo) > c.cap) {
+            e = s_retain_flush(st, region, pol, &c, total, queue);
+        }
+        if (e == ERR_OK && hi - lo > c.cap) { /* one volume with more snapshots than a chunk */
+            free(c.snaps);
+            free(c.dec);
+            c.cap = hi - lo;
+            c.snaps = malloc(c.cap * sizeof(*c.snaps));
+            c.dec = malloc(c.cap * sizeof(*c.dec));
+            e = c.snaps && c.dec ? ERR_OK : ERR_NOMEM;
+        }
+        for (size_t k = lo; e == ERR_OK && k < hi; k++) {
+            c.snaps[c.n++] = snaps[order[k].index];
+        }
+        lo = hi;
+    }
+    if (e == ERR_OK) {
+        e = s_retain_flush(st, region, pol, &c, total, queue);
+    }
+    if (e != ERR_OK) {
+        queue->n = queued; /* a rejected plan deletes nothing in this region, as one plan over all of it did */
+    }
+    free(order);
+    free(c.snaps);
+    free(c.dec);
+    return e;
+}
+
 static enum err s_retain(
   struct ebs_state *st,
   const char *region,
@@ -1254,21 +1352,13 @@ static enum err s_retain(
         return ERR_OK;
     }
     const struct snap *snaps = s_snaps(st, list, is_copy);
-    /* The decisions (about 200 bytes each) live only while the deletions are queued: their own arena. */
-    struct arena decisions;
-    arena_init(&decisions, 0);
-    struct retention_decision *dec = ARENA_NEW_ARRAY(&decisions, struct retention_decision, list->n);
     struct retention_policy pol = { .retention_days = retention_days,
                                     .min_keep = cfg->min_keep,
                                     .keep_daily = cfg->keep_daily,
                                     .keep_weekly = cfg->keep_weekly,
                                     .keep_monthly = cfg->keep_monthly };
-    enum err e = retention_plan(snaps, list->n, &pol, cycle_decision_now_s(cy), dec);
-    if (e != ERR_OK) {
-        arena_free(&decisions);
-        return e;
-    }
-    struct retention_counts rc = retention_count(dec, list->n);
+    struct retention_counts rc = { 0 };
+    TRY(s_retain_chunks(st, region, snaps, list->n, &pol, &rc, queue));
     LOG(
       LOG_INFO,
       "retention.plan",
@@ -1278,8 +1368,6 @@ static enum err s_retain(
       LF_U("keep", rc.kept),
       LF_U("retention_days", retention_days),
       LF_U("min_keep", cfg->min_keep));
-    s_queue_deletes(st, region, snaps, dec, list->n, rc.to_delete, queue);
-    arena_free(&decisions);
     return ERR_OK;
 }
 

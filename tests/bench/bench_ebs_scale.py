@@ -39,8 +39,9 @@ def one(n, days, copy_window, timeout, workload):
     with SynthEc2() as ec2:
         t0 = time.monotonic()
         # daily: the newest snapshot is 1 day + 1 h old (every instance due) and the oldest 7 days + 1 h (expired);
-        # steady: a day later in the schedule's terms - newest 1 h old (none due), oldest 6 days + 1 h (none expired)
-        shift = 0 if workload == "daily" else 86400
+        # steady: the same history 25 h later - newest 10 min old (none due: MIN_INTERVAL is 30 min), oldest
+        # 6 days 23 h 50 min (none expired: RETENTION_DAYS is 7)
+        shift = 0 if workload == "daily" else 86400 + 3000
         ec2.seed(SRC, DST, n, volumes=2, days=days, now=time.time() + shift)
         seeded = time.monotonic() - t0
         env = dict(os.environ, **CREDS, AWS_ENDPOINT_URL=ec2.url, AWS_REGION=SRC, DEST_REGION=DST,
