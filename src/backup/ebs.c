@@ -557,17 +557,28 @@ static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
     if (st->ninstances == 0) {
         return ERR_OK;
     }
-    struct span *ids = ARENA_NEW_ARRAY(cy->scratch, struct span, st->ninstances);
+    struct arena plan; /* the plan (about 200 bytes per instance) lives only while the creates are queued */
+    arena_init(&plan, 0);
+    struct span *ids = ARENA_NEW_ARRAY(&plan, struct span, st->ninstances);
     for (size_t i = 0; i < st->ninstances; i++) {
         ids[i] = st->instances[i].inst->id;
     }
     const struct snap *snaps = s_snaps(st, st->src, false);
-    struct plan_due *due = ARENA_NEW_ARRAY(cy->scratch, struct plan_due, st->ninstances);
-    TRY(plan_due_instances(ids, st->ninstances, snaps, st->src->n, cfg->min_interval_s, cycle_decision_now_s(cy), due));
+    struct plan_due *due = ARENA_NEW_ARRAY(&plan, struct plan_due, st->ninstances);
+    enum err e =
+      plan_due_instances(ids, st->ninstances, snaps, st->src->n, cfg->min_interval_s, cycle_decision_now_s(cy), due);
+    if (e != ERR_OK) {
+        arena_free(&plan);
+        return e;
+    }
 
     char date[TIME_DATE_LEN + 1];
     time_format_date(cy->now_s, date);
-    struct ebs_create *creates = ARENA_NEW_ARRAY(cy->scratch, struct ebs_create, st->ninstances);
+    size_t ndue = 0; /* a request is 1.5 KB: room for the due ones only (none, on most runs of a big fleet) */
+    for (size_t i = 0; i < st->ninstances; i++) {
+        ndue += due[i].due && st->instances[i].inst->nvolumes > 0;
+    }
+    struct ebs_create *creates = ndue ? ARENA_NEW_ARRAY(cy->scratch, struct ebs_create, ndue) : NULL;
     size_t n = 0;
     for (size_t i = 0; i < st->ninstances; i++) {
         const struct ebs_instance *ei = &st->instances[i];
@@ -628,6 +639,7 @@ static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
         n++;
     }
     st->creates_queued += n;
+    arena_free(&plan);
     return ERR_OK;
 }
 
@@ -1439,6 +1451,7 @@ static enum err s_step_b(struct ebs_state *st, enum err *copy_err) {
  */
 static void s_coverage(struct ebs_state *st) {
     struct cycle *cy = st->cy;
+    s_snaps_free(st); /* step A's planners are done; step B re-lists (new versions) and the pump rebuilds its own */
     struct arena_mark m = arena_mark(cy->scratch);
     size_t nvol = 0, nb = 0;
     for (size_t i = 0; i < st->ninstances; i++) {

@@ -491,5 +491,12 @@ enum err ec2_snaps_parse_page(
         TRY(s_snaps_item(l, it));
     }
     *next_token = arena_span_dup(tok_arena, xml_child_text(root, "nextToken"));
+    if (next_token->n == 0 && l->cap > l->n && l->n > 0) { /* the last page: give back the growth margin */
+        struct ec2_snaprec *v = realloc(l->items, l->n * sizeof(*v));
+        if (v != NULL) {
+            l->items = v;
+            l->cap = l->n;
+        }
+    }
     return ERR_OK;
 }
