@@ -4,6 +4,13 @@
     /usr/bin/python3 tests/bench/bench_ebs_scale.py                       # 1,250 / 2,500 / 5,000 instances
     /usr/bin/python3 tests/bench/bench_ebs_scale.py --sizes 500 --copy-window 20m
 
+Two workloads (--workload): `steady` (default) - the fleet's history as a run 10 minutes after the last one finds
+it: nothing due, nothing expired, so the run lists both regions and plans everything (the memory and CPU of the
+listings and planners, in seconds); `daily` - the run of a daily schedule: every instance due (2 N snapshots
+created), one snapshot per volume expired in each region (2 N deletions per region), the DR copies of the new
+ones. The daily run is paced at EC2's documented rates (CreateSnapshots and DeleteSnapshot 5/s): its wall time is
+about 0.4 N s, so `./build.sh bench` runs it at N = 1,250 only.
+
 For each size N: a fresh synthetic EC2 (tests/integration/synth_ec2.py; moto cannot list 70,000 tagged snapshots,
 see there) holding N instances x 2 volumes, each volume with 7 daily SmartVault snapshots (1..7 days + 1 h old)
 and a completed copy of each in the DR region: 14 N snapshots per region (70,000 at N = 5,000). Then one
@@ -32,7 +39,7 @@ CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 MIB = 1024 * 1024
 
 
-def one(n, days, copy_window, timeout, workload):
+def one(n, days, copy_window, timeout, workload, sv=None):
     import bench_ebs
     from synth_ec2 import SynthEc2
 
@@ -46,7 +53,7 @@ def one(n, days, copy_window, timeout, workload):
         seeded = time.monotonic() - t0
         env = dict(os.environ, **CREDS, AWS_ENDPOINT_URL=ec2.url, AWS_REGION=SRC, DEST_REGION=DST,
                    COPY_WINDOW=copy_window)
-        sv = os.environ.get("SMARTVAULT_BIN", str(ROOT / "build/smartvault"))
+        sv = sv or os.environ.get("SMARTVAULT_BIN", str(ROOT / "build/smartvault"))
         load0 = os.getloadavg()[0]
         out, st = bench_ebs.measured([sv, "run"], env, timeout=timeout)
         load1 = os.getloadavg()[0]
@@ -62,8 +69,8 @@ def one(n, days, copy_window, timeout, workload):
 
 
 def _listed(out):
-    """Snapshots listed in the run: the sum of every retention.plan (one per listing planned) is not it; the
-    listings are logged as ebs.listed lines when present, else counted from the plans' `snapshots` fields."""
+    """Snapshots listed and planned in the run: the sum of the retention.plan lines' `snapshots` (one line per
+    listing that was planned: both regions before creating, the source again after)."""
     n = 0
     for line in out.splitlines():
         if '"retention.plan"' in line:
@@ -77,6 +84,7 @@ def main():
     ap.add_argument("--days", type=int, default=7)
     ap.add_argument("--copy-window", default="0s")
     ap.add_argument("--timeout", type=float, default=3600)
+    ap.add_argument("--baseline", metavar="BIN", help="also run this binary (e.g. a build of main) on the same fleets")
     ap.add_argument("--workload", choices=("steady", "daily"), default="steady",
                     help="steady: list and plan everything, nothing due or expired (seconds); daily: every instance "
                          "due and one snapshot per volume expired in each region (paced at EC2's documented rates: "
@@ -85,6 +93,9 @@ def main():
     rows = []
     for n in [int(x) for x in a.sizes.split(",")]:
         r = one(n, a.days, a.copy_window, a.timeout, a.workload)
+        if a.baseline:
+            b = one(n, a.days, a.copy_window, a.timeout, a.workload, sv=a.baseline)
+            r["base_rss_kb"], r["base_cpu_s"], r["base_wall_s"] = b["maxrss_kb"], b["cpu_s"], b["wall_s"]
         rows.append(r)
         print(json.dumps(r), flush=True)
     print()
@@ -95,6 +106,16 @@ def main():
         print(f"{r['n']:>9}{r['snapshots_per_region']:>13}{r['api_calls']:>10}{r['wall_s']:>8.1f}{r['cpu_s']:>7.2f}"
               f"{r['maxrss_kb'] / 1024:>13.1f}{r['listed']:>8}{r['cpu_us_per_listed']:>14.1f}"
               f"{r['cpu_us_per_listed'] / base:>9.2f}{r['load'][0]:>6.1f}-{r['load'][1]:<5.1f}{r['rc']:>4}")
+    if a.baseline:
+        print(f"baseline {a.baseline}:")
+        for r in rows:
+            print(f"{r['n']:>9}  peak RSS {r['base_rss_kb'] / 1024:.1f} MiB -> {r['maxrss_kb'] / 1024:.1f} MiB "
+                  f"({r['maxrss_kb'] / max(r['base_rss_kb'], 1):.2f}x), CPU {r['base_cpu_s']:.2f} s -> {r['cpu_s']:.2f} s")
+    if len(rows) > 1:
+        first, last = rows[0], rows[-1]
+        marginal = 1e6 * (last["cpu_s"] - first["cpu_s"]) / max(last["listed"] - first["listed"], 1)
+        print(f"marginal CPU per listed snapshot {first['n']}->{last['n']}: {marginal:.1f} us "
+              f"(the per-listed figures include a fixed start-up cost)")
     big = max(rows, key=lambda r: r["n"])
     flat = all(abs(r["cpu_us_per_listed"] / base - 1) <= 0.2 for r in rows)
     print(f"targets: peak RSS <= 40 MiB at {big['n']}: {'met' if big['maxrss_kb'] <= 40 * 1024 else 'NOT met'} "
