@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ebs_fleet as F  # noqa: E402
 from synth_ec2 import SynthEc2  # noqa: E402
 
-SRC, DST = "us-east-1", "us-west-2"
+SRC, DST = "sa-east-1", "ap-northeast-3"  # regions no other test uses: the moto server is shared
 
 
 def listing(url, region, instances, volumes):
