@@ -9,7 +9,7 @@ it: nothing due, nothing expired, so the run lists both regions and plans everyt
 listings and planners, in seconds); `daily` - the run of a daily schedule: every instance due (2 N snapshots
 created), one snapshot per volume expired in each region (2 N deletions per region), the DR copies of the new
 ones. The daily run is paced at EC2's documented rates (CreateSnapshots and DeleteSnapshot 5/s): its wall time is
-about 0.8 N s today (the phases run one after the other, see the issue-10 notes), so `./build.sh bench` runs
+about 0.8 N s today (the batch executor runs the phases one bucket after the other), so `./build.sh bench` runs
 it at N = 300 only.
 
 For each size N: a fresh synthetic EC2 (tests/integration/synth_ec2.py; moto cannot list 70,000 tagged snapshots,
