@@ -550,6 +550,24 @@ static void s_copy_reasons(const struct plan_copy_counts *c, char *out, size_t c
     }
 }
 
+static void s_report_create_dry_run(struct cycle *cy, const char *id, size_t nvolumes, const char *why) {
+    const char *region = cy->cfg->source_region;
+    LOG(
+      LOG_INFO,
+      "plan.create",
+      LF_S("region", region),
+      LF_S("instance_id", id),
+      LF_U("volumes", nvolumes),
+      LF_S("reason", why));
+    struct report_item it = { .action = REPORT_CREATED,
+                              .job = REPORT_JOB_EBS,
+                              .ts_ms = time_wall_ms(),
+                              .region = region,
+                              .instance_id = id,
+                              .reason = "dry run" };
+    report_add(cy->report, &it);
+}
+
 /* Plans the due instances and queues their CreateSnapshots (in the step's scratch scope). */
 static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
     struct cycle *cy = st->cy;
@@ -596,20 +614,7 @@ static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
             continue;
         }
         if (cy->dry_run) {
-            LOG(
-              LOG_INFO,
-              "plan.create",
-              LF_S("region", cfg->source_region),
-              LF_S("instance_id", id),
-              LF_U("volumes", ei->inst->nvolumes),
-              LF_S("reason", due[i].why));
-            struct report_item it = { .action = REPORT_CREATED,
-                                      .job = REPORT_JOB_EBS,
-                                      .ts_ms = time_wall_ms(),
-                                      .region = cfg->source_region,
-                                      .instance_id = id,
-                                      .reason = "dry run" };
-            report_add(cy->report, &it);
+            s_report_create_dry_run(cy, id, ei->inst->nvolumes, due[i].why);
             continue;
         }
         struct ec2_tag tags[5];
@@ -1297,7 +1302,22 @@ static enum err s_retain_flush(
     return ERR_OK;
 }
 
-/* Chunks of whole volumes through the planner; a volume larger than a chunk gets a chunk of its own size. */
+/* Room for `need` snapshots in the chunk (a volume larger than a chunk gets a chunk of its own size). */
+static enum err s_chunk_room(struct s_retain_chunk *c, size_t need) {
+    if (need <= c->cap && c->snaps != NULL && c->dec != NULL) {
+        return ERR_OK;
+    }
+    free(c->snaps);
+    free(c->dec);
+    c->cap = need > c->cap ? need : c->cap;
+    c->snaps = malloc(c->cap * sizeof(*c->snaps));
+    c->dec = malloc(c->cap * sizeof(*c->dec));
+    ENSURE(c->snaps != NULL && c->dec != NULL, ERR_NOMEM, "retention: out of memory for %zu snapshots", c->cap);
+    return ERR_OK;
+}
+
+/* Chunks of whole volumes through the planner, volumes in id order. */
+/* complexity: one pass that groups by volume, flushes full chunks and stops at the first error (each an &&) */
 static enum err s_retain_chunks(
   struct ebs_state *st,
   const char *region,
@@ -1309,39 +1329,25 @@ static enum err s_retain_chunks(
     size_t queued = queue->n;
     struct s_volref *order = malloc((n ? n : 1) * sizeof(*order));
     struct s_retain_chunk c = { .cap = EBS_RETAIN_CHUNK };
-    c.snaps = malloc(c.cap * sizeof(*c.snaps));
-    c.dec = malloc(c.cap * sizeof(*c.dec));
-    enum err e = order && c.snaps && c.dec ? ERR_OK : ERR_NOMEM;
+    enum err e = order ? s_chunk_room(&c, c.cap) : ERR_NOMEM;
     for (size_t i = 0; e == ERR_OK && i < n; i++) {
         order[i] = (struct s_volref){ snaps[i].volume_id, i };
     }
     if (e == ERR_OK) {
         qsort(order, n, sizeof(*order), s_volref_cmp);
     }
-    for (size_t lo = 0; e == ERR_OK && lo < n;) {
-        size_t hi = lo + 1;
-        while (hi < n && span_eq(order[hi].volume, order[lo].volume)) {
-            hi++;
+    for (size_t lo = 0, hi = 0; e == ERR_OK && lo < n; lo = hi) {
+        for (hi = lo + 1; hi < n && span_eq(order[hi].volume, order[lo].volume); hi++) {
         }
         if (c.n + (hi - lo) > c.cap) {
             e = s_retain_flush(st, region, pol, &c, total, queue);
         }
-        if (e == ERR_OK && hi - lo > c.cap) { /* one volume with more snapshots than a chunk */
-            free(c.snaps);
-            free(c.dec);
-            c.cap = hi - lo;
-            c.snaps = malloc(c.cap * sizeof(*c.snaps));
-            c.dec = malloc(c.cap * sizeof(*c.dec));
-            e = c.snaps && c.dec ? ERR_OK : ERR_NOMEM;
-        }
+        e = e == ERR_OK ? s_chunk_room(&c, hi - lo) : e;
         for (size_t k = lo; e == ERR_OK && k < hi; k++) {
             c.snaps[c.n++] = snaps[order[k].index];
         }
-        lo = hi;
     }
-    if (e == ERR_OK) {
-        e = s_retain_flush(st, region, pol, &c, total, queue);
-    }
+    e = e == ERR_OK ? s_retain_flush(st, region, pol, &c, total, queue) : e;
     if (e != ERR_OK) {
         queue->n = queued; /* a rejected plan deletes nothing in this region, as one plan over all of it did */
     }
