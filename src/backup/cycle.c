@@ -374,6 +374,7 @@ done:
     report->wall_ms = time_mono_ms() - start_mono;
     s_log_done(&cy, &st, outcome, report->wall_ms);
     aws_stack_close(&st);
+    job_fleet_free(&cy.fleet);
     arena_free(&scratch);
     return outcome;
 }
@@ -424,6 +425,7 @@ cycle_report_page(const struct cfg *cfg, struct arena *arena, const char *out_pa
 close:
     aws_stack_close(&st);
 out:
+    job_fleet_free(&cy.fleet);
     report_free(&report);
     arena_free(&scratch);
     return outcome;

@@ -35,6 +35,17 @@ static const char *const s_states[] = { "running", "stopping", "stopped" };
 #define EBS_PRESIGN_EXPIRES_S 3600u
 /* WAIT_FOR_COMPLETION polls this often. */
 #define EBS_WAIT_POLL_S 15
+/*
+ * SmartVault snapshots one region's listing may hold: 1.5x EC2's default quota of 100,000 snapshots per region. At
+ * about 100 bytes per listed snapshot (record and interned strings) and the planners' arrays beside them, two regions
+ * at this maximum stay inside the shipped 64 MiB CronJob limit; past it the cycle stops with one line naming it
+ * instead of being OOM-killed.
+ */
+#define EBS_MAX_LISTED_SNAPSHOTS ((size_t) 150000)
+/* The tags the planners, the copies and the coverage page read: a listing keeps only these. */
+static const char *const s_kept_tags[] = { TAG_CREATED_BY,         TAG_INSTANCE_ID, TAG_VOLUME_ID,
+                                           TAG_SOURCE_SNAPSHOT_ID, TAG_HOLD,        TAG_RUN_ID,
+                                           TAG_CREATED_ON,         TAG_NAME,        TAG_DEVICE };
 
 /* What the job learned about one discovered instance. */
 struct ebs_instance {
@@ -43,26 +54,32 @@ struct ebs_instance {
     uint32_t retention_days; /* valid `retention` tag, else 0 */
 };
 
+/* The planners' array of one listing, rebuilt only when the listing changed (one array, not one per planner). */
+struct ebs_snap_cache {
+    struct snap *v;
+    size_t n;
+    uint64_t version; /* the listing's version it was built from; 0 = none */
+};
+
 struct ebs_state {
     struct cycle *cy;
     struct ebs_instance *instances;
     size_t ninstances;
-    const struct ebs_instance **by_id; /* the instances sorted by id: snapshots join them by binary search */
-    struct ec2_snapshot_list src;      /* SmartVault snapshots in the source region */
-    struct ec2_snapshot_list dst;      /* SmartVault snapshots in the destination region */
+    const struct ebs_instance **by_id;          /* the instances sorted by id: snapshots join them by binary search */
+    struct ec2_snaps *src;                      /* SmartVault snapshots in the source region (cy->fleet's, compact) */
+    struct ec2_snaps *dst;                      /* SmartVault snapshots in the destination region */
+    struct ebs_snap_cache src_snaps, dst_snaps; /* the planners' view of each listing, built once per version */
     size_t creates_queued; /* CreateSnapshots calls of step A: step B lists again and has the last word on copies */
-    bool pump;
-    bool dst_stale; /* copies were started since st->dst was listed */ /* COPY_WINDOW > 0 with a DR region: the copy
-                                                                          pump reports what is left */
+    bool pump;             /* COPY_WINDOW > 0 with a DR region: the copy pump reports what is left */
+    bool dst_stale;        /* copies were started since st->dst was listed */
     size_t copies_waiting; /* the last copy plan's eligible snapshots left for a free slot */
     /* ---- orchestration (ebs_run_many): where this target is ---- */
     struct ebs_target *t;
     bool active;  /* no step has ended it */
     bool in_step; /* takes part in the step (or pump round) in progress */
     enum err dst_listed, copy_err, dst_err, due_err, src_err;
-    size_t items_before;     /* report items before step A: devtag tags what it created */
-    bool pumping;            /* in the copy pump: pump_arena is open */
-    struct arena pump_arena; /* the copy pump's destination listing */
+    size_t items_before; /* report items before step A: devtag tags what it created */
+    bool pumping;        /* in the copy pump */
 };
 
 /* What a copy pass does with its plan. */
@@ -207,22 +224,43 @@ static void s_keep_instances(struct ebs_state *st) {
     f->discovered = true;
 }
 
+/* The listings live in cy->fleet (st->src, st->dst point there): this says they are complete. */
 static void s_keep_listings(struct ebs_state *st, bool src, bool dst) {
     struct cycle_fleet *f = &st->cy->fleet;
-    if (src) {
-        f->src = st->src;
-        f->src_listed = true;
-    }
-    if (dst) {
-        f->dst = st->dst;
-        f->dst_listed = true;
-    }
+    f->src_listed = f->src_listed || src;
+    f->dst_listed = f->dst_listed || dst;
 }
 
 /* ---- listing ---- */
 
-static enum err
-s_list_snapshots(struct cycle *cy, const char *region, struct arena *into, struct ec2_snapshot_list *out) {
+#define EBS_NEXT_TOKEN_MAX 4096 /* bytes of a DescribeSnapshots nextToken carried to the next page */
+
+static enum err s_list_pages(struct cycle *cy, const char *region, struct ec2_snaps *out);
+
+/*
+ * Lists a region's SmartVault snapshots into a fresh compact listing, page by page (each page's body and tree are
+ * released before the next request), and on success replaces *out with it: the listing it supersedes (e.g. the one
+ * made before creating) is freed then. On failure *out is left as it was.
+ */
+static enum err s_list_snapshots(struct cycle *cy, const char *region, struct ec2_snaps *out) {
+    struct ec2_snaps fresh;
+    ec2_snaps_init(
+      &fresh,
+      s_kept_tags,
+      sizeof(s_kept_tags) / sizeof(s_kept_tags[0]),
+      EBS_MAX_LISTED_SNAPSHOTS,
+      "EBS_MAX_LISTED_SNAPSHOTS");
+    enum err e = s_list_pages(cy, region, &fresh);
+    if (e != ERR_OK) {
+        ec2_snaps_free(&fresh);
+        return e;
+    }
+    ec2_snaps_replace(out, &fresh);
+    return ERR_OK;
+}
+
+static enum err s_list_pages(struct cycle *cy, const char *region, struct ec2_snaps *out) {
+    char token_buf[EBS_NEXT_TOKEN_MAX + 1] = "";
     struct span token = SPAN_NULL;
     do {
         struct query_params q;
@@ -244,9 +282,19 @@ s_list_snapshots(struct cycle *cy, const char *region, struct arena *into, struc
         /* The tree holds copies of everything: free the body before the lists grow (peak memory). */
         aws_request_free(&r);
         if (e == ERR_OK) {
-            e = ec2_describe_snapshots_parse(into, root, out, &token);
+            e = ec2_snaps_parse_page(out, root, cy->scratch, &token);
         }
-        arena_rewind(cy->scratch, m);
+        if (e == ERR_OK && token.n > EBS_NEXT_TOKEN_MAX) {
+            e = err_raise(ERR_LIMIT, __FILE__, __LINE__, "DescribeSnapshots: nextToken of %zu bytes", token.n);
+        }
+        if (e == ERR_OK) {
+            memcpy(token_buf, token.p, token.n);
+            token = (struct span){ token_buf, token.n };
+        }
+        arena_rewind(cy->scratch, m); /* the page's tree: what is kept is in the records */
+        if (e == ERR_LIMIT) {
+            LOG(LOG_ERROR, "ebs.listing_too_large", LF_S("region", region), LF_S("error", err_last()->msg));
+        }
         TRY(e);
     } while (token.n > 0);
     return ERR_OK;
@@ -378,41 +426,82 @@ static enum err s_discover(struct ebs_state *st) {
 /* The listings only, for `smartvault report` (cycle.h). */
 enum err ebs_survey(struct cycle *cy) {
     const struct cfg *cfg = cy->cfg;
-    struct ebs_state st = { .cy = cy };
+    struct ebs_state st = { .cy = cy, .src = &cy->fleet.src, .dst = &cy->fleet.dst };
     TRY(s_discover(&st));
-    TRY(s_list_snapshots(cy, cfg->source_region, cy->arena, &st.src));
+    TRY(s_list_snapshots(cy, cfg->source_region, st.src));
     s_keep_listings(&st, true, false);
     if (cfg->dest_region != NULL) {
-        TRY(s_list_snapshots(cy, cfg->dest_region, cy->arena, &st.dst));
+        TRY(s_list_snapshots(cy, cfg->dest_region, st.dst));
         s_keep_listings(&st, false, true);
     }
     return ERR_OK;
 }
 
-/* The planners' view of a listed snapshot. */
-static void s_to_snap(const struct ebs_state *st, const struct ec2_snapshot *s, bool is_copy, struct snap *out) {
+/* A kept tag of a listed snapshot (the listing keeps s_kept_tags only). */
+static struct span s_rtag(const struct ec2_snaps *l, const struct ec2_snaprec *s, const char *key) {
+    return ec2_snaps_tag(l, s, key);
+}
+
+static struct span s_rid(const struct ec2_snaps *l, const struct ec2_snaprec *s) {
+    return ec2_snaps_str(l, s->id);
+}
+
+static bool s_rstate_is(const struct ec2_snaps *l, const struct ec2_snaprec *s, const char *state) {
+    return span_eq_cstr(ec2_snaps_str(l, s->state), state);
+}
+
+/* The planners' view of a listed snapshot (its spans point into the listing's string pool). */
+static void s_to_snap(
+  const struct ebs_state *st,
+  const struct ec2_snaps *l,
+  const struct ec2_snaprec *s,
+  bool is_copy,
+  struct snap *out) {
     memset(out, 0, sizeof(*out));
-    out->snapshot_id = s->id;
-    out->instance_id = s_tag(s->tags, s->ntags, TAG_INSTANCE_ID);
+    out->snapshot_id = s_rid(l, s);
+    out->instance_id = s_rtag(l, s, TAG_INSTANCE_ID);
     /* A copy's own VolumeId attribute is a placeholder (DESIGN.md §3): its volume is the VolumeId tag. */
-    out->volume_id = is_copy ? s_tag(s->tags, s->ntags, TAG_VOLUME_ID) : s->volume_id;
-    out->source_snapshot_id = s_tag(s->tags, s->ntags, TAG_SOURCE_SNAPSHOT_ID);
-    out->state = snap_state_parse(s->state);
+    out->volume_id = is_copy ? s_rtag(l, s, TAG_VOLUME_ID) : ec2_snaps_str(l, s->volume_id);
+    out->source_snapshot_id = s_rtag(l, s, TAG_SOURCE_SNAPSHOT_ID);
+    out->state = snap_state_parse(ec2_snaps_str(l, s->state));
     out->start_time_s = s->start_time_s;
-    out->has_marker = span_eq_cstr(s_tag(s->tags, s->ntags, TAG_CREATED_BY), TAG_CREATED_BY_VALUE);
-    out->hold = span_eq_nocase(span_trim(s_tag(s->tags, s->ntags, TAG_HOLD)), SPAN_LIT("true"));
+    out->has_marker = span_eq_cstr(s_rtag(l, s, TAG_CREATED_BY), TAG_CREATED_BY_VALUE);
+    out->hold = span_eq_nocase(span_trim(s_rtag(l, s, TAG_HOLD)), SPAN_LIT("true"));
     out->is_copy = is_copy;
     const struct ebs_instance *ei = s_find_instance(st, out->instance_id);
     out->retention_days_override = ei ? ei->retention_days : 0;
 }
 
-/* The planners' input for a listing, in the scratch arena: callers are phases with their own scratch scope. */
-static struct snap *s_snaps(const struct ebs_state *st, const struct ec2_snapshot_list *l, bool is_copy) {
-    struct snap *v = l->n ? ARENA_NEW_ARRAY(st->cy->scratch, struct snap, l->n) : NULL;
-    for (size_t i = 0; i < l->n; i++) {
-        s_to_snap(st, &l->items[i], is_copy, &v[i]);
+/*
+ * The planners' input for a listing: one array per listing version, kept until the listing changes, so the
+ * planners of one step (due, retention, copies) share it instead of each building its own.
+ */
+static const struct snap *s_snaps(struct ebs_state *st, const struct ec2_snaps *l, bool is_copy) {
+    struct ebs_snap_cache *c = is_copy ? &st->dst_snaps : &st->src_snaps;
+    if (c->version == l->version && c->n == l->n) {
+        return c->v;
     }
-    return v;
+    free(c->v);
+    *c = (struct ebs_snap_cache){ 0 };
+    if (l->n == 0) {
+        return NULL;
+    }
+    c->v = malloc(l->n * sizeof(*c->v));
+    if (c->v == NULL) {
+        FATAL("out of memory for the planners' snapshot records");
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        s_to_snap(st, l, &l->items[i], is_copy, &c->v[i]);
+    }
+    c->n = l->n;
+    c->version = l->version;
+    return c->v;
+}
+
+static void s_snaps_free(struct ebs_state *st) {
+    free(st->src_snaps.v);
+    free(st->dst_snaps.v);
+    st->src_snaps = st->dst_snaps = (struct ebs_snap_cache){ 0 };
 }
 
 /* ---- snapshots ---- */
@@ -501,17 +590,28 @@ static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
     if (st->ninstances == 0) {
         return ERR_OK;
     }
-    struct span *ids = ARENA_NEW_ARRAY(cy->scratch, struct span, st->ninstances);
+    struct arena plan; /* the plan (about 200 bytes per instance) lives only while the creates are queued */
+    arena_init(&plan, 0);
+    struct span *ids = ARENA_NEW_ARRAY(&plan, struct span, st->ninstances);
     for (size_t i = 0; i < st->ninstances; i++) {
         ids[i] = st->instances[i].inst->id;
     }
-    struct snap *snaps = s_snaps(st, &st->src, false);
-    struct plan_due *due = ARENA_NEW_ARRAY(cy->scratch, struct plan_due, st->ninstances);
-    TRY(plan_due_instances(ids, st->ninstances, snaps, st->src.n, cfg->min_interval_s, job_decision_now_s(cy), due));
+    const struct snap *snaps = s_snaps(st, st->src, false);
+    struct plan_due *due = ARENA_NEW_ARRAY(&plan, struct plan_due, st->ninstances);
+    enum err e =
+      plan_due_instances(ids, st->ninstances, snaps, st->src->n, cfg->min_interval_s, job_decision_now_s(cy), due);
+    if (e != ERR_OK) {
+        arena_free(&plan);
+        return e;
+    }
 
     char date[TIME_DATE_LEN + 1];
     time_format_date(cy->now_s, date);
-    struct ebs_create *creates = ARENA_NEW_ARRAY(cy->scratch, struct ebs_create, st->ninstances);
+    size_t ndue = 0; /* a request is 1.5 KB: room for the due ones only (none, on most runs of a big fleet) */
+    for (size_t i = 0; i < st->ninstances; i++) {
+        ndue += due[i].due && st->instances[i].inst->nvolumes > 0;
+    }
+    struct ebs_create *creates = ndue ? ARENA_NEW_ARRAY(cy->scratch, struct ebs_create, ndue) : NULL;
     size_t n = 0;
     for (size_t i = 0; i < st->ninstances; i++) {
         const struct ebs_instance *ei = &st->instances[i];
@@ -556,6 +656,7 @@ static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
         n++;
     }
     st->creates_queued += n;
+    arena_free(&plan);
     return ERR_OK;
 }
 
@@ -563,7 +664,7 @@ static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
 
 struct ebs_copy {
     struct ebs_state *st;
-    const struct ec2_snapshot *src;
+    const char *src_id, *instance_id, *volume_id; /* of the source (the listing may change before it is done) */
     struct aws_request req;
 };
 
@@ -571,36 +672,25 @@ struct ebs_copy {
  * The pump keeps the destination listing current itself: a started copy joins st->dst as `pending` (with the tags
  * the planner reads), and each round asks EC2 only about the pending ones, by id.
  */
-static void s_track_copy(struct ebs_state *st, const struct ec2_snapshot *src, struct span copy_id) {
-    struct cycle *cy = st->cy;
-    struct ec2_snapshot_list *l = &st->dst;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct ec2_snapshot *v = ARENA_NEW_ARRAY(cy->arena, struct ec2_snapshot, cap);
-        if (l->n) {
-            memcpy(v, l->items, l->n * sizeof(*v));
-        }
-        l->items = v;
-        l->cap = cap;
+static void s_track_copy(struct ebs_state *st, const struct ebs_copy *c, struct span copy_id) {
+    struct ec2_tag tags[4] = {
+        { SPAN_LIT(TAG_CREATED_BY), SPAN_LIT(TAG_CREATED_BY_VALUE) },
+        { SPAN_LIT(TAG_SOURCE_SNAPSHOT_ID), span_from_cstr(c->src_id) },
+        { SPAN_LIT(TAG_VOLUME_ID), span_from_cstr(c->volume_id) },
+        { SPAN_LIT(TAG_INSTANCE_ID), span_from_cstr(c->instance_id) },
+    };
+    if (ec2_snaps_push(st->dst, copy_id, SPAN_NULL, SPAN_LIT("pending"), st->cy->now_s, tags, 4) != ERR_OK) {
+        st->dst_stale = true; /* not tracked (the listing is full): the pump lists the destination instead */
     }
-    struct ec2_tag *tags = ARENA_NEW_ARRAY(cy->arena, struct ec2_tag, 3);
-    tags[0] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_BY), SPAN_LIT(TAG_CREATED_BY_VALUE) };
-    tags[1] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_SNAPSHOT_ID), arena_span_dup(cy->arena, src->id) };
-    tags[2] = (struct ec2_tag){ SPAN_LIT(TAG_VOLUME_ID), arena_span_dup(cy->arena, src->volume_id) };
-    l->items[l->n++] = (struct ec2_snapshot){ .id = arena_span_dup(cy->arena, copy_id),
-                                              .state = SPAN_LIT("pending"),
-                                              .start_time_s = cy->now_s,
-                                              .tags = tags,
-                                              .ntags = 3 };
 }
 
 static void s_copy_done(struct aws_request *r) {
     struct ebs_copy *c = r->user;
     struct cycle *cy = c->st->cy;
     const struct cfg *cfg = cy->cfg;
-    const char *src_id = arena_span_cstr(cy->scratch, c->src->id);
-    const char *inst_id = arena_span_cstr(cy->scratch, s_tag(c->src->tags, c->src->ntags, TAG_INSTANCE_ID));
-    const char *vol_id = arena_span_cstr(cy->scratch, c->src->volume_id);
+    const char *src_id = c->src_id;
+    const char *inst_id = c->instance_id;
+    const char *vol_id = c->volume_id;
     struct report_item it = { .job = REPORT_JOB_EBS,
                               .ts_ms = time_wall_ms(),
                               .region = cfg->dest_region,
@@ -634,7 +724,7 @@ static void s_copy_done(struct aws_request *r) {
     } else {
         const char *copy = arena_span_cstr(cy->scratch, copy_id);
         if (c->st->pump) {
-            s_track_copy(c->st, c->src, copy_id);
+            s_track_copy(c->st, c, copy_id);
         }
         it.snapshot_id = copy;
         s_record(cy, REPORT_COPIED, &it);
@@ -659,13 +749,17 @@ s_report_backlog(struct ebs_state *st, const struct plan_copy_decision *dec, siz
 
 /*
  * The snapshot ids this run already recorded a failure for in `region` (a copy's source or a deletion), so that
- * the second pass after creating (step B) does not try them again and report the same failure twice. Failures are
- * few: the list is collected once per pass and searched linearly.
+ * the second pass after creating (step B) does not try them again and report the same failure twice. Collected once
+ * per pass and sorted, so a pass over n snapshots with f failures costs O((n + f) log f), never n x f.
  */
 struct s_failed_ids {
     const char **ids;
     size_t n;
 };
+
+static int s_cstr_cmp(const void *a, const void *b) {
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
 
 static struct s_failed_ids s_failed_this_run(struct cycle *cy, const char *region) {
     const struct report *r = cy->report;
@@ -693,28 +787,113 @@ static struct s_failed_ids s_failed_this_run(struct cycle *cy, const char *regio
         }
         f.n = n;
     }
+    qsort(f.ids, f.n, sizeof(*f.ids), s_cstr_cmp);
     return f;
 }
 
 static bool s_failed_has(const struct s_failed_ids *f, const char *id) {
-    for (size_t i = 0; i < f->n; i++) {
-        if (strcmp(f->ids[i], id) == 0) {
-            return true;
-        }
-    }
-    return false;
+    return f->n > 0 && bsearch(&id, f->ids, f->n, sizeof(*f->ids), s_cstr_cmp) != NULL;
 }
 
+static void s_report_copy_dry_run(struct cycle *cy, const char *sid, const char *why) {
+    struct report_item it = { .region = cy->cfg->dest_region, .source_snapshot_id = sid };
+    s_record_planned(cy, REPORT_COPIED, &it, "plan.copy", why, NULL);
+}
+
+static void s_report_copy_deferred(struct cycle *cy, const char *sid, const char *why) {
+    struct report_item it = { .region = cy->cfg->dest_region, .source_snapshot_id = sid, .reason = why };
+    s_record(cy, REPORT_SKIPPED, &it);
+    LOG(LOG_INFO, "copy.deferred", LF_S("source_snapshot_id", sid), LF_S("reason", why));
+}
+
+/* Builds one CopySnapshot (tags, presigned URL) for source `s` into *c and queues it; false when presigning failed. */
+static bool s_queue_copy(
+  struct ebs_state *st,
+  struct ebs_queue *queue,
+  const struct ec2_snaprec *s,
+  const char *sid,
+  struct ebs_copy *c) {
+    struct cycle *cy = st->cy;
+    const struct cfg *cfg = cy->cfg;
+    struct span s_id = span_from_cstr(sid), s_vol = ec2_snaps_str(st->src, s->volume_id);
+    struct ec2_tag tags[10];
+    size_t nt = 0;
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_BY), SPAN_LIT(TAG_CREATED_BY_VALUE) };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_SNAPSHOT_ID), s_id };
+    /* The source's run (its crash-consistent set) for `restore --region DEST_REGION`. */
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_RUN_ID), s_rtag(st->src, s, TAG_RUN_ID) };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_REGION), span_from_cstr(cfg->source_region) };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_VOLUME_ID), s_vol };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_RUN_ID), span_from_cstr(cy->report->run_id) };
+    static const char *const keep[] = { TAG_CREATED_ON, TAG_INSTANCE_ID, TAG_NAME, TAG_DEVICE };
+    for (size_t t = 0; t < sizeof(keep) / sizeof(keep[0]); t++) {
+        struct span v = s_rtag(st->src, s, keep[t]);
+        if (v.n > 0) { /* the listing keeps no empty values: an empty tag is not carried to the copy */
+            tags[nt++] = (struct ec2_tag){ span_from_cstr(keep[t]), v };
+        }
+    }
+    struct ec2_copy_request cr = {
+        .source_region = span_from_cstr(cfg->source_region),
+        .source_snapshot_id = s_id,
+        .destination_region = span_from_cstr(cfg->dest_region),
+        .description =
+          span_from_cstr(arena_printf(cy->scratch, "SmartVault copy of %s from %s", sid, cfg->source_region)),
+        .kms_key_id = cfg->kms_key_id ? span_from_cstr(cfg->kms_key_id) : SPAN_NULL,
+        .tags = tags,
+        .ntags = nt,
+    };
+    /* The PresignedUrl is this same CopySnapshot, presigned for the source region (always sent). */
+    struct query_params pre;
+    query_init(&pre, cy->scratch);
+    ec2_copy_snapshot_request(&pre, &cr, false);
+    struct buf url;
+    buf_init(&url, 64 * 1024);
+    enum err e = aws_presign_query_url(
+      cy->aws, ENDPOINT_EC2, cfg->source_region, "CopySnapshot", &pre, EBS_PRESIGN_EXPIRES_S, &url);
+    c->st = st;
+    c->src_id = sid;
+    c->volume_id = arena_span_cstr(cy->scratch, s_vol);
+    c->instance_id = arena_span_cstr(cy->scratch, s_rtag(st->src, s, TAG_INSTANCE_ID));
+    c->req = (struct aws_request){ .service = ENDPOINT_EC2,
+                                   .region = cfg->dest_region,
+                                   .operation = "CopySnapshot",
+                                   .user = c,
+                                   .on_done = s_copy_done };
+    if (e != ERR_OK) {
+        c->req.result = e;
+        struct report_item it = { .region = cfg->dest_region, .source_snapshot_id = sid };
+        s_record_failure(cy, &it, &c->req, "presign CopySnapshot");
+        buf_free(&url);
+        return false;
+    }
+    cr.presigned_url = arena_span_dup(cy->scratch, buf_span(&url));
+    buf_free(&url);
+    struct query_params *q = ARENA_NEW(cy->scratch, struct query_params);
+    query_init(q, cy->scratch);
+    ec2_copy_snapshot_request(q, &cr, true);
+    c->req.params = q;
+    s_enqueue(cy, queue, &c->req);
+    st->dst_stale = true;
+    return true;
+}
+
+/* complexity: one pass over the plan that starts, reports or skips each decision by mode (3 modes x 3 actions) */
 static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_copy_mode mode) {
     struct cycle *cy = st->cy;
     const struct cfg *cfg = cy->cfg;
-    struct snap *src = s_snaps(st, &st->src, false);
-    struct snap *dst = s_snaps(st, &st->dst, true);
-    struct plan_copy_decision *dec =
-      st->src.n ? ARENA_NEW_ARRAY(cy->scratch, struct plan_copy_decision, st->src.n) : NULL;
+    const struct snap *src = s_snaps(st, st->src, false);
+    const struct snap *dst = s_snaps(st, st->dst, true);
+    /* The decisions (about 200 bytes per source snapshot) live only during this pass: their own arena. */
+    struct arena plan;
+    arena_init(&plan, 0);
+    struct plan_copy_decision *dec = st->src->n ? ARENA_NEW_ARRAY(&plan, struct plan_copy_decision, st->src->n) : NULL;
     struct plan_copy_counts counts;
     struct plan_copy_policy pol = { .retention_days = cfg->retention_days, .copy_limit = cfg->copy_limit };
-    TRY(plan_copies(src, st->src.n, dst, st->dst.n, &pol, job_decision_now_s(cy), dec, &counts));
+    enum err e = plan_copies(src, st->src->n, dst, st->dst->n, &pol, job_decision_now_s(cy), dec, &counts);
+    if (e != ERR_OK) {
+        arena_free(&plan);
+        return e;
+    }
     char why[256]; /* "exists=4 expired=4": why snapshots were not copied, so that "0 copied" explains itself */
     s_copy_reasons(&counts, why, sizeof(why));
     LOG(
@@ -736,8 +915,8 @@ static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_cop
     size_t n = 0;
     struct s_failed_ids failed = s_failed_this_run(cy, cfg->dest_region);
     for (size_t k = 0; k < counts.start + counts.deferred; k++) {
-        const struct ec2_snapshot *s = &st->src.items[dec[k].index];
-        char *sid = arena_span_cstr(cy->scratch, s->id);
+        const struct ec2_snaprec *s = &st->src->items[dec[k].index];
+        char *sid = arena_span_cstr(cy->scratch, s_rid(st->src, s));
         if (dec[k].action == PLAN_COPY_START && s_failed_has(&failed, sid)) {
             continue; /* its copy failed earlier in this run: reported once, tried again by the next run */
         }
@@ -746,76 +925,18 @@ static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_cop
             if (mode == S_COPY_START || dec[k].action != PLAN_COPY_DEFER) {
                 continue;
             }
-            struct report_item it = { .region = cfg->dest_region, .source_snapshot_id = sid, .reason = dec[k].why };
-            s_record(cy, REPORT_SKIPPED, &it);
-            LOG(LOG_INFO, "copy.deferred", LF_S("source_snapshot_id", sid), LF_S("reason", dec[k].why));
+            s_report_copy_deferred(cy, sid, plan_copy_why(&dec[k], src, &pol, why, sizeof(why)));
             continue;
         }
         if (cy->dry_run) {
-            struct report_item it = { .region = cfg->dest_region, .source_snapshot_id = sid };
-            s_record_planned(cy, REPORT_COPIED, &it, "plan.copy", dec[k].why, NULL);
+            s_report_copy_dry_run(cy, sid, plan_copy_why(&dec[k], src, &pol, why, sizeof(why)));
             continue;
         }
-        struct ec2_tag tags[10];
-        size_t nt = 0;
-        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_BY), SPAN_LIT(TAG_CREATED_BY_VALUE) };
-        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_SNAPSHOT_ID), s->id };
-        /* The source's run (its crash-consistent set) for `restore --region DEST_REGION`. */
-        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_RUN_ID), s_tag(s->tags, s->ntags, TAG_RUN_ID) };
-        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_SOURCE_REGION), span_from_cstr(cfg->source_region) };
-        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_VOLUME_ID), s->volume_id };
-        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_RUN_ID), span_from_cstr(cy->report->run_id) };
-        static const char *const keep[] = { TAG_CREATED_ON, TAG_INSTANCE_ID, TAG_NAME, TAG_DEVICE };
-        for (size_t t = 0; t < sizeof(keep) / sizeof(keep[0]); t++) {
-            bool found = false;
-            struct span v = ec2_tag_value(s->tags, s->ntags, keep[t], &found);
-            if (found) {
-                tags[nt++] = (struct ec2_tag){ span_from_cstr(keep[t]), v };
-            }
+        if (s_queue_copy(st, queue, s, sid, &copies[n])) {
+            n++;
         }
-        struct ec2_copy_request cr = {
-            .source_region = span_from_cstr(cfg->source_region),
-            .source_snapshot_id = s->id,
-            .destination_region = span_from_cstr(cfg->dest_region),
-            .description =
-              span_from_cstr(arena_printf(cy->scratch, "SmartVault copy of %s from %s", sid, cfg->source_region)),
-            .kms_key_id = cfg->kms_key_id ? span_from_cstr(cfg->kms_key_id) : SPAN_NULL,
-            .tags = tags,
-            .ntags = nt,
-        };
-        /* The PresignedUrl is this same CopySnapshot, presigned for the source region (always sent). */
-        struct query_params pre;
-        query_init(&pre, cy->scratch);
-        ec2_copy_snapshot_request(&pre, &cr, false);
-        struct buf url;
-        buf_init(&url, 64 * 1024);
-        enum err e = aws_presign_query_url(
-          cy->aws, ENDPOINT_EC2, cfg->source_region, "CopySnapshot", &pre, EBS_PRESIGN_EXPIRES_S, &url);
-        struct ebs_copy *c = &copies[n];
-        c->st = st;
-        c->src = s;
-        c->req = (struct aws_request){ .service = ENDPOINT_EC2,
-                                       .region = cfg->dest_region,
-                                       .operation = "CopySnapshot",
-                                       .user = c,
-                                       .on_done = s_copy_done };
-        if (e != ERR_OK) {
-            c->req.result = e;
-            struct report_item it = { .region = cfg->dest_region, .source_snapshot_id = sid };
-            s_record_failure(cy, &it, &c->req, "presign CopySnapshot");
-            buf_free(&url);
-            continue;
-        }
-        cr.presigned_url = arena_span_dup(cy->scratch, buf_span(&url));
-        buf_free(&url);
-        struct query_params *q = ARENA_NEW(cy->scratch, struct query_params);
-        query_init(q, cy->scratch);
-        ec2_copy_snapshot_request(q, &cr, true);
-        c->req.params = q;
-        s_enqueue(cy, queue, &c->req);
-        st->dst_stale = true;
-        n++;
     }
+    arena_free(&plan);
     return ERR_OK;
 }
 
@@ -835,7 +956,7 @@ s_report_backlog(struct ebs_state *st, const struct plan_copy_decision *dec, siz
             continue;
         }
         count++;
-        int64_t age = cy->now_s - st->src.items[dec[k].index].start_time_s;
+        int64_t age = cy->now_s - st->src->items[dec[k].index].start_time_s;
         oldest = age > oldest ? age : oldest;
     }
     uint64_t total = count;
@@ -860,7 +981,7 @@ s_report_backlog(struct ebs_state *st, const struct plan_copy_decision *dec, siz
  * snapshots wait for a slot, list the destination again (paced DescribeSnapshots: one call per 1,000 copies),
  * start as many as slots are free, newest of each volume first, and wait - 2 s after a round that started
  * something, doubling to 30 s while nothing completes. The window, the run's deadline and a stop all end it;
- * the last plan is reported as the backlog. Each round's listing lives in a pump arena, freed by the next.
+ * the last plan is reported as the backlog. A listing made again replaces (frees) the one it supersedes.
  */
 #define EBS_PUMP_POLL_MIN_MS 2000
 #define EBS_PUMP_POLL_MAX_MS 30000
@@ -874,19 +995,42 @@ static void s_pump_sleep(int64_t ms) {
  * DescribeSnapshots by id for the copies still pending in st->dst (at most EC2_DESCRIBE_SNAPSHOTS_MAX_RESULTS, else
  * ERR_LIMIT: the caller lists the whole destination instead), updating their state in place.
  */
+/* The states EC2 gave for the copies at l->items[pending[0..n)] (n <= the copies in flight), set in place. */
+static enum err
+s_apply_states(struct ec2_snaps *l, const size_t *pending, size_t n, const struct ec2_snapshot_list *got) {
+    uint32_t completed = ec2_pool_intern(&l->pool, SPAN_LIT("completed"));
+    uint32_t error = ec2_pool_intern(&l->pool, SPAN_LIT("error"));
+    ENSURE(completed != UINT32_MAX && error != UINT32_MAX, ERR_NOMEM, "snapshot listing: out of memory");
+    for (size_t k = 0; k < got->n; k++) {
+        bool done = span_eq_cstr(got->items[k].state, "completed"), failed = span_eq_cstr(got->items[k].state, "error");
+        for (size_t j = 0; (done || failed) && j < n; j++) {
+            struct ec2_snaprec *rec = &l->items[pending[j]];
+            if (span_eq(s_rid(l, rec), got->items[k].id)) {
+                rec->state = done ? completed : error;
+                break;
+            }
+        }
+    }
+    ec2_snaps_touch(l);
+    return ERR_OK;
+}
+
 static enum err s_refresh_in_flight(struct ebs_state *st) {
     struct cycle *cy = st->cy;
+    struct ec2_snaps *l = st->dst;
     struct arena_mark m = arena_mark(cy->scratch);
     struct query_params q;
     query_init(&q, cy->scratch);
     size_t n = 0;
-    for (size_t i = 0; i < st->dst.n; i++) {
-        if (span_eq_cstr(st->dst.items[i].state, "pending")) {
+    size_t *pending = ARENA_NEW_ARRAY(cy->scratch, size_t, EC2_DESCRIBE_SNAPSHOTS_MAX_RESULTS);
+    for (size_t i = 0; i < l->n; i++) {
+        if (s_rstate_is(l, &l->items[i], "pending")) {
             if (n == EC2_DESCRIBE_SNAPSHOTS_MAX_RESULTS) {
                 arena_rewind(cy->scratch, m);
                 return ERR_LIMIT;
             }
-            query_add(&q, arena_printf(cy->scratch, "SnapshotId.%zu", ++n), st->dst.items[i].id);
+            pending[n] = i;
+            query_add(&q, arena_printf(cy->scratch, "SnapshotId.%zu", ++n), s_rid(l, &l->items[i]));
         }
     }
     if (n == 0) {
@@ -907,38 +1051,29 @@ static enum err s_refresh_in_flight(struct ebs_state *st) {
         e = ec2_describe_snapshots_parse(cy->scratch, root, &got, &token);
     }
     aws_request_free(&r);
-    for (size_t k = 0; e == ERR_OK && k < got.n; k++) {
-        for (size_t i = st->dst.n; i-- > 0;) {
-            if (span_eq(st->dst.items[i].id, got.items[k].id)) {
-                const char *state = span_eq_cstr(got.items[k].state, "completed") ? "completed"
-                                    : span_eq_cstr(got.items[k].state, "error")   ? "error"
-                                                                                  : "pending";
-                st->dst.items[i].state = span_from_cstr(state);
-                break;
-            }
-        }
+    if (e == ERR_OK) {
+        e = s_apply_states(l, pending, n, &got);
     }
     arena_rewind(cy->scratch, m);
     return e;
 }
 
 /*
- * A pump round's plan for one target: what is still pending asked about by id (or the destination listed again
- * into the pump arena when that is not possible), then the copies that fit queued (S_COPY_START) or the backlog
- * reported (S_COPY_REPORT: the last word lists only when the listing is stale).
+ * A pump round's plan for one target: what is still pending asked about by id (or the destination listed again,
+ * replacing the listing, when that is not possible), then the copies that fit queued (S_COPY_START) or the backlog
+ * reported (S_COPY_REPORT: the last word too asks by id, and lists only when that fails).
  */
 static enum err s_pump_plan(struct ebs_state *st, struct ebs_queue *q, enum s_copy_mode mode) {
     struct cycle *cy = st->cy;
-    if (mode == S_COPY_START && s_refresh_in_flight(st) == ERR_OK) {
+    /* Also for the last word: the copies started are tracked, so asking about the pending ones by id makes the
+     * listing current without listing the whole destination again (a 100,000-snapshot region is 100 pages). */
+    if (s_refresh_in_flight(st) == ERR_OK) {
         st->dst_stale = false; /* current: started copies were added, pending ones asked about by id */
-    } else if (mode == S_COPY_START) {
+    } else {
         st->dst_stale = true; /* the by-id look-up failed (a copy deleted meanwhile, too many): list it all */
     }
     if (st->dst_stale) { /* the last word needs no listing when the listing is current */
-        arena_free(&st->pump_arena);
-        arena_init(&st->pump_arena, 0);
-        st->dst = (struct ec2_snapshot_list){ 0 };
-        TRY(s_list_snapshots(cy, cy->cfg->dest_region, &st->pump_arena, &st->dst));
+        TRY(s_list_snapshots(cy, cy->cfg->dest_region, st->dst));
         st->dst_stale = false;
     }
     return s_copy(st, q, mode);
@@ -993,41 +1128,20 @@ static void s_delete_done(struct aws_request *r) {
     aws_request_free(r);
 }
 
-/* Plans retention in one region and queues the DeleteSnapshot calls (in the step's scratch scope). */
-static enum err s_retain(
+/* Queues a DeleteSnapshot for each RETENTION_DELETE decision (their strings copied into the step's scratch). */
+static void s_queue_deletes(
   struct ebs_state *st,
   const char *region,
-  const struct ec2_snapshot_list *list,
-  bool is_copy,
-  uint32_t retention_days,
+  const struct snap *snaps,
+  const struct retention_decision *dec,
+  size_t nsnaps,
+  size_t to_delete,
   struct ebs_queue *queue) {
     struct cycle *cy = st->cy;
-    const struct cfg *cfg = cy->cfg;
-    if (list->n == 0) {
-        return ERR_OK;
-    }
-    struct snap *snaps = s_snaps(st, list, is_copy);
-    struct retention_decision *dec = ARENA_NEW_ARRAY(cy->scratch, struct retention_decision, list->n);
-    struct retention_policy pol = { .retention_days = retention_days,
-                                    .min_keep = cfg->min_keep,
-                                    .keep_daily = cfg->keep_daily,
-                                    .keep_weekly = cfg->keep_weekly,
-                                    .keep_monthly = cfg->keep_monthly };
-    TRY(retention_plan(snaps, list->n, &pol, job_decision_now_s(cy), dec));
-    struct retention_counts rc = retention_count(dec, list->n);
-    LOG(
-      LOG_INFO,
-      "retention.plan",
-      LF_S("region", region),
-      LF_U("snapshots", rc.total),
-      LF_U("delete", rc.to_delete),
-      LF_U("keep", rc.kept),
-      LF_U("retention_days", retention_days),
-      LF_U("min_keep", cfg->min_keep));
-    struct ebs_delete *dels = rc.to_delete ? ARENA_NEW_ARRAY(cy->scratch, struct ebs_delete, rc.to_delete) : NULL;
+    struct ebs_delete *dels = to_delete ? ARENA_NEW_ARRAY(cy->scratch, struct ebs_delete, to_delete) : NULL;
     size_t n = 0;
     struct s_failed_ids failed = s_failed_this_run(cy, region);
-    for (size_t i = 0; i < list->n; i++) {
+    for (size_t i = 0; i < nsnaps; i++) {
         if (dec[i].action != RETENTION_DELETE) {
             continue;
         }
@@ -1063,6 +1177,137 @@ static enum err s_retain(
         s_enqueue(cy, queue, &d->req);
         n++;
     }
+}
+
+/* Plans retention in one region and queues the DeleteSnapshot calls (in the step's scratch scope). */
+/*
+ * Retention is decided per (is_copy, volume) group (retention.h: min_keep and GFS count per volume, every other
+ * rule per snapshot), so the planner runs over chunks of whole volumes of at most EBS_RETAIN_CHUNK snapshots: its
+ * decisions (about 200 bytes each) exist for one chunk at a time, not for a 100,000-snapshot region at once.
+ */
+#define EBS_RETAIN_CHUNK ((size_t) 4096)
+
+struct s_volref {
+    struct span volume;
+    size_t index;
+};
+
+static int s_volref_cmp(const void *a, const void *b) {
+    const struct s_volref *x = a, *y = b;
+    int c = span_cmp(x->volume, y->volume);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+struct s_retain_chunk {
+    struct snap *snaps;
+    struct retention_decision *dec;
+    size_t n, cap;
+};
+
+static enum err s_retain_flush(
+  struct ebs_state *st,
+  const char *region,
+  const struct retention_policy *pol,
+  struct s_retain_chunk *c,
+  struct retention_counts *total,
+  struct ebs_queue *queue) {
+    if (c->n == 0) {
+        return ERR_OK;
+    }
+    TRY(retention_plan(c->snaps, c->n, pol, job_decision_now_s(st->cy), c->dec));
+    struct retention_counts rc = retention_count(c->dec, c->n);
+    total->total += rc.total;
+    total->to_delete += rc.to_delete;
+    total->kept += rc.kept;
+    s_queue_deletes(st, region, c->snaps, c->dec, c->n, rc.to_delete, queue);
+    c->n = 0;
+    return ERR_OK;
+}
+
+/* Room for `need` snapshots in the chunk (a volume larger than a chunk gets a chunk of its own size). */
+static enum err s_chunk_room(struct s_retain_chunk *c, size_t need) {
+    if (need <= c->cap && c->snaps != NULL && c->dec != NULL) {
+        return ERR_OK;
+    }
+    free(c->snaps);
+    free(c->dec);
+    c->cap = need > c->cap ? need : c->cap;
+    c->snaps = malloc(c->cap * sizeof(*c->snaps));
+    c->dec = malloc(c->cap * sizeof(*c->dec));
+    ENSURE(c->snaps != NULL && c->dec != NULL, ERR_NOMEM, "retention: out of memory for %zu snapshots", c->cap);
+    return ERR_OK;
+}
+
+/* Chunks of whole volumes through the planner, volumes in id order. */
+/* complexity: one pass that groups by volume, flushes full chunks and stops at the first error (each an &&) */
+static enum err s_retain_chunks(
+  struct ebs_state *st,
+  const char *region,
+  const struct snap *snaps,
+  size_t n,
+  const struct retention_policy *pol,
+  struct retention_counts *total,
+  struct ebs_queue *queue) {
+    size_t queued = queue->n;
+    struct s_volref *order = malloc((n ? n : 1) * sizeof(*order));
+    struct s_retain_chunk c = { .cap = EBS_RETAIN_CHUNK };
+    enum err e = order ? s_chunk_room(&c, c.cap) : ERR_NOMEM;
+    for (size_t i = 0; e == ERR_OK && i < n; i++) {
+        order[i] = (struct s_volref){ snaps[i].volume_id, i };
+    }
+    if (e == ERR_OK) {
+        qsort(order, n, sizeof(*order), s_volref_cmp);
+    }
+    for (size_t lo = 0, hi = 0; e == ERR_OK && lo < n; lo = hi) {
+        for (hi = lo + 1; hi < n && span_eq(order[hi].volume, order[lo].volume); hi++) {
+        }
+        if (c.n + (hi - lo) > c.cap) {
+            e = s_retain_flush(st, region, pol, &c, total, queue);
+        }
+        e = e == ERR_OK ? s_chunk_room(&c, hi - lo) : e;
+        for (size_t k = lo; e == ERR_OK && k < hi; k++) {
+            c.snaps[c.n++] = snaps[order[k].index];
+        }
+    }
+    e = e == ERR_OK ? s_retain_flush(st, region, pol, &c, total, queue) : e;
+    if (e != ERR_OK) {
+        queue->n = queued; /* a rejected plan deletes nothing in this region, as one plan over all of it did */
+    }
+    free(order);
+    free(c.snaps);
+    free(c.dec);
+    return e;
+}
+
+static enum err s_retain(
+  struct ebs_state *st,
+  const char *region,
+  const struct ec2_snaps *list,
+  bool is_copy,
+  uint32_t retention_days,
+  struct ebs_queue *queue) {
+    struct cycle *cy = st->cy;
+    const struct cfg *cfg = cy->cfg;
+    if (list->n == 0) {
+        return ERR_OK;
+    }
+    const struct snap *snaps = s_snaps(st, list, is_copy);
+    struct retention_policy pol = { .retention_days = retention_days,
+                                    .min_keep = cfg->min_keep,
+                                    .keep_daily = cfg->keep_daily,
+                                    .keep_weekly = cfg->keep_weekly,
+                                    .keep_monthly = cfg->keep_monthly };
+    struct retention_counts rc = { 0 };
+    TRY(s_retain_chunks(st, region, snaps, list->n, &pol, &rc, queue));
+    LOG(
+      LOG_INFO,
+      "retention.plan",
+      LF_S("region", region),
+      LF_U("snapshots", rc.total),
+      LF_U("delete", rc.to_delete),
+      LF_U("keep", rc.kept),
+      LF_U("retention_days", retention_days),
+      LF_U("min_keep", cfg->min_keep));
     return ERR_OK;
 }
 
@@ -1072,6 +1317,7 @@ static enum err s_retain(
  */
 static void s_coverage(struct ebs_state *st) {
     struct cycle *cy = st->cy;
+    s_snaps_free(st); /* step A's planners are done; step B re-lists (new versions) and the pump rebuilds its own */
     struct arena_mark m = arena_mark(cy->scratch);
     size_t nvol = 0, nb = 0;
     for (size_t i = 0; i < st->ninstances; i++) {
@@ -1084,12 +1330,12 @@ static void s_coverage(struct ebs_state *st) {
             vols[nvol++] = st->instances[i].inst->volumes[v].volume_id;
         }
     }
-    size_t cap = st->src.n + cy->report->nitems;
+    size_t cap = st->src->n + cy->report->nitems;
     struct coverage_backup *bs = cap ? ARENA_NEW_ARRAY(cy->scratch, struct coverage_backup, cap) : NULL;
-    for (size_t i = 0; i < st->src.n; i++) {
-        const struct ec2_snapshot *s = &st->src.items[i];
-        bool counts = span_eq_cstr(s->state, "pending") || span_eq_cstr(s->state, "completed");
-        bs[nb++] = (struct coverage_backup){ s->volume_id, s->start_time_s, counts };
+    for (size_t i = 0; i < st->src->n; i++) {
+        const struct ec2_snaprec *s = &st->src->items[i];
+        bool counts = s_rstate_is(st->src, s, "pending") || s_rstate_is(st->src, s, "completed");
+        bs[nb++] = (struct coverage_backup){ ec2_snaps_str(st->src, s->volume_id), s->start_time_s, counts };
     }
     for (size_t i = 0; !cy->dry_run && i < cy->report->nitems; i++) {
         const struct report_item *it = &cy->report->items[i];
@@ -1240,8 +1486,8 @@ static enum err s_start(struct ebs_state *st) {
     cy->report->ebs_ran = true;
     TRY(s_discover(st));
     st->t->instances_seen = st->ninstances;
-    TRY(s_list_snapshots(cy, cfg->source_region, cy->arena, &st->src));
-    st->dst_listed = cfg->dest_region != NULL ? s_list_snapshots(cy, cfg->dest_region, cy->arena, &st->dst) : ERR_OK;
+    TRY(s_list_snapshots(cy, cfg->source_region, st->src));
+    st->dst_listed = cfg->dest_region != NULL ? s_list_snapshots(cy, cfg->dest_region, st->dst) : ERR_OK;
     s_keep_listings(st, true, cfg->dest_region != NULL && st->dst_listed == ERR_OK);
     return s_stop_point(cy, "snapshots");
 }
@@ -1256,14 +1502,14 @@ static void s_step_a_plan(struct ebs_state *st, struct ebs_queue *q) {
     const struct cfg *cfg = st->cy->cfg;
     st->items_before = st->cy->report->nitems;
     st->due_err = s_snapshot_due(st, q);
-    st->src_err = s_retain(st, cfg->source_region, &st->src, false, cfg->retention_days, q);
+    st->src_err = s_retain(st, cfg->source_region, st->src, false, cfg->retention_days, q);
     st->copy_err = st->dst_listed;
     st->dst_err = ERR_OK;
     if (cfg->dest_region != NULL && st->dst_listed == ERR_OK) {
         /* Step B (after creating) or the pump has the last word on copies; else this pass reports. */
         bool later = st->pump || st->creates_queued > 0;
         st->copy_err = s_copy(st, q, later ? S_COPY_START : S_COPY_START_AND_REPORT);
-        st->dst_err = s_retain(st, cfg->dest_region, &st->dst, true, cfg->dest_retention_days, q);
+        st->dst_err = s_retain(st, cfg->dest_region, st->dst, true, cfg->dest_retention_days, q);
     }
 }
 
@@ -1322,8 +1568,8 @@ static void s_step_a(const struct ebs_many *m, struct ebs_state **sts) {
 
 static size_t s_pending(const struct ebs_state *st) {
     size_t pending = 0;
-    for (size_t i = 0; i < st->src.n; i++) {
-        pending += span_eq_cstr(st->src.items[i].state, "pending");
+    for (size_t i = 0; i < st->src->n; i++) {
+        pending += s_rstate_is(st->src, &st->src->items[i], "pending");
     }
     return pending;
 }
@@ -1371,8 +1617,7 @@ static void s_wait_for_completion(const struct ebs_many *m, struct ebs_state **s
             struct ebs_state *st = sts[i];
             if (st->in_step && s_pending(st) > 0) {
                 s_enter(m, st);
-                st->src = (struct ec2_snapshot_list){ 0 };
-                s_end(st, s_list_snapshots(st->cy, st->cy->cfg->source_region, st->cy->arena, &st->src));
+                s_end(st, s_list_snapshots(st->cy, st->cy->cfg->source_region, st->src)); /* replaces (frees) it */
             }
         }
     }
@@ -1386,10 +1631,9 @@ static void s_wait_for_completion(const struct ebs_many *m, struct ebs_state **s
 static void s_step_b_plan(struct ebs_state *st, struct ebs_queue *q) {
     struct cycle *cy = st->cy;
     const struct cfg *cfg = cy->cfg;
-    st->src_err = s_retain(st, cfg->source_region, &st->src, false, cfg->retention_days, q);
+    st->src_err = s_retain(st, cfg->source_region, st->src, false, cfg->retention_days, q);
     if (cfg->dest_region != NULL && st->copy_err == ERR_OK) {
-        st->dst = (struct ec2_snapshot_list){ 0 };
-        st->copy_err = s_list_snapshots(cy, cfg->dest_region, cy->arena, &st->dst);
+        st->copy_err = s_list_snapshots(cy, cfg->dest_region, st->dst); /* frees the listing it supersedes */
         st->dst_stale = false;
         if (st->copy_err == ERR_OK) {
             st->copy_err = s_copy(st, q, st->pump ? S_COPY_START : S_COPY_START_AND_REPORT);
@@ -1411,9 +1655,8 @@ static void s_step_b(const struct ebs_many *m, struct ebs_state **sts) {
             s_enter(m, st);
             s_end(st, s_stop_point(st->cy, "copies"));
         }
-        if (st->in_step) {
-            st->src = (struct ec2_snapshot_list){ 0 };
-            s_end(st, s_list_snapshots(st->cy, st->cy->cfg->source_region, st->cy->arena, &st->src));
+        if (st->in_step) { /* frees the listing made before creating */
+            s_end(st, s_list_snapshots(st->cy, st->cy->cfg->source_region, st->src));
         }
     }
     int64_t wait_s = sts[0]->cy->cfg->wait_for_completion_s;
@@ -1487,7 +1730,10 @@ static void s_pump_rounds(const struct ebs_many *m, struct ebs_state **sts, stru
     }
 }
 
-/* The pump's last word per target: what still waits is the backlog (listed again only when stale). */
+/*
+ * The pump's last word per target: its copies in flight asked about by id (the destination listed again only
+ * when that fails), then what still waits is the backlog.
+ */
 static enum err s_pump_last(struct ebs_state *st) {
     struct arena_mark step = arena_mark(st->cy->scratch);
     struct ebs_queue q = { 0 };
@@ -1506,7 +1752,6 @@ static void s_copy_pump(const struct ebs_many *m, struct ebs_state **sts) {
             s_end(st, s_stop_point(st->cy, "the copy pump"));
         }
         if (st->in_step) {
-            arena_init(&st->pump_arena, 0);
             st->pumping = true;
             st->dst_stale = false; /* the copies of steps A and B were added to st->dst as they were started */
             cy = st->cy;
@@ -1527,8 +1772,6 @@ static void s_copy_pump(const struct ebs_many *m, struct ebs_state **sts) {
         } else if (stop_requested()) {
             LOG(LOG_WARN, "copy.backlog_unknown", LF_S("reason", "the run stopped before the last listing"));
         }
-        st->dst = (struct ec2_snapshot_list){ 0 }; /* it lived in the pump arena */
-        arena_free(&st->pump_arena);
         st->pumping = false;
     }
 }
@@ -1542,7 +1785,8 @@ void ebs_run_many(const struct ebs_many *m) {
         struct ebs_target *t = &m->targets[i];
         sts[i] = ARENA_NEW(t->cy->arena, struct ebs_state);
         memset(sts[i], 0, sizeof(*sts[i]));
-        *sts[i] = (struct ebs_state){ .cy = t->cy, .t = t, .active = true };
+        *sts[i] =
+          (struct ebs_state){ .cy = t->cy, .src = &t->cy->fleet.src, .dst = &t->cy->fleet.dst, .t = t, .active = true };
         t->result = ERR_OK;
         s_enter(m, sts[i]);
         s_end(sts[i], s_start(sts[i]));
@@ -1556,6 +1800,7 @@ void ebs_run_many(const struct ebs_many *m) {
             s_enter(m, st);
             s_end(st, st->copy_err != ERR_OK ? st->copy_err : st->dst_err);
         }
+        s_snaps_free(st); /* the listings stay in cy->fleet for the coverage page; the planners' arrays go */
     }
     s_enter(m, NULL);
 }

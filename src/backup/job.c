@@ -20,6 +20,15 @@ static enum retry_mode s_retry_mode(enum cfg_retry_mode m) {
     }
 }
 
+void job_fleet_free(struct cycle_fleet *f) {
+    for (struct cycle_fleet *t = f->next; t != NULL; t = t->next) {
+        ec2_snaps_free(&t->src);
+        ec2_snaps_free(&t->dst);
+    }
+    ec2_snaps_free(&f->src);
+    ec2_snaps_free(&f->dst);
+}
+
 void job_stack_options(const struct cfg *cfg, struct aws_stack_options *so) {
     *so = (struct aws_stack_options){
         .env = &cfg->env,

@@ -23,11 +23,14 @@ struct cycle_fleet {
     bool discovered; /* instances: the backed-up instances (tag matched) */
     const struct ec2_instance *const *instances;
     size_t ninstances;
-    bool src_listed; /* src: SmartVault snapshots in the source region (after the re-list that follows creates) */
-    struct ec2_snapshot_list src;
-    bool dst_listed; /* dst: SmartVault snapshots in the DR region */
-    struct ec2_snapshot_list dst;
-    /* Multi-target runs: each target's listings (webreport_keep_target_fleet), in run order, from the hub's. */
+    bool src_listed;      /* src: SmartVault snapshots in the source region (after the re-list that follows creates) */
+    struct ec2_snaps src; /* compact records (svc/ec2.h), owned here: freed by job_fleet_free */
+    bool dst_listed;      /* dst: SmartVault snapshots in the DR region */
+    struct ec2_snaps dst;
+    /*
+     * Multi-target runs: each target's listings (webreport_keep_target_fleet moves them here, the target's own
+     * fleet is left empty), in run order, from the hub's; job_fleet_free frees them with the hub's.
+     */
     const char *account, *region, *dest_region;
     struct cycle_fleet *next;
 };
@@ -55,6 +58,9 @@ struct cycle {
     /* The audit items written during the run (backup/audit_stream.h); NULL without a table or in a dry run. */
     struct audit_stream *audit_stream;
 };
+
+/* Frees the listings a cycle kept: its own and those of every target on its `next` list. */
+void job_fleet_free(struct cycle_fleet *f);
 
 /* The AWS stack options of a configuration (region, CA bundle, retry mode, attempts, concurrency). */
 void job_stack_options(const struct cfg *cfg, struct aws_stack_options *so);

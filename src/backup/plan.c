@@ -373,7 +373,6 @@ static void s_copy_reject(struct plan_copy_decision *out, size_t n, struct plan_
         out[i].index = i;
         out[i].action = PLAN_COPY_SKIP;
         out[i].reason = PLAN_COPY_SKIP_INVALID_INPUT;
-        snprintf(out[i].why, sizeof(out[i].why), "skipped: plan rejected (invalid input)");
     }
     if (counts != NULL) {
         memset(counts, 0, sizeof(*counts));
@@ -420,53 +419,89 @@ static enum err s_copy_validate(
 /* The rules of plan.h, first match wins. Eligible snapshots get a provisional START; slots are given later. */
 static void
 s_copy_decide(struct plan_copy_decision *d, const struct snap *s, const struct plan_copy_policy *p, int64_t now_s) {
-    uint32_t days = retention_effective_days(s, p->retention_days);
-    int64_t age = now_s - s->start_time_s;
+    d->retention_days = retention_effective_days(s, p->retention_days);
+    d->age_s = now_s - s->start_time_s;
+    d->action = PLAN_COPY_SKIP;
     if (d->reason == PLAN_COPY_SKIP_DUPLICATE) {
-        d->action = PLAN_COPY_SKIP;
-        snprintf(d->why, sizeof(d->why), "skipped: listed twice");
-    } else if (!s->has_marker) {
-        d->action = PLAN_COPY_SKIP;
+        return;
+    }
+    if (!s->has_marker) {
         d->reason = PLAN_COPY_SKIP_NOT_OURS;
-        snprintf(d->why, sizeof(d->why), "skipped: not created by SmartVault");
     } else if (s->is_copy) {
-        d->action = PLAN_COPY_SKIP;
         d->reason = PLAN_COPY_SKIP_IS_COPY;
-        snprintf(d->why, sizeof(d->why), "skipped: is itself a copy");
     } else if (d->copies_existing > d->copies_failed) {
-        d->action = PLAN_COPY_SKIP;
         d->reason = PLAN_COPY_SKIP_EXISTS;
-        snprintf(d->why, sizeof(d->why), "skipped: copy exists in the destination");
     } else if (d->copies_existing > 0) {
-        d->action = PLAN_COPY_SKIP;
         d->reason = PLAN_COPY_SKIP_EXISTS_ERROR;
-        snprintf(
-          d->why,
-          sizeof(d->why),
-          "skipped: copy failed (error state) - delete the failed copy to let SmartVault retry");
     } else if (s->state == SNAP_PENDING) {
         d->action = PLAN_COPY_DEFER;
         d->reason = PLAN_COPY_DEFER_PENDING;
-        snprintf(d->why, sizeof(d->why), "deferred: source pending, a later cycle copies it");
     } else if (s->state != SNAP_COMPLETED) {
-        d->action = PLAN_COPY_SKIP;
         d->reason = PLAN_COPY_SKIP_STATE;
-        snprintf(d->why, sizeof(d->why), "skipped: source state %s", snap_state_name(s->state));
-    } else if (age >= (int64_t) days * RETENTION_DAY_S) {
-        d->action = PLAN_COPY_SKIP;
+    } else if (d->age_s >= (int64_t) d->retention_days * RETENTION_DAY_S) {
         d->reason = PLAN_COPY_SKIP_EXPIRED;
-        snprintf(
-          d->why, sizeof(d->why), "skipped: outside retention (%" PRId64 " s old >= %" PRIu32 " days)", age, days);
-    } else if (d->latest) {
-        int vn = (int) (s->volume_id.n < PLAN_VOLUME_PRINT_MAX ? s->volume_id.n : PLAN_VOLUME_PRINT_MAX);
-        d->action = PLAN_COPY_START;
-        d->reason = PLAN_COPY_START_LATEST;
-        snprintf(d->why, sizeof(d->why), "copy: newest completed snapshot of %.*s", vn, s->volume_id.p);
     } else {
         d->action = PLAN_COPY_START;
-        d->reason = PLAN_COPY_START_BACKFILL;
-        snprintf(d->why, sizeof(d->why), "copy: inside retention (%" PRId64 " s old < %" PRIu32 " days)", age, days);
+        d->reason = d->latest ? PLAN_COPY_START_LATEST : PLAN_COPY_START_BACKFILL;
     }
+}
+
+/* complexity: one sentence per reason of plan.h, in its order */
+const char *plan_copy_why(
+  const struct plan_copy_decision *d,
+  const struct snap *src,
+  const struct plan_copy_policy *p,
+  char *buf,
+  size_t cap) {
+    const struct snap *s = &src[d->index];
+    int vn = (int) (s->volume_id.n < PLAN_VOLUME_PRINT_MAX ? s->volume_id.n : PLAN_VOLUME_PRINT_MAX);
+    switch (d->reason) {
+        case PLAN_COPY_START_LATEST:
+            snprintf(buf, cap, "copy: newest completed snapshot of %.*s", vn, s->volume_id.p);
+            break;
+        case PLAN_COPY_START_BACKFILL:
+            snprintf(
+              buf, cap, "copy: inside retention (%" PRId64 " s old < %" PRIu32 " days)", d->age_s, d->retention_days);
+            break;
+        case PLAN_COPY_DEFER_PENDING:
+            snprintf(buf, cap, "deferred: source pending, a later cycle copies it");
+            break;
+        case PLAN_COPY_DEFER_LIMIT:
+            snprintf(
+              buf, cap, "deferred: copy limit (%" PRIu32 " in flight, limit %" PRIu32 ")", d->in_flight, p->copy_limit);
+            break;
+        case PLAN_COPY_SKIP_NOT_OURS:
+            snprintf(buf, cap, "skipped: not created by SmartVault");
+            break;
+        case PLAN_COPY_SKIP_IS_COPY:
+            snprintf(buf, cap, "skipped: is itself a copy");
+            break;
+        case PLAN_COPY_SKIP_DUPLICATE:
+            snprintf(buf, cap, "skipped: listed twice");
+            break;
+        case PLAN_COPY_SKIP_EXISTS:
+            snprintf(buf, cap, "skipped: copy exists in the destination");
+            break;
+        case PLAN_COPY_SKIP_EXISTS_ERROR:
+            snprintf(buf, cap, "skipped: copy failed (error state) - delete the failed copy to let SmartVault retry");
+            break;
+        case PLAN_COPY_SKIP_STATE:
+            snprintf(buf, cap, "skipped: source state %s", snap_state_name(s->state));
+            break;
+        case PLAN_COPY_SKIP_EXPIRED:
+            snprintf(
+              buf,
+              cap,
+              "skipped: outside retention (%" PRId64 " s old >= %" PRIu32 " days)",
+              d->age_s,
+              d->retention_days);
+            break;
+        case PLAN_COPY_SKIP_INVALID_INPUT:
+        case PLAN__COPY_REASONS:
+            snprintf(buf, cap, "skipped: plan rejected (invalid input)");
+            break;
+    }
+    return buf;
 }
 
 enum err plan_copies(
@@ -544,12 +579,7 @@ enum err plan_copies(
         /* Still in plan order: the limit-deferred keep their priority for the next cycle. */
         out[k].action = PLAN_COPY_DEFER;
         out[k].reason = PLAN_COPY_DEFER_LIMIT;
-        snprintf(
-          out[k].why,
-          sizeof(out[k].why),
-          "deferred: copy limit (%zu in flight, limit %" PRIu32 ")",
-          counts->in_flight_before + slots, /* we get here only once every slot is taken */
-          policy->copy_limit);
+        out[k].in_flight = (uint32_t) (counts->in_flight_before + slots); /* here only once every slot is taken */
     }
     for (size_t k = 0; k < nsrc; k++) {
         counts->by_reason[out[k].reason]++;

@@ -130,10 +130,12 @@ struct plan_copy_decision {
     size_t index; /* position of the source snapshot in src */
     enum plan_copy_action action;
     enum plan_copy_reason reason;
-    bool latest;            /* the newest completed SmartVault snapshot of its volume */
-    size_t copies_existing; /* snapshots in dst whose SourceSnapshotId is this one, any state */
-    size_t copies_failed;   /* of those, in state error */
-    char why[PLAN_WHY_MAX]; /* "copy: newest of vol-1", "deferred: copy limit (20 in flight)", ... */
+    bool latest;              /* the newest completed SmartVault snapshot of its volume */
+    uint32_t copies_existing; /* snapshots in dst whose SourceSnapshotId is this one, any state */
+    uint32_t copies_failed;   /* of those, in state error */
+    uint32_t retention_days;  /* the retention that applied (for the sentence) */
+    uint32_t in_flight;       /* PLAN_COPY_DEFER_LIMIT: copies in flight when the limit was reached */
+    int64_t age_s;            /* now - StartTime */
 };
 
 struct plan_copy_counts {
@@ -164,6 +166,18 @@ enum err plan_copies(
   int64_t now_s,
   struct plan_copy_decision *out,
   struct plan_copy_counts *counts) SV_MUST_CHECK;
+
+/*
+ * The decision's human sentence ("copy: newest completed snapshot of vol-1", "deferred: copy limit (20 in flight,
+ * limit 20)", ...) into buf (PLAN_WHY_MAX is enough); `src` is the array the plan was made over. Written on demand
+ * so that a plan over 100,000 snapshots does not carry 100,000 sentences. Returns buf.
+ */
+const char *plan_copy_why(
+  const struct plan_copy_decision *d,
+  const struct snap *src,
+  const struct plan_copy_policy *policy,
+  char *buf,
+  size_t cap);
 
 /* Stable snake_case names for logs and metrics. */
 const char *plan_due_reason_name(enum plan_due_reason r);

@@ -51,13 +51,18 @@ static bool s_set(const char *s) {
     return s != NULL && s[0] != '\0';
 }
 
-static struct span s_tag(const struct ec2_snapshot *s, const char *key) {
-    return ec2_tag_value(s->tags, s->ntags, key, NULL);
+/* The EBS job's listings are compact records (svc/ec2.h): strings are read through the listing. */
+static struct span s_tag(const struct ec2_snaps *l, const struct ec2_snaprec *s, const char *key) {
+    return ec2_snaps_tag(l, s, key);
 }
 
-static bool s_ours(const struct ec2_snapshot *s) {
-    return span_eq_cstr(s_tag(s, TAG_CREATED_BY), TAG_CREATED_BY_VALUE);
+static bool s_ours(const struct ec2_snaps *l, const struct ec2_snaprec *s) {
+    return span_eq_cstr(s_tag(l, s, TAG_CREATED_BY), TAG_CREATED_BY_VALUE);
 }
+
+#define S_ID(l, s) ec2_snaps_str((l), (s)->id)
+#define S_VOL(l, s) ec2_snaps_str((l), (s)->volume_id)
+#define S_STATE(l, s) ec2_snaps_str((l), (s)->state)
 
 /* ---- the build state ---- */
 
@@ -130,13 +135,13 @@ static void s_instance_volumes(struct s_build *b) {
 
 /* Volumes only the source snapshots know (instance terminated or untagged): one row each. */
 static void s_snapshot_only_volumes(struct s_build *b) {
-    const struct ec2_snapshot_list *src = b->part->src;
+    const struct ec2_snaps *src = b->part->src;
     size_t n = 0;
     struct s_idref *orphans = src && src->n ? ARENA_NEW_ARRAY(b->a, struct s_idref, src->n) : NULL;
     for (size_t i = 0; src != NULL && i < src->n; i++) {
-        const struct ec2_snapshot *s = &src->items[i];
-        if (s_ours(s) && s->volume_id.n > 0 && s_volume(b, s->volume_id) == NULL) {
-            orphans[n++] = (struct s_idref){ s->volume_id, i, 0 };
+        const struct ec2_snaprec *s = &src->items[i];
+        if (s_ours(src, s) && S_VOL(src, s).n > 0 && s_volume(b, S_VOL(src, s)) == NULL) {
+            orphans[n++] = (struct s_idref){ S_VOL(src, s), i, 0 };
         }
     }
     if (n == 0) {
@@ -147,11 +152,11 @@ static void s_snapshot_only_volumes(struct s_build *b) {
         if (k > 0 && span_eq(orphans[k].id, orphans[k - 1].id)) {
             continue;
         }
-        const struct ec2_snapshot *s = &src->items[orphans[k].index];
+        const struct ec2_snaprec *s = &src->items[orphans[k].index];
         struct webreport_volume *v = s_new_volume(b);
-        v->volume_id = s_str(b->a, s->volume_id);
-        v->instance_id = s_str(b->a, s_tag(s, TAG_INSTANCE_ID));
-        v->name = s_str(b->a, s_tag(s, TAG_NAME));
+        v->volume_id = s_str(b->a, S_VOL(src, s));
+        v->instance_id = s_str(b->a, s_tag(src, s, TAG_INSTANCE_ID));
+        v->name = s_str(b->a, s_tag(src, s, TAG_NAME));
         v->instance_gone = true;
     }
     s_index_volumes(b);
@@ -159,15 +164,16 @@ static void s_snapshot_only_volumes(struct s_build *b) {
 
 /* Copies by their source snapshot id: the DR listing, plus the copies this run started. */
 static void s_index_copies(struct s_build *b) {
-    const struct ec2_snapshot_list *dst = b->part->dst;
+    const struct ec2_snaps *dst = b->part->dst;
     const struct report *r = b->in->report;
     size_t cap = (dst ? dst->n : 0) + (r ? r->nitems : 0);
     b->copies = cap ? ARENA_NEW_ARRAY(b->a, struct s_idref, cap) : NULL;
     b->ncopies = 0;
     for (size_t i = 0; dst != NULL && i < dst->n; i++) {
-        struct span src_id = s_tag(&dst->items[i], TAG_SOURCE_SNAPSHOT_ID);
+        struct span src_id = s_tag(dst, &dst->items[i], TAG_SOURCE_SNAPSHOT_ID);
         if (src_id.n) {
-            b->copies[b->ncopies++] = (struct s_idref){ src_id, i, (int) snap_state_parse(dst->items[i].state) };
+            b->copies[b->ncopies++] =
+              (struct s_idref){ src_id, i, (int) snap_state_parse(S_STATE(dst, &dst->items[i])) };
         }
     }
     for (size_t i = 0; r != NULL && !r->dry_run && i < r->nitems; i++) {
@@ -242,15 +248,20 @@ static int s_copy_state(const struct s_build *b, struct span snapshot_id) {
 }
 
 /* A completed source snapshot: calendar, newest completed (ties by id, for a stable DR state), backlog. */
-static void
-s_completed(struct s_build *b, struct webreport_volume *v, const struct ec2_snapshot *s, struct span *newest) {
+static void s_completed(
+  struct s_build *b,
+  struct webreport_volume *v,
+  const struct ec2_snaps *l,
+  const struct ec2_snaprec *s,
+  struct span *newest) {
+    struct span id = S_ID(l, s);
     s_mark_day(b, &v->days, s->start_time_s);
-    if (s->start_time_s > v->newest_done_s || (s->start_time_s == v->newest_done_s && span_cmp(s->id, *newest) < 0)) {
+    if (s->start_time_s > v->newest_done_s || (s->start_time_s == v->newest_done_s && span_cmp(id, *newest) < 0)) {
         v->newest_done_s = s->start_time_s;
-        *newest = s->id;
+        *newest = id;
     }
     bool inside = b->w->now_s - s->start_time_s < (int64_t) b->w->retention_days * WEBREPORT_DAY_S;
-    if (b->dr && !b->dst_failed && inside && s_copy_state(b, s->id) == -2) {
+    if (b->dr && !b->dst_failed && inside && s_copy_state(b, id) == -2) {
         v->dr_backlog++;
         if (v->dr_backlog_oldest_s == 0 || s->start_time_s < v->dr_backlog_oldest_s) {
             v->dr_backlog_oldest_s = s->start_time_s;
@@ -260,37 +271,37 @@ s_completed(struct s_build *b, struct webreport_volume *v, const struct ec2_snap
 
 /* Source snapshots: newest, kept, calendar, backlog; the newest completed id per volume (of the part) for its DR. */
 static void s_source_snapshots(struct s_build *b, struct span *newest_done_id) {
-    const struct ec2_snapshot_list *src = b->part->src;
+    const struct ec2_snaps *src = b->part->src;
     for (size_t i = 0; src != NULL && i < src->n; i++) {
-        const struct ec2_snapshot *s = &src->items[i];
-        const struct s_idref *vr = s_ours(s) ? s_find(b->vols, b->nvols, s->volume_id) : NULL;
-        if (vr == NULL || s_deleted(b, s->id)) {
+        const struct ec2_snaprec *s = &src->items[i];
+        const struct s_idref *vr = s_ours(src, s) ? s_find(b->vols, b->nvols, S_VOL(src, s)) : NULL;
+        if (vr == NULL || s_deleted(b, S_ID(src, s))) {
             continue;
         }
         struct webreport_volume *v = &b->w->volumes[vr->index];
-        enum snap_state st = snap_state_parse(s->state);
+        enum snap_state st = snap_state_parse(S_STATE(src, s));
         v->kept++;
         if (st == SNAP_PENDING || st == SNAP_COMPLETED) {
             v->newest_s = s->start_time_s > v->newest_s ? s->start_time_s : v->newest_s;
         }
         if (st == SNAP_COMPLETED) {
-            s_completed(b, v, s, &newest_done_id[vr->index - b->first]);
+            s_completed(b, v, src, s, &newest_done_id[vr->index - b->first]);
         }
     }
 }
 
 /* Copies in the DR region: how many per volume (their VolumeId tag) and on which days (their CreatedOn tag). */
 static void s_dest_snapshots(struct s_build *b) {
-    const struct ec2_snapshot_list *dst = b->part->dst;
+    const struct ec2_snaps *dst = b->part->dst;
     for (size_t i = 0; dst != NULL && i < dst->n; i++) {
-        const struct ec2_snapshot *s = &dst->items[i];
-        struct webreport_volume *v = s_ours(s) ? s_volume(b, s_tag(s, TAG_VOLUME_ID)) : NULL;
-        if (v == NULL || s_deleted(b, s->id)) {
+        const struct ec2_snaprec *s = &dst->items[i];
+        struct webreport_volume *v = s_ours(dst, s) ? s_volume(b, s_tag(dst, s, TAG_VOLUME_ID)) : NULL;
+        if (v == NULL || s_deleted(b, S_ID(dst, s))) {
             continue;
         }
         v->dr_kept++;
         int64_t day_s = s->start_time_s;
-        struct span on = s_tag(s, TAG_CREATED_ON);
+        struct span on = s_tag(dst, s, TAG_CREATED_ON);
         struct civil c = { 0 };
         if (on.n == TIME_DATE_LEN) {
             char tmp[TIME_DATE_LEN + 1];
@@ -303,7 +314,7 @@ static void s_dest_snapshots(struct s_build *b) {
                 day_s = time_unix_from_civil(&c);
             }
         }
-        if (snap_state_parse(s->state) == SNAP_COMPLETED) {
+        if (snap_state_parse(S_STATE(dst, s)) == SNAP_COMPLETED) {
             s_mark_day(b, &v->dr_days, day_s);
         }
     }

@@ -128,8 +128,8 @@ struct webreport_part {
     const char *dest_region; /* NULL: no DR for this target */
     const struct ec2_instance *const *instances;
     size_t ninstances;
-    const struct ec2_snapshot_list *src; /* NULL: not listed */
-    const struct ec2_snapshot_list *dst; /* NULL: no DR region, or not listed (dst_failed) */
+    const struct ec2_snaps *src; /* NULL: not listed */
+    const struct ec2_snaps *dst; /* NULL: no DR region, or not listed (dst_failed) */
     bool dst_failed;
     const struct webreport_history_day *history;
     size_t nhistory;
@@ -145,8 +145,8 @@ struct webreport_input {
     /* The listings: discovered instances, SmartVault snapshots in the source and DR regions. */
     const struct ec2_instance *const *instances;
     size_t ninstances;
-    const struct ec2_snapshot_list *src; /* NULL: the source region could not be listed */
-    const struct ec2_snapshot_list *dst; /* NULL: no DR region, or it could not be listed (dst_failed) */
+    const struct ec2_snaps *src; /* NULL: the source region could not be listed */
+    const struct ec2_snaps *dst; /* NULL: no DR region, or it could not be listed (dst_failed) */
     bool dst_failed;
     /* The run (NULL for `smartvault report`, which runs no cycle). */
     const struct report *report;

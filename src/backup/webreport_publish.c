@@ -200,9 +200,11 @@ static void s_runs(struct cycle *cy, struct webreport_run **runs, size_t *nruns)
     buf_free(&body);
 }
 
-void webreport_keep_target_fleet(struct cycle *hub, const struct cycle *target, const char *account_id) {
+void webreport_keep_target_fleet(struct cycle *hub, struct cycle *target, const char *account_id) {
     struct cycle_fleet *f = ARENA_NEW(hub->arena, struct cycle_fleet);
-    *f = target->fleet;
+    *f = target->fleet; /* the listings move: the hub frees them (job_fleet_free), the target's are left empty */
+    memset(&target->fleet.src, 0, sizeof(target->fleet.src));
+    memset(&target->fleet.dst, 0, sizeof(target->fleet.dst));
     f->account = arena_strndup(hub->arena, account_id ? account_id : "", account_id ? strlen(account_id) : 0);
     f->region = arena_strndup(hub->arena, target->cfg->source_region, strlen(target->cfg->source_region));
     f->dest_region = target->cfg->dest_region

@@ -24,8 +24,11 @@ enum err webreport_publish(struct cycle *cy, struct webreport_page_link *link) S
  * counts, expires_at) so the page's "last runs" is one Query. A failure is a warning (report.run_index_failed).
  */
 enum err webreport_record_run(struct cycle *cy) SV_MUST_CHECK;
-/* Multi-target runs: a target's listings (target->fleet) kept on the hub's list for the page's groups. */
-void webreport_keep_target_fleet(struct cycle *hub, const struct cycle *target, const char *account_id);
+/*
+ * Multi-target runs: a target's listings (target->fleet) moved onto the hub's list for the page's groups; the
+ * hub's job_fleet_free frees them.
+ */
+void webreport_keep_target_fleet(struct cycle *hub, struct cycle *target, const char *account_id);
 /* The page (and report.json when json_path is set) from cy->fleet and cy->report, written to local files. */
 enum err webreport_write_files(struct cycle *cy, const char *html_path, const char *json_path) SV_MUST_CHECK;
 

@@ -152,4 +152,80 @@ enum err ec2_copy_snapshot_parse(struct arena *out, const struct xml_node *root,
 
 void ec2_delete_snapshot_request(struct query_params *q, struct span snapshot_id);
 
+/* ---- compact listings: DescribeSnapshots at fleet scale --------------------------------------------------------- */
+
+/*
+ * A listing of 100,000 snapshots per region must fit a 64 MiB container beside everything else, so the EBS job keeps
+ * only what its planners, copies and coverage page read, in fixed 56-byte records: every string (snapshot, volume and
+ * instance ids, tag values) is interned once in the listing's string pool and named by a 32-bit handle, and of the
+ * tags only the values of the listing's kept keys (at most EC2_SNAPS_MAX_KEYS) are stored. Pages are parsed straight
+ * into records, so a page's body and XML tree can be released before the next one is fetched.
+ */
+#define EC2_SNAPS_MAX_KEYS 9
+#define EC2_POOL_CHUNK ((size_t) 65536) /* strings live in chunks that never move: a span stays valid */
+#define EC2_POOL_MAX_STRING 1024u       /* longer values (none of the kept tags) are cut */
+
+/* Interned strings. Handle 0 is the empty string; a handle is (chunk << 16 | offset) of a 2-byte length prefix. */
+struct ec2_pool {
+    unsigned char **chunks;
+    size_t nchunks, capchunks;
+    size_t used;     /* bytes used in the last chunk */
+    uint32_t *slots; /* open addressing over handles, 0 = free */
+    size_t nslots, nused;
+};
+
+struct ec2_snaprec {
+    int64_t start_time_s;
+    uint32_t id, volume_id, state;     /* pool handles; volume_id is the attribute (a copy's is a placeholder) */
+    uint32_t tags[EC2_SNAPS_MAX_KEYS]; /* values of the listing's keys[k]; 0 = absent or empty */
+};
+
+struct ec2_snaps {
+    struct ec2_snaprec *items;
+    size_t n, cap;
+    size_t max;              /* ERR_LIMIT past this many records */
+    const char *max_name;    /* the named maximum, for the one error line */
+    uint64_t version;        /* process-unique, new with every change: caches built from the listing compare it */
+    const char *const *keys; /* the tag keys kept, nkeys <= EC2_SNAPS_MAX_KEYS (static strings) */
+    size_t nkeys;
+    struct ec2_pool pool;
+};
+
+/* An empty pool; ec2_pool_intern returns 0 for an empty span and UINT32_MAX when out of memory or handles. */
+void ec2_pool_free(struct ec2_pool *p);
+uint32_t ec2_pool_intern(struct ec2_pool *p, struct span s);
+struct span ec2_pool_get(const struct ec2_pool *p, uint32_t h);
+size_t ec2_pool_bytes(const struct ec2_pool *p); /* chunk and slot memory held */
+
+void ec2_snaps_init(struct ec2_snaps *l, const char *const *keys, size_t nkeys, size_t max, const char *max_name);
+void ec2_snaps_free(struct ec2_snaps *l);
+/* Moves `from` into *to (freeing what *to held); `from` is left empty. */
+void ec2_snaps_replace(struct ec2_snaps *to, struct ec2_snaps *from);
+size_t ec2_snaps_bytes(const struct ec2_snaps *l);
+/* A record was changed in place (a state): gives the listing a new version. */
+void ec2_snaps_touch(struct ec2_snaps *l);
+static inline struct span ec2_snaps_str(const struct ec2_snaps *l, uint32_t h) {
+    return ec2_pool_get(&l->pool, h);
+}
+/* The value of kept tag `key` (one of l->keys, compared by content), or empty. */
+struct span ec2_snaps_tag(const struct ec2_snaps *l, const struct ec2_snaprec *s, const char *key);
+/* Appends one record (strings interned). ERR_LIMIT past l->max (message names the maximum), ERR_NOMEM. */
+enum err ec2_snaps_push(
+  struct ec2_snaps *l,
+  struct span id,
+  struct span volume_id,
+  struct span state,
+  int64_t start_time_s,
+  const struct ec2_tag *tags,
+  size_t ntags) SV_MUST_CHECK;
+/*
+ * A DescribeSnapshots page straight into records; *next_token (copied into tok_arena) is empty on the last page.
+ * ERR_LIMIT when the listing would pass l->max.
+ */
+enum err ec2_snaps_parse_page(
+  struct ec2_snaps *l,
+  const struct xml_node *root,
+  struct arena *tok_arena,
+  struct span *next_token) SV_MUST_CHECK;
+
 #endif

@@ -84,12 +84,22 @@ def boto3_loop(endpoint, src, dst):
     print(json.dumps({"failures": failures}))
 
 
+def _all_snapshots(ec2):
+    """Every SmartVault snapshot of a region, all pages (the synthetic EC2 pages; moto answers one page)."""
+    import ebs_fleet as fl
+
+    out = {}
+    for p in ec2.get_paginator("describe_snapshots").paginate(OwnerIds=["self"], Filters=[fl.MARKER]):
+        out.update({x["SnapshotId"]: x for x in p["Snapshots"] if fl.tags_of(x).get("CreatedBy") == "SmartVault"})
+    return out
+
+
 def check(moto_url, src, dst, times, expired):
     """Failures visible in the end state: new snapshots per instance and copies per source."""
     import ebs_fleet as fl
 
     ec2, ec2d = fl.ec2_client(moto_url, src), fl.ec2_client(moto_url, dst)
-    s, d = fl.smartvault_snapshots(ec2), fl.smartvault_snapshots(ec2d)
+    s, d = _all_snapshots(ec2), _all_snapshots(ec2d)
     new = {}  # per (instance, volume): CreateSnapshots makes one snapshot per volume
     for k, v in s.items():
         if k not in times:
@@ -110,6 +120,10 @@ def main():
     ap.add_argument("--latency", type=float, default=0.020)
     ap.add_argument("--budget", type=float, default=3600)
     ap.add_argument("--skip-boto3", action="store_true", help="measure SmartVault only")
+    ap.add_argument("--synthetic", action="store_true",
+                    help="the synthetic EC2 (tests/integration/synth_ec2.py) instead of moto, with --days of daily "
+                         "history per volume and a copy of each: seeded in seconds, so a week of history fits")
+    ap.add_argument("--days", type=int, default=7, help="with --synthetic: daily snapshots per volume")
     ap.add_argument("--boto3-loop", nargs=3, metavar=("ENDPOINT", "SRC", "DST"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.boto3_loop:
@@ -120,13 +134,24 @@ def main():
     from faultproxy import FaultProxy, Rule
 
     deadline = time.monotonic() + a.budget
-    moto, tmp = bench_ebs.start_moto(True)
+    if a.synthetic:
+        from synth_ec2 import SynthEc2
+
+        moto, tmp = SynthEc2().start(), None
+    else:
+        moto, tmp = bench_ebs.start_moto(True)
     rows = {}
     pairs = {k: v for k, v in PAIRS.items() if not (a.skip_boto3 and k == "boto3")}
     try:
         seeded = {}
         t0 = time.monotonic()
         for who, (src, dst) in pairs.items():
+            if a.synthetic:  # ages 1..days days + 1 h: the oldest is expired (RETENTION_DAYS 7), every instance due
+                moto.seed(src, dst, a.instances, volumes=a.volumes, days=a.days)
+                cut = time.time() - 7 * 86400
+                expired = {sid for r in (src, dst) for sid, x in moto.region(r).snaps.items() if x["start"] < cut}
+                seeded[who] = ({sid: 0 for r in (src, dst) for sid in moto.region(r).snaps}, expired)
+                continue
             ec2 = fl.ec2_client(moto.url, src)
             ids = fl.seed_fleet(ec2, a.instances, volumes=a.volumes, batch=100)
             seeded[who] = seed_history(ec2, fl.ec2_client(moto.url, dst), ids, src)
@@ -138,9 +163,11 @@ def main():
             buckets = Ec2Throttle()
             with FaultProxy(moto.url, latency=a.latency) as proxy:
                 proxy.add(buckets.rule())
-                proxy.add(Rule("rewrite", op="DescribeSnapshots", fn=backdate(times)))
+                if not a.synthetic:  # moto stamps its own clock; the synthetic EC2 keeps the seeded times
+                    proxy.add(Rule("rewrite", op="DescribeSnapshots", fn=backdate(times)))
                 env = dict(os.environ, **CREDS, AWS_ENDPOINT_URL=proxy.url, AWS_REGION=src, DEST_REGION=dst,
                            MIN_INTERVAL="1d")
+                env.pop("SMARTVAULT_MOTO_PYTHONPATH", None)  # exported by build.sh; the binary refuses it
                 if who == "smartvault":
                     argv = [sv, "run"]
                 else:
@@ -153,7 +180,7 @@ def main():
             else:
                 failures = json.loads(out.strip().splitlines()[-1])["failures"] if out.strip() else -1
             end = check(moto.url, src, dst, times, expired)
-            rows[who] = dict(st, floor_s=buckets.floor_s(), throttled=sum(buckets.throttled().values()),
+            rows[who] = dict(st, floor_s=buckets.floor_s(), throttled=sum(buckets.throttled().values()), load=os.getloadavg(),
                              failures=failures, **end)
             print(json.dumps({who: rows[who]}), flush=True)
     finally:

@@ -131,3 +131,102 @@ TEST(ec2_requests) {
     CHECK_SPAN(query_get(&q, "TagSpecification.1.Tag.1.Key"), "CreatedBy");
     arena_free(&a);
 }
+
+/* ---- compact listings ---- */
+
+TEST(ec2_pool_interns_each_string_once_and_spans_stay_valid) {
+    struct ec2_pool p = { 0 };
+    CHECK_INT(ec2_pool_intern(&p, SPAN_NULL), 0);
+    CHECK_INT(ec2_pool_get(&p, 0).n, 0);
+    uint32_t a = ec2_pool_intern(&p, SPAN_LIT("vol-0123456789abcdef0"));
+    uint32_t b = ec2_pool_intern(&p, SPAN_LIT("vol-0123456789abcdef1"));
+    CHECK(a != 0 && b != 0 && a != b);
+    CHECK_INT(ec2_pool_intern(&p, SPAN_LIT("vol-0123456789abcdef0")), a);
+    struct span first = ec2_pool_get(&p, a);
+    /* 200,000 distinct ids: chunks are added and the table rehashed, handles and spans never move. */
+    char id[32];
+    uint32_t last = 0;
+    for (int i = 0; i < 200000; i++) {
+        int n = snprintf(id, sizeof(id), "snap-%017x", (unsigned) i);
+        last = ec2_pool_intern(&p, (struct span){ id, (size_t) n });
+        REQUIRE(last != 0 && last != UINT32_MAX);
+    }
+    CHECK(ec2_pool_get(&p, a).p == first.p);
+    CHECK_SPAN(ec2_pool_get(&p, a), "vol-0123456789abcdef0");
+    CHECK_SPAN(ec2_pool_get(&p, last), "snap-00000000000030d3f");
+    CHECK_INT(
+      ec2_pool_intern(&p, SPAN_LIT("snap-00000000000000007")), ec2_pool_intern(&p, SPAN_LIT("snap-00000000000000007")));
+    /* about 25 bytes per 22-byte id plus its slot: no per-string allocation */
+    CHECK(ec2_pool_bytes(&p) < (size_t) 200000 * 48);
+    ec2_pool_free(&p);
+    CHECK_INT(p.nchunks, 0);
+}
+
+static const char s_listing_xml[] =
+  "<DescribeSnapshotsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><snapshotSet>"
+  "<item><snapshotId>snap-1</snapshotId><volumeId>vol-a</volumeId><status>completed</status>"
+  "<startTime>2026-01-02T03:04:05.000Z</startTime><description>a long description we do not keep</description>"
+  "<tagSet><item><key>CreatedBy</key><value>SmartVault</value></item><item><key>InstanceId</key><value>i-1</value>"
+  "</item><item><key>Owner</key><value>team-a</value></item><item><key>Name</key><value></value></item></tagSet></item>"
+  "<item><snapshotId>snap-2</snapshotId><volumeId>vol-a</volumeId><status>pending</status>"
+  "<startTime>2026-01-03T03:04:05.000Z</startTime><tagSet><item><key>InstanceId</key><value>i-1</value></item>"
+  "</tagSet></item></snapshotSet><nextToken>page-2</nextToken></DescribeSnapshotsResponse>";
+
+TEST(ec2_snaps_parse_page_keeps_only_the_kept_tags_and_interns_values) {
+    static const char *const keys[] = { "CreatedBy", "InstanceId", "Name" };
+    struct arena a;
+    arena_init(&a, 0);
+    const struct xml_node *root;
+    REQUIRE_OK(xml_parse(&a, SPAN_LIT(s_listing_xml), NULL, &root));
+    struct ec2_snaps l;
+    ec2_snaps_init(&l, keys, 3, 10, "TEST_MAX");
+    uint64_t v0 = l.version;
+    struct span next;
+    REQUIRE_OK(ec2_snaps_parse_page(&l, root, &a, &next));
+    CHECK_SPAN(next, "page-2");
+    REQUIRE(l.n == 2);
+    CHECK(l.version != v0);
+    CHECK_SPAN(ec2_snaps_str(&l, l.items[0].id), "snap-1");
+    CHECK_SPAN(ec2_snaps_str(&l, l.items[0].volume_id), "vol-a");
+    CHECK_SPAN(ec2_snaps_str(&l, l.items[1].state), "pending");
+    CHECK_INT(l.items[0].start_time_s, 1767323045);
+    CHECK_SPAN(ec2_snaps_tag(&l, &l.items[0], "CreatedBy"), "SmartVault");
+    CHECK_SPAN(ec2_snaps_tag(&l, &l.items[0], "InstanceId"), "i-1");
+    CHECK_INT(ec2_snaps_tag(&l, &l.items[0], "Owner").n, 0); /* not a kept key: not stored */
+    CHECK_INT(ec2_snaps_tag(&l, &l.items[0], "Name").n, 0);
+    CHECK_INT(ec2_snaps_tag(&l, &l.items[1], "CreatedBy").n, 0);
+    /* one copy of each repeated value: the volume id and the instance id are the same handle */
+    CHECK_INT(l.items[0].volume_id, l.items[1].volume_id);
+    CHECK_INT(l.items[0].tags[1], l.items[1].tags[1]);
+    CHECK_INT(sizeof(struct ec2_snaprec), 56);
+    ec2_snaps_free(&l);
+    arena_free(&a);
+}
+
+TEST(ec2_snaps_past_the_maximum_is_one_limit_error_naming_it) {
+    static const char *const keys[] = { "CreatedBy" };
+    struct arena a;
+    arena_init(&a, 0);
+    const struct xml_node *root;
+    REQUIRE_OK(xml_parse(&a, SPAN_LIT(s_listing_xml), NULL, &root));
+    struct ec2_snaps l;
+    ec2_snaps_init(&l, keys, 1, 3, "EBS_MAX_LISTED_SNAPSHOTS");
+    struct span next;
+    REQUIRE_OK(ec2_snaps_parse_page(&l, root, &a, &next));
+    CHECK_INT(ec2_snaps_parse_page(&l, root, &a, &next), ERR_LIMIT);
+    CHECK(strstr(err_last()->msg, "more than 3 snapshots") != NULL);
+    CHECK(strstr(err_last()->msg, "EBS_MAX_LISTED_SNAPSHOTS") != NULL);
+    CHECK_INT(l.n, 3);
+    CHECK(l.cap <= 3); /* never grown past the maximum */
+    /* a superseded listing is freed when the new one replaces it */
+    struct ec2_snaps fresh;
+    ec2_snaps_init(&fresh, keys, 1, 3, "EBS_MAX_LISTED_SNAPSHOTS");
+    REQUIRE_OK(ec2_snaps_push(&fresh, SPAN_LIT("snap-9"), SPAN_LIT("vol-9"), SPAN_LIT("completed"), 5, NULL, 0));
+    ec2_snaps_replace(&l, &fresh);
+    CHECK_INT(l.n, 1);
+    CHECK_SPAN(ec2_snaps_str(&l, l.items[0].id), "snap-9");
+    CHECK_INT(fresh.n, 0);
+    CHECK(fresh.items == NULL && fresh.pool.nchunks == 0);
+    ec2_snaps_free(&l);
+    arena_free(&a);
+}

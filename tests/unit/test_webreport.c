@@ -55,6 +55,35 @@ s_snap(struct arena *a, const char *id, const char *vol, const char *state, int6
     return s;
 }
 
+/* The EBS job hands the page compact listings (svc/ec2.h): the same snapshots, as its listing keeps them. */
+static const char *const s_kept[] = { "CreatedBy",        "InstanceId",       "VolumeId",  "SourceSnapshotId",
+                                      "SmartVault:Hold",  "SmartVault:RunId", "CreatedOn", "Name",
+                                      "SmartVault:Device" };
+static struct ec2_snaps *s_made[16];
+static size_t s_nmade;
+
+static const struct ec2_snaps *s_compact(struct arena *a, const struct ec2_snapshot_list *l) {
+    struct ec2_snaps *c = ARENA_NEW(a, struct ec2_snaps);
+    ec2_snaps_init(c, s_kept, sizeof(s_kept) / sizeof(s_kept[0]), 1000000, "test maximum");
+    for (size_t i = 0; i < l->n; i++) {
+        const struct ec2_snapshot *s = &l->items[i];
+        if (ec2_snaps_push(c, s->id, s->volume_id, s->state, s->start_time_s, s->tags, s->ntags) != ERR_OK) {
+            abort();
+        }
+    }
+    if (s_nmade == sizeof(s_made) / sizeof(s_made[0])) {
+        abort();
+    }
+    s_made[s_nmade++] = c;
+    return c;
+}
+
+static void s_compact_free(void) {
+    while (s_nmade > 0) {
+        ec2_snaps_free(s_made[--s_nmade]);
+    }
+}
+
 static struct ec2_instance *s_inst(struct arena *a, const char *id, const char *name, size_t nvol, const char **vols) {
     struct ec2_instance *i = ARENA_NEW(a, struct ec2_instance);
     memset(i, 0, sizeof(*i));
@@ -103,8 +132,8 @@ TEST(webreport_volume_states_calendar_and_problems) {
                                   .now_s = NOW,
                                   .instances = insts,
                                   .ninstances = 1,
-                                  .src = &src,
-                                  .dst = &dst };
+                                  .src = s_compact(&a, &src),
+                                  .dst = s_compact(&a, &dst) };
     struct webreport w;
     webreport_build(&a, &in, &w);
     REQUIRE(w.nvolumes == 2);
@@ -131,6 +160,7 @@ TEST(webreport_volume_states_calendar_and_problems) {
     CHECK_INT(w.oldest_backup_age_s, 3 * DAY + 60);
     /* Problems first, then by name/instance/device: vol-a (DR behind) and vol-b (stale) are both problems. */
     CHECK_STR(w.volumes[0].device, "/dev/xvda");
+    s_compact_free();
     arena_free(&a);
 }
 
@@ -142,9 +172,12 @@ TEST(webreport_without_dr_region_and_failed_dr_listing) {
     struct ec2_snapshot items[] = { s_snap(&a, "snap-a1", "vol-a", "completed", NOW - 60, NULL) };
     struct ec2_snapshot_list src = { items, 1, 1 };
     struct cfg off = s_cfg(NULL), on = s_cfg("us-west-2");
-    struct webreport_input in = {
-        .cfg = &off, .source_region = "us-east-1", .now_s = NOW, .instances = insts, .ninstances = 1, .src = &src
-    };
+    struct webreport_input in = { .cfg = &off,
+                                  .source_region = "us-east-1",
+                                  .now_s = NOW,
+                                  .instances = insts,
+                                  .ninstances = 1,
+                                  .src = s_compact(&a, &src) };
     struct webreport w;
     webreport_build(&a, &in, &w);
     CHECK(w.volumes[0].dr == WEBREPORT_DR_OFF);
@@ -154,6 +187,7 @@ TEST(webreport_without_dr_region_and_failed_dr_listing) {
     CHECK(w.dst_failed);
     CHECK(w.volumes[0].dr == WEBREPORT_DR_UNKNOWN);
     CHECK_INT(w.volumes[0].dr_backlog, 0); /* unknown is not counted as backlog */
+    s_compact_free();
     arena_free(&a);
 }
 
@@ -194,8 +228,8 @@ TEST(webreport_orphans_deletions_failures_and_started_copies) {
                                   .now_s = NOW,
                                   .instances = insts,
                                   .ninstances = 2,
-                                  .src = &src,
-                                  .dst = &dst,
+                                  .src = s_compact(&a, &src),
+                                  .dst = s_compact(&a, &dst),
                                   .report = &r,
                                   .outcome = "partial" };
     struct webreport w;
@@ -222,6 +256,7 @@ TEST(webreport_orphans_deletions_failures_and_started_copies) {
     CHECK_INT(w.nfailures, 1);
     CHECK_INT(w.counts.failures, 1);
     report_free(&r);
+    s_compact_free();
     arena_free(&a);
 }
 
@@ -271,7 +306,7 @@ TEST(webreport_history_drills_and_the_runs_backlog) {
                                   .now_s = NOW,
                                   .instances = insts,
                                   .ninstances = 1,
-                                  .src = &src,
+                                  .src = s_compact(&a, &src),
                                   .report = &r,
                                   .history = hist,
                                   .nhistory = sizeof(hist) / sizeof(hist[0]) };
@@ -294,6 +329,7 @@ TEST(webreport_history_drills_and_the_runs_backlog) {
     CHECK_INT(w.dr_backlog, 7);
     CHECK_INT(w.dr_backlog_oldest_age_s, 2 * DAY);
     report_free(&r);
+    s_compact_free();
     arena_free(&a);
 }
 
@@ -306,7 +342,8 @@ TEST(webreport_parts_group_rows_by_account_and_region) {
                               *i2[] = { s_inst(&a, "i-2", "alpha", 1, v2) };
     struct ec2_snapshot s1[] = { s_snap(&a, "snap-1", "vol-1", "completed", NOW - 60, NULL) };
     struct ec2_snapshot s2[] = { s_snap(&a, "snap-2", "vol-2", "completed", NOW - 3 * DAY, NULL) };
-    struct ec2_snapshot_list l1 = { s1, 1, 1 }, l2 = { s2, 1, 1 }, empty = { NULL, 0, 0 };
+    struct ec2_snapshot_list l1 = { s1, 1, 1 }, l2 = { s2, 1, 1 }, none = { NULL, 0, 0 };
+    const struct ec2_snaps *c1 = s_compact(&a, &l1), *c2 = s_compact(&a, &l2), *empty = s_compact(&a, &none);
     const struct webreport_history_day h2[] = { { "vol-2", NOW - 12 * DAY, WEBREPORT_HIST_SNAP },
                                                 { "vol-1", NOW - 12 * DAY, WEBREPORT_HIST_SNAP } };
     const struct webreport_part parts[] = {
@@ -314,7 +351,7 @@ TEST(webreport_parts_group_rows_by_account_and_region) {
           .region = "eu-west-1",
           .instances = i2,
           .ninstances = 1,
-          .src = &l2,
+          .src = c2,
           .history = h2,
           .nhistory = 2 },
         { .account = "111111111111",
@@ -322,8 +359,8 @@ TEST(webreport_parts_group_rows_by_account_and_region) {
           .dest_region = "us-west-2",
           .instances = i1,
           .ninstances = 1,
-          .src = &l1,
-          .dst = &empty },
+          .src = c1,
+          .dst = empty },
     };
     struct cfg c = s_cfg(NULL);
     struct webreport_input in = { .cfg = &c, .source_region = "us-east-1", .now_s = NOW, .parts = parts, .nparts = 2 };
@@ -347,6 +384,7 @@ TEST(webreport_parts_group_rows_by_account_and_region) {
     CHECK_STR(w.dest_region, "us-west-2"); /* a target has DR: the header's DR figures are shown */
     CHECK(strstr(buf_cstr(&b), "2 accounts and regions (grouped below)") != NULL);
     buf_free(&b);
+    s_compact_free();
     arena_free(&a);
 }
 
@@ -408,7 +446,7 @@ static void s_hostile_model(struct arena *a, struct webreport *w, struct report 
                                   .now_s = NOW,
                                   .instances = insts,
                                   .ninstances = 1,
-                                  .src = src,
+                                  .src = s_compact(a, src),
                                   .report = r,
                                   .outcome = "partial" };
     webreport_build(a, &in, w);
@@ -452,6 +490,7 @@ TEST(webreport_html_escapes_every_value_and_its_csp_names_its_own_style_and_scri
     CHECK(strncmp(csp, want, strlen(want)) == 0);
     buf_free(&b);
     report_free(&r);
+    s_compact_free();
     arena_free(&a);
 }
 
@@ -482,6 +521,7 @@ TEST(webreport_json_parses_back_with_the_cycle_counts) {
     buf_free(&b);
     buf_free(&counts);
     report_free(&r);
+    s_compact_free();
     arena_free(&a);
 }
 
@@ -520,14 +560,15 @@ static size_t s_page_size(size_t n) {
                                   .now_s = NOW,
                                   .instances = insts,
                                   .ninstances = ninst,
-                                  .src = &sl,
-                                  .dst = &dl };
+                                  .src = s_compact(&a, &sl),
+                                  .dst = s_compact(&a, &dl) };
     struct webreport w;
     webreport_build(&a, &in, &w);
     struct buf b;
     buf_init(&b, WEBREPORT_PAGE_MAX);
     size_t size = webreport_html(&w, &b) == ERR_OK ? b.len : SIZE_MAX;
     buf_free(&b);
+    s_compact_free();
     arena_free(&a);
     return size;
 }
@@ -581,6 +622,7 @@ TEST(dynamodb_query_body_and_parse_for_the_run_index) {
     REQUIRE_OK(json_parse(&a, SPAN_LIT("{}"), NULL, &root));
     REQUIRE_OK(dynamodb_query_parse(&a, root, &items, &n));
     CHECK_INT(n, 0);
+    s_compact_free();
     arena_free(&a);
 }
 
