@@ -635,39 +635,28 @@ lint_curl_boundary() {
 # Short, plain functions: none over LINT_MAX_LINES lines or over LINT_MAX_COMPLEXITY (pmccabe's modified McCabe
 # number) unless a comment in the lines just above it says why it must be so, as `/* complexity: REASON */`.
 # Prints every such exception, so the list stays visible; fails on a long or complex function without one.
-# LINT_COMPLEXITY_ENFORCE=0 reports without failing. tests/tools/complexity_todo.txt lists known offenders
-# ("src/file.c:function", one a line) in files being changed by someone else: reported as "todo", not failed; the
-# list is meant to be emptied, and a listed function that no longer exceeds the limits is reported as stale.
+# LINT_COMPLEXITY_ENFORCE=0 reports without failing.
 LINT_MAX_LINES=80
 LINT_MAX_COMPLEXITY=15
 lint_complexity() {
     install_pkgs pmccabe
     local out
     out=$(find src -name '*.c' -print0 | sort -z | xargs -0 pmccabe 2>/dev/null |
-        awk -v ml="$LINT_MAX_LINES" -v mc="$LINT_MAX_COMPLEXITY" -v tf=tests/tools/complexity_todo.txt -F'\t' '
-            BEGIN { while ((getline l < tf) > 0) { sub(/#.*/, "", l); gsub(/[[:space:]]/, "", l); if (l != "") todo[l] = 1 } }
+        awk -v ml="$LINT_MAX_LINES" -v mc="$LINT_MAX_COMPLEXITY" -F'\t' '
             $1 + 0 > mc || $5 + 0 > ml {
                 split($6, a, "[(]"); file = a[1]; start = $4 + 0; why = ""
                 n = 0; delete lines
                 while ((getline l < file) > 0) { n++; if (n >= start - 6 && n < start) lines[n] = l; if (n >= start) break }
                 close(file)
                 for (i = start - 6; i < start; i++) if ((i in lines) && match(lines[i], /complexity: [^*]*/)) why = substr(lines[i], RSTART + 12, RLENGTH - 12)
-                split($6, f, "[(): ]+"); key = file ":" f[3]
-                state = (why != "" ? "ok" : (key in todo) ? "todo" : "MISSING")
-                printf "%s\t%s lines, complexity %s\t%s\n", state, $5, $1, $6 (why == "" ? (state == "todo" ? " (todo list)" : "") : " - " why)
-                seen[key] = 1
-            }
-            END { for (k in todo) if (!(k in seen)) printf "stale\t%s is listed in the todo list but within the limits\n", k }')
-    local listed missing stale
+                state = (why != "" ? "ok" : "MISSING")
+                printf "%s\t%s lines, complexity %s\t%s\n", state, $5, $1, $6 (why == "" ? "" : " - " why)
+            }')
+    local listed missing
     listed=$(grep -c '^ok' <<<"$out" || true)
     missing=$(grep '^MISSING' <<<"$out" || true)
-    stale=$(grep '^stale' <<<"$out" || true)
-    [[ -n "$out" ]] && say "lint: functions over $LINT_MAX_LINES lines or complexity $LINT_MAX_COMPLEXITY ($listed with a reason, $(grep -c '^todo' <<<"$out" || true) on the todo list):"
-    [[ -n "$out" ]] && grep -v '^stale' <<<"$out" | cut -f2- | sed 's/^/    /'
-    if [[ -n "$stale" ]]; then
-        cut -f2- <<<"$stale" | sed 's/^/lint: /' >&2
-        [[ "${LINT_COMPLEXITY_ENFORCE:-1}" == 0 ]] || return 1
-    fi
+    [[ -n "$out" ]] && say "lint: functions over $LINT_MAX_LINES lines or complexity $LINT_MAX_COMPLEXITY ($listed with a reason):"
+    [[ -n "$out" ]] && cut -f2- <<<"$out" | sed 's/^/    /'
     if [[ -n "$missing" ]]; then
         echo "lint: $(wc -l <<<"$missing") function(s) over the limits without a '/* complexity: why */' comment" >&2
         [[ "${LINT_COMPLEXITY_ENFORCE:-1}" == 0 ]] && return 0

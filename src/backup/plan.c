@@ -504,6 +504,87 @@ const char *plan_copy_why(
     return buf;
 }
 
+/* Never twice within one plan: later records of an id are duplicates. */
+static void s_copy_mark_duplicates(const struct snap *src, size_t nsrc, struct plan_copy_decision *out) {
+    s_sort(out, nsrc, sizeof(*out), s_copy_by_id, src);
+    for (size_t k = 1; k < nsrc; k++) {
+        if (span_eq(src[out[k - 1].index].snapshot_id, src[out[k].index].snapshot_id)) {
+            out[k].reason = PLAN_COPY_SKIP_DUPLICATE;
+        }
+    }
+}
+
+/* Existing copies, in any state, and what is in flight (out sorted by id). */
+static void s_copy_count_existing(
+  const struct snap *src,
+  size_t nsrc,
+  const struct snap *dst,
+  size_t ndst,
+  struct plan_copy_decision *out,
+  struct plan_copy_counts *counts) {
+    for (size_t j = 0; j < ndst; j++) {
+        if (dst[j].state == SNAP_PENDING) {
+            counts->in_flight_before++;
+        }
+        if (dst[j].source_snapshot_id.n == 0) {
+            continue;
+        }
+        struct plan_copy_decision *d = s_copy_find(out, nsrc, src, dst[j].source_snapshot_id);
+        if (d != NULL) {
+            d->copies_existing++;
+            if (dst[j].state == SNAP_ERROR) {
+                d->copies_failed++;
+            }
+        }
+    }
+}
+
+/* The newest completed SmartVault snapshot of each volume goes first (plan.h ORDER). */
+static void s_copy_mark_latest(const struct snap *src, size_t nsrc, struct plan_copy_decision *out) {
+    s_sort(out, nsrc, sizeof(*out), s_copy_by_volume, src);
+    for (size_t lo = 0; lo < nsrc;) {
+        size_t hi = lo;
+        bool found = false;
+        while (hi < nsrc && span_eq(src[out[hi].index].volume_id, src[out[lo].index].volume_id)) {
+            if (!found && s_copy_candidate(&src[out[hi].index])) {
+                out[hi].latest = true;
+                found = true;
+            }
+            hi++;
+        }
+        lo = hi;
+    }
+}
+
+/* In plan order, the starts beyond the free slots are deferred (they keep their priority for the next cycle). */
+static void s_copy_limit(
+  const struct snap *src,
+  size_t nsrc,
+  const struct plan_copy_policy *policy,
+  struct plan_copy_decision *out,
+  struct plan_copy_counts *counts) {
+    s_sort(out, nsrc, sizeof(*out), s_copy_by_plan, src);
+    size_t slots = counts->in_flight_before < policy->copy_limit ? policy->copy_limit - counts->in_flight_before : 0;
+    for (size_t k = 0; k < nsrc && out[k].action == PLAN_COPY_START; k++) {
+        if (k < slots) {
+            continue;
+        }
+        out[k].action = PLAN_COPY_DEFER;
+        out[k].reason = PLAN_COPY_DEFER_LIMIT;
+        out[k].in_flight = (uint32_t) (counts->in_flight_before + slots); /* here only once every slot is taken */
+    }
+    for (size_t k = 0; k < nsrc; k++) {
+        counts->by_reason[out[k].reason]++;
+        if (out[k].action == PLAN_COPY_START) {
+            counts->start++;
+        } else if (out[k].action == PLAN_COPY_DEFER) {
+            counts->deferred++;
+        } else {
+            counts->skipped++;
+        }
+    }
+}
+
 enum err plan_copies(
   const struct snap *src,
   size_t nsrc,
@@ -528,68 +609,12 @@ enum err plan_copies(
         out[i].index = i;
         out[i].reason = PLAN_COPY_UNDECIDED;
     }
-
-    /* Never twice within one plan: later records of an id are duplicates. */
-    s_sort(out, nsrc, sizeof(*out), s_copy_by_id, src);
-    for (size_t k = 1; k < nsrc; k++) {
-        if (span_eq(src[out[k - 1].index].snapshot_id, src[out[k].index].snapshot_id)) {
-            out[k].reason = PLAN_COPY_SKIP_DUPLICATE;
-        }
-    }
-    /* Existing copies, in any state, and what is in flight. */
-    for (size_t j = 0; j < ndst; j++) {
-        if (dst[j].state == SNAP_PENDING) {
-            counts->in_flight_before++;
-        }
-        if (dst[j].source_snapshot_id.n == 0) {
-            continue;
-        }
-        struct plan_copy_decision *d = s_copy_find(out, nsrc, src, dst[j].source_snapshot_id);
-        if (d != NULL) {
-            d->copies_existing++;
-            if (dst[j].state == SNAP_ERROR) {
-                d->copies_failed++;
-            }
-        }
-    }
-    /* The newest completed SmartVault snapshot of each volume goes first (plan.h ORDER). */
-    s_sort(out, nsrc, sizeof(*out), s_copy_by_volume, src);
-    for (size_t lo = 0; lo < nsrc;) {
-        size_t hi = lo;
-        bool found = false;
-        while (hi < nsrc && span_eq(src[out[hi].index].volume_id, src[out[lo].index].volume_id)) {
-            if (!found && s_copy_candidate(&src[out[hi].index])) {
-                out[hi].latest = true;
-                found = true;
-            }
-            hi++;
-        }
-        lo = hi;
-    }
+    s_copy_mark_duplicates(src, nsrc, out);
+    s_copy_count_existing(src, nsrc, dst, ndst, out, counts);
+    s_copy_mark_latest(src, nsrc, out);
     for (size_t k = 0; k < nsrc; k++) {
         s_copy_decide(&out[k], &src[out[k].index], policy, now_s);
     }
-
-    s_sort(out, nsrc, sizeof(*out), s_copy_by_plan, src);
-    size_t slots = counts->in_flight_before < policy->copy_limit ? policy->copy_limit - counts->in_flight_before : 0;
-    for (size_t k = 0; k < nsrc && out[k].action == PLAN_COPY_START; k++) {
-        if (k < slots) {
-            continue;
-        }
-        /* Still in plan order: the limit-deferred keep their priority for the next cycle. */
-        out[k].action = PLAN_COPY_DEFER;
-        out[k].reason = PLAN_COPY_DEFER_LIMIT;
-        out[k].in_flight = (uint32_t) (counts->in_flight_before + slots); /* here only once every slot is taken */
-    }
-    for (size_t k = 0; k < nsrc; k++) {
-        counts->by_reason[out[k].reason]++;
-        if (out[k].action == PLAN_COPY_START) {
-            counts->start++;
-        } else if (out[k].action == PLAN_COPY_DEFER) {
-            counts->deferred++;
-        } else {
-            counts->skipped++;
-        }
-    }
+    s_copy_limit(src, nsrc, policy, out, counts);
     return ERR_OK;
 }

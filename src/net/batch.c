@@ -471,6 +471,35 @@ static size_t s_waiting_in_order(const struct batch *b, struct batch_item **out)
 }
 
 /*
+ * One open request's turn: cancelled at a stop, ended at its deadline, or - when due - sent, or made to wait for
+ * its limiter's token. False when it is over (finished, and maybe freed).
+ */
+static bool s_turn(struct batch *b, struct batch_item *it) {
+    int64_t now = b->tr->now_ms(b->tr->ctx);
+    if (stop_requested() && s_stopped()) {
+        s_cancel(b, it, now);
+        return false;
+    }
+    if (now >= it->deadline_ms) {
+        retry_abandon(it->policy, &it->rs); /* the retry it was waiting for will not be made */
+        it->res.stop = RETRY_STOP_DEADLINE;
+        s_finish(b, it, ERR_TIMEOUT, now);
+        return false;
+    }
+    if (it->due_ms > now) {
+        return true;
+    }
+    int64_t wait = retry_before_attempt(it->policy, &it->rs, now);
+    it->limited = wait > 0;
+    if (wait > 0) {
+        b->stats.limiter_waits++;
+        it->due_ms = now + wait;
+        return true;
+    }
+    return s_send(b, it, now);
+}
+
+/*
  * Starts every waiting request that is due; returns the earliest time a still-waiting one is due. A request
  * that finds an earlier one waiting for the same limiter's token waits behind it (FIFO per limiter).
  */
@@ -486,34 +515,14 @@ static int64_t s_start_due(struct batch *b) {
         if (it->limited && s_queued_behind(rl, waiting, nwaiting)) {
             continue; /* the earlier request's due time, already in `next`, wakes the loop */
         }
-        int64_t now = b->tr->now_ms(b->tr->ctx);
-        if (stop_requested() && s_stopped()) {
-            s_cancel(b, it, now);
-            continue;
+        if (!s_turn(b, it) || it->state != S_WAITING) {
+            continue; /* over, or on the wire */
         }
-        if (now >= it->deadline_ms) {
-            retry_abandon(it->policy, &it->rs); /* the retry it was waiting for will not be made */
-            it->res.stop = RETRY_STOP_DEADLINE;
-            s_finish(b, it, ERR_TIMEOUT, now);
-            continue;
-        }
-        if (it->due_ms <= now) {
-            int64_t wait = retry_before_attempt(it->policy, &it->rs, now);
-            it->limited = wait > 0;
-            if (wait > 0) {
-                b->stats.limiter_waits++;
-                it->due_ms = now + wait;
-            } else if (!s_send(b, it, now)) {
-                continue; /* it is over and freed */
-            }
-        }
-        if (it->state == S_WAITING && it->limited && rl != NULL) {
+        if (it->limited && rl != NULL) {
             waiting[nwaiting++] = rl;
         }
-        if (it->state == S_WAITING) {
-            int64_t due = it->due_ms < it->deadline_ms ? it->due_ms : it->deadline_ms;
-            next = due < next ? due : next;
-        }
+        int64_t due = it->due_ms < it->deadline_ms ? it->due_ms : it->deadline_ms;
+        next = due < next ? due : next;
     }
     return next;
 }
