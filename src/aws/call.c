@@ -566,9 +566,11 @@ static void s_arm(struct aws_client *c, struct aws_request *r) {
 
 /*
  * Arms r and adds it to b with its client's (service, region) policy and (account, ..., operation) limiter;
- * `next`: before the requests still queued.
+ * `where`: queued last, next (before every queued request), or in front of the requests queued last.
  */
-static enum err s_add(struct aws_client *c, struct batch *b, struct aws_request *r, int64_t now, bool next) {
+enum s_where { S_QUEUED, S_NEXT, S_FRONT }; /* batch_add_paced, batch_add_next, batch_add_front */
+
+static enum err s_add(struct aws_client *c, struct batch *b, struct aws_request *r, int64_t now, enum s_where where) {
     s_arm(c, r);
     struct retry_policy *policy = c->opt.retry;
     struct ratelimit *limiter = NULL;
@@ -577,7 +579,10 @@ static enum err s_add(struct aws_client *c, struct batch *b, struct aws_request 
         policy = pacing_policy(c->opt.pacing, r->service, r->region, now);
         limiter = pacing_limiter(c->opt.pacing, account, r->service, r->region, r->operation, now);
     }
-    return (next ? batch_add_next : batch_add_paced)(b, &s_ops, r, policy, limiter);
+    if (where == S_NEXT) {
+        return batch_add_next(b, &s_ops, r, policy, limiter);
+    }
+    return (where == S_FRONT ? batch_add_front : batch_add_paced)(b, &s_ops, r, policy, limiter);
 }
 
 /*
@@ -585,8 +590,13 @@ static enum err s_add(struct aws_client *c, struct batch *b, struct aws_request 
  * policy and pacing), or on `c` when clients is NULL. Concurrency and the run's deadline are c's; requests added
  * during the run (aws_run_add) join it through c.
  */
-static enum err s_run(struct aws_client *c, struct aws_client *const *clients, struct aws_request **reqs, size_t n) {
-    if (n == 0) {
+static enum err s_run(
+  struct aws_client *c,
+  struct aws_client *const *clients,
+  struct aws_request **reqs,
+  size_t n,
+  const struct aws_tick *tick) {
+    if (n == 0 && tick == NULL) {
         return ERR_OK;
     }
     struct batch_options bo = { .max_in_flight = c->opt.max_in_flight,
@@ -600,12 +610,15 @@ static enum err s_run(struct aws_client *c, struct aws_client *const *clients, s
         struct aws_client *rc = clients != NULL ? clients[i] : c;
         enum err e = rc->opt.http == c->opt.http ? ERR_OK : ERR_INVALID; /* one batch drives one connection pool */
         if (e == ERR_OK) {
-            e = s_add(rc, b, reqs[i], now, false);
+            e = s_add(rc, b, reqs[i], now, S_QUEUED);
         }
         if (e != ERR_OK) {
             batch_free(b);
             return e;
         }
+    }
+    if (tick != NULL) {
+        batch_set_tick(b, tick->fn, tick->ctx, tick->every_ms);
     }
     struct batch *outer = c->running;
     c->running = b;
@@ -624,18 +637,32 @@ static enum err s_run(struct aws_client *c, struct aws_client *const *clients, s
 }
 
 enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) {
-    return s_run(c, NULL, reqs, n);
+    return s_run(c, NULL, reqs, n, NULL);
 }
 
 enum err aws_run_each(struct aws_client *const *clients, struct aws_request **reqs, size_t n) {
-    return n ? s_run(clients[0], clients, reqs, n) : ERR_OK;
+    return n ? s_run(clients[0], clients, reqs, n, NULL) : ERR_OK;
+}
+
+enum err aws_run_ticking(
+  struct aws_client *owner,
+  struct aws_client *const *clients,
+  struct aws_request **reqs,
+  size_t n,
+  const struct aws_tick *tick) {
+    return s_run(owner, clients, reqs, n, tick);
 }
 
 enum err aws_run_add(struct aws_client *c, struct aws_request *r) {
     if (c->running == NULL) {
         return ERR_INVALID;
     }
-    return s_add(c, c->running, r, time_mono_ms(), true);
+    return s_add(c, c->running, r, time_mono_ms(), S_NEXT);
+}
+
+enum err aws_run_join(struct aws_client *owner, struct aws_client *c, struct aws_request *r) {
+    ENSURE(owner->running != NULL && c->opt.http == owner->opt.http, ERR_INVALID, "aws_run_join: no run to join");
+    return s_add(c, owner->running, r, time_mono_ms(), S_FRONT);
 }
 
 const struct batch_stats *aws_client_last_run(const struct aws_client *c) {

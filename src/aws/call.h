@@ -134,6 +134,29 @@ enum err aws_run(struct aws_client *c, struct aws_request **reqs, size_t n) SV_M
  * same http client (ERR_INVALID otherwise); concurrency and the run deadline are clients[0]'s.
  */
 enum err aws_run_each(struct aws_client *const *clients, struct aws_request **reqs, size_t n) SV_MUST_CHECK;
+/* A producer called while a batch runs (net/batch.h batch_set_tick): every every_ms, and when the batch runs dry. */
+struct aws_tick {
+    void (*fn)(void *ctx);
+    void *ctx;
+    int64_t every_ms;
+};
+/*
+ * aws_run_each run by `owner` (its concurrency and run deadline; clients[i] sign and pace reqs[i], or owner when
+ * clients is NULL) with a tick that may add requests to the run with aws_run_join; runs (the tick at least once)
+ * even when n is 0. The run ends when nothing is left and the tick adds nothing.
+ */
+enum err aws_run_ticking(
+  struct aws_client *owner,
+  struct aws_client *const *clients,
+  struct aws_request **reqs,
+  size_t n,
+  const struct aws_tick *tick) SV_MUST_CHECK;
+/*
+ * Adds r, signed and paced by its client c, to the run `owner` is running (from a tick or an on_done), queued
+ * behind the requests already there - a request whose limiter waits for a token is passed over, so it never holds
+ * a slot other buckets could use. ERR_INVALID when owner runs nothing or c uses another http client.
+ */
+enum err aws_run_join(struct aws_client *owner, struct aws_client *c, struct aws_request *r) SV_MUST_CHECK;
 /*
  * Adds r to the aws_run in progress on this client (from an on_done or progress callback), with the same pacing:
  * it runs in that batch, opening before the requests still queued (batch_add_next: it does not wait behind a long

@@ -80,6 +80,15 @@ struct ebs_state {
     enum err dst_listed, copy_err, dst_err, due_err, src_err;
     size_t items_before; /* report items before step A: devtag tags what it created */
     bool pumping;        /* in the copy pump */
+    /* ---- the copy feeder (COPY_WINDOW): copies start inside every step's batch ---- */
+    int64_t window_end_ms;      /* COPY_WINDOW counted from step A (monotonic): no copy starts after it */
+    bool feeding;               /* the running step's tick starts this target's copies */
+    size_t copies_out;          /* CopySnapshot requests of tracked copies not answered yet */
+    bool refresh_out[2];        /* a DescribeSnapshots by id in flight: [0] source, [1] destination */
+    int64_t refresh_next_ms[2]; /* when the next one may be sent */
+    int64_t refresh_poll_ms[2]; /* EBS_PUMP_POLL_MIN_MS, doubling while nothing completes */
+    size_t refresh_from[2];     /* the listing index the next one starts looking from */
+    uint64_t fed_version[2];    /* the listings' versions after the feeder's last plan */
 };
 
 /* What a copy pass does with its plan. */
@@ -105,6 +114,9 @@ struct ebs_queue {
     /* progress of the step: ebs.progress every EBS_PROGRESS_MS while it runs */
     const char *step;
     size_t done;
+    size_t joined;              /* requests the feeder joined to the running batch (live) */
+    bool live;                  /* the batch runs: s_enqueue joins requests to it instead of queuing them */
+    struct aws_client *owner;   /* the client running the batch */
     int64_t t0_ms, logged_ms;
 };
 
@@ -118,7 +130,24 @@ struct ebs_wrap {
 
 static void s_request_done(struct aws_request *r);
 
-static void s_enqueue(struct cycle *cy, struct ebs_queue *q, struct aws_request *r) {
+/*
+ * Queues r for the step (its wrapper allocated in `a`), or, while the step's batch runs (q->live), joins it to the
+ * batch at once; false when that failed (r was not added, its on_done will not be called).
+ */
+static bool s_enqueue(struct cycle *cy, struct ebs_queue *q, struct aws_request *r, struct arena *a) {
+    struct ebs_wrap *w = ARENA_NEW(a, struct ebs_wrap);
+    *w = (struct ebs_wrap){ .q = q, .arg = q->arg, .on_done = r->on_done, .user = r->user };
+    if (q->live) {
+        r->user = w;
+        r->on_done = s_request_done;
+        if (aws_run_join(q->owner, cy->aws, r) != ERR_OK) {
+            r->user = w->user;
+            r->on_done = w->on_done;
+            return false;
+        }
+        q->joined++;
+        return true;
+    }
     if (q->n == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 256;
         struct aws_request **v = ARENA_NEW_ARRAY(cy->scratch, struct aws_request *, cap);
@@ -131,12 +160,11 @@ static void s_enqueue(struct cycle *cy, struct ebs_queue *q, struct aws_request 
         q->clients = c;
         q->cap = cap;
     }
-    struct ebs_wrap *w = ARENA_NEW(cy->scratch, struct ebs_wrap);
-    *w = (struct ebs_wrap){ .q = q, .arg = q->arg, .on_done = r->on_done, .user = r->user };
     r->user = w;
     r->on_done = s_request_done;
     q->clients[q->n] = cy->aws;
     q->reqs[q->n++] = r;
+    return true;
 }
 
 static struct span s_tag(const struct ec2_tag *tags, size_t n, const char *key) {
@@ -512,6 +540,35 @@ struct ebs_create {
     struct aws_request req;
 };
 
+/*
+ * A snapshot just created joins the source listing as EC2 answered it (usually `pending`), with the tags the
+ * planners and the copy read - also SmartVault:Device, which devtag puts on the snapshot itself only after the
+ * step - so the copy feeder can copy it as soon as it completes, without listing the region again.
+ */
+static void s_listed_created(
+  struct ebs_state *st,
+  const struct ebs_instance *ei,
+  const struct ec2_snapshot *s,
+  struct span device) {
+    struct cycle *cy = st->cy;
+    char date[TIME_DATE_LEN + 1];
+    time_format_date(cy->now_s, date);
+    struct ec2_tag tags[6];
+    size_t nt = 0;
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_BY), SPAN_LIT(TAG_CREATED_BY_VALUE) };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_INSTANCE_ID), ei->inst->id };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_ON), span_from_cstr(date) };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_RUN_ID), span_from_cstr(cy->report->run_id) };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_NAME), ei->name };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_DEVICE), device };
+    struct span state = s->state.n ? s->state : SPAN_LIT("pending");
+    int64_t start = s->start_time_s > 0 ? s->start_time_s : job_decision_now_s(cy);
+    if (ec2_snaps_push(st->src, s->id, s->volume_id, state, start, tags, nt) != ERR_OK) {
+        LOG(LOG_WARN, "copy.feed_stopped", LF_S("reason", err_last()->msg));
+        st->feeding = false; /* step B lists the region again and copies it */
+    }
+}
+
 static void s_create_done(struct aws_request *r) {
     struct ebs_create *c = r->user;
     struct cycle *cy = c->st->cy;
@@ -546,6 +603,9 @@ static void s_create_done(struct aws_request *r) {
                                   .snapshot_id = snap_id,
                                   .device = device };
         s_record(cy, REPORT_CREATED, &it);
+        if (c->st->pump) {
+            s_listed_created(c->st, c->ei, s, span_from_cstr(device));
+        }
         LOG(
           LOG_INFO,
           "snapshot.created",
@@ -652,7 +712,7 @@ static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
                                        .params = q,
                                        .user = c,
                                        .on_done = s_create_done };
-        s_enqueue(cy, queue, &c->req);
+        (void) s_enqueue(cy, queue, &c->req, cy->scratch);
         n++;
     }
     st->creates_queued += n;
@@ -665,22 +725,57 @@ static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
 struct ebs_copy {
     struct ebs_state *st;
     const char *src_id, *instance_id, *volume_id; /* of the source (the listing may change before it is done) */
+    size_t slot;       /* its record in st->dst (tracked copies), else SIZE_MAX */
+    struct arena *own; /* the arena it lives in when the feeder started it (freed when it is answered), or NULL */
     struct aws_request req;
 };
 
 /*
- * The pump keeps the destination listing current itself: a started copy joins st->dst as `pending` (with the tags
- * the planner reads), and each round asks EC2 only about the pending ones, by id.
+ * With COPY_WINDOW the job keeps the destination listing current itself: a copy joins st->dst as `pending` (with
+ * the tags the planner reads) when it is queued, so a plan made while it waits for its bucket counts it in flight
+ * and never starts it twice; its id is filled in when EC2 answers (an unanswered one is cleared and dropped after
+ * the step), and the pending ones are asked about by id.
  */
-static void s_track_copy(struct ebs_state *st, const struct ebs_copy *c, struct span copy_id) {
+static void s_track_copy(struct ebs_state *st, struct ebs_copy *c) {
     struct ec2_tag tags[4] = {
         { SPAN_LIT(TAG_CREATED_BY), SPAN_LIT(TAG_CREATED_BY_VALUE) },
         { SPAN_LIT(TAG_SOURCE_SNAPSHOT_ID), span_from_cstr(c->src_id) },
         { SPAN_LIT(TAG_VOLUME_ID), span_from_cstr(c->volume_id) },
         { SPAN_LIT(TAG_INSTANCE_ID), span_from_cstr(c->instance_id) },
     };
-    if (ec2_snaps_push(st->dst, copy_id, SPAN_NULL, SPAN_LIT("pending"), st->cy->now_s, tags, 4) != ERR_OK) {
+    c->slot = SIZE_MAX;
+    if (ec2_snaps_push(st->dst, SPAN_NULL, SPAN_NULL, SPAN_LIT("pending"), job_decision_now_s(st->cy), tags, 4) != ERR_OK) {
         st->dst_stale = true; /* not tracked (the listing is full): the pump lists the destination instead */
+        return;
+    }
+    c->slot = st->dst->n - 1;
+    st->copies_out++;
+}
+
+/* A tracked copy was answered: its record gets the copy's id, or (not started) is cleared for dropping. */
+static void s_settle_copy(struct ebs_state *st, struct ebs_copy *c, struct span copy_id) {
+    if (c->slot == SIZE_MAX) {
+        return;
+    }
+    st->copies_out--;
+    struct ec2_snaprec *rec = &st->dst->items[c->slot];
+    uint32_t id = copy_id.n ? ec2_pool_intern(&st->dst->pool, copy_id) : 0;
+    if (id == 0 || id == UINT32_MAX) {
+        memset(rec, 0, sizeof(*rec)); /* no id: ec2_snaps_drop_unnamed removes it after the step */
+        st->dst_stale = st->dst_stale || copy_id.n > 0;
+    } else {
+        rec->id = id;
+    }
+    ec2_snaps_touch(st->dst);
+}
+
+/* The copy is over: frees what it lived in (the feeder's own arena). r and c are gone afterwards. */
+static void s_copy_free(struct ebs_copy *c) {
+    aws_request_free(&c->req);
+    if (c->own != NULL) {
+        struct arena *own = c->own;
+        arena_free(own);
+        free(own);
     }
 }
 
@@ -703,11 +798,13 @@ static void s_copy_done(struct aws_request *r) {
             it.reason = "deferred: copy limit reached (ResourceLimitExceeded)";
             s_record(cy, REPORT_SKIPPED, &it);
             LOG(LOG_WARN, "copy.deferred", LF_S("source_snapshot_id", src_id), LF_S("reason", it.reason));
+            c->st->feeding = false; /* the account's quota is full: the pump's rounds go on from here */
         } else {
             it.snapshot_id = src_id;
             s_record_failure(cy, &it, r, "CopySnapshot");
         }
-        aws_request_free(r);
+        s_settle_copy(c->st, c, SPAN_NULL);
+        s_copy_free(c);
         return;
     }
     struct arena_mark m = arena_mark(cy->scratch);
@@ -717,15 +814,13 @@ static void s_copy_done(struct aws_request *r) {
     if (e == ERR_OK) {
         e = ec2_copy_snapshot_parse(cy->scratch, root, &copy_id);
     }
+    s_settle_copy(c->st, c, e == ERR_OK ? copy_id : SPAN_NULL);
     if (e != ERR_OK) {
         r->result = e;
         it.snapshot_id = src_id;
         s_record_failure(cy, &it, r, "CopySnapshot response");
     } else {
         const char *copy = arena_span_cstr(cy->scratch, copy_id);
-        if (c->st->pump) {
-            s_track_copy(c->st, c, copy_id);
-        }
         it.snapshot_id = copy;
         s_record(cy, REPORT_COPIED, &it);
         LOG(
@@ -740,7 +835,7 @@ static void s_copy_done(struct aws_request *r) {
           LF_B("encrypted", cfg->kms_key_id != NULL));
     }
     arena_rewind(cy->scratch, m); /* copy_id lived in the scratch tree until here */
-    aws_request_free(r);
+    s_copy_free(c);
 }
 
 /* Plans the copies to the DR region and queues the CopySnapshot calls (in the step's scratch scope). */
@@ -815,6 +910,8 @@ static bool s_queue_copy(
   struct ebs_copy *c) {
     struct cycle *cy = st->cy;
     const struct cfg *cfg = cy->cfg;
+    struct arena *ar = c->own != NULL ? c->own : cy->scratch; /* everything of the request lives here */
+    sid = c->own != NULL ? arena_strndup(ar, sid, strlen(sid)) : sid;
     struct span s_id = span_from_cstr(sid), s_vol = ec2_snaps_str(st->src, s->volume_id);
     struct ec2_tag tags[10];
     size_t nt = 0;
@@ -836,15 +933,14 @@ static bool s_queue_copy(
         .source_region = span_from_cstr(cfg->source_region),
         .source_snapshot_id = s_id,
         .destination_region = span_from_cstr(cfg->dest_region),
-        .description =
-          span_from_cstr(arena_printf(cy->scratch, "SmartVault copy of %s from %s", sid, cfg->source_region)),
+        .description = span_from_cstr(arena_printf(ar, "SmartVault copy of %s from %s", sid, cfg->source_region)),
         .kms_key_id = cfg->kms_key_id ? span_from_cstr(cfg->kms_key_id) : SPAN_NULL,
         .tags = tags,
         .ntags = nt,
     };
     /* The PresignedUrl is this same CopySnapshot, presigned for the source region (always sent). */
     struct query_params pre;
-    query_init(&pre, cy->scratch);
+    query_init(&pre, ar);
     ec2_copy_snapshot_request(&pre, &cr, false);
     struct buf url;
     buf_init(&url, 64 * 1024);
@@ -852,8 +948,9 @@ static bool s_queue_copy(
       cy->aws, ENDPOINT_EC2, cfg->source_region, "CopySnapshot", &pre, EBS_PRESIGN_EXPIRES_S, &url);
     c->st = st;
     c->src_id = sid;
-    c->volume_id = arena_span_cstr(cy->scratch, s_vol);
-    c->instance_id = arena_span_cstr(cy->scratch, s_rtag(st->src, s, TAG_INSTANCE_ID));
+    c->volume_id = arena_span_cstr(ar, s_vol);
+    c->instance_id = arena_span_cstr(ar, s_rtag(st->src, s, TAG_INSTANCE_ID));
+    c->slot = SIZE_MAX;
     c->req = (struct aws_request){ .service = ENDPOINT_EC2,
                                    .region = cfg->dest_region,
                                    .operation = "CopySnapshot",
@@ -866,15 +963,34 @@ static bool s_queue_copy(
         buf_free(&url);
         return false;
     }
-    cr.presigned_url = arena_span_dup(cy->scratch, buf_span(&url));
+    cr.presigned_url = arena_span_dup(ar, buf_span(&url));
     buf_free(&url);
-    struct query_params *q = ARENA_NEW(cy->scratch, struct query_params);
-    query_init(q, cy->scratch);
+    struct query_params *q = ARENA_NEW(ar, struct query_params);
+    query_init(q, ar);
     ec2_copy_snapshot_request(q, &cr, true);
     c->req.params = q;
-    s_enqueue(cy, queue, &c->req);
-    st->dst_stale = true;
+    if (!s_enqueue(cy, queue, &c->req, ar)) {
+        return false; /* the batch refused it: nothing was started (the next plan or run copies it) */
+    }
+    if (st->pump) {
+        s_track_copy(st, c);
+    } else {
+        st->dst_stale = true; /* step B lists the destination again */
+    }
     return true;
+}
+
+/* A copy that lives in its own arena (the feeder's: freed when it is answered, so memory follows the slots). */
+static struct ebs_copy *s_copy_own(void) {
+    struct arena *own = malloc(sizeof(*own));
+    if (own == NULL) {
+        FATAL("out of memory for a copy");
+    }
+    arena_init(own, 0);
+    struct ebs_copy *c = ARENA_NEW(own, struct ebs_copy);
+    memset(c, 0, sizeof(*c));
+    c->own = own;
+    return c;
 }
 
 /* complexity: one pass over the plan that starts, reports or skips each decision by mode (3 modes x 3 actions) */
@@ -897,7 +1013,7 @@ static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_cop
     char why[256]; /* "exists=4 expired=4": why snapshots were not copied, so that "0 copied" explains itself */
     s_copy_reasons(&counts, why, sizeof(why));
     LOG(
-      LOG_INFO,
+      queue->live ? LOG_DEBUG : LOG_INFO, /* the feeder plans again every few seconds */
       "copy.plan",
       LF_S("region", cfg->dest_region),
       LF_U("start", counts.start),
@@ -911,7 +1027,7 @@ static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_cop
     }
     size_t nstart = mode == S_COPY_REPORT ? 0 : counts.start; /* window over: the eligible ones are the backlog */
 
-    struct ebs_copy *copies = nstart ? ARENA_NEW_ARRAY(cy->scratch, struct ebs_copy, nstart) : NULL;
+    struct ebs_copy *copies = nstart && !queue->live ? ARENA_NEW_ARRAY(cy->scratch, struct ebs_copy, nstart) : NULL;
     size_t n = 0;
     struct s_failed_ids failed = s_failed_this_run(cy, cfg->dest_region);
     for (size_t k = 0; k < counts.start + counts.deferred; k++) {
@@ -932,8 +1048,11 @@ static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_cop
             s_report_copy_dry_run(cy, sid, plan_copy_why(&dec[k], src, &pol, why, sizeof(why)));
             continue;
         }
-        if (s_queue_copy(st, queue, s, sid, &copies[n])) {
+        struct ebs_copy *c = queue->live ? s_copy_own() : &copies[n];
+        if (s_queue_copy(st, queue, s, sid, c)) {
             n++;
+        } else if (c->own != NULL) {
+            s_copy_free(c);
         }
     }
     arena_free(&plan);
@@ -995,24 +1114,67 @@ static void s_pump_sleep(int64_t ms) {
  * DescribeSnapshots by id for the copies still pending in st->dst (at most EC2_DESCRIBE_SNAPSHOTS_MAX_RESULTS, else
  * ERR_LIMIT: the caller lists the whole destination instead), updating their state in place.
  */
-/* The states EC2 gave for the copies at l->items[pending[0..n)] (n <= the copies in flight), set in place. */
-static enum err
-s_apply_states(struct ec2_snaps *l, const size_t *pending, size_t n, const struct ec2_snapshot_list *got) {
+/*
+ * The states EC2 gave for the snapshots at l->items[pending[0..n)] (n <= one page), set in place; *changed: how many
+ * are no longer pending.
+ */
+static enum err s_apply_states(
+  struct ec2_snaps *l,
+  const size_t *pending,
+  size_t n,
+  const struct ec2_snapshot_list *got,
+  size_t *changed) {
     uint32_t completed = ec2_pool_intern(&l->pool, SPAN_LIT("completed"));
     uint32_t error = ec2_pool_intern(&l->pool, SPAN_LIT("error"));
     ENSURE(completed != UINT32_MAX && error != UINT32_MAX, ERR_NOMEM, "snapshot listing: out of memory");
+    *changed = 0;
     for (size_t k = 0; k < got->n; k++) {
         bool done = span_eq_cstr(got->items[k].state, "completed"), failed = span_eq_cstr(got->items[k].state, "error");
         for (size_t j = 0; (done || failed) && j < n; j++) {
             struct ec2_snaprec *rec = &l->items[pending[j]];
             if (span_eq(s_rid(l, rec), got->items[k].id)) {
                 rec->state = done ? completed : error;
+                ++*changed;
                 break;
             }
         }
     }
-    ec2_snaps_touch(l);
+    if (*changed) {
+        ec2_snaps_touch(l);
+    }
     return ERR_OK;
+}
+
+/*
+ * Up to one page of l's pending snapshots that have an id (a queued copy has none yet), from index *from on and
+ * round again: their indices into pending[] and their ids into q. Returns how many; *from moves past the last.
+ * `all`: ERR_LIMIT-worthy when more than a page is pending (*from unchanged, returns SIZE_MAX).
+ */
+static size_t s_collect_pending(
+  const struct ec2_snaps *l,
+  struct arena *a,
+  struct query_params *q,
+  size_t *pending,
+  size_t *from,
+  bool all) {
+    size_t n = 0, start = *from < l->n ? *from : 0;
+    for (size_t k = 0; k < l->n; k++) {
+        size_t i = (start + k) % l->n;
+        const struct ec2_snaprec *rec = &l->items[i];
+        if (rec->id == 0 || !s_rstate_is(l, rec, "pending")) {
+            continue;
+        }
+        if (n == EC2_DESCRIBE_SNAPSHOTS_MAX_RESULTS) {
+            if (all) {
+                return SIZE_MAX;
+            }
+            break;
+        }
+        pending[n] = i;
+        query_add(q, arena_printf(a, "SnapshotId.%zu", ++n), s_rid(l, rec));
+        *from = i + 1;
+    }
+    return n;
 }
 
 static enum err s_refresh_in_flight(struct ebs_state *st) {
@@ -1021,17 +1183,12 @@ static enum err s_refresh_in_flight(struct ebs_state *st) {
     struct arena_mark m = arena_mark(cy->scratch);
     struct query_params q;
     query_init(&q, cy->scratch);
-    size_t n = 0;
     size_t *pending = ARENA_NEW_ARRAY(cy->scratch, size_t, EC2_DESCRIBE_SNAPSHOTS_MAX_RESULTS);
-    for (size_t i = 0; i < l->n; i++) {
-        if (s_rstate_is(l, &l->items[i], "pending")) {
-            if (n == EC2_DESCRIBE_SNAPSHOTS_MAX_RESULTS) {
-                arena_rewind(cy->scratch, m);
-                return ERR_LIMIT;
-            }
-            pending[n] = i;
-            query_add(&q, arena_printf(cy->scratch, "SnapshotId.%zu", ++n), s_rid(l, &l->items[i]));
-        }
+    size_t from = 0;
+    size_t n = s_collect_pending(l, cy->scratch, &q, pending, &from, true);
+    if (n == SIZE_MAX) {
+        arena_rewind(cy->scratch, m);
+        return ERR_LIMIT;
     }
     if (n == 0) {
         arena_rewind(cy->scratch, m);
@@ -1051,8 +1208,9 @@ static enum err s_refresh_in_flight(struct ebs_state *st) {
         e = ec2_describe_snapshots_parse(cy->scratch, root, &got, &token);
     }
     aws_request_free(&r);
+    size_t changed = 0;
     if (e == ERR_OK) {
-        e = s_apply_states(l, pending, n, &got);
+        e = s_apply_states(l, pending, n, &got, &changed);
     }
     arena_rewind(cy->scratch, m);
     return e;
@@ -1174,7 +1332,7 @@ static void s_queue_deletes(
                                        .params = q,
                                        .user = d,
                                        .on_done = s_delete_done };
-        s_enqueue(cy, queue, &d->req);
+        (void) s_enqueue(cy, queue, &d->req, cy->scratch);
         n++;
     }
 }
@@ -1387,14 +1545,15 @@ static void s_progress(struct ebs_queue *q, bool last) {
     q->logged_ms = now;
     double s = (double) (now - q->t0_ms) / 1000.0;
     double rate = s > 0 ? (double) q->done / s : 0;
-    int64_t eta = rate > 0 ? (int64_t) ((double) (q->n - q->done) / rate) : -1;
+    size_t total = q->n + q->joined;
+    int64_t eta = rate > 0 ? (int64_t) ((double) (total - q->done) / rate) : -1;
     s_enter(q->m, NULL);
     LOG(
       LOG_INFO,
       "ebs.progress",
       LF_S("step", q->step),
       LF_U("done", q->done),
-      LF_U("total", q->n),
+      LF_U("total", total),
       LF_U("targets", q->nseg),
       LF_D("requests_per_s", rate),
       LF_I("eta_s", eta));
@@ -1457,12 +1616,174 @@ static void s_interleave(struct cycle *cy, struct ebs_queue *q) {
     q->clients = clients;
 }
 
-/* Runs what a step queued as one batch, then frees the step's requests, plans and decisions. */
-static enum err s_run_step(struct cycle *cy, struct ebs_queue *q, struct arena_mark step) {
+/*
+ * The copy feeder (COPY_WINDOW): copies do not wait for the step that creates and deletes. Every step's batch runs
+ * with a tick that, for each target, asks EC2 by id about its pending snapshots - the new sources, and the copies
+ * in flight - (paced DescribeSnapshots, one at a time per region, every EBS_FEED_POLL_MIN_MS, doubling to
+ * EBS_PUMP_POLL_MAX_MS while nothing completes) and, while fewer than EBS_FEED_AHEAD copies wait for their
+ * bucket, plans the copies again from the tracked listings and joins those that fit COPY_LIMIT to the running
+ * batch. So CopySnapshot in the DR region draws on its bucket while CreateSnapshots and the deletions draw on
+ * theirs, and the copies of the snapshots just created start as they complete. Each copy lives in its own arena,
+ * freed when it is answered: memory follows the slots, not the fleet.
+ */
+#define EBS_FEED_TICK_MS 500
+#define EBS_FEED_AHEAD 8
+#define EBS_FEED_POLL_MIN_MS 1000
+
+struct ebs_feed {
+    const struct ebs_many *m;
+    struct ebs_state **sts;
+    struct ebs_queue *q;
+};
+
+/* A DescribeSnapshots by id of the feeder, in its own arena. */
+struct ebs_refresh {
+    struct ebs_state *st;
+    struct arena *own;
+    int which; /* 0 source, 1 destination */
+    size_t n;
+    size_t *pending;
+    struct aws_request req;
+};
+
+static void s_refresh_done(struct aws_request *r) {
+    struct ebs_refresh *f = r->user;
+    struct ebs_state *st = f->st;
+    struct cycle *cy = st->cy;
+    struct ec2_snaps *l = f->which ? st->dst : st->src;
+    struct arena_mark m = arena_mark(cy->scratch);
+    const struct xml_node *root = NULL;
+    struct ec2_snapshot_list got = { 0 };
+    struct span token = SPAN_NULL;
+    size_t changed = 0;
+    enum err e = r->result;
+    if (e == ERR_OK) {
+        e = aws_response_xml(r, cy->scratch, &root);
+    }
+    if (e == ERR_OK) {
+        e = ec2_describe_snapshots_parse(cy->scratch, root, &got, &token);
+    }
+    if (e == ERR_OK) {
+        e = s_apply_states(l, f->pending, f->n, &got, &changed);
+    }
+    arena_rewind(cy->scratch, m);
+    int64_t *poll = &st->refresh_poll_ms[f->which];
+    int64_t next = *poll * 2 < EBS_FEED_POLL_MIN_MS ? EBS_FEED_POLL_MIN_MS : *poll * 2;
+    *poll = changed ? EBS_FEED_POLL_MIN_MS : (next < EBS_PUMP_POLL_MAX_MS ? next : EBS_PUMP_POLL_MAX_MS);
+    st->refresh_next_ms[f->which] = time_mono_ms() + *poll;
+    st->refresh_out[f->which] = false;
+    if (e != ERR_OK && !report_stop_cancelled(e)) { /* a snapshot deleted meanwhile, say: the pump lists instead */
+        LOG(LOG_WARN, "copy.feed_stopped", LF_S("reason", err_name(e)), LF_S("aws_code", r->error.code));
+        st->feeding = false;
+        st->dst_stale = st->dst_stale || f->which == 1;
+    }
+    aws_request_free(r);
+    struct arena *own = f->own;
+    arena_free(own);
+    free(own);
+}
+
+/* Asks EC2 about up to a page of the listing's pending snapshots, when it is time and none is in flight. */
+static void s_feed_refresh(struct ebs_feed *fd, struct ebs_state *st, int which, int64_t now) {
+    if (st->refresh_out[which] || now < st->refresh_next_ms[which]) {
+        return;
+    }
+    struct cycle *cy = st->cy;
+    struct ec2_snaps *l = which ? st->dst : st->src;
+    struct arena *own = malloc(sizeof(*own));
+    if (own == NULL) {
+        FATAL("out of memory for a snapshot refresh");
+    }
+    arena_init(own, 0);
+    struct ebs_refresh *f = ARENA_NEW(own, struct ebs_refresh);
+    *f = (struct ebs_refresh){ .st = st, .own = own, .which = which };
+    f->pending = ARENA_NEW_ARRAY(own, size_t, EC2_DESCRIBE_SNAPSHOTS_MAX_RESULTS);
+    struct query_params *q = ARENA_NEW(own, struct query_params);
+    query_init(q, own);
+    f->n = s_collect_pending(l, own, q, f->pending, &st->refresh_from[which], false);
+    f->req = (struct aws_request){ .service = ENDPOINT_EC2,
+                                   .region = which ? cy->cfg->dest_region : cy->cfg->source_region,
+                                   .operation = "DescribeSnapshots",
+                                   .params = q,
+                                   .user = f,
+                                   .on_done = s_refresh_done };
+    if (f->n == 0 || !s_enqueue(cy, fd->q, &f->req, own)) {
+        st->refresh_next_ms[which] = now + EBS_FEED_POLL_MIN_MS; /* nothing pending: look again later */
+        arena_free(own);
+        free(own);
+        return;
+    }
+    st->refresh_out[which] = true;
+}
+
+/* One target's turn of the feeder: what is pending asked about, and copies started while few wait. */
+static void s_feed_target(struct ebs_feed *fd, struct ebs_state *st) {
+    int64_t now = time_mono_ms();
+    if (now >= st->window_end_ms || st->dst_stale) {
+        st->feeding = false;
+        return;
+    }
+    s_feed_refresh(fd, st, 0, now);
+    s_feed_refresh(fd, st, 1, now);
+    bool changed = st->src->version != st->fed_version[0] || st->dst->version != st->fed_version[1];
+    if (!st->feeding || st->copies_out >= EBS_FEED_AHEAD || !changed) {
+        return;
+    }
+    struct arena_mark m = arena_mark(st->cy->scratch); /* the plan's strings; each copy lives in its own arena */
+    enum err e = s_copy(st, fd->q, S_COPY_START);
+    arena_rewind(st->cy->scratch, m);
+    st->fed_version[0] = st->src->version;
+    st->fed_version[1] = st->dst->version;
+    if (e != ERR_OK) {
+        LOG(LOG_WARN, "copy.feed_stopped", LF_S("reason", err_last()->msg));
+        st->feeding = false; /* the step's or the pump's own plan reports it */
+    }
+}
+
+static void s_feed_tick(void *ctx) {
+    struct ebs_feed *fd = ctx;
+    for (size_t i = 0; i < fd->m->n && !stop_requested(); i++) {
+        struct ebs_state *st = fd->sts[i];
+        if (st->in_step && st->feeding) {
+            s_enter(fd->m, st);
+            fd->q->arg = st->t->arg;
+            s_feed_target(fd, st);
+        }
+    }
+    s_enter(fd->m, NULL);
+}
+
+/* Whether the feeder runs for this target in the next step: COPY_WINDOW, a current destination listing. */
+static bool s_feeds(const struct ebs_state *st) {
+    return st->in_step && st->pump && st->copy_err == ERR_OK && !st->dst_stale && !stop_requested() &&
+           time_mono_ms() < st->window_end_ms;
+}
+
+/*
+ * Runs what a step queued as one batch, the copy feeder joining it for the targets that feed, then frees the
+ * step's requests, plans and decisions, and drops the copies that were never started from the tracked listings.
+ */
+static enum err s_run_step(struct cycle *cy, struct ebs_queue *q, struct arena_mark step, struct ebs_state **sts) {
     s_interleave(cy, q);
+    struct ebs_feed fd = { .m = q->m, .sts = sts, .q = q };
+    struct aws_tick tick = { .fn = s_feed_tick, .ctx = &fd, .every_ms = EBS_FEED_TICK_MS };
+    bool feeds = false;
+    for (size_t i = 0; i < q->m->n; i++) {
+        sts[i]->feeding = s_feeds(sts[i]);
+        feeds = feeds || sts[i]->feeding;
+    }
     q->t0_ms = q->logged_ms = time_mono_ms();
-    enum err e = aws_run_each(q->clients, q->reqs, q->n);
+    q->owner = cy->aws;
+    q->live = true;
+    enum err e = aws_run_ticking(cy->aws, q->n ? q->clients : NULL, q->reqs, q->n, feeds ? &tick : NULL);
+    q->live = false;
     s_progress(q, true);
+    for (size_t i = 0; i < q->m->n; i++) {
+        sts[i]->feeding = false;
+        if (sts[i]->in_step && ec2_snaps_drop_unnamed(sts[i]->dst) > 0) {
+            sts[i]->fed_version[1] = 0;
+        }
+    }
     arena_rewind(cy->scratch, step);
     return e;
 }
@@ -1506,9 +1827,11 @@ static void s_step_a_plan(struct ebs_state *st, struct ebs_queue *q) {
     st->copy_err = st->dst_listed;
     st->dst_err = ERR_OK;
     if (cfg->dest_region != NULL && st->dst_listed == ERR_OK) {
-        /* Step B (after creating) or the pump has the last word on copies; else this pass reports. */
-        bool later = st->pump || st->creates_queued > 0;
-        st->copy_err = s_copy(st, q, later ? S_COPY_START : S_COPY_START_AND_REPORT);
+        /* With COPY_WINDOW the feeder starts the copies while the step runs (and the pump has the last word); else
+         * step B (after creating) has it, or this pass reports. */
+        if (!st->pump) {
+            st->copy_err = s_copy(st, q, st->creates_queued > 0 ? S_COPY_START : S_COPY_START_AND_REPORT);
+        }
         st->dst_err = s_retain(st, cfg->dest_region, st->dst, true, cfg->dest_retention_days, q);
     }
 }
@@ -1540,7 +1863,7 @@ static enum err s_step(
         }
     }
     s_enter(m, NULL);
-    return s_run_step(cy, &q, step);
+    return s_run_step(cy, &q, step, sts);
 }
 
 static enum err s_first_err(enum err a, enum err b, enum err c) {
@@ -1550,6 +1873,9 @@ static enum err s_first_err(enum err a, enum err b, enum err c) {
 static void s_step_a(const struct ebs_many *m, struct ebs_state **sts) {
     if (s_select(sts, m->n, NULL) == 0) {
         return;
+    }
+    for (size_t i = 0; i < m->n; i++) { /* COPY_WINDOW counts from the first copy the feeder may start */
+        sts[i]->window_end_ms = time_mono_ms() + sts[i]->cy->cfg->copy_window_s * 1000;
     }
     enum err run_err = s_step(m, sts, s_step_a_plan, "snapshots");
     for (size_t i = 0; i < m->n; i++) {
@@ -1633,8 +1959,10 @@ static void s_step_b_plan(struct ebs_state *st, struct ebs_queue *q) {
     const struct cfg *cfg = cy->cfg;
     st->src_err = s_retain(st, cfg->source_region, st->src, false, cfg->retention_days, q);
     if (cfg->dest_region != NULL && st->copy_err == ERR_OK) {
-        st->copy_err = s_list_snapshots(cy, cfg->dest_region, st->dst); /* frees the listing it supersedes */
-        st->dst_stale = false;
+        if (!st->pump || st->dst_stale) { /* a tracked listing is current: its copies were added as queued */
+            st->copy_err = s_list_snapshots(cy, cfg->dest_region, st->dst); /* frees the listing it supersedes */
+            st->dst_stale = false;
+        }
         if (st->copy_err == ERR_OK) {
             st->copy_err = s_copy(st, q, st->pump ? S_COPY_START : S_COPY_START_AND_REPORT);
         }
@@ -1706,8 +2034,11 @@ static size_t s_waiting_all(struct ebs_state **sts, size_t n) {
 
 /* The pump's rounds; a target's failed round ends its pump (copy_err), not the others'. */
 static void s_pump_rounds(const struct ebs_many *m, struct ebs_state **sts, struct cycle *cy) {
-    int64_t end = time_mono_ms() + cy->cfg->copy_window_s * 1000;
-    int64_t poll = EBS_PUMP_POLL_MIN_MS;
+    int64_t end = 0; /* COPY_WINDOW counts from step A, where the feeder began */
+    for (size_t i = 0; i < m->n; i++) {
+        end = sts[i]->pumping && sts[i]->window_end_ms > end ? sts[i]->window_end_ms : end;
+    }
+    int64_t poll = EBS_PUMP_POLL_MIN_MS, round_start = time_mono_ms();
     size_t waiting = 0;
     while ((waiting = s_waiting_all(sts, m->n)) > 0 && !stop_requested()) {
         int64_t left = end - time_mono_ms();
@@ -1716,7 +2047,12 @@ static void s_pump_rounds(const struct ebs_many *m, struct ebs_state **sts, stru
         }
         s_enter(m, NULL);
         LOG(LOG_INFO, "copy.pump", LF_U("waiting", waiting), LF_I("window_left_s", left / 1000));
-        s_pump_sleep(poll < left ? poll : left);
+        int64_t nap = poll - (time_mono_ms() - round_start); /* the poll counts from the last round's start */
+        nap = nap < left ? nap : left;
+        if (nap > 0) {
+            s_pump_sleep(nap);
+        }
+        round_start = time_mono_ms();
         uint64_t before = report_counts(cy->report).snapshots_copied;
         s_select(sts, m->n, s_waits);
         enum err run_err = s_step(m, sts, s_pump_round_plan, "copy pump");

@@ -54,12 +54,17 @@ struct batch {
     struct http_client *client;
     struct batch_item **queue; /* not yet opened: queue[qhead..qlen) */
     size_t qhead, qlen, qcap;
+    size_t nfront; /* queue[qhead..qhead+nfront) were added by batch_add_next or batch_add_front */
     struct batch_item **slots; /* open requests; NULL = free slot */
     size_t open;
     size_t on_wire;
     uint64_t next_seq;
     bool running;
     struct batch_stats stats;
+    /* batch_set_tick */
+    void (*tick)(void *ctx);
+    void *tick_ctx;
+    int64_t tick_every_ms, tick_next_ms;
 };
 
 /* ---- the default transport: net/http and the monotonic clock ---- */
@@ -125,6 +130,25 @@ void batch_free(struct batch *b) {
     free(b);
 }
 
+void batch_set_tick(struct batch *b, void (*fn)(void *ctx), void *ctx, int64_t every_ms) {
+    b->tick = fn;
+    b->tick_ctx = ctx;
+    b->tick_every_ms = every_ms > 0 ? every_ms : 1;
+    b->tick_next_ms = 0; /* the first turn of the run ticks */
+}
+
+/* The tick, when due (or `force`d: the batch has nothing left); true when it queued something. */
+static bool s_tick(struct batch *b, bool force) {
+    int64_t now = b->tr->now_ms(b->tr->ctx);
+    if (b->tick == NULL || stop_refuses_new() || (!force && now < b->tick_next_ms)) {
+        return false;
+    }
+    b->tick_next_ms = now + b->tick_every_ms;
+    size_t before = b->qlen - b->qhead;
+    b->tick(b->tick_ctx);
+    return b->qlen - b->qhead > before;
+}
+
 const struct batch_stats *batch_stats(const struct batch *b) {
     return &b->stats;
 }
@@ -169,6 +193,15 @@ enum err batch_add_paced(
     return ERR_OK;
 }
 
+/* Moves the request just queued last to queue position qhead + at, and counts it in the front. */
+static void s_to_front(struct batch *b, size_t at) {
+    struct batch_item *it = b->queue[b->qlen - 1];
+    size_t pos = b->qhead + at;
+    memmove(b->queue + pos + 1, b->queue + pos, (b->qlen - 1 - pos) * sizeof(*b->queue));
+    b->queue[pos] = it;
+    b->nfront++;
+}
+
 enum err batch_add_next(
   struct batch *b,
   const struct batch_ops *ops,
@@ -176,10 +209,19 @@ enum err batch_add_next(
   struct retry_policy *policy,
   struct ratelimit *limiter) {
     TRY(batch_add_paced(b, ops, user, policy, limiter));
-    struct batch_item *it = b->queue[b->qlen - 1];
-    it->first = true;
-    memmove(b->queue + b->qhead + 1, b->queue + b->qhead, (b->qlen - 1 - b->qhead) * sizeof(*b->queue));
-    b->queue[b->qhead] = it;
+    b->queue[b->qlen - 1]->first = true;
+    s_to_front(b, 0);
+    return ERR_OK;
+}
+
+enum err batch_add_front(
+  struct batch *b,
+  const struct batch_ops *ops,
+  void *user,
+  struct retry_policy *policy,
+  struct ratelimit *limiter) {
+    TRY(batch_add_paced(b, ops, user, policy, limiter));
+    s_to_front(b, b->nfront);
     return ERR_OK;
 }
 
@@ -369,6 +411,7 @@ static size_t s_next_to_open(const struct batch *b, const void *const *busy, siz
 /* Takes queue[k] out of the queue, keeping the order of the others. */
 static struct batch_item *s_dequeue(struct batch *b, size_t k) {
     struct batch_item *it = b->queue[k];
+    b->nfront -= k < b->qhead + b->nfront ? 1 : 0;
     memmove(b->queue + b->qhead + 1, b->queue + b->qhead, (k - b->qhead) * sizeof(*b->queue));
     b->qhead++;
     return it;
@@ -380,7 +423,7 @@ static struct batch_item *s_dequeue(struct batch *b, size_t k) {
  */
 static size_t s_open(struct batch *b, int64_t now) {
     while (b->qhead < b->qlen && stop_requested() && s_stopped()) {
-        struct batch_item *it = b->queue[b->qhead++];
+        struct batch_item *it = s_dequeue(b, b->qhead);
         it->started_ms = now;
         s_cancel(b, it, now);
     }
@@ -410,7 +453,7 @@ static size_t s_open(struct batch *b, int64_t now) {
         }
     }
     if (b->qhead == b->qlen) {
-        b->qhead = b->qlen = 0;
+        b->qhead = b->qlen = b->nfront = 0;
     }
     return opened;
 }
@@ -439,14 +482,14 @@ static void s_cancel_unsent(struct batch *b, int64_t now) {
     }
     /* complete() may queue more (a next page): those are cancelled as well, in this same loop. */
     while (b->qhead < b->qlen) {
-        struct batch_item *it = b->queue[b->qhead++];
+        struct batch_item *it = s_dequeue(b, b->qhead);
         it->started_ms = now;
         it->res.stop = RETRY_STOP_STOPPED;
         b->stats.items++;
         it->ops->complete(it->user, ERR_CANCELLED, &it->resp, &it->res);
         s_item_free(it);
     }
-    b->qhead = b->qlen = 0;
+    b->qhead = b->qlen = b->nfront = 0;
 }
 
 /*
@@ -554,15 +597,19 @@ enum err batch_run(struct batch *b) {
                 break;
             }
         }
+        (void) s_tick(b, false);
         int64_t next = s_open_and_start(b);
         if (b->opt.run_deadline_ms > 0 && b->opt.run_deadline_ms < next && !stop_requested()) {
             next = b->opt.run_deadline_ms; /* wake up at the deadline to stop the waiting requests */
         }
+        if (b->tick != NULL && b->tick_next_ms < next) {
+            next = b->tick_next_ms;
+        }
         if (b->open == 0) {
-            if (b->qhead == b->qlen) {
+            if (b->qhead == b->qlen && !s_tick(b, true)) {
                 break;
             }
-            continue; /* requests were finished and more are queued (or were added by complete()) */
+            continue; /* requests were finished and more are queued (or were added by complete() or the tick) */
         }
         int64_t now = b->tr->now_ms(b->tr->ctx);
         int64_t wait = next == INT64_MAX ? -1 : (next > now ? next - now : 0);

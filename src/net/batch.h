@@ -160,6 +160,28 @@ enum err batch_add_next(
   struct ratelimit *limiter) SV_MUST_CHECK;
 
 /*
+ * A function the run calls on its own thread, never re-entrantly and never from a callback: at the run's first
+ * turn, then at most every every_ms (the run wakes up for it even while every open request waits), and once more
+ * whenever the batch has nothing left to run - when that call queues nothing, the run ends. It may batch_add (the
+ * requests join this run): the place for a producer that keeps a long phase fed (the EBS job's copies started as
+ * snapshots complete and slots free). Not called once a stop refuses new work. NULL fn: none.
+ */
+void batch_set_tick(struct batch *b, void (*fn)(void *ctx), void *ctx, int64_t every_ms);
+
+/*
+ * batch_add_paced, but the request is queued before every request batch_add/batch_add_paced queued (behind those
+ * batch_add_next and batch_add_front queued earlier) and, unlike batch_add_next's, is passed over while its limiter
+ * has a request waiting for a token: a producer's requests added during a long phase (batch_set_tick) open as soon
+ * as their bucket has a token, however long the phase's queue, without holding a slot while it has none.
+ */
+enum err batch_add_front(
+  struct batch *b,
+  const struct batch_ops *ops,
+  void *user,
+  struct retry_policy *policy,
+  struct ratelimit *limiter) SV_MUST_CHECK;
+
+/*
  * Runs every queued request, and every request added while it runs, to completion; complete() has been called
  * for each when it returns. Returns ERR_OK (results are per request) or ERR_INVALID when called from a callback.
  * A batch may be run again after more batch_add() calls; stats accumulate.

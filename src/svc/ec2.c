@@ -256,6 +256,21 @@ void ec2_delete_snapshot_request(struct query_params *q, struct span snapshot_id
 
 static uint64_t s_version; /* the last version given to a listing (single-threaded: the cycle's thread) */
 
+size_t ec2_snaps_drop_unnamed(struct ec2_snaps *l) {
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->items[i].id != 0) {
+            l->items[k++] = l->items[i];
+        }
+    }
+    size_t dropped = l->n - k;
+    l->n = k;
+    if (dropped > 0) {
+        ec2_snaps_touch(l);
+    }
+    return dropped;
+}
+
 void ec2_snaps_touch(struct ec2_snaps *l) {
     l->version = ++s_version;
 }

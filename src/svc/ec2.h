@@ -202,6 +202,8 @@ void ec2_snaps_free(struct ec2_snaps *l);
 /* Moves `from` into *to (freeing what *to held); `from` is left empty. */
 void ec2_snaps_replace(struct ec2_snaps *to, struct ec2_snaps *from);
 size_t ec2_snaps_bytes(const struct ec2_snaps *l);
+/* Removes the records without an id (cleared in place), keeping the others' order; returns how many. */
+size_t ec2_snaps_drop_unnamed(struct ec2_snaps *l);
 /* A record was changed in place (a state): gives the listing a new version. */
 void ec2_snaps_touch(struct ec2_snaps *l);
 static inline struct span ec2_snaps_str(const struct ec2_snaps *l, uint32_t h) {
