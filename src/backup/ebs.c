@@ -114,9 +114,9 @@ struct ebs_queue {
     /* progress of the step: ebs.progress every EBS_PROGRESS_MS while it runs */
     const char *step;
     size_t done;
-    size_t joined;              /* requests the feeder joined to the running batch (live) */
-    bool live;                  /* the batch runs: s_enqueue joins requests to it instead of queuing them */
-    struct aws_client *owner;   /* the client running the batch */
+    size_t joined;            /* requests the feeder joined to the running batch (live) */
+    bool live;                /* the batch runs: s_enqueue joins requests to it instead of queuing them */
+    struct aws_client *owner; /* the client running the batch */
     int64_t t0_ms, logged_ms;
 };
 
@@ -725,7 +725,7 @@ static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
 struct ebs_copy {
     struct ebs_state *st;
     const char *src_id, *instance_id, *volume_id; /* of the source (the listing may change before it is done) */
-    size_t slot;       /* its record in st->dst (tracked copies), else SIZE_MAX */
+    size_t slot;                                  /* its record in st->dst (tracked copies), else SIZE_MAX */
     struct arena *own; /* the arena it lives in when the feeder started it (freed when it is answered), or NULL */
     struct aws_request req;
 };
@@ -744,7 +744,9 @@ static void s_track_copy(struct ebs_state *st, struct ebs_copy *c) {
         { SPAN_LIT(TAG_INSTANCE_ID), span_from_cstr(c->instance_id) },
     };
     c->slot = SIZE_MAX;
-    if (ec2_snaps_push(st->dst, SPAN_NULL, SPAN_NULL, SPAN_LIT("pending"), job_decision_now_s(st->cy), tags, 4) != ERR_OK) {
+    if (
+      ec2_snaps_push(st->dst, SPAN_NULL, SPAN_NULL, SPAN_LIT("pending"), job_decision_now_s(st->cy), tags, 4) !=
+      ERR_OK) {
         st->dst_stale = true; /* not tracked (the listing is full): the pump lists the destination instead */
         return;
     }

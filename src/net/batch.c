@@ -54,7 +54,7 @@ struct batch {
     struct http_client *client;
     struct batch_item **queue; /* not yet opened: queue[qhead..qlen) */
     size_t qhead, qlen, qcap;
-    size_t nfront; /* queue[qhead..qhead+nfront) were added by batch_add_next or batch_add_front */
+    size_t nfront;             /* queue[qhead..qhead+nfront) were added by batch_add_next or batch_add_front */
     struct batch_item **slots; /* open requests; NULL = free slot */
     size_t open;
     size_t on_wire;
@@ -585,6 +585,17 @@ static int64_t s_open_and_start(struct batch *b) {
     }
 }
 
+/* When the run must wake up at the latest: the next due request, the run's deadline, the tick. */
+static int64_t s_wake_at(const struct batch *b, int64_t next) {
+    if (b->opt.run_deadline_ms > 0 && b->opt.run_deadline_ms < next && !stop_requested()) {
+        next = b->opt.run_deadline_ms; /* wake up at the deadline to stop the waiting requests */
+    }
+    if (b->tick != NULL && b->tick_next_ms < next) {
+        next = b->tick_next_ms;
+    }
+    return next;
+}
+
 enum err batch_run(struct batch *b) {
     ENSURE(!b->running, ERR_INVALID, "batch_run called from a batch callback");
     b->running = true;
@@ -598,13 +609,7 @@ enum err batch_run(struct batch *b) {
             }
         }
         (void) s_tick(b, false);
-        int64_t next = s_open_and_start(b);
-        if (b->opt.run_deadline_ms > 0 && b->opt.run_deadline_ms < next && !stop_requested()) {
-            next = b->opt.run_deadline_ms; /* wake up at the deadline to stop the waiting requests */
-        }
-        if (b->tick != NULL && b->tick_next_ms < next) {
-            next = b->tick_next_ms;
-        }
+        int64_t next = s_wake_at(b, s_open_and_start(b));
         if (b->open == 0) {
             if (b->qhead == b->qlen && !s_tick(b, true)) {
                 break;
