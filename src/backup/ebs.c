@@ -114,15 +114,38 @@ struct ebs_queue {
     /* progress of the step: ebs.progress every EBS_PROGRESS_MS while it runs */
     const char *step;
     size_t done;
-    size_t joined;            /* requests the feeder joined to the running batch (live) */
+    size_t joined;             /* requests the feeder joined to the running batch (live) */
+    size_t planned;            /* requests of the step: queued, and the phases' (built as they go) */
+    struct ebs_phase **phases; /* the step's phases: planned requests, built as slots free */
+    size_t nphases, phasecap;
     bool live;                /* the batch runs: s_enqueue joins requests to it instead of queuing them */
     struct aws_client *owner; /* the client running the batch */
     int64_t t0_ms, logged_ms;
 };
 
+/*
+ * One phase of a step (a target's CreateSnapshots, or its deletions in one region): what it will send, as small
+ * descriptions (an instance; a deletion's ids and reason), built into requests only as they go out - `ahead` of
+ * them queued or in flight, one more as each is answered - so a step over a big fleet holds descriptions (about
+ * 200 bytes per deletion) instead of requests (about 2 KB each, in their own arenas).
+ */
+struct ebs_delete;
+struct ebs_phase {
+    struct ebs_queue *q;
+    struct ebs_state *st;
+    void *arg;                         /* the target */
+    const struct ebs_instance **insts; /* CreateSnapshots of these, or */
+    struct ebs_delete *dels;           /* these deletions */
+    size_t n, cap;
+    size_t next; /* built so far */
+    size_t out;  /* built and not answered */
+    size_t ahead;
+};
+
 /* A request's own completion, and whose it is: the target is made current before it runs. */
 struct ebs_wrap {
     struct ebs_queue *q;
+    struct ebs_phase *phase; /* the phase it belongs to, or NULL */
     void *arg;
     void (*on_done)(struct aws_request *r);
     void *user;
@@ -134,9 +157,12 @@ static void s_request_done(struct aws_request *r);
  * Queues r for the step (its wrapper allocated in `a`), or, while the step's batch runs (q->live), joins it to the
  * batch at once; false when that failed (r was not added, its on_done will not be called).
  */
-static bool s_enqueue(struct cycle *cy, struct ebs_queue *q, struct aws_request *r, struct arena *a) {
+static bool
+s_enqueue_in(struct cycle *cy, struct ebs_queue *q, struct aws_request *r, struct arena *a, struct ebs_phase *phase) {
     struct ebs_wrap *w = ARENA_NEW(a, struct ebs_wrap);
-    *w = (struct ebs_wrap){ .q = q, .arg = q->arg, .on_done = r->on_done, .user = r->user };
+    *w = (struct ebs_wrap){
+        .q = q, .phase = phase, .arg = phase ? phase->arg : q->arg, .on_done = r->on_done, .user = r->user
+    };
     if (q->live) {
         r->user = w;
         r->on_done = s_request_done;
@@ -145,7 +171,7 @@ static bool s_enqueue(struct cycle *cy, struct ebs_queue *q, struct aws_request 
             r->on_done = w->on_done;
             return false;
         }
-        q->joined++;
+        q->joined += phase == NULL;
         return true;
     }
     if (q->n == q->cap) {
@@ -164,7 +190,50 @@ static bool s_enqueue(struct cycle *cy, struct ebs_queue *q, struct aws_request 
     r->on_done = s_request_done;
     q->clients[q->n] = cy->aws;
     q->reqs[q->n++] = r;
+    q->planned += phase == NULL;
     return true;
+}
+
+static bool s_enqueue(struct cycle *cy, struct ebs_queue *q, struct aws_request *r, struct arena *a) {
+    return s_enqueue_in(cy, q, r, a, NULL);
+}
+
+/* A request's own arena (freed when it is answered). */
+static struct arena *s_own_arena(void) {
+    struct arena *own = malloc(sizeof(*own));
+    if (own == NULL) {
+        FATAL("out of memory for a request");
+    }
+    arena_init(own, 0);
+    return own;
+}
+
+static void s_own_free(struct arena *own) {
+    if (own != NULL) {
+        arena_free(own);
+        free(own);
+    }
+}
+
+/* A new phase of the step for st (descriptions added by the caller). */
+static struct ebs_phase *s_phase(struct ebs_queue *q, struct ebs_state *st) {
+    struct cycle *cy = st->cy;
+    if (q->nphases == q->phasecap) {
+        q->phases = arena_grow_array(cy->scratch, q->phases, q->nphases, &q->phasecap, sizeof(*q->phases));
+    }
+    struct ebs_phase *p = ARENA_NEW(cy->scratch, struct ebs_phase);
+    *p = (struct ebs_phase){ .q = q, .st = st, .arg = q->arg, .ahead = cy->cfg->max_concurrency };
+    q->phases[q->nphases++] = p;
+    return p;
+}
+
+/* Room for one more description in the phase (in the step's scratch). */
+static void *s_phase_room(struct ebs_phase *p, void **items, size_t sz) {
+    if (p->n == p->cap) {
+        *items = arena_grow_array(p->st->cy->scratch, *items, p->n, &p->cap, sz);
+    }
+    p->q->planned++;
+    return (char *) *items + p->n++ * sz;
 }
 
 static struct span s_tag(const struct ec2_tag *tags, size_t n, const char *key) {
@@ -537,6 +606,7 @@ static void s_snaps_free(struct ebs_state *st) {
 struct ebs_create {
     struct ebs_state *st;
     const struct ebs_instance *ei;
+    struct arena *own; /* it lives here (freed when it is answered) */
     struct aws_request req;
 };
 
@@ -578,6 +648,7 @@ static void s_create_done(struct aws_request *r) {
         struct report_item it = { .region = cy->cfg->source_region, .instance_id = id };
         s_record_failure(cy, &it, r, "CreateSnapshots");
         aws_request_free(r);
+        s_own_free(c->own);
         return;
     }
     struct arena_mark m = arena_mark(cy->scratch);
@@ -623,6 +694,7 @@ static void s_create_done(struct aws_request *r) {
     }
     arena_rewind(cy->scratch, m);
     aws_request_free(r);
+    s_own_free(c->own);
 }
 
 /* "reason=count ..." for every reason that kept snapshots from being copied (deferred or skipped). */
@@ -665,13 +737,7 @@ static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
         return e;
     }
 
-    char date[TIME_DATE_LEN + 1];
-    time_format_date(cy->now_s, date);
-    size_t ndue = 0; /* a request is 1.5 KB: room for the due ones only (none, on most runs of a big fleet) */
-    for (size_t i = 0; i < st->ninstances; i++) {
-        ndue += due[i].due && st->instances[i].inst->nvolumes > 0;
-    }
-    struct ebs_create *creates = ndue ? ARENA_NEW_ARRAY(cy->scratch, struct ebs_create, ndue) : NULL;
+    struct ebs_phase *phase = s_phase(queue, st); /* the due instances; requests built as they go out */
     size_t n = 0;
     for (size_t i = 0; i < st->ninstances; i++) {
         const struct ebs_instance *ei = &st->instances[i];
@@ -689,35 +755,43 @@ static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
             s_record_planned(cy, REPORT_CREATED, &it, "plan.create", due[i].why, &volumes);
             continue;
         }
-        struct ec2_tag tags[5];
-        size_t nt = 0;
-        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_BY), SPAN_LIT(TAG_CREATED_BY_VALUE) };
-        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_INSTANCE_ID), ei->inst->id };
-        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_ON), span_from_cstr(date) };
-        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_RUN_ID), span_from_cstr(cy->report->run_id) };
-        if (ei->name.n) {
-            tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_NAME), ei->name };
-        }
-        struct query_params *q = ARENA_NEW(cy->scratch, struct query_params);
-        query_init(q, cy->scratch);
-        char desc[160];
-        snprintf(desc, sizeof(desc), "SmartVault snapshot of %s", id);
-        ec2_create_snapshots_request(q, ei->inst->id, span_from_cstr(desc), tags, nt);
-        struct ebs_create *c = &creates[n];
-        c->st = st;
-        c->ei = ei;
-        c->req = (struct aws_request){ .service = ENDPOINT_EC2,
-                                       .region = cfg->source_region,
-                                       .operation = "CreateSnapshots",
-                                       .params = q,
-                                       .user = c,
-                                       .on_done = s_create_done };
-        (void) s_enqueue(cy, queue, &c->req, cy->scratch);
+        *(const struct ebs_instance **) s_phase_room(phase, (void **) &phase->insts, sizeof(*phase->insts)) = ei;
         n++;
     }
     st->creates_queued += n;
     arena_free(&plan);
     return ERR_OK;
+}
+
+/* The CreateSnapshots of one due instance (tags in the same call), in its own arena. */
+static struct aws_request *s_build_create(struct ebs_state *st, const struct ebs_instance *ei) {
+    struct cycle *cy = st->cy;
+    struct arena *own = s_own_arena();
+    char date[TIME_DATE_LEN + 1];
+    time_format_date(cy->now_s, date);
+    struct ec2_tag tags[5];
+    size_t nt = 0;
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_BY), SPAN_LIT(TAG_CREATED_BY_VALUE) };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_INSTANCE_ID), ei->inst->id };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_ON), span_from_cstr(date) };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_RUN_ID), span_from_cstr(cy->report->run_id) };
+    if (ei->name.n) {
+        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_NAME), ei->name };
+    }
+    struct query_params *q = ARENA_NEW(own, struct query_params);
+    query_init(q, own);
+    char desc[160];
+    snprintf(desc, sizeof(desc), "SmartVault snapshot of %.*s", (int) ei->inst->id.n, ei->inst->id.p);
+    ec2_create_snapshots_request(q, ei->inst->id, span_from_cstr(desc), tags, nt);
+    struct ebs_create *c = ARENA_NEW(own, struct ebs_create);
+    *c = (struct ebs_create){ .st = st, .ei = ei, .own = own };
+    c->req = (struct aws_request){ .service = ENDPOINT_EC2,
+                                   .region = cy->cfg->source_region,
+                                   .operation = "CreateSnapshots",
+                                   .params = q,
+                                   .user = c,
+                                   .on_done = s_create_done };
+    return &c->req;
 }
 
 /* ---- copies ---- */
@@ -1241,6 +1315,7 @@ static enum err s_pump_plan(struct ebs_state *st, struct ebs_queue *q, enum s_co
 
 /* ---- retention ---- */
 
+/* A planned deletion (in the step's scratch); its request is built when it goes out (struct ebs_deleting). */
 struct ebs_delete {
     struct cycle *cy;
     const char *region;
@@ -1248,11 +1323,17 @@ struct ebs_delete {
     const char *instance_id;
     const char *volume_id;
     const char *why;
+};
+
+struct ebs_deleting {
+    const struct ebs_delete *d;
+    struct arena *own; /* it lives here (freed when it is answered) */
     struct aws_request req;
 };
 
 static void s_delete_done(struct aws_request *r) {
-    struct ebs_delete *d = r->user;
+    struct ebs_deleting *x = r->user;
+    const struct ebs_delete *d = x->d;
     struct cycle *cy = d->cy;
     struct report_item it = {
         .region = d->region, .snapshot_id = d->snapshot_id, .instance_id = d->instance_id, .volume_id = d->volume_id
@@ -1286,20 +1367,35 @@ static void s_delete_done(struct aws_request *r) {
         s_record_failure(cy, &it, r, "DeleteSnapshot");
     }
     aws_request_free(r);
+    s_own_free(x->own);
 }
 
-/* Queues a DeleteSnapshot for each RETENTION_DELETE decision (their strings copied into the step's scratch). */
+static struct aws_request *s_build_delete(const struct ebs_delete *d) {
+    struct arena *own = s_own_arena();
+    struct query_params *q = ARENA_NEW(own, struct query_params);
+    query_init(q, own);
+    ec2_delete_snapshot_request(q, span_from_cstr(d->snapshot_id));
+    struct ebs_deleting *x = ARENA_NEW(own, struct ebs_deleting);
+    *x = (struct ebs_deleting){ .d = d, .own = own };
+    x->req = (struct aws_request){ .service = ENDPOINT_EC2,
+                                   .region = d->region,
+                                   .operation = "DeleteSnapshot",
+                                   .params = q,
+                                   .user = x,
+                                   .on_done = s_delete_done };
+    return &x->req;
+}
+
+/* Adds a deletion to the phase for each RETENTION_DELETE decision (their strings copied into the step's scratch). */
 static void s_queue_deletes(
   struct ebs_state *st,
   const char *region,
   const struct snap *snaps,
   const struct retention_decision *dec,
   size_t nsnaps,
-  size_t to_delete,
-  struct ebs_queue *queue) {
+  struct ebs_phase *phase) {
     struct cycle *cy = st->cy;
-    struct ebs_delete *dels = to_delete ? ARENA_NEW_ARRAY(cy->scratch, struct ebs_delete, to_delete) : NULL;
-    size_t n = 0;
+    struct ebs_delete one;
     struct s_failed_ids failed = s_failed_this_run(cy, region);
     for (size_t i = 0; i < nsnaps; i++) {
         if (dec[i].action != RETENTION_DELETE) {
@@ -1309,7 +1405,7 @@ static void s_queue_deletes(
         if (s_failed_has(&failed, id)) {
             continue; /* its deletion failed earlier in this run: reported once, tried again by the next run */
         }
-        struct ebs_delete *d = &dels[n];
+        struct ebs_delete *d = &one;
         d->cy = cy;
         d->region = region;
         d->snapshot_id = id;
@@ -1325,17 +1421,7 @@ static void s_queue_deletes(
             s_record_planned(cy, REPORT_DELETED, &it, "plan.delete", d->why, NULL);
             continue;
         }
-        struct query_params *q = ARENA_NEW(cy->scratch, struct query_params);
-        query_init(q, cy->scratch);
-        ec2_delete_snapshot_request(q, snaps[i].snapshot_id);
-        d->req = (struct aws_request){ .service = ENDPOINT_EC2,
-                                       .region = region,
-                                       .operation = "DeleteSnapshot",
-                                       .params = q,
-                                       .user = d,
-                                       .on_done = s_delete_done };
-        (void) s_enqueue(cy, queue, &d->req, cy->scratch);
-        n++;
+        *(struct ebs_delete *) s_phase_room(phase, (void **) &phase->dels, sizeof(*phase->dels)) = one;
     }
 }
 
@@ -1370,7 +1456,7 @@ static enum err s_retain_flush(
   const struct retention_policy *pol,
   struct s_retain_chunk *c,
   struct retention_counts *total,
-  struct ebs_queue *queue) {
+  struct ebs_phase *phase) {
     if (c->n == 0) {
         return ERR_OK;
     }
@@ -1379,7 +1465,7 @@ static enum err s_retain_flush(
     total->total += rc.total;
     total->to_delete += rc.to_delete;
     total->kept += rc.kept;
-    s_queue_deletes(st, region, c->snaps, c->dec, c->n, rc.to_delete, queue);
+    s_queue_deletes(st, region, c->snaps, c->dec, c->n, phase);
     c->n = 0;
     return ERR_OK;
 }
@@ -1408,7 +1494,7 @@ static enum err s_retain_chunks(
   const struct retention_policy *pol,
   struct retention_counts *total,
   struct ebs_queue *queue) {
-    size_t queued = queue->n;
+    struct ebs_phase *phase = s_phase(queue, st); /* the region's deletions, built as they go out */
     struct s_volref *order = malloc((n ? n : 1) * sizeof(*order));
     struct s_retain_chunk c = { .cap = EBS_RETAIN_CHUNK };
     enum err e = order ? s_chunk_room(&c, c.cap) : ERR_NOMEM;
@@ -1422,16 +1508,17 @@ static enum err s_retain_chunks(
         for (hi = lo + 1; hi < n && span_eq(order[hi].volume, order[lo].volume); hi++) {
         }
         if (c.n + (hi - lo) > c.cap) {
-            e = s_retain_flush(st, region, pol, &c, total, queue);
+            e = s_retain_flush(st, region, pol, &c, total, phase);
         }
         e = e == ERR_OK ? s_chunk_room(&c, hi - lo) : e;
         for (size_t k = lo; e == ERR_OK && k < hi; k++) {
             c.snaps[c.n++] = snaps[order[k].index];
         }
     }
-    e = e == ERR_OK ? s_retain_flush(st, region, pol, &c, total, queue) : e;
+    e = e == ERR_OK ? s_retain_flush(st, region, pol, &c, total, phase) : e;
     if (e != ERR_OK) {
-        queue->n = queued; /* a rejected plan deletes nothing in this region, as one plan over all of it did */
+        queue->planned -= phase->n;
+        phase->n = 0; /* a rejected plan deletes nothing in this region, as one plan over all of it did */
     }
     free(order);
     free(c.snaps);
@@ -1547,7 +1634,7 @@ static void s_progress(struct ebs_queue *q, bool last) {
     q->logged_ms = now;
     double s = (double) (now - q->t0_ms) / 1000.0;
     double rate = s > 0 ? (double) q->done / s : 0;
-    size_t total = q->n + q->joined;
+    size_t total = q->planned + q->joined;
     int64_t eta = rate > 0 ? (int64_t) ((double) (total - q->done) / rate) : -1;
     s_enter(q->m, NULL);
     LOG(
@@ -1561,9 +1648,43 @@ static void s_progress(struct ebs_queue *q, bool last) {
       LF_I("eta_s", eta));
 }
 
+/*
+ * Builds the phase's next request and queues it (before the step's batch runs) or joins it to the batch; false when
+ * the phase has nothing left. A request the batch refuses is answered at once as a failure of its own.
+ */
+static bool s_produce(struct ebs_phase *p) {
+    if (p->next == p->n) {
+        return false;
+    }
+    struct cycle *cy = p->st->cy;
+    size_t k = p->next++;
+    struct aws_request *r = p->insts != NULL ? s_build_create(p->st, p->insts[k]) : s_build_delete(&p->dels[k]);
+    struct arena *own =
+      p->insts != NULL ? ((struct ebs_create *) r->user)->own : ((struct ebs_deleting *) r->user)->own;
+    p->out++;
+    if (!s_enqueue_in(cy, p->q, r, own, p)) {
+        r->result = ERR_LIMIT;
+        snprintf(r->error.message, sizeof(r->error.message), "%s", err_last()->msg);
+        p->out--;
+        p->q->done++;
+        r->on_done(r);
+    }
+    return true;
+}
+
+/* Each phase with `ahead` of its requests built (the rest follow one by one as they are answered). */
+static void s_prime(struct ebs_queue *q) {
+    for (size_t i = 0; i < q->nphases; i++) {
+        struct ebs_phase *p = q->phases[i];
+        while (p->out < p->ahead && s_produce(p)) {
+        }
+    }
+}
+
 static void s_request_done(struct aws_request *r) {
     struct ebs_wrap *w = r->user;
     struct ebs_queue *q = w->q;
+    struct ebs_phase *phase = w->phase; /* w may live in the arena on_done frees */
     r->user = w->user;
     r->on_done = w->on_done;
     if (q->m->enter != NULL) {
@@ -1571,6 +1692,10 @@ static void s_request_done(struct aws_request *r) {
     }
     r->on_done(r);
     q->done++;
+    if (phase != NULL) {
+        phase->out--;
+        (void) s_produce(phase); /* at a stop too: the batch cancels it, and it is reported as deferred */
+    }
     s_progress(q, false);
 }
 
@@ -1775,6 +1900,7 @@ static enum err s_run_step(struct cycle *cy, struct ebs_queue *q, struct arena_m
         feeds = feeds || sts[i]->feeding;
     }
     q->t0_ms = q->logged_ms = time_mono_ms();
+    s_prime(q);
     q->owner = cy->aws;
     q->live = true;
     enum err e = aws_run_ticking(cy->aws, q->n ? q->clients : NULL, q->reqs, q->n, feeds ? &tick : NULL);

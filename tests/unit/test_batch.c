@@ -809,6 +809,120 @@ TEST(batch_a_slow_limiter_does_not_hold_the_slots_of_another) {
     batch_free(b);
 }
 
+/* A producer's tick: joins one job per call (batch_add_front, on its limiter) until `left` runs out. */
+struct s_feeder {
+    struct batch *b;
+    struct ratelimit *rl;
+    int calls;
+    int left;
+    int64_t at[32]; /* when each call came */
+    struct job *added[32];
+    int nadded;
+};
+
+static void s_feed(void *ctx) {
+    struct s_feeder *f = ctx;
+    static const struct reply fast[] = { { 1, ERR_OK, 200, NULL } };
+    if (f->calls < 32) {
+        f->at[f->calls] = s_fake.now;
+    }
+    f->calls++;
+    if (f->left > 0 && f->nadded < 32) {
+        f->left--;
+        struct job *j = s_job(fast, 1);
+        f->added[f->nadded++] = j;
+        if (batch_add_front(f->b, &s_ops, j, NULL, f->rl) != ERR_OK) {
+            j->final = ERR_INVALID;
+        }
+    }
+}
+
+TEST(batch_tick_runs_on_time_while_requests_wait_and_keeps_the_run_going_while_it_adds) {
+    s_reset();
+    stop_reset();
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct batch *b = s_batch(&p, 4, 0);
+    static const struct reply slow[] = { { 5000, ERR_OK, 200, NULL } };
+    struct job *long_one = s_job(slow, 1);
+    REQUIRE_OK(batch_add(b, &s_ops, long_one, NULL));
+    struct s_feeder f = { .b = b, .left = 0 };
+    batch_set_tick(b, s_feed, &f, 1000);
+    int64_t t0 = s_fake.now;
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(long_one->done_at - t0, 5000);
+    /* at the first turn, then every second while the only request is on the wire, then once at the end */
+    CHECK(f.calls >= 6 && f.calls <= 7);
+    CHECK_INT(f.at[0] - t0, 0);
+    for (int i = 1; i < 5; i++) {
+        CHECK_INT(f.at[i] - f.at[i - 1], 1000);
+    }
+    batch_free(b);
+
+    /* A tick that keeps adding keeps the run going after everything queued is done: one job per forced call. */
+    s_reset();
+    b = s_batch(&p, 4, 0);
+    struct s_feeder g = { .b = b, .left = 5 };
+    batch_set_tick(b, s_feed, &g, 1000000); /* only the first turn and the "nothing left" calls */
+    REQUIRE_OK(batch_run(b));               /* nothing queued at all: the tick alone feeds it */
+    CHECK_INT(g.nadded, 5);
+    for (int i = 0; i < g.nadded; i++) {
+        CHECK_INT(g.added[i]->completes, 1);
+        CHECK_INT(g.added[i]->final, ERR_OK);
+    }
+    CHECK_INT(g.calls, 6); /* the sixth call added nothing: the run ended */
+    CHECK_INT(batch_stats(b)->items, 5);
+    batch_free(b);
+
+    /* Once a stop refuses new work the tick is not called. */
+    s_reset();
+    b = s_batch(&p, 4, 0);
+    struct s_feeder h = { .b = b, .left = 5 };
+    batch_set_tick(b, s_feed, &h, 1);
+    stop_request(STOP_SIGNAL, 15);
+    REQUIRE_OK(batch_run(b));
+    CHECK_INT(h.calls, 0);
+    stop_reset();
+    batch_free(b);
+}
+
+TEST(batch_add_front_goes_before_the_queue_keeps_its_order_and_never_holds_a_slot_waiting) {
+    s_reset();
+    stop_reset();
+    s_jitter_value = 0.0;
+    struct retry_policy p;
+    s_policy(&p, RETRY_MODE_STANDARD, 3);
+    struct ratelimit slow_rl;
+    ratelimit_init_paced(&slow_rl, 1, 1, (double) s_fake.now / 1000.0); /* 1 token, then 1 per second */
+    static const struct reply fast[] = { { 1, ERR_OK, 200, NULL } };
+    struct batch *b = s_batch(&p, 2, 0);
+    struct job *queued[10], *front[4];
+    for (size_t i = 0; i < COUNT(queued); i++) {
+        REQUIRE_OK(batch_add(b, &s_ops, queued[i] = s_job(fast, 1), NULL)); /* no limiter */
+    }
+    struct job *next = s_job(fast, 1);
+    REQUIRE_OK(batch_add_next(b, &s_ops, next, NULL, NULL));
+    for (size_t i = 0; i < COUNT(front); i++) {
+        REQUIRE_OK(batch_add_front(b, &s_ops, front[i] = s_job(fast, 1), NULL, &slow_rl));
+    }
+    int64_t t0 = s_fake.now;
+    REQUIRE_OK(batch_run(b));
+    CHECK(next->done_at - t0 <= 1);     /* batch_add_next still goes first */
+    CHECK(front[0]->done_at - t0 <= 2); /* then the front, before the queue... */
+    for (size_t i = 1; i < COUNT(front); i++) {
+        CHECK(front[i]->done_at > front[i - 1]->done_at); /* ...in the order added, at its limiter's rate */
+        CHECK(front[i]->done_at - t0 >= 1000 * (int64_t) i);
+    }
+    /* Two slots, a front request always waiting for a token: the queue still ran through the other slot,
+     * in order, long before the limiter's last token (3 s). */
+    for (size_t i = 1; i < COUNT(queued); i++) {
+        CHECK(queued[i]->done_at >= queued[i - 1]->done_at);
+    }
+    CHECK(queued[9]->done_at - t0 < 100);
+    CHECK_INT(batch_stats(b)->succeeded, 15);
+    batch_free(b);
+}
+
 TEST(batch_options_validated) {
     s_reset();
     struct retry_policy p;
