@@ -626,8 +626,11 @@ static enum err s_run(
     c->last_run = *batch_stats(b);
     c->running = outer;
     batch_free(b);
-    /* A request the batch never ran (it cannot happen unless batch_run failed) keeps ERR_CANCELLED. */
-    for (size_t i = 0; i < n; i++) {
+    /*
+     * A request the batch never ran (only when batch_run failed) keeps ERR_CANCELLED. After a run every request has
+     * completed and may already be freed by its on_done: it is not touched again.
+     */
+    for (size_t i = 0; e != ERR_OK && i < n; i++) {
         if (reqs[i]->state != NULL) {
             s_state_free(reqs[i]->state);
             reqs[i]->state = NULL;

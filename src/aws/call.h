@@ -98,7 +98,8 @@ struct aws_request {
     bool error_in_200;
     int64_t timeout_ms; /* per attempt; 0 = aws_attempt_timeout_ms(operation) */
     void *user;
-    /* Optional: called once when the request is over, e.g. to parse and free the body at once. */
+    /* Optional: called once when the request is over, e.g. to parse and free the body at once; the run does not
+     * touch the request after it, so on_done may free the request itself. */
     void (*on_done)(struct aws_request *r);
 
     /* --- output --- */

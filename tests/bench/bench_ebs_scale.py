@@ -54,7 +54,8 @@ def one(n, days, copy_window, timeout, workload, sv=None):
         seeded = time.monotonic() - t0
         env = dict(os.environ, **CREDS, AWS_ENDPOINT_URL=ec2.url, AWS_REGION=SRC, DEST_REGION=DST,
                    COPY_WINDOW=copy_window)
-        env.pop("SMARTVAULT_MOTO_PYTHONPATH", None)  # build.sh exports it; the binary refuses unknown SMARTVAULT_*
+        for k in ("SMARTVAULT_MOTO_PYTHONPATH", "SMARTVAULT_BIN"):  # the binary refuses unknown SMARTVAULT_*
+            env.pop(k, None)
         sv = sv or os.environ.get("SMARTVAULT_BIN", str(ROOT / "build/smartvault"))
         load0 = os.getloadavg()[0]
         out, st = bench_ebs.measured([sv, "run"], env, timeout=timeout)

@@ -167,7 +167,8 @@ def main():
                     proxy.add(Rule("rewrite", op="DescribeSnapshots", fn=backdate(times)))
                 env = dict(os.environ, **CREDS, AWS_ENDPOINT_URL=proxy.url, AWS_REGION=src, DEST_REGION=dst,
                            MIN_INTERVAL="1d")
-                env.pop("SMARTVAULT_MOTO_PYTHONPATH", None)  # exported by build.sh; the binary refuses it
+                for k in ("SMARTVAULT_MOTO_PYTHONPATH", "SMARTVAULT_BIN"):  # exported by build.sh; the binary refuses them
+                    env.pop(k, None)
                 if who == "smartvault":
                     argv = [sv, "run"]
                 else:
