@@ -3,8 +3,11 @@
  * instance, tags in the same call), copy completed snapshots to the DR region, and delete what retention says in
  * both regions.
  *
- * Phase by phase, each phase a batch: "list, then fan out creates, then list, then fan out copies, then fan out
- * deletes". Decisions are made by the pure planners (backup/plan, backup/retention) over plain structs built
+ * Step by step, each step one batch of every target (ebs_many.h): list; then step A - creates and deletions in
+ * both regions, planned from those listings, each a phase of small descriptions built into requests as they go
+ * out - while the copy feeder (COPY_WINDOW) starts copies as snapshots complete and slots free; then step B
+ * (something was created) - a second retention pass and the copies left; then the copy pump's rounds. Decisions
+ * are made by the pure planners (backup/plan, backup/retention) over plain structs built
  * from the listings; this file only gathers their inputs, carries out their outputs and records every action in
  * the report. One instance, copy or deletion failing is recorded and never stops the others.
  *

@@ -76,6 +76,14 @@ def test_throttling_storm_leaves_everything_done_without_failures_or_duplicates(
     assert sum(throttled.values()) > 0, "the storm did not happen"
     assert d["throttles"] == sum(throttled.values())
     check_state(ec2, ec2_dst, ids, expired)
+    # Overlapped: the copies of the snapshots this run created started while the deletions were still going
+    # (CopySnapshot draws on its own bucket), not in a later step.
+    events = fl.events(proc.stdout)
+    created = {e["snapshot_id"] for e in events if e.get("event") == "snapshot.created"}
+    order = [e["event"] for e in events if e.get("event") in ("snapshot.copied", "snapshot.deleted")
+             and (e["event"] == "snapshot.deleted" or e["source_snapshot_id"] in created)]
+    first_copy, last_delete = order.index("snapshot.copied"), len(order) - 1 - order[::-1].index("snapshot.deleted")
+    assert first_copy < last_delete, "the new snapshots' copies waited for the deletions"
 
 
 def test_deadline_mid_cycle_defers_the_rest_exits_1_and_the_next_run_finishes(run_smartvault, moto, fleet):
