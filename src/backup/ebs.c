@@ -92,6 +92,9 @@ struct ebs_state {
     int64_t refresh_poll_ms[2]; /* EBS_PUMP_POLL_MIN_MS, doubling while nothing completes */
     size_t refresh_from[2];     /* the listing index the next one starts looking from */
     uint64_t fed_version[2];    /* the listings' versions after the feeder's last plan */
+    int64_t fed_ms;             /* when the feeder last planned */
+    uint32_t *feed_list;        /* the last plan's copies waiting for a slot, in plan order: st->src indices */
+    size_t feed_n, feed_next, feed_cap;
 };
 
 /* What a copy pass does with its plan. */
@@ -201,8 +204,19 @@ static bool s_enqueue(struct cycle *cy, struct ebs_queue *q, struct aws_request 
     return s_enqueue_in(cy, q, r, a, NULL);
 }
 
-/* A request's own arena (freed when it is answered). */
+/*
+ * A request's own arena (given back when it is answered). Given-back arenas keep their first chunk and are used
+ * again (at most EBS_SPARE_ARENAS of them: about as many as requests are in flight), so a step of thousands of
+ * requests does not map and unmap a chunk for each. The process has one thread.
+ */
+#define EBS_SPARE_ARENAS 64
+static struct arena *s_spare[EBS_SPARE_ARENAS];
+static size_t s_nspare;
+
 static struct arena *s_own_arena(void) {
+    if (s_nspare > 0) {
+        return s_spare[--s_nspare];
+    }
     struct arena *own = malloc(sizeof(*own));
     if (own == NULL) {
         FATAL("out of memory for a request");
@@ -212,10 +226,16 @@ static struct arena *s_own_arena(void) {
 }
 
 static void s_own_free(struct arena *own) {
-    if (own != NULL) {
-        arena_free(own);
-        free(own);
+    if (own == NULL) {
+        return;
     }
+    if (s_nspare < EBS_SPARE_ARENAS) {
+        arena_clear(own); /* keeps its chunks for the next request */
+        s_spare[s_nspare++] = own;
+        return;
+    }
+    arena_free(own);
+    free(own);
 }
 
 /* A new phase of the step for st (descriptions added by the caller). */
@@ -851,11 +871,7 @@ static void s_settle_copy(struct ebs_state *st, struct ebs_copy *c, struct span 
 /* The copy is over: frees what it lived in (the feeder's own arena). r and c are gone afterwards. */
 static void s_copy_free(struct ebs_copy *c) {
     aws_request_free(&c->req);
-    if (c->own != NULL) {
-        struct arena *own = c->own;
-        arena_free(own);
-        free(own);
-    }
+    s_own_free(c->own);
 }
 
 static void s_copy_done(struct aws_request *r) {
@@ -1061,15 +1077,30 @@ static bool s_queue_copy(
 
 /* A copy that lives in its own arena (the feeder's: freed when it is answered, so memory follows the slots). */
 static struct ebs_copy *s_copy_own(void) {
-    struct arena *own = malloc(sizeof(*own));
-    if (own == NULL) {
-        FATAL("out of memory for a copy");
-    }
-    arena_init(own, 0);
+    struct arena *own = s_own_arena();
     struct ebs_copy *c = ARENA_NEW(own, struct ebs_copy);
     memset(c, 0, sizeof(*c));
     c->own = own;
     return c;
+}
+
+/* The feeder's list of the plan's copies waiting for a slot (at most 4 x COPY_LIMIT: the next plan comes first). */
+static void s_feed_keep(struct ebs_state *st, size_t index) {
+    size_t max = 4 * (size_t) st->cy->cfg->copy_limit;
+    if (st->feed_n >= max) {
+        return;
+    }
+    if (st->feed_n == st->feed_cap) {
+        size_t cap = max < 64 ? max : 64;
+        cap = st->feed_cap ? st->feed_cap * 2 : cap;
+        uint32_t *v = realloc(st->feed_list, cap * sizeof(*v));
+        if (v == NULL) {
+            return; /* the next plan starts it */
+        }
+        st->feed_list = v;
+        st->feed_cap = cap;
+    }
+    st->feed_list[st->feed_n++] = (uint32_t) index;
 }
 
 /* complexity: one pass over the plan that starts, reports or skips each decision by mode (3 modes x 3 actions) */
@@ -1105,6 +1136,7 @@ static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_cop
         s_report_backlog(st, dec, counts.start + counts.deferred, mode);
     }
     size_t nstart = mode == S_COPY_REPORT ? 0 : counts.start; /* window over: the eligible ones are the backlog */
+    st->feed_n = st->feed_next = 0;                           /* a new plan: a new list */
 
     struct ebs_copy *copies = nstart && !queue->live ? ARENA_NEW_ARRAY(cy->scratch, struct ebs_copy, nstart) : NULL;
     size_t n = 0;
@@ -1116,6 +1148,9 @@ static enum err s_copy(struct ebs_state *st, struct ebs_queue *queue, enum s_cop
             continue; /* its copy failed earlier in this run: reported once, tried again by the next run */
         }
         if (dec[k].action == PLAN_COPY_DEFER || mode == S_COPY_REPORT) {
+            if (queue->live && dec[k].reason == PLAN_COPY_DEFER_LIMIT && !s_failed_has(&failed, sid)) {
+                s_feed_keep(st, dec[k].index); /* the feeder starts it when a slot frees, before planning again */
+            }
             /* A pump round reports nothing; the last word reports what waits (the startable ones are backlog). */
             if (mode == S_COPY_START || dec[k].action != PLAN_COPY_DEFER) {
                 continue;
@@ -1757,8 +1792,8 @@ static void s_interleave(struct cycle *cy, struct ebs_queue *q) {
  * freed when it is answered: memory follows the slots, not the fleet.
  */
 #define EBS_FEED_TICK_MS 500
-#define EBS_FEED_AHEAD 8
 #define EBS_FEED_POLL_MIN_MS 1000
+#define EBS_FEED_REPLAN_MS 5000
 
 struct ebs_feed {
     const struct ebs_many *m;
@@ -1808,9 +1843,7 @@ static void s_refresh_done(struct aws_request *r) {
         st->dst_stale = st->dst_stale || f->which == 1;
     }
     aws_request_free(r);
-    struct arena *own = f->own;
-    arena_free(own);
-    free(own);
+    s_own_free(f->own);
 }
 
 /* Asks EC2 about up to a page of the listing's pending snapshots, when it is time and none is in flight. */
@@ -1820,11 +1853,7 @@ static void s_feed_refresh(struct ebs_feed *fd, struct ebs_state *st, int which,
     }
     struct cycle *cy = st->cy;
     struct ec2_snaps *l = which ? st->dst : st->src;
-    struct arena *own = malloc(sizeof(*own));
-    if (own == NULL) {
-        FATAL("out of memory for a snapshot refresh");
-    }
-    arena_init(own, 0);
+    struct arena *own = s_own_arena();
     struct ebs_refresh *f = ARENA_NEW(own, struct ebs_refresh);
     *f = (struct ebs_refresh){ .st = st, .own = own, .which = which };
     f->pending = ARENA_NEW_ARRAY(own, size_t, EC2_DESCRIBE_SNAPSHOTS_MAX_RESULTS);
@@ -1839,14 +1868,44 @@ static void s_feed_refresh(struct ebs_feed *fd, struct ebs_state *st, int which,
                                    .on_done = s_refresh_done };
     if (f->n == 0 || !s_enqueue(cy, fd->q, &f->req, own)) {
         st->refresh_next_ms[which] = now + EBS_FEED_POLL_MIN_MS; /* nothing pending: look again later */
-        arena_free(own);
-        free(own);
+        s_own_free(own);
         return;
     }
     st->refresh_out[which] = true;
 }
 
-/* One target's turn of the feeder: what is pending asked about, and copies started while few wait. */
+/* COPY_LIMIT minus the copies in flight: pending in the destination listing, queued ones included. */
+static size_t s_free_slots(const struct ebs_state *st) {
+    const struct ec2_snaps *l = st->dst;
+    uint32_t pending = ec2_pool_find(&l->pool, SPAN_LIT("pending"));
+    size_t in_flight = 0;
+    for (size_t i = 0; pending != 0 && i < l->n; i++) {
+        in_flight += l->items[i].state == pending;
+    }
+    return in_flight < st->cy->cfg->copy_limit ? st->cy->cfg->copy_limit - in_flight : 0;
+}
+
+/* Starts up to `free` copies from the last plan's list, in its order. */
+static void s_feed_from_list(struct ebs_feed *fd, struct ebs_state *st, size_t free) {
+    struct cycle *cy = st->cy;
+    uint32_t completed = ec2_pool_find(&st->src->pool, SPAN_LIT("completed"));
+    while (completed != 0 && free > 0 && st->feed_next < st->feed_n) {
+        const struct ec2_snaprec *s = &st->src->items[st->feed_list[st->feed_next++]];
+        if (s->state != completed) {
+            continue; /* cannot happen within a step; the next plan decides */
+        }
+        struct arena_mark m = arena_mark(cy->scratch);
+        struct ebs_copy *c = s_copy_own();
+        if (s_queue_copy(st, fd->q, s, arena_span_cstr(cy->scratch, s_rid(st->src, s)), c)) {
+            free--;
+        } else {
+            s_copy_free(c);
+        }
+        arena_rewind(cy->scratch, m);
+    }
+}
+
+/* One target's turn of the feeder: what is pending asked about, and copies started as slots free. */
 static void s_feed_target(struct ebs_feed *fd, struct ebs_state *st) {
     int64_t now = time_mono_ms();
     if (now >= st->window_end_ms || st->dst_stale) {
@@ -1855,8 +1914,16 @@ static void s_feed_target(struct ebs_feed *fd, struct ebs_state *st) {
     }
     s_feed_refresh(fd, st, 0, now);
     s_feed_refresh(fd, st, 1, now);
+    size_t free = s_free_slots(st);
+    if (!st->feeding || free == 0) {
+        return;
+    }
+    /* Plan again when the listings changed: at once when the last plan's list is used up, else every few seconds
+     * (a plan reads every listed snapshot; between plans the list feeds the slots). */
     bool changed = st->src->version != st->fed_version[0] || st->dst->version != st->fed_version[1];
-    if (!st->feeding || st->copies_out >= EBS_FEED_AHEAD || !changed) {
+    int64_t every = st->feed_next < st->feed_n ? EBS_FEED_REPLAN_MS : EBS_FEED_POLL_MIN_MS;
+    if (!changed || now - st->fed_ms < every) {
+        s_feed_from_list(fd, st, free);
         return;
     }
     struct arena_mark m = arena_mark(st->cy->scratch); /* the plan's strings; each copy lives in its own arena */
@@ -1864,6 +1931,7 @@ static void s_feed_target(struct ebs_feed *fd, struct ebs_state *st) {
     arena_rewind(st->cy->scratch, m);
     st->fed_version[0] = st->src->version;
     st->fed_version[1] = st->dst->version;
+    st->fed_ms = now;
     if (e != ERR_OK) {
         LOG(LOG_WARN, "copy.feed_stopped", LF_S("reason", err_last()->msg));
         st->feeding = false; /* the step's or the pump's own plan reports it */
@@ -1911,6 +1979,7 @@ static enum err s_run_step(struct cycle *cy, struct ebs_queue *q, struct arena_m
     s_progress(q, true);
     for (size_t i = 0; i < q->m->n; i++) {
         sts[i]->feeding = false;
+        sts[i]->feed_n = sts[i]->feed_next = 0; /* indices into listings the next step may replace */
         if (sts[i]->in_step && ec2_snaps_drop_unnamed(sts[i]->dst) > 0) {
             sts[i]->fed_version[1] = 0;
         }
@@ -2268,6 +2337,7 @@ void ebs_run_many(const struct ebs_many *m) {
             s_end(st, st->copy_err != ERR_OK ? st->copy_err : st->dst_err);
         }
         s_snaps_free(st); /* the listings stay in cy->fleet for the coverage page; the planners' arrays go */
+        free(st->feed_list);
     }
     s_enter(m, NULL);
 }

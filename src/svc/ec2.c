@@ -351,6 +351,18 @@ static unsigned char *s_pool_room(struct ec2_pool *p, size_t need) {
     return p->chunks[p->nchunks - 1] + p->used;
 }
 
+uint32_t ec2_pool_find(const struct ec2_pool *p, struct span s) {
+    if (s.n == 0 || p->nslots == 0 || s.n > EC2_POOL_MAX_STRING) {
+        return 0;
+    }
+    for (size_t k = s_hash(s) & (p->nslots - 1); p->slots[k] != 0; k = (k + 1) & (p->nslots - 1)) {
+        if (span_eq(ec2_pool_get(p, p->slots[k]), s)) {
+            return p->slots[k];
+        }
+    }
+    return 0;
+}
+
 uint32_t ec2_pool_intern(struct ec2_pool *p, struct span s) {
     if (s.n == 0) {
         return 0;

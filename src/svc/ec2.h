@@ -194,6 +194,8 @@ struct ec2_snaps {
 /* An empty pool; ec2_pool_intern returns 0 for an empty span and UINT32_MAX when out of memory or handles. */
 void ec2_pool_free(struct ec2_pool *p);
 uint32_t ec2_pool_intern(struct ec2_pool *p, struct span s);
+/* The handle of s when it is interned, else 0 (never adds it). */
+uint32_t ec2_pool_find(const struct ec2_pool *p, struct span s);
 struct span ec2_pool_get(const struct ec2_pool *p, uint32_t h);
 size_t ec2_pool_bytes(const struct ec2_pool *p); /* chunk and slot memory held */
 
