@@ -2,22 +2,20 @@
 """bench_ebs_scale - memory and CPU of one EBS cycle as the fleet grows (issue 10, part 5).
 
     /usr/bin/python3 tests/bench/bench_ebs_scale.py                       # 1,250 / 2,500 / 5,000 instances
-    /usr/bin/python3 tests/bench/bench_ebs_scale.py --sizes 500 --copy-window 20m
+    /usr/bin/python3 tests/bench/bench_ebs_scale.py --sizes 1250 --workload daily
 
 Two workloads (--workload): `steady` (default) - the fleet's history as a run 10 minutes after the last one finds
 it: nothing due, nothing expired, so the run lists both regions and plans everything (the memory and CPU of the
 listings and planners, in seconds); `daily` - the run of a daily schedule: every instance due (2 N snapshots
 created), one snapshot per volume expired in each region (2 N deletions per region), the DR copies of the new
-ones. The daily run is paced at EC2's documented rates (CreateSnapshots and DeleteSnapshot 5/s): its wall time is
-about 0.8 N s today (the batch executor runs the phases one bucket after the other), so `./build.sh bench` runs
-it at N = 300 only.
+ones. The daily run is paced at EC2's documented rates (CreateSnapshots and DeleteSnapshot 5/s, CopySnapshot 5/s
+after 50): its wall time is about the copies' floor, (2 N - 50) / 5 s, so `./build.sh bench` runs it at N = 300
+only.
 
 For each size N: a fresh synthetic EC2 (tests/integration/synth_ec2.py; moto cannot list 70,000 tagged snapshots,
 see there) holding N instances x 2 volumes, each volume with 7 daily SmartVault snapshots (1..7 days + 1 h old)
 and a completed copy of each in the DR region: 14 N snapshots per region (70,000 at N = 5,000). Then one
-`smartvault run` with DEST_REGION and default settings except COPY_WINDOW (default here 0s: the synthetic copies
-complete at once, so the pump would start COPY_LIMIT=20 copies every 2 s for 2 N new snapshots, i.e. 1,000 s of
-waiting at N = 5,000 that measure nothing about memory; --copy-window 20m runs the default). Per N: API calls
+`smartvault run` with DEST_REGION and default settings (--copy-window sets COPY_WINDOW). Per N: API calls
 (the server's count), wall, CPU (user+sys of the smartvault process, getrusage of the reaped child), peak RSS
 (/usr/bin/time -v), CPU per listed snapshot (CPU / snapshots listed: both regions, before and after creating),
 the machine's load average next to each wall time. Targets: peak RSS <= 40 MiB at N = 5,000; CPU per listed
@@ -53,7 +51,7 @@ def one(n, days, copy_window, timeout, workload, sv=None):
         ec2.seed(SRC, DST, n, volumes=2, days=days, now=time.time() + shift)
         seeded = time.monotonic() - t0
         env = dict(os.environ, **CREDS, AWS_ENDPOINT_URL=ec2.url, AWS_REGION=SRC, DEST_REGION=DST,
-                   COPY_WINDOW=copy_window)
+                   **({"COPY_WINDOW": copy_window} if copy_window else {}))
         for k in ("SMARTVAULT_MOTO_PYTHONPATH", "SMARTVAULT_BIN"):  # the binary refuses unknown SMARTVAULT_*
             env.pop(k, None)
         sv = sv or os.environ.get("SMARTVAULT_BIN", str(ROOT / "build/smartvault"))
@@ -85,7 +83,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1250,2500,5000")
     ap.add_argument("--days", type=int, default=7)
-    ap.add_argument("--copy-window", default="0s")
+    ap.add_argument("--copy-window", default=None, help="COPY_WINDOW for the run (default: the product's)")
     ap.add_argument("--timeout", type=float, default=3600)
     ap.add_argument("--baseline", metavar="BIN", help="also run this binary (e.g. a build of main) on the same fleets")
     ap.add_argument("--workload", choices=("steady", "daily"), default="steady",
