@@ -93,6 +93,7 @@ struct ebs_state {
     size_t refresh_from[2];     /* the listing index the next one starts looking from */
     uint64_t fed_version[2];    /* the listings' versions after the feeder's last plan */
     int64_t fed_ms;             /* when the feeder last planned */
+    int64_t fed_cost_ms;        /* how long that plan took */
     uint32_t *feed_list;        /* the last plan's copies waiting for a slot, in plan order: st->src indices */
     size_t feed_n, feed_next, feed_cap;
 };
@@ -1919,9 +1920,11 @@ static void s_feed_target(struct ebs_feed *fd, struct ebs_state *st) {
         return;
     }
     /* Plan again when the listings changed: at once when the last plan's list is used up, else every few seconds
-     * (a plan reads every listed snapshot; between plans the list feeds the slots). */
+     * (a plan reads every listed snapshot; between plans the list feeds the slots) - and never more than 1/50 of
+     * the time, so planning stays a small part of a big fleet's run. */
     bool changed = st->src->version != st->fed_version[0] || st->dst->version != st->fed_version[1];
     int64_t every = st->feed_next < st->feed_n ? EBS_FEED_REPLAN_MS : EBS_FEED_POLL_MIN_MS;
+    every = every > 50 * st->fed_cost_ms ? every : 50 * st->fed_cost_ms;
     if (!changed || now - st->fed_ms < every) {
         s_feed_from_list(fd, st, free);
         return;
@@ -1931,7 +1934,8 @@ static void s_feed_target(struct ebs_feed *fd, struct ebs_state *st) {
     arena_rewind(st->cy->scratch, m);
     st->fed_version[0] = st->src->version;
     st->fed_version[1] = st->dst->version;
-    st->fed_ms = now;
+    st->fed_ms = time_mono_ms();
+    st->fed_cost_ms = st->fed_ms - now;
     if (e != ERR_OK) {
         LOG(LOG_WARN, "copy.feed_stopped", LF_S("reason", err_last()->msg));
         st->feeding = false; /* the step's or the pump's own plan reports it */

@@ -7,9 +7,9 @@
  * the other: a few pages each), then step A of all targets as one batch, step B of those that created something
  * as one batch (WAIT_FOR_COMPLETION shared), then copy-pump rounds shared by every target that has copies waiting
  * (one sleep, one batch per round). Every step's batch also runs the copy feeder of each target with COPY_WINDOW:
- * its copies join the batch as snapshots complete and slots free, in front of the step's queue. Each target's requests are interleaved round-robin in a batch, so the
- * executor's slots are shared fairly between the targets' buckets. A target whose step fails (or that a stop
- * cancels) leaves the later steps; the others go on.
+ * its copies join the batch as snapshots complete and slots free, in front of the step's queue. Each target's requests
+ * are interleaved round-robin in a batch, so the executor's slots are shared fairly between the targets' buckets. A
+ * target whose step fails (or that a stop cancels) leaves the later steps; the others go on.
  *
  * What it does not do: open stacks, assume roles, decide outcomes or drill (backup/targets.c).
  */
