@@ -230,3 +230,32 @@ TEST(ec2_snaps_past_the_maximum_is_one_limit_error_naming_it) {
     ec2_snaps_free(&l);
     arena_free(&a);
 }
+
+TEST(ec2_snaps_records_without_an_id_are_dropped_in_order_and_find_never_interns) {
+    static const char *const keys[] = { "SourceSnapshotId" };
+    struct ec2_snaps l;
+    ec2_snaps_init(&l, keys, 1, 10, "TEST_MAX");
+    CHECK_INT(ec2_pool_find(&l.pool, SPAN_LIT("pending")), 0); /* an empty pool */
+    const struct ec2_tag src[] = { { SPAN_LIT("SourceSnapshotId"), SPAN_LIT("snap-a") } };
+    REQUIRE_OK(ec2_snaps_push(&l, SPAN_LIT("snap-1"), SPAN_NULL, SPAN_LIT("completed"), 1, NULL, 0));
+    REQUIRE_OK(ec2_snaps_push(&l, SPAN_NULL, SPAN_NULL, SPAN_LIT("pending"), 2, src, 1)); /* a queued copy */
+    REQUIRE_OK(ec2_snaps_push(&l, SPAN_LIT("snap-3"), SPAN_NULL, SPAN_LIT("pending"), 3, NULL, 0));
+    REQUIRE_OK(ec2_snaps_push(&l, SPAN_NULL, SPAN_NULL, SPAN_LIT("pending"), 4, src, 1));
+    CHECK_SPAN(ec2_snaps_tag(&l, &l.items[1], "SourceSnapshotId"), "snap-a");
+    uint32_t pending = ec2_pool_find(&l.pool, SPAN_LIT("pending"));
+    CHECK(pending != 0 && pending == l.items[2].state);
+    size_t strings = l.pool.nused;
+    CHECK_INT(ec2_pool_find(&l.pool, SPAN_LIT("error")), 0);
+    CHECK_INT(l.pool.nused, strings); /* looked up, not added */
+    uint64_t v = l.version;
+    CHECK_INT(ec2_snaps_drop_unnamed(&l), 2);
+    CHECK(l.version != v); /* caches built from it see the change */
+    CHECK_INT(l.n, 2);
+    CHECK_SPAN(ec2_snaps_str(&l, l.items[0].id), "snap-1");
+    CHECK_SPAN(ec2_snaps_str(&l, l.items[1].id), "snap-3");
+    CHECK_INT(l.items[1].start_time_s, 3);
+    v = l.version;
+    CHECK_INT(ec2_snaps_drop_unnamed(&l), 0);
+    CHECK(l.version == v); /* nothing dropped: unchanged */
+    ec2_snaps_free(&l);
+}
