@@ -86,10 +86,9 @@ struct ebs_state {
     /* ---- the copy feeder (COPY_WINDOW): copies start inside every step's batch ---- */
     int64_t window_end_ms;      /* COPY_WINDOW counted from step A (monotonic): no copy starts after it */
     bool feeding;               /* the running step's tick starts this target's copies */
-    size_t copies_out;          /* CopySnapshot requests of tracked copies not answered yet */
     bool refresh_out[2];        /* a DescribeSnapshots by id in flight: [0] source, [1] destination */
     int64_t refresh_next_ms[2]; /* when the next one may be sent */
-    int64_t refresh_poll_ms[2]; /* EBS_PUMP_POLL_MIN_MS, doubling while nothing completes */
+    int64_t refresh_poll_ms[2]; /* EBS_FEED_POLL_MIN_MS, doubling while nothing completes */
     size_t refresh_from[2];     /* the listing index the next one starts looking from */
     uint64_t fed_version[2];    /* the listings' versions after the feeder's last plan */
     int64_t fed_ms;             /* when the feeder last planned */
@@ -849,7 +848,6 @@ static void s_track_copy(struct ebs_state *st, struct ebs_copy *c) {
         return;
     }
     c->slot = st->dst->n - 1;
-    st->copies_out++;
 }
 
 /* A tracked copy was answered: its record gets the copy's id, or (not started) is cleared for dropping. */
@@ -857,7 +855,6 @@ static void s_settle_copy(struct ebs_state *st, struct ebs_copy *c, struct span 
     if (c->slot == SIZE_MAX) {
         return;
     }
-    st->copies_out--;
     struct ec2_snaprec *rec = &st->dst->items[c->slot];
     uint32_t id = copy_id.n ? ec2_pool_intern(&st->dst->pool, copy_id) : 0;
     if (id == 0 || id == UINT32_MAX) {
@@ -1786,11 +1783,12 @@ static void s_interleave(struct cycle *cy, struct ebs_queue *q) {
  * The copy feeder (COPY_WINDOW): copies do not wait for the step that creates and deletes. Every step's batch runs
  * with a tick that, for each target, asks EC2 by id about its pending snapshots - the new sources, and the copies
  * in flight - (paced DescribeSnapshots, one at a time per region, every EBS_FEED_POLL_MIN_MS, doubling to
- * EBS_PUMP_POLL_MAX_MS while nothing completes) and, while fewer than EBS_FEED_AHEAD copies wait for their
- * bucket, plans the copies again from the tracked listings and joins those that fit COPY_LIMIT to the running
- * batch. So CopySnapshot in the DR region draws on its bucket while CreateSnapshots and the deletions draw on
- * theirs, and the copies of the snapshots just created start as they complete. Each copy lives in its own arena,
- * freed when it is answered: memory follows the slots, not the fleet.
+ * EBS_PUMP_POLL_MAX_MS while nothing completes) and, as COPY_LIMIT's slots free, joins copies to the running
+ * batch: from the last plan's ordered list, planning again from the tracked listings when they changed (every
+ * EBS_FEED_REPLAN_MS, at once when the list is used up, and never more than 1/50 of the time). So CopySnapshot in the
+ * DR region draws on its bucket while CreateSnapshots and the deletions draw on theirs, and the copies of the snapshots
+ * just created start as they complete. Each copy lives in its own arena, freed when it is answered: memory follows the
+ * slots, not the fleet.
  */
 #define EBS_FEED_TICK_MS 500
 #define EBS_FEED_POLL_MIN_MS 1000
