@@ -570,6 +570,16 @@ static bool s_rstate_is(const struct ec2_snaps *l, const struct ec2_snaprec *s, 
     return span_eq_cstr(ec2_snaps_str(l, s->state), state);
 }
 
+/* How many of the listing's snapshots are `pending` (compared by handle: one look-up, not one per record). */
+static size_t s_count_pending(const struct ec2_snaps *l) {
+    uint32_t pending = ec2_pool_find(&l->pool, SPAN_LIT("pending"));
+    size_t n = 0;
+    for (size_t i = 0; pending != 0 && i < l->n; i++) {
+        n += l->items[i].state == pending;
+    }
+    return n;
+}
+
 /* The planners' view of a listed snapshot (its spans point into the listing's string pool). */
 static void s_to_snap(
   const struct ebs_state *st,
@@ -633,6 +643,20 @@ struct ebs_create {
     struct aws_request req;
 };
 
+/* The tags CreateSnapshots puts on an instance's snapshots (an empty Name is left out); returns how many. */
+static size_t
+s_created_tags(const struct cycle *cy, const struct ebs_instance *ei, const char *date, struct ec2_tag tags[5]) {
+    size_t nt = 0;
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_BY), SPAN_LIT(TAG_CREATED_BY_VALUE) };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_INSTANCE_ID), ei->inst->id };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_ON), span_from_cstr(date) };
+    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_RUN_ID), span_from_cstr(cy->report->run_id) };
+    if (ei->name.n) {
+        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_NAME), ei->name };
+    }
+    return nt;
+}
+
 /*
  * A snapshot just created joins the source listing as EC2 answered it (usually `pending`), with the tags the
  * planners and the copy read - also SmartVault:Device, which devtag puts on the snapshot itself only after the
@@ -647,12 +671,7 @@ static void s_listed_created(
     char date[TIME_DATE_LEN + 1];
     time_format_date(cy->now_s, date);
     struct ec2_tag tags[6];
-    size_t nt = 0;
-    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_BY), SPAN_LIT(TAG_CREATED_BY_VALUE) };
-    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_INSTANCE_ID), ei->inst->id };
-    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_ON), span_from_cstr(date) };
-    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_RUN_ID), span_from_cstr(cy->report->run_id) };
-    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_NAME), ei->name };
+    size_t nt = s_created_tags(cy, ei, date, tags);
     tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_DEVICE), device };
     struct span state = s->state.n ? s->state : SPAN_LIT("pending");
     int64_t start = s->start_time_s > 0 ? s->start_time_s : job_decision_now_s(cy);
@@ -787,20 +806,12 @@ static enum err s_snapshot_due(struct ebs_state *st, struct ebs_queue *queue) {
 }
 
 /* The CreateSnapshots of one due instance (tags in the same call), in its own arena. */
-static struct aws_request *s_build_create(struct ebs_state *st, const struct ebs_instance *ei) {
+static struct aws_request *s_build_create(struct ebs_state *st, const struct ebs_instance *ei, struct arena *own) {
     struct cycle *cy = st->cy;
-    struct arena *own = s_own_arena();
     char date[TIME_DATE_LEN + 1];
     time_format_date(cy->now_s, date);
     struct ec2_tag tags[5];
-    size_t nt = 0;
-    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_BY), SPAN_LIT(TAG_CREATED_BY_VALUE) };
-    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_INSTANCE_ID), ei->inst->id };
-    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_CREATED_ON), span_from_cstr(date) };
-    tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_RUN_ID), span_from_cstr(cy->report->run_id) };
-    if (ei->name.n) {
-        tags[nt++] = (struct ec2_tag){ SPAN_LIT(TAG_NAME), ei->name };
-    }
+    size_t nt = s_created_tags(cy, ei, date, tags);
     struct query_params *q = ARENA_NEW(own, struct query_params);
     query_init(q, own);
     char desc[160];
@@ -1289,6 +1300,33 @@ static size_t s_collect_pending(
     return n;
 }
 
+/* A DescribeSnapshots-by-id answer to the ask about l->items[pending[0..n)], applied (parsed in scratch, rewound). */
+static enum err s_apply_answer(
+  struct cycle *cy,
+  const struct aws_request *r,
+  struct ec2_snaps *l,
+  const size_t *pending,
+  size_t n,
+  size_t *changed) {
+    struct arena_mark m = arena_mark(cy->scratch);
+    const struct xml_node *root = NULL;
+    struct ec2_snapshot_list got = { 0 };
+    struct span token = SPAN_NULL;
+    *changed = 0;
+    enum err e = r->result;
+    if (e == ERR_OK) {
+        e = aws_response_xml(r, cy->scratch, &root);
+    }
+    if (e == ERR_OK) {
+        e = ec2_describe_snapshots_parse(cy->scratch, root, &got, &token);
+    }
+    if (e == ERR_OK) {
+        e = s_apply_states(l, pending, n, &got, changed);
+    }
+    arena_rewind(cy->scratch, m);
+    return e;
+}
+
 static enum err s_refresh_in_flight(struct ebs_state *st) {
     struct cycle *cy = st->cy;
     struct ec2_snaps *l = st->dst;
@@ -1309,21 +1347,12 @@ static enum err s_refresh_in_flight(struct ebs_state *st) {
     struct aws_request r = {
         .service = ENDPOINT_EC2, .region = cy->cfg->dest_region, .operation = "DescribeSnapshots", .params = &q
     };
+    size_t changed = 0;
     enum err e = aws_run_one(cy->aws, &r);
-    const struct xml_node *root = NULL;
-    struct ec2_snapshot_list got = { 0 };
-    struct span token = SPAN_NULL;
     if (e == ERR_OK) {
-        e = aws_response_xml(&r, cy->scratch, &root);
-    }
-    if (e == ERR_OK) {
-        e = ec2_describe_snapshots_parse(cy->scratch, root, &got, &token);
+        e = s_apply_answer(cy, &r, l, pending, n, &changed);
     }
     aws_request_free(&r);
-    size_t changed = 0;
-    if (e == ERR_OK) {
-        e = s_apply_states(l, pending, n, &got, &changed);
-    }
     arena_rewind(cy->scratch, m);
     return e;
 }
@@ -1406,8 +1435,7 @@ static void s_delete_done(struct aws_request *r) {
     s_own_free(x->own);
 }
 
-static struct aws_request *s_build_delete(const struct ebs_delete *d) {
-    struct arena *own = s_own_arena();
+static struct aws_request *s_build_delete(const struct ebs_delete *d, struct arena *own) {
     struct query_params *q = ARENA_NEW(own, struct query_params);
     query_init(q, own);
     ec2_delete_snapshot_request(q, span_from_cstr(d->snapshot_id));
@@ -1694,9 +1722,9 @@ static bool s_produce(struct ebs_phase *p) {
     }
     struct cycle *cy = p->st->cy;
     size_t k = p->next++;
-    struct aws_request *r = p->insts != NULL ? s_build_create(p->st, p->insts[k]) : s_build_delete(&p->dels[k]);
-    struct arena *own =
-      p->insts != NULL ? ((struct ebs_create *) r->user)->own : ((struct ebs_deleting *) r->user)->own;
+    struct arena *own = s_own_arena(); /* the request's: its on_done gives it back */
+    struct aws_request *r =
+      p->insts != NULL ? s_build_create(p->st, p->insts[k], own) : s_build_delete(&p->dels[k], own);
     p->out++;
     if (!s_enqueue_in(cy, p->q, r, own, p)) {
         r->result = ERR_LIMIT;
@@ -1813,24 +1841,8 @@ struct ebs_refresh {
 static void s_refresh_done(struct aws_request *r) {
     struct ebs_refresh *f = r->user;
     struct ebs_state *st = f->st;
-    struct cycle *cy = st->cy;
-    struct ec2_snaps *l = f->which ? st->dst : st->src;
-    struct arena_mark m = arena_mark(cy->scratch);
-    const struct xml_node *root = NULL;
-    struct ec2_snapshot_list got = { 0 };
-    struct span token = SPAN_NULL;
     size_t changed = 0;
-    enum err e = r->result;
-    if (e == ERR_OK) {
-        e = aws_response_xml(r, cy->scratch, &root);
-    }
-    if (e == ERR_OK) {
-        e = ec2_describe_snapshots_parse(cy->scratch, root, &got, &token);
-    }
-    if (e == ERR_OK) {
-        e = s_apply_states(l, f->pending, f->n, &got, &changed);
-    }
-    arena_rewind(cy->scratch, m);
+    enum err e = s_apply_answer(st->cy, r, f->which ? st->dst : st->src, f->pending, f->n, &changed);
     int64_t *poll = &st->refresh_poll_ms[f->which];
     int64_t next = *poll * 2 < EBS_FEED_POLL_MIN_MS ? EBS_FEED_POLL_MIN_MS : *poll * 2;
     *poll = changed ? EBS_FEED_POLL_MIN_MS : (next < EBS_PUMP_POLL_MAX_MS ? next : EBS_PUMP_POLL_MAX_MS);
@@ -1875,12 +1887,7 @@ static void s_feed_refresh(struct ebs_feed *fd, struct ebs_state *st, int which,
 
 /* COPY_LIMIT minus the copies in flight: pending in the destination listing, queued ones included. */
 static size_t s_free_slots(const struct ebs_state *st) {
-    const struct ec2_snaps *l = st->dst;
-    uint32_t pending = ec2_pool_find(&l->pool, SPAN_LIT("pending"));
-    size_t in_flight = 0;
-    for (size_t i = 0; pending != 0 && i < l->n; i++) {
-        in_flight += l->items[i].state == pending;
-    }
+    size_t in_flight = s_count_pending(st->dst);
     return in_flight < st->cy->cfg->copy_limit ? st->cy->cfg->copy_limit - in_flight : 0;
 }
 
@@ -2094,18 +2101,10 @@ static void s_step_a(const struct ebs_many *m, struct ebs_state **sts) {
     }
 }
 
-static size_t s_pending(const struct ebs_state *st) {
-    size_t pending = 0;
-    for (size_t i = 0; i < st->src->n; i++) {
-        pending += s_rstate_is(st->src, &st->src->items[i], "pending");
-    }
-    return pending;
-}
-
 static size_t s_pending_all(struct ebs_state **sts, size_t n) {
     size_t pending = 0;
     for (size_t i = 0; i < n; i++) {
-        pending += sts[i]->in_step ? s_pending(sts[i]) : 0;
+        pending += sts[i]->in_step ? s_count_pending(sts[i]->src) : 0;
     }
     return pending;
 }
@@ -2143,7 +2142,7 @@ static void s_wait_for_completion(const struct ebs_many *m, struct ebs_state **s
         }
         for (size_t i = 0; i < m->n; i++) {
             struct ebs_state *st = sts[i];
-            if (st->in_step && s_pending(st) > 0) {
+            if (st->in_step && s_count_pending(st->src) > 0) {
                 s_enter(m, st);
                 s_end(st, s_list_snapshots(st->cy, st->cy->cfg->source_region, st->src)); /* replaces (frees) it */
             }

@@ -351,16 +351,21 @@ static unsigned char *s_pool_room(struct ec2_pool *p, size_t need) {
     return p->chunks[p->nchunks - 1] + p->used;
 }
 
+/* The slot of s in the open addressing: its handle's, or the empty one where it would go (p->nslots > 0). */
+static size_t s_pool_slot(const struct ec2_pool *p, struct span s) {
+    size_t k = s_hash(s) & (p->nslots - 1);
+    while (p->slots[k] != 0 && !span_eq(ec2_pool_get(p, p->slots[k]), s)) {
+        k = (k + 1) & (p->nslots - 1);
+    }
+    return k;
+}
+
 uint32_t ec2_pool_find(const struct ec2_pool *p, struct span s) {
-    if (s.n == 0 || p->nslots == 0 || s.n > EC2_POOL_MAX_STRING) {
+    if (s.n == 0 || p->nslots == 0) {
         return 0;
     }
-    for (size_t k = s_hash(s) & (p->nslots - 1); p->slots[k] != 0; k = (k + 1) & (p->nslots - 1)) {
-        if (span_eq(ec2_pool_get(p, p->slots[k]), s)) {
-            return p->slots[k];
-        }
-    }
-    return 0;
+    s.n = s.n > EC2_POOL_MAX_STRING ? EC2_POOL_MAX_STRING : s.n; /* as ec2_pool_intern stored it */
+    return p->slots[s_pool_slot(p, s)];
 }
 
 uint32_t ec2_pool_intern(struct ec2_pool *p, struct span s) {
@@ -371,11 +376,9 @@ uint32_t ec2_pool_intern(struct ec2_pool *p, struct span s) {
     if ((p->nused + 1) * 4 > p->nslots * 3 && !s_pool_rehash(p)) {
         return UINT32_MAX;
     }
-    size_t k = s_hash(s) & (p->nslots - 1);
-    for (; p->slots[k] != 0; k = (k + 1) & (p->nslots - 1)) {
-        if (span_eq(ec2_pool_get(p, p->slots[k]), s)) {
-            return p->slots[k];
-        }
+    size_t k = s_pool_slot(p, s);
+    if (p->slots[k] != 0) {
+        return p->slots[k];
     }
     unsigned char *at = s_pool_room(p, s.n + 2);
     if (at == NULL) {
